@@ -1,0 +1,7 @@
+/** The wire contracts in one place: server, sidecar and web import them from here. */
+export * from './limits.ts';
+export * from './decode.ts';
+export * from './common.ts';
+export * from './signaling.ts';
+export * from './message.ts';
+export * from './ipc.ts';

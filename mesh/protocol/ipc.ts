@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { Id } from './common.ts';
+import { LIMITS } from './limits.ts';
+import { MeshMessageSchema } from './message.ts';
+import { check, decode, fail, type Decoded } from './decode.ts';
+
+/**
+ * IPC lines between a local agent and its peer (DESIGN.md §3.3): JSON lines over the sidecar's
+ * Unix socket, and the same objects over postMessage between the tab and its worker agents.
+ */
+export const AgentCommands = {
+  send: z.looseObject({ target_peer: Id, message: MeshMessageSchema }),
+  broadcast: z.looseObject({ message: MeshMessageSchema }),
+  list_peers: z.looseObject({}),
+  /** The Rust docs name the field `peer_id`, DESIGN.md names it `target_peer_id`: both are accepted. */
+  connect: z
+    .looseObject({ target_peer_id: Id.optional(), peer_id: Id.optional() })
+    .refine((p) => p.target_peer_id ?? p.peer_id, 'target_peer_id is required'),
+} as const;
+
+export const PeerEvents = {
+  message: z.looseObject({ from_peer: z.string().max(LIMITS.idChars), message: MeshMessageSchema }),
+  peer_connected: z.looseObject({ peer_id: Id }),
+  peer_disconnected: z.looseObject({ peer_id: Id }),
+  peer_list: z.looseObject({ peers: z.array(Id) }),
+  error: z.looseObject({ code: z.string().max(64), message: z.string().max(4096) }),
+} as const;
+
+export type AgentCommandType = keyof typeof AgentCommands;
+export type PeerEventType = keyof typeof PeerEvents;
+export type AgentCommand = {
+  [K in AgentCommandType]: { type: K; payload: z.infer<(typeof AgentCommands)[K]> };
+}[AgentCommandType];
+export type PeerEvent = {
+  [K in PeerEventType]: { type: K; payload: z.infer<(typeof PeerEvents)[K]> };
+}[PeerEventType];
+
+const Line = z.object({ type: z.string().min(1).max(64), payload: z.record(z.string(), z.unknown()).default({}) });
+
+function decodeTyped<M extends Record<string, z.ZodType>>(schemas: M, raw: Decoded<z.infer<typeof Line>>) {
+  if (!raw.ok) return raw;
+  const { type, payload } = raw.value;
+  if (!Object.hasOwn(schemas, type)) {
+    return fail('unknown_type', `unknown type "${type}"; expected one of ${Object.keys(schemas).join(', ')}`);
+  }
+  const p = check(schemas[type]!, payload);
+  if (!p.ok) return fail('invalid', `${type}: payload.${p.error.message}`);
+  return { ok: true as const, value: { type, payload: p.value } };
+}
+
+/** Parses one line an agent sent (socket text) or one object it posted (worker). */
+export function decodeAgentCommand(input: string | unknown): Decoded<AgentCommand> {
+  const raw = typeof input === 'string' ? decode(Line, input, LIMITS.ipcLineBytes) : check(Line, input);
+  return decodeTyped(AgentCommands, raw) as Decoded<AgentCommand>;
+}
+
+/** Parses one line the peer sent to its agent (used by the agent SDK). */
+export function decodePeerEvent(input: string | unknown): Decoded<PeerEvent> {
+  const raw = typeof input === 'string' ? decode(Line, input, LIMITS.ipcLineBytes) : check(Line, input);
+  return decodeTyped(PeerEvents, raw) as Decoded<PeerEvent>;
+}
+
+export function encodeIpc<T extends { type: string; payload: unknown }>(line: T): string {
+  return JSON.stringify(line) + '\n';
+}

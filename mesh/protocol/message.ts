@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { JsonObject, RequestId } from './common.ts';
+import { LIMITS } from './limits.ts';
+import { check, decode, type Decoded } from './decode.ts';
+
+/**
+ * The application message carried over DataChannels (DESIGN.md §3.2). Only `type` is required.
+ * Agent names are free-form here (the Python agents use display names), but bounded.
+ */
+export const MeshMessageSchema = z.looseObject({
+  type: z.string().min(1).max(64),
+  request_id: RequestId.optional(),
+  source_agent: z.string().max(LIMITS.idChars).optional(),
+  target_agent: z.string().max(LIMITS.idChars).optional(),
+  payload: z.unknown().optional(),
+});
+export type MeshMessage = z.infer<typeof MeshMessageSchema>;
+
+/** Payloads of the known types. Unknown types are passed to the agent unchecked. */
+export const MeshPayloads = {
+  ping: JsonObject,
+  pong: JsonObject,
+  task_request: z.looseObject({
+    skill: z.string().min(1).max(LIMITS.idChars),
+    args: z.unknown().optional(),
+    timeout_ms: z.number().int().positive().max(24 * 3600_000).optional(),
+  }),
+  task_response: z.looseObject({ result: z.unknown().optional(), error: z.string().max(64 * 1024).optional() }),
+  task_stream_chunk: z.looseObject({ text: z.string(), done: z.boolean() }),
+  skill_query: z.looseObject({ skill: z.string().max(LIMITS.idChars).optional() }),
+  skill_response: z.looseObject({
+    available: z.boolean().optional(),
+    description: z.string().optional(),
+    skills: z.array(z.unknown()).optional(),
+  }),
+  agent_status: z.looseObject({ status: z.string().max(64) }),
+  agent_prompt: z.looseObject({ text: z.string(), session_id: z.string().max(LIMITS.idChars).optional() }),
+  agent_response: z.looseObject({ text: z.string() }),
+  agent_stream_chunk: z.looseObject({ text: z.string(), done: z.boolean() }),
+} as const;
+export type KnownMeshType = keyof typeof MeshPayloads;
+export type MeshPayload<T extends KnownMeshType> = z.infer<(typeof MeshPayloads)[T]>;
+
+export function isKnownMeshType(type: string): type is KnownMeshType {
+  return Object.hasOwn(MeshPayloads, type);
+}
+
+/** Parses a reassembled DataChannel message. */
+export function decodeMeshMessage(text: string, maxChars: number = LIMITS.meshMessageBytes): Decoded<MeshMessage> {
+  return decode(MeshMessageSchema, text, maxChars);
+}
+
+/** Checks the payload of a known type; unknown types pass. */
+export function checkMeshPayload(msg: MeshMessage): Decoded<unknown> {
+  if (!isKnownMeshType(msg.type)) return { ok: true, value: msg.payload };
+  return check(MeshPayloads[msg.type], msg.payload ?? {});
+}
