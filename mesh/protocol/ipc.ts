@@ -16,6 +16,18 @@ export const AgentCommands = {
   connect: z
     .looseObject({ target_peer_id: Id.optional(), peer_id: Id.optional() })
     .refine((p) => p.target_peer_id ?? p.peer_id, 'target_peer_id is required'),
+  /**
+   * Extension (this project): an agent announces its name and skills so several agents can share
+   * one peer — messages with `target_agent` = name and `task_request`s for its skills go to it.
+   * Agents that never send it (the Python MeshClient) get every message, as with the Rust sidecar.
+   */
+  register_agent: z.looseObject({
+    name: Id,
+    skills: z
+      .array(z.union([Id, z.looseObject({ name: Id, description: z.string().max(1024).optional() })]))
+      .max(256)
+      .default([]),
+  }),
 } as const;
 
 export const PeerEvents = {
@@ -24,6 +36,8 @@ export const PeerEvents = {
   peer_disconnected: z.looseObject({ peer_id: Id }),
   peer_list: z.looseObject({ peers: z.array(Id) }),
   error: z.looseObject({ code: z.string().max(64), message: z.string().max(4096) }),
+  /** Extension: answer to `register_agent`, tells the agent the id of the peer it lives on. */
+  registered: z.looseObject({ peer_id: Id, name: Id }),
 } as const;
 
 export type AgentCommandType = keyof typeof AgentCommands;
