@@ -1,0 +1,38 @@
+import { useStore } from '../state/store.ts';
+
+/** Every agent the registry knows, live from /api/events. */
+export function Agents({ onChat }: { onChat: (agent: string, peerId: string) => void }) {
+  const agents = useStore((s) => s.registry.agents);
+  const self = useStore((s) => s.session.peerId);
+  return (
+    <section className="card" aria-labelledby="agents-title" id="agents">
+      <div className="card-head">
+        <h2 id="agents-title">Agents</h2>
+        <span className="muted">{agents.length} registered</span>
+      </div>
+      {agents.length === 0 && <p className="muted empty">No agents yet. Start one under “This browser”, or run a sidecar.</p>}
+      <ul className="agent-list">
+        {agents.map((a) => (
+          <li key={`${a.agent_id}@${a.peer_id}`} className="agent" data-testid="agent-row" data-agent={a.agent_id} data-peer={a.peer_id}>
+            <div className="agent-top">
+              <span className={`chip health-${a.health}`}>{a.health}</span>
+              <strong className="agent-name">{a.agent_id}</strong>
+              {a.peer_id && a.peer_id !== self && (
+                <button type="button" className="ghost small" onClick={() => onChat(a.agent_id, a.peer_id)}>Chat</button>
+              )}
+            </div>
+            <div className="agent-meta muted">
+              on <span className="mono">{a.peer_id || '—'}</span>{a.peer_id === self ? ' (this browser)' : ''}
+              {a.hostname ? <> · host <span className="mono">{a.hostname}</span></> : null}
+            </div>
+            {a.skills.length > 0 && (
+              <ul className="chips" aria-label="Skills">
+                {a.skills.map((s) => <li key={s} className="chip skill">{s}</li>)}
+              </ul>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,66 @@
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useStore } from '../state/store.ts';
+import { chatKey } from '../state/chat-slice.ts';
+
+const EMPTY: never[] = [];
+
+/** Chat with any agent: agent_prompt out, agent_stream_chunk / agent_response streamed in. */
+export function Chat({ target, onTarget }: {
+  target: { agent: string; peerId: string } | null;
+  onTarget: (t: { agent: string; peerId: string } | null) => void;
+}) {
+  const agents = useStore((s) => s.registry.agents);
+  const self = useStore((s) => s.session.peerId);
+  const messages = useStore((s) => (target ? s.chats[chatKey(target.agent, target.peerId)] ?? EMPTY : EMPTY));
+  const sendPrompt = useStore((s) => s.sendPrompt);
+  const [text, setText] = useState('');
+  const logRef = useRef<HTMLOListElement>(null);
+  useEffect(() => {
+    const el = logRef.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [messages]);
+
+  const choices = agents.filter((a) => a.peer_id);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!target || !text.trim()) return;
+    void sendPrompt(target.agent, target.peerId, text.trim());
+    setText('');
+  };
+  const value = target ? `${target.agent}@${target.peerId}` : '';
+  return (
+    <section className="card chat" aria-labelledby="chat-title" id="chat">
+      <div className="card-head">
+        <h2 id="chat-title">Chat</h2>
+        <label className="inline">
+          <span className="sr-only">Agent</span>
+          <select value={value} data-testid="chat-target" onChange={(e) => {
+            const a = choices.find((x) => `${x.agent_id}@${x.peer_id}` === e.target.value);
+            onTarget(a ? { agent: a.agent_id, peerId: a.peer_id } : null);
+          }}>
+            <option value="">Choose an agent…</option>
+            {choices.map((a) => (
+              <option key={`${a.agent_id}@${a.peer_id}`} value={`${a.agent_id}@${a.peer_id}`}>
+                {a.agent_id} on {a.peer_id}{a.peer_id === self ? ' (this browser)' : ''}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <ol className="chat-log" ref={logRef} aria-live="polite" aria-label="Messages" data-testid="chat-log">
+        {!target && <li className="muted empty">Pick an agent to talk to. Replies stream in as the agent writes them.</li>}
+        {messages.map((m) => (
+          <li key={m.id} className={`msg msg-${m.from}${m.done ? '' : ' msg-streaming'}`} data-testid={`msg-${m.from}`}>
+            {m.text}
+          </li>
+        ))}
+      </ol>
+      <form className="chat-form" onSubmit={submit}>
+        <label htmlFor="chat-input" className="sr-only">Message</label>
+        <input id="chat-input" value={text} onChange={(e) => setText(e.target.value)} placeholder={target ? `Message ${target.agent}` : 'Choose an agent first'}
+          disabled={!target} autoComplete="off" />
+        <button type="submit" className="primary" disabled={!target || !text.trim()}>Send</button>
+      </form>
+    </section>
+  );
+}

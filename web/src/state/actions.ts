@@ -1,0 +1,30 @@
+/**
+ * What a person can ask for. Every tab builds these; only the leader tab (the one holding the
+ * peer identity) executes them — followers forward them over BroadcastChannel (see peer/tabs.ts).
+ */
+export type BuiltinAgentKind = 'echo' | 'math';
+
+export type DispatchTarget = { kind: 'skill'; skill: string } | { kind: 'agent'; agent: string; skill: string };
+
+export type Action =
+  | { type: 'login'; credential: string }
+  | { type: 'logout' }
+  | { type: 'start_agent'; kind: BuiltinAgentKind }
+  | { type: 'restart_agent'; id: string }
+  | { type: 'stop_agent'; id: string }
+  | { type: 'remove_agent'; id: string }
+  | { type: 'add_skill'; agentId: string; name: string; code: string; timeoutMs: number }
+  | { type: 'remove_skill'; agentId: string; name: string }
+  | { type: 'prompt'; agent: string; peerId: string; text: string; queuedAt?: number }
+  | { type: 'dispatch'; target: DispatchTarget; args: unknown; queuedAt?: number };
+
+/** Actions that need the network and are therefore queued while offline. */
+export const QUEUEABLE: ReadonlySet<Action['type']> = new Set(['prompt', 'dispatch']);
+
+export interface Runtime {
+  do(action: Action): Promise<void>;
+}
+
+let current: Runtime = { do: async () => { throw new Error('the app is still starting'); } };
+export const runtime = (): Runtime => current;
+export function setRuntime(r: Runtime): void { current = r; }

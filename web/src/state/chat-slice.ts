@@ -1,0 +1,38 @@
+import type { StateCreator } from 'zustand';
+import type { Store } from './store.ts';
+import type { ChatMessage } from './views.ts';
+import { runtime } from './actions.ts';
+
+/** Chats are keyed by `agent@peer` so two agents with one name on two peers stay apart. */
+export const chatKey = (agent: string, peerId: string) => `${agent}@${peerId}`;
+const MAX_MESSAGES = 200;
+
+export interface ChatSlice {
+  chats: Record<string, ChatMessage[]>;
+  sendPrompt: (agent: string, peerId: string, text: string) => Promise<void>;
+  /** Adds a message, or appends text to the message with the same id (streamed chunks). */
+  chatAppend: (key: string, id: string, from: ChatMessage['from'], text: string, done: boolean, replace?: boolean) => void;
+}
+
+export const createChatSlice: StateCreator<Store, [], [], ChatSlice> = (set, get) => ({
+  chats: {},
+  sendPrompt: async (agent, peerId, text) => {
+    try {
+      await runtime().do({ type: 'prompt', agent, peerId, text });
+    } catch (e) {
+      get().notify('error', `Message to ${agent} not sent: ${(e as Error).message}`);
+    }
+  },
+  chatAppend: (key, id, from, text, done, replace = false) => {
+    const list = get().chats[key] ?? [];
+    const i = list.findIndex((m) => m.id === id);
+    let next: ChatMessage[];
+    if (i < 0) next = [...list, { id, from, text, done, at: Date.now() }].slice(-MAX_MESSAGES);
+    else {
+      const m = list[i]!;
+      next = list.slice();
+      next[i] = { ...m, text: replace ? text : m.text + text, done: m.done || done };
+    }
+    set({ chats: { ...get().chats, [key]: next } });
+  },
+});
