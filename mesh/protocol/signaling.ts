@@ -19,6 +19,8 @@ export const SignalPayloads = {
   heartbeat: z.looseObject({}),
   peer_joined: z.looseObject({ peer_id: Id }),
   peer_left: z.looseObject({ peer_id: Id }),
+  /** The registry revoked this peer: close every DataChannel to it now. */
+  peer_revoked: z.looseObject({ peer_id: Id }),
   error: z.looseObject({ code: z.string().max(64), message: z.string().max(1024) }),
 } as const;
 
