@@ -1,0 +1,302 @@
+import { z } from 'zod';
+import { Id } from './common.ts';
+import { LIMITS } from './limits.ts';
+
+/**
+ * Registry REST bodies (DESIGN.md §3.4), wire-compatible with the Rust registry of chatixia-mesh:
+ * field names and defaults follow its serde structs, so its Python agents keep working.
+ * Request schemas are loose (unknown fields pass) and bounded; response types are what the
+ * registry answers. Every error answer is `ApiErrorBody`.
+ */
+
+const Text = (max = 1024) => z.string().max(max);
+const Names = z.array(z.string().min(1).max(LIMITS.idChars)).max(256);
+
+export const Role = z.enum(['agent', 'admin']);
+export type Role = z.infer<typeof Role>;
+
+export interface ApiErrorBody {
+  error: { code: string; message: string };
+}
+
+// ── auth ────────────────────────────────────────────────────────────────────
+
+/** POST /api/token body (optional). `peer_id` only counts with an admin key; `device_token` may replace the header. */
+export const TokenRequest = z.looseObject({ peer_id: Id.optional(), device_token: z.string().max(256).optional() });
+export type TokenRequest = z.infer<typeof TokenRequest>;
+export interface TokenResponse {
+  token: string;
+  peer_id: string;
+  role: Role;
+  /** Seconds until the JWT expires. */
+  expires_in: number;
+}
+
+/** POST /api/keys (admin). */
+export const ApiKeyCreate = z.looseObject({ peer_id: Id, role: Role.default('agent') });
+export type ApiKeyCreate = z.input<typeof ApiKeyCreate>;
+export interface ApiKeyCreated {
+  key: string;
+  peer_id: string;
+  role: Role;
+}
+/** GET /api/keys item: never the secret. `source`: where the key comes from. */
+export interface ApiKeyInfo {
+  peer_id: string;
+  role: Role;
+  source: 'admin_file' | 'env' | 'keys_file' | 'api';
+  created_at: string | null;
+}
+
+// ── agents ──────────────────────────────────────────────────────────────────
+
+export const AgentCapabilities = z.looseObject({
+  skills: Names.default([]),
+  mcp_servers: Names.default([]),
+  goals_count: z.number().int().min(0).max(1e9).default(0),
+  mode: Text(64).default(''),
+});
+export type AgentCapabilities = z.infer<typeof AgentCapabilities>;
+
+/** POST /api/registry/agents: register or update (the Rust `AgentInfo`, plus `peer_id` and a description). */
+export const AgentRegistration = z.looseObject({
+  agent_id: Id,
+  hostname: Text(255).default(''),
+  ip: Text(64).default(''),
+  port: z.number().int().min(0).max(65535).default(8000),
+  /** The peer the agent lives on (Rust name). */
+  sidecar_peer_id: z.union([Id, z.literal('')]).default(''),
+  /** Same as sidecar_peer_id (our name); defaults to the caller's peer id. */
+  peer_id: Id.optional(),
+  capabilities: AgentCapabilities.default({ skills: [], mcp_servers: [], goals_count: 0, mode: '' }),
+  status: Text(64).default(''),
+  mode: Text(64).default(''),
+  description: Text(2048).optional(),
+});
+export type AgentRegistration = z.input<typeof AgentRegistration>;
+
+export type Health = 'active' | 'stale' | 'offline';
+
+/** An agent as the registry answers it (flat like the Rust `AgentRecord`). */
+export interface AgentRecord {
+  agent_id: string;
+  hostname: string;
+  ip: string;
+  port: number;
+  sidecar_peer_id: string;
+  /** The peer this agent lives on (equals sidecar_peer_id when that is set). */
+  peer_id: string;
+  capabilities: AgentCapabilities;
+  status: string;
+  mode: string;
+  description?: string;
+  health: Health;
+  registered_at: string;
+  last_heartbeat: string;
+}
+
+// ── heartbeat ───────────────────────────────────────────────────────────────
+
+export const LinkPath = z.enum(['host', 'srflx', 'prflx', 'relay', 'unknown']);
+export type LinkPath = z.infer<typeof LinkPath>;
+/** One open DataChannel of the reporting peer. */
+export const LinkReport = z.looseObject({
+  peer_id: Id,
+  path: LinkPath.default('unknown'),
+  rtt_ms: z.number().min(0).max(600_000).optional(),
+});
+export type LinkReport = z.infer<typeof LinkReport>;
+
+/** POST /api/hub/heartbeat (the Rust `Heartbeat`, plus `links` and `peer_id`). */
+export const Heartbeat = z.looseObject({
+  agent_id: Id,
+  hostname: Text(255).default(''),
+  ip: Text(64).default(''),
+  port: z.number().int().min(0).max(65535).default(8000),
+  status: Text(64).default(''),
+  mode: Text(64).default(''),
+  skills_count: z.number().int().min(0).max(1e6).default(0),
+  goals_count: z.number().int().min(0).max(1e9).default(0),
+  uptime_seconds: z.number().min(0).max(1e12).default(0),
+  skill_names: Names.default([]),
+  sidecar_peer_id: z.union([Id, z.literal('')]).default(''),
+  peer_id: Id.optional(),
+  links: z.array(LinkReport).max(1024).optional(),
+});
+export type Heartbeat = z.input<typeof Heartbeat>;
+export interface HeartbeatResponse {
+  status: 'ok';
+  pending_tasks: Task[];
+}
+
+// ── tasks ───────────────────────────────────────────────────────────────────
+
+export const TaskState = z.enum(['pending', 'assigned', 'completed', 'failed']);
+export type TaskState = z.infer<typeof TaskState>;
+
+/** POST /api/hub/tasks (the Rust `TaskSubmission`, plus an idempotency key). */
+export const TaskSubmission = z.looseObject({
+  skill: z.union([z.string().min(1).max(LIMITS.idChars), z.literal('')]).default(''),
+  target_agent_id: z.union([Id, z.literal('')]).default(''),
+  source_agent_id: z.union([Id, z.literal('')]).default(''),
+  payload: z.unknown().default({}),
+  /** Seconds; default TASK_TTL_S (300). */
+  ttl: z.number().int().min(1).max(7 * 24 * 3600).optional(),
+  /** A retried submission with the same key answers the first task instead of queueing another. */
+  idempotency_key: z.string().min(1).max(LIMITS.idChars).optional(),
+}).refine((t) => t.skill !== '' || t.target_agent_id !== '', 'skill or target_agent_id is required');
+export type TaskSubmission = z.input<typeof TaskSubmission>;
+export interface TaskSubmitted {
+  task_id: string;
+}
+
+/** POST /api/hub/tasks/:id (the Rust `TaskUpdate`; result may be any JSON, Python agents send strings). */
+export const TaskUpdate = z.looseObject({
+  state: TaskState,
+  result: z.unknown().optional(),
+  error: Text(64 * 1024).optional(),
+});
+export type TaskUpdate = z.input<typeof TaskUpdate>;
+
+export interface Task {
+  id: string;
+  skill: string;
+  target_agent_id: string;
+  source_agent_id: string;
+  assigned_agent_id: string;
+  payload: unknown;
+  state: TaskState;
+  /** "" until a result arrives (Rust default). */
+  result: unknown;
+  error: string;
+  /** Epoch seconds (float), as in the Rust registry. */
+  created_at: number;
+  updated_at: number;
+  ttl: number;
+}
+
+export interface OkResponse {
+  status: 'ok';
+}
+
+// ── topology ────────────────────────────────────────────────────────────────
+
+export interface TopologyNode {
+  agent_id: string;
+  ip: string;
+  port: number;
+  hostname: string;
+  sidecar_peer_id: string;
+  peer_id: string;
+  mode: string;
+  skills_count: number;
+  health: Health;
+  /** Peer ids this agent's peer reported open DataChannels to. */
+  mesh_peers: string[];
+}
+export interface MeshEdge {
+  from_peer: string;
+  to_peer: string;
+  path: LinkPath;
+  rtt_ms?: number;
+  /** Epoch seconds of the report. */
+  updated_at: number;
+}
+export interface Topology {
+  nodes: TopologyNode[];
+  mesh_edges: MeshEdge[];
+  /** Peers with an open signaling socket right now. */
+  signaling_peers: string[];
+}
+
+// ── config ──────────────────────────────────────────────────────────────────
+
+export interface IceServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+export interface IceConfig {
+  iceServers: IceServer[];
+  /** Set from ICE_TRANSPORT_POLICY when the operator forces TURN. */
+  iceTransportPolicy?: 'all' | 'relay';
+}
+
+// ── pairing ─────────────────────────────────────────────────────────────────
+
+export interface PairingCode {
+  code: string;
+  /** Seconds the code stays valid. */
+  expires_in: number;
+  expires_at: number;
+}
+
+/** JWK of the device identity key (public part only). */
+export const PublicJwk = z
+  .looseObject({ kty: z.string().max(16), crv: z.string().max(16).optional(), x: z.string().max(512).optional(), y: z.string().max(512).optional(), n: z.string().max(2048).optional(), e: z.string().max(16).optional() })
+  .refine((k) => !('d' in k), 'public_key must not contain a private part');
+
+/** POST /api/pairing/pair (public, rate limited). */
+export const PairRequest = z.looseObject({
+  code: z.string().regex(/^\d{6}$/, 'code must be exactly 6 digits'),
+  agent_name: z.string().trim().min(1).max(LIMITS.idChars),
+  public_key: PublicJwk.optional(),
+});
+export type PairRequest = z.input<typeof PairRequest>;
+
+export type PairingStatus = 'pending_approval' | 'approved' | 'rejected' | 'revoked';
+export interface PairResponse {
+  id: string;
+  status: PairingStatus;
+  peer_id: string;
+  /** Present the secret to GET /api/pairing/:id/status to collect the device token once. */
+  claim_secret: string;
+}
+export interface PairingStatusResponse {
+  id: string;
+  status: PairingStatus;
+  peer_id: string;
+  /** Only in the first answer after approval, with the right claim secret. */
+  device_token?: string;
+  /** Signed device certificate when the device registered a public key and the registry can sign. */
+  certificate?: unknown;
+}
+export interface PairingEntry {
+  id: string;
+  agent_name: string;
+  peer_id: string;
+  status: PairingStatus;
+  has_public_key: boolean;
+  token_claimed: boolean;
+  created_at: number;
+  updated_at: number;
+}
+
+// ── audit ───────────────────────────────────────────────────────────────────
+
+export interface AuditEntry {
+  id: number;
+  /** Epoch seconds. */
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  detail: Record<string, unknown>;
+}
+
+// ── live events (GET /api/events, text/event-stream, one JSON object per `data:` line) ──
+
+export type RegistryEvent =
+  | { type: 'agents'; data: AgentRecord[] }
+  | { type: 'tasks'; data: Task }
+  | { type: 'topology'; data: Topology }
+  | { type: 'pairing'; data: PairingEntry }
+  | { type: 'audit'; data: AuditEntry };
+export type RegistryEventType = RegistryEvent['type'];
+
+export interface HealthzResponse {
+  status: 'ok';
+  version: string;
+  storage: 'pglite' | 'postgres';
+  uptime_s: number;
+}
