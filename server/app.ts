@@ -1,0 +1,64 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { LIMITS, type HealthzResponse } from '../mesh/protocol/index.ts';
+import type { AppEnv } from './http/context.ts';
+import type { RegistryState } from './state.ts';
+import { ApiError, errorBody } from './http/errors.ts';
+import { log } from './log.ts';
+import { tokenRoutes } from './routes/token.ts';
+import { keyRoutes } from './routes/keys.ts';
+import { agentRoutes } from './routes/agents.ts';
+import { hubRoutes } from './routes/hub.ts';
+import { iceRoutes } from './routes/ice.ts';
+import { cardRoutes } from './routes/cards.ts';
+import { eventRoutes } from './routes/events.ts';
+import { staticRoutes } from './routes/static.ts';
+import { signalingRoutes } from './signaling/route.ts';
+import { pairingRoutes } from './routes/pairing.ts';
+import { auditRoutes } from './routes/audit.ts';
+
+export const VERSION = '0.1.0';
+
+/** The whole HTTP surface of the registry. */
+export function buildApp(reg: RegistryState): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(errorBody(err.code, err.message), err.status);
+    if (err instanceof HTTPException) return c.json(errorBody('bad_request', err.message || 'bad request'), err.status);
+    log.error(`${c.req.method} ${c.req.path} failed`, err);
+    return c.json(errorBody('internal', 'internal error'), 500);
+  });
+  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
+
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: LIMITS.restBodyBytes,
+      onError: (c) => c.json(errorBody('too_large', `body exceeds ${LIMITS.restBodyBytes} bytes`), 413),
+    }),
+  );
+  // API answers are never cached by browsers or service workers.
+  app.use('/api/*', async (c, next) => {
+    await next();
+    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+  });
+
+  app.get('/healthz', (c) =>
+    c.json({ status: 'ok', version: VERSION, storage: reg.db.kind, uptime_s: Math.round((Date.now() - reg.startedAt) / 1000) } satisfies HealthzResponse),
+  );
+
+  app.route('/', tokenRoutes(reg));
+  app.route('/', keyRoutes(reg));
+  app.route('/', cardRoutes(reg)); // before agentRoutes: /agents/:id/card must not be taken for /agents/:id
+  app.route('/', agentRoutes(reg));
+  app.route('/', hubRoutes(reg));
+  app.route('/', iceRoutes(reg));
+  app.route('/', eventRoutes(reg));
+  app.route('/', pairingRoutes(reg));
+  app.route('/', auditRoutes(reg));
+  app.route('/', signalingRoutes(reg));
+  app.route('/', staticRoutes(reg.cfg.webDistDir));
+  return app;
+}

@@ -1,0 +1,81 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Role } from '../../mesh/protocol/index.ts';
+import type { KeyStore } from '../storage/keys.ts';
+import { hashSecret } from './secrets.ts';
+import type { StaticKeys } from './keys-file.ts';
+import type { Principal, TokenSigner } from './tokens.ts';
+
+export const ADMIN_PEER_ID = 'admin';
+
+/** Looks up device tokens; provided by the pairing module. */
+export interface DeviceTokenLookup {
+  lookupDeviceToken(token: string): Promise<Principal | undefined>;
+}
+
+function sameText(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return ab.length === bb.length && timingSafeEqual(ab, bb);
+}
+
+/**
+ * Every way a caller proves who it is: the admin key, API_KEYS_FILE keys, keys created over
+ * the API, device tokens from pairing, and the JWTs issued for any of them. Revoked peer ids
+ * are refused everywhere, whatever they present.
+ */
+export class Authenticator {
+  private readonly revoked = new Set<string>();
+  devices: DeviceTokenLookup | undefined;
+
+  constructor(
+    readonly signer: TokenSigner,
+    private readonly adminKey: string,
+    private readonly staticKeys: StaticKeys,
+    private readonly keys: KeyStore,
+  ) {}
+
+  setRevoked(peerIds: Iterable<string>): void {
+    for (const p of peerIds) this.revoked.add(p);
+  }
+  isRevoked(peerId: string): boolean {
+    return this.revoked.has(peerId);
+  }
+  unrevoke(peerId: string): void {
+    this.revoked.delete(peerId);
+  }
+
+  async apiKey(key: string): Promise<Principal | undefined> {
+    if (key.length < 8 || key.length > 256) return undefined;
+    let found: Principal | undefined;
+    if (sameText(key, this.adminKey)) found = { peerId: ADMIN_PEER_ID, role: 'admin' };
+    else {
+      const s = this.staticKeys.get(key);
+      if (s) found = { peerId: s.peer_id, role: s.role };
+      else {
+        const stored = await this.keys.find(hashSecret(key));
+        if (stored) found = { peerId: stored.peer_id, role: stored.role as Role };
+      }
+    }
+    return found && !this.revoked.has(found.peerId) ? found : undefined;
+  }
+
+  async deviceToken(token: string): Promise<Principal | undefined> {
+    if (!this.devices || token.length > 256) return undefined;
+    const p = await this.devices.lookupDeviceToken(token);
+    return p && !this.revoked.has(p.peerId) ? p : undefined;
+  }
+
+  async jwt(token: string): Promise<Principal | undefined> {
+    const p = await this.signer.verify(token);
+    return p && !this.revoked.has(p.peerId) ? { peerId: p.peerId, role: p.role } : undefined;
+  }
+
+  /** Peer ids of the keys from the environment and files (listed by GET /api/keys). */
+  staticKeyList(): { peer_id: string; role: Role }[] {
+    return [...this.staticKeys.values()].map((v) => ({ peer_id: v.peer_id, role: v.role }));
+  }
+
+  staticPeerIds(): Set<string> {
+    return new Set([ADMIN_PEER_ID, ...[...this.staticKeys.values()].map((v) => v.peer_id)]);
+  }
+}

@@ -1,0 +1,83 @@
+import { resolve } from 'node:path';
+
+/** Everything the registry reads from its environment (DESIGN.md §3.5), parsed once at start. */
+export interface RegistryConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  /** PostgreSQL schema for all tables (lets tests share one database). */
+  databaseSchema: string | undefined;
+  adminApiKey: string | undefined;
+  apiKeysFile: string | undefined;
+  healthStaleS: number;
+  healthOfflineS: number;
+  taskTtlS: number;
+  tokenTtlS: number;
+  stunUrls: string[];
+  turnUrl: string | undefined;
+  turnSecret: string | undefined;
+  turnTtlS: number;
+  iceTransportPolicy: 'all' | 'relay' | undefined;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  webDistDir: string;
+  buildWeb: boolean;
+  rate: { tokenPerMin: number; pairingPerMin: number; taskPerMin: number; signalPerS: number };
+  /** Interval of the health/TTL sweeper, ms. */
+  sweepMs: number;
+}
+
+function num(env: NodeJS.ProcessEnv, name: string, def: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number >= ${min}, got "${raw}"`);
+  return n;
+}
+
+function opt(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig {
+  const healthStaleS = num(env, 'HEALTH_STALE_S', 90, 0.1);
+  const healthOfflineS = num(env, 'HEALTH_OFFLINE_S', 270, 0.1);
+  if (healthOfflineS < healthStaleS) throw new Error('HEALTH_OFFLINE_S must be >= HEALTH_STALE_S');
+  const taskTtlS = num(env, 'TASK_TTL_S', 300, 0.1);
+  const policy = opt(env, 'ICE_TRANSPORT_POLICY');
+  if (policy && policy !== 'all' && policy !== 'relay') throw new Error('ICE_TRANSPORT_POLICY must be all or relay');
+  const tlsCert = opt(env, 'TLS_CERT');
+  const tlsKey = opt(env, 'TLS_KEY');
+  if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new Error('TLS_CERT and TLS_KEY must be set together');
+  return {
+    port: num(env, 'PORT', 8080, 0),
+    host: opt(env, 'HOST') ?? '0.0.0.0',
+    dataDir: resolve(opt(env, 'MESH_DATA_DIR') ?? './.mesh-data'),
+    databaseUrl: opt(env, 'DATABASE_URL'),
+    databaseSchema: opt(env, 'DATABASE_SCHEMA'),
+    adminApiKey: opt(env, 'ADMIN_API_KEY'),
+    apiKeysFile: opt(env, 'API_KEYS_FILE'),
+    healthStaleS,
+    healthOfflineS,
+    taskTtlS,
+    tokenTtlS: num(env, 'TOKEN_TTL_S', 900, 1),
+    stunUrls: (opt(env, 'STUN_URLS') ?? 'stun:stun.l.google.com:19302').split(',').map((s) => s.trim()).filter(Boolean),
+    turnUrl: opt(env, 'TURN_URL'),
+    turnSecret: opt(env, 'TURN_SECRET'),
+    turnTtlS: num(env, 'TURN_TTL_S', 86400, 60),
+    iceTransportPolicy: policy as 'all' | 'relay' | undefined,
+    tlsCert,
+    tlsKey,
+    webDistDir: resolve(opt(env, 'WEB_DIST_DIR') ?? 'dist'),
+    buildWeb: (opt(env, 'MESH_BUILD_WEB') ?? '1') !== '0',
+    rate: {
+      tokenPerMin: num(env, 'RATE_TOKEN_PER_MIN', 120, 1),
+      pairingPerMin: num(env, 'RATE_PAIRING_PER_MIN', 5, 1),
+      taskPerMin: num(env, 'RATE_TASK_PER_MIN', 1200, 1),
+      signalPerS: num(env, 'RATE_SIGNAL_PER_S', 200, 1),
+    },
+    sweepMs: Math.max(100, Math.min(5000, Math.floor(Math.min(healthStaleS, taskTtlS) * 250))),
+  };
+}

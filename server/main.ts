@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { networkInterfaces } from 'node:os';
+import { serve } from '@hono/node-server';
+import { WebSocketServer } from 'ws';
+import { LIMITS } from '../mesh/protocol/index.ts';
+import { loadConfig, type RegistryConfig } from './config.ts';
+import { loadDataDirSecrets } from './auth/secrets.ts';
+import { readKeysFile, type StaticKeys } from './auth/keys-file.ts';
+import { TokenSigner } from './auth/tokens.ts';
+import { openDb } from './storage/db.ts';
+import { RegistryState, now } from './state.ts';
+import { SignalingHub } from './signaling/hub.ts';
+import { JWT_SUBPROTOCOL } from './signaling/route.ts';
+import { buildApp } from './app.ts';
+import { buildWebIfMissing } from './web-build.ts';
+import { expireTasks } from './routes/hub.ts';
+import { log } from './log.ts';
+import { startPairing } from './pairing/index.ts';
+
+function fail(msg: string): never {
+  console.error(`chatixia-registry: ${msg}`);
+  process.exit(1);
+}
+
+function lanUrls(cfg: RegistryConfig, port: number, scheme: string): string[] {
+  if (cfg.host !== '0.0.0.0' && cfg.host !== '::') return [`${scheme}://${cfg.host}:${port}`];
+  const urls = [`${scheme}://localhost:${port}`];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) urls.push(`${scheme}://${a.address}:${port}`);
+  }
+  return urls;
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  let cfg: RegistryConfig;
+  try {
+    cfg = loadConfig();
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  console.log(`chatixia-registry: starting (data in ${cfg.dataDir}${cfg.databaseUrl ? ', PostgreSQL from DATABASE_URL' : ''})`);
+  let secrets;
+  let staticKeys: StaticKeys = new Map();
+  try {
+    secrets = loadDataDirSecrets(cfg.dataDir, process.env);
+    if (cfg.apiKeysFile) staticKeys = readKeysFile(cfg.apiKeysFile);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const db = await openDb({ dataDir: cfg.dataDir, databaseUrl: cfg.databaseUrl, schema: cfg.databaseSchema, onProgress: (m) => console.log(`chatixia-registry: ${m}`) }).catch((e) =>
+    fail(`cannot open storage: ${(e as Error).message}`),
+  );
+  const reg = new RegistryState(cfg, db, new TokenSigner(secrets.signingKey, cfg.tokenTtlS), secrets.adminKey, staticKeys);
+  reg.adminKeySource = secrets.adminKeySource;
+  reg.hub = new SignalingHub({
+    verifyToken: (t) => reg.auth.jwt(t),
+    isRevoked: (p) => reg.auth.isRevoked(p),
+    signalPerS: cfg.rate.signalPerS,
+    onPeersChanged: () => reg.topologyChanged(),
+  });
+  await startPairing(reg);
+  if (cfg.buildWeb) buildWebIfMissing(cfg.webDistDir);
+
+  const app = buildApp(reg);
+  const wss = new WebSocketServer({
+    noServer: true,
+    // Far above the contract limit, so a too-large frame gets a readable error before ws cuts it off.
+    maxPayload: LIMITS.signalFrameBytes * 16,
+    handleProtocols: (protocols) => (protocols.has(JWT_SUBPROTOCOL) ? JWT_SUBPROTOCOL : false),
+  });
+  const tls = cfg.tlsCert && cfg.tlsKey ? { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } : undefined;
+  const scheme = tls ? 'https' : 'http';
+  const server = serve(
+    {
+      fetch: app.fetch,
+      port: cfg.port,
+      hostname: cfg.host,
+      websocket: { server: wss },
+      ...(tls ? { createServer: createHttpsServer, serverOptions: tls } : {}),
+    },
+    (info) => {
+      const urls = lanUrls(cfg, info.port, scheme);
+      console.log(`chatixia-registry: listening on ${urls.join('  ')} (ready in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      console.log(
+        secrets.adminKeySource === 'env'
+          ? 'Log in to the dashboard with the admin key from ADMIN_API_KEY.'
+          : `Log in: open ${urls[0]} and paste the admin key from ${secrets.adminKeyPath}` +
+              (secrets.createdAdminKey ? ' (created now, first start)' : '') +
+              `\n  e.g. curl -X POST -H "X-API-Key: $(cat ${secrets.adminKeyPath})" ${urls[0]}/api/token`,
+      );
+      console.log('Pair a device: Dashboard → Devices → Invite, then scan the QR code or run `chatixia-sidecar pair <code>`.');
+    },
+  );
+  server.on('error', (e) => fail(`cannot listen on ${cfg.host}:${cfg.port}: ${(e as Error).message}`));
+
+  // Timers: TTL expiry and health transitions become live events without any request.
+  let lastSweep = now();
+  const sweeper = setInterval(() => {
+    const t = now();
+    const before = lastSweep;
+    lastSweep = t;
+    expireTasks(reg)
+      .then(() => reg.agents.healthChangedBetween(before, t))
+      .then((changed) => changed && reg.agentsChanged())
+      .catch((e) => log.error('sweep failed', e));
+  }, cfg.sweepMs);
+  sweeper.unref();
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`chatixia-registry: ${signal}, shutting down`);
+    clearInterval(sweeper);
+    reg.hub.closeAll();
+    const force = setTimeout(() => process.exit(0), 3000);
+    force.unref();
+    server.close(() => undefined);
+    if ('closeAllConnections' in server) (server as { closeAllConnections(): void }).closeAllConnections();
+    db.close()
+      .catch(() => undefined)
+      .finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+// No input may take the process down: log what escaped and keep serving.
+process.on('uncaughtException', (e) => log.error('uncaught exception', e));
+process.on('unhandledRejection', (e) => log.error('unhandled rejection', e));
+
+await main();

@@ -1,0 +1,59 @@
+import { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { RegistryEvent } from '../../mesh/protocol/index.ts';
+import type { AppEnv } from '../http/context.ts';
+import { now, type RegistryState } from '../state.ts';
+import { requireAuth } from '../http/auth.ts';
+
+const ADMIN_ONLY = new Set<RegistryEvent['type']>(['pairing', 'audit']);
+
+/**
+ * GET /api/events: a text/event-stream; each `data:` line is one RegistryEvent JSON. The first
+ * events are snapshots (agents, topology) so a dashboard needs no extra request. Pairing and
+ * audit events go to admins only. `?token=` works here because EventSource cannot set headers.
+ */
+export function eventRoutes(reg: RegistryState) {
+  const app = new Hono<AppEnv>();
+  app.get('/api/events', requireAuth(reg, { allowQueryToken: true }), (c) => {
+    const isAdmin = c.get('principal').role === 'admin';
+    return streamSSE(c, async (stream) => {
+      const queue: RegistryEvent[] = [];
+      let wake: (() => void) | undefined;
+      const unsubscribe = reg.bus.subscribe((e) => {
+        if (ADMIN_ONLY.has(e.type) && !isAdmin) return;
+        if (queue.length > 1000) queue.shift(); // a stalled client loses old events, not memory
+        queue.push(e);
+        wake?.();
+      });
+      let closed = false;
+      stream.onAbort(() => {
+        closed = true;
+        unsubscribe();
+        wake?.();
+      });
+      try {
+        queue.unshift(
+          { type: 'agents', data: (await reg.agents.list(now())).map((a) => a.record) },
+          { type: 'topology', data: await reg.topology() },
+        );
+        while (!closed) {
+          while (queue.length && !closed) await stream.writeSSE({ data: JSON.stringify(queue.shift()) });
+          if (closed) break;
+          // Sleep until an event or 25 s, then a comment line keeps proxies from closing the stream.
+          const woke = await new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => resolve(false), 25_000);
+            wake = () => {
+              clearTimeout(timer);
+              resolve(true);
+            };
+          });
+          wake = undefined;
+          if (!woke && !closed) await stream.write(': keep-alive\n\n');
+        }
+      } finally {
+        unsubscribe();
+      }
+    });
+  });
+  return app;
+}

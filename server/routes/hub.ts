@@ -1,0 +1,130 @@
+import { Hono } from 'hono';
+import { Heartbeat, Id, TaskState, TaskSubmission, TaskUpdate, type HeartbeatResponse, type TaskSubmitted } from '../../mesh/protocol/index.ts';
+import type { AppEnv } from '../http/context.ts';
+import { now, type RegistryState } from '../state.ts';
+import { clientIp, readJson } from '../http/body.ts';
+import { badRequest, conflict, forbidden, notFound, tooMany } from '../http/errors.ts';
+import { requireAuth } from '../http/auth.ts';
+import { mayManage } from './agents.ts';
+
+/** Allowed moves of the task state machine. */
+const NEXT: Record<TaskState, TaskState[]> = {
+  pending: ['assigned', 'completed', 'failed'],
+  assigned: ['completed', 'failed'],
+  completed: [],
+  failed: [],
+};
+
+export function hubRoutes(reg: RegistryState) {
+  const app = new Hono<AppEnv>();
+  app.use('/api/hub/*', requireAuth(reg));
+
+  /** Upsert the agent, record the reported links, hand over its pending tasks. */
+  app.post('/api/hub/heartbeat', async (c) => {
+    const p = c.get('principal');
+    const hb = await readJson(c, Heartbeat);
+    const t = now();
+    const existing = await reg.agents.get(hb.agent_id, t);
+    if (!mayManage(p, existing)) throw forbidden(`agent ${hb.agent_id} belongs to another peer`);
+    const peerId = hb.peer_id ?? (hb.sidecar_peer_id || existing?.record.peer_id || p.peerId);
+    const prev = existing?.record;
+    await reg.agents.upsert(
+      {
+        agent_id: hb.agent_id,
+        hostname: hb.hostname,
+        ip: hb.ip,
+        port: hb.port,
+        sidecar_peer_id: hb.sidecar_peer_id || prev?.sidecar_peer_id || peerId,
+        capabilities: {
+          ...(prev?.capabilities ?? { mcp_servers: [], mode: '' }),
+          skills: hb.skill_names,
+          goals_count: hb.goals_count,
+          mode: hb.mode,
+        },
+        status: hb.status,
+        mode: hb.mode,
+        description: prev?.description,
+      },
+      peerId,
+      existing?.owner ?? p.peerId,
+      t,
+    );
+    if (hb.links) {
+      await reg.links.replace(peerId, hb.links, t);
+      reg.topologyChanged();
+    }
+    if (!existing || existing.record.health !== 'active') reg.agentsChanged();
+    await expire(reg);
+    const pending = await reg.tasks.claimFor(hb.agent_id, hb.skill_names, t);
+    for (const task of pending) reg.bus.publish({ type: 'tasks', data: task });
+    return c.json({ status: 'ok', pending_tasks: pending } satisfies HeartbeatResponse);
+  });
+
+  app.post('/api/hub/tasks', async (c) => {
+    const p = c.get('principal');
+    if (!reg.limits.task.take(`${p.peerId}|${clientIp(c)}`)) throw tooMany();
+    const sub = await readJson(c, TaskSubmission);
+    const { stored, created } = await reg.tasks.submit(
+      {
+        skill: sub.skill,
+        target_agent_id: sub.target_agent_id,
+        source_agent_id: sub.source_agent_id,
+        payload: sub.payload,
+        ttl: sub.ttl ?? reg.cfg.taskTtlS,
+        idempotency_key: sub.idempotency_key,
+      },
+      p.peerId,
+      now(),
+    );
+    if (created) reg.bus.publish({ type: 'tasks', data: stored.task });
+    return c.json({ task_id: stored.task.id } satisfies TaskSubmitted, created ? 201 : 200);
+  });
+
+  app.get('/api/hub/tasks/all', async (c) => {
+    await expire(reg);
+    const stateQ = c.req.query('state');
+    const state = stateQ === undefined ? undefined : TaskState.safeParse(stateQ);
+    if (state && !state.success) throw badRequest('state must be pending, assigned, completed or failed');
+    const limit = Math.min(1000, Math.max(1, Number(c.req.query('limit') ?? 500) || 500));
+    return c.json(await reg.tasks.list(limit, state?.data));
+  });
+
+  app.get('/api/hub/tasks/:id', async (c) => {
+    await expire(reg);
+    const id = c.req.param('id');
+    if (!Id.safeParse(id).success) throw badRequest('task id is not a valid id');
+    const s = await reg.tasks.get(id);
+    if (!s) throw notFound('task');
+    return c.json(s.task);
+  });
+
+  app.post('/api/hub/tasks/:id', async (c) => {
+    const p = c.get('principal');
+    if (!reg.limits.task.take(`${p.peerId}|${clientIp(c)}`)) throw tooMany();
+    const id = c.req.param('id');
+    if (!Id.safeParse(id).success) throw badRequest('task id is not a valid id');
+    const upd = await readJson(c, TaskUpdate);
+    await expire(reg);
+    const s = await reg.tasks.get(id);
+    if (!s) throw notFound('task');
+    // Who may move a task: an admin, its submitter, or whoever owns the agent it is for.
+    const agentId = s.task.assigned_agent_id || s.task.target_agent_id;
+    const agent = agentId ? await reg.agents.get(agentId, now()) : undefined;
+    const isWorker = agent ? agent.owner === p.peerId || agent.record.peer_id === p.peerId : false;
+    const skillWorker = !agentId && s.task.skill !== '';
+    if (!(p.role === 'admin' || s.owner === p.peerId || isWorker || skillWorker)) throw forbidden('not your task');
+    if (!NEXT[s.task.state].includes(upd.state)) throw conflict(`task is ${s.task.state}; it cannot become ${upd.state}`);
+    const updated = await reg.tasks.update(id, [s.task.state], upd.state, upd.result, upd.error, now());
+    if (!updated) throw conflict('task changed meanwhile; read it again');
+    reg.bus.publish({ type: 'tasks', data: updated.task });
+    return c.json({ status: 'ok', task: updated.task });
+  });
+
+  app.get('/api/hub/network/topology', async (c) => c.json(await reg.topology()));
+  return app;
+}
+
+async function expire(reg: RegistryState): Promise<void> {
+  for (const task of await reg.tasks.expire(now())) reg.bus.publish({ type: 'tasks', data: task });
+}
+export { expire as expireTasks };

@@ -1,0 +1,44 @@
+import { Hono } from 'hono';
+import { ApiKeyCreate, Id, type ApiKeyCreated, type ApiKeyInfo } from '../../mesh/protocol/index.ts';
+import type { AppEnv } from '../http/context.ts';
+import { now, type RegistryState } from '../state.ts';
+import { readJson } from '../http/body.ts';
+import { badRequest, conflict, notFound } from '../http/errors.ts';
+import { requireAdmin } from '../http/auth.ts';
+import { hashSecret, newSecret } from '../auth/secrets.ts';
+import { ADMIN_PEER_ID } from '../auth/authenticator.ts';
+
+/** Admin management of API keys: create (the secret is shown once), list (no secrets), delete by peer id. */
+export function keyRoutes(reg: RegistryState) {
+  const app = new Hono<AppEnv>();
+  app.use('/api/keys', requireAdmin(reg));
+  app.use('/api/keys/*', requireAdmin(reg));
+
+  app.post('/api/keys', async (c) => {
+    const body = await readJson(c, ApiKeyCreate);
+    if (body.peer_id === ADMIN_PEER_ID) throw conflict('peer id "admin" is reserved for the admin key');
+    const key = newSecret('ak_');
+    await reg.keys.add(hashSecret(key), body.peer_id, body.role, now());
+    await reg.record(c.get('principal').peerId, 'key.create', body.peer_id, { role: body.role });
+    return c.json({ key, peer_id: body.peer_id, role: body.role } satisfies ApiKeyCreated, 201);
+  });
+
+  app.get('/api/keys', async (c) => {
+    const list: ApiKeyInfo[] = [
+      { peer_id: ADMIN_PEER_ID, role: 'admin', source: reg.adminKeySource, created_at: null },
+      ...reg.auth.staticKeyList().map((k) => ({ ...k, source: 'keys_file' as const, created_at: null })),
+      ...(await reg.keys.list()).map((k) => ({ peer_id: k.peer_id, role: k.role, source: 'api' as const, created_at: new Date(k.created_at * 1000).toISOString() })),
+    ];
+    return c.json(list);
+  });
+
+  app.delete('/api/keys/:peer_id', async (c) => {
+    const peerId = c.req.param('peer_id');
+    if (!Id.safeParse(peerId).success) throw badRequest('peer_id is not a valid id');
+    const n = await reg.keys.deleteByPeer(peerId);
+    if (n === 0) throw notFound(`API key for ${peerId}`);
+    await reg.record(c.get('principal').peerId, 'key.delete', peerId, { count: n });
+    return c.json({ status: 'ok', deleted: n });
+  });
+  return app;
+}

@@ -1,0 +1,222 @@
+import type { WebSocket } from 'ws';
+import { LIMITS, decodeSignal, encodeSignal, type SignalMessage } from '../../mesh/protocol/index.ts';
+import type { Principal } from '../auth/tokens.ts';
+import { RateLimiter } from '../http/rate-limit.ts';
+import { log } from '../log.ts';
+
+/** Close codes of the signaling contract (interfaces.md #3). */
+export const CLOSE = { replaced: 4001, refused: 4003, limit: 4008 } as const;
+
+/** Types only the registry sends; a client sending one gets an error frame. */
+const REGISTRY_ONLY = new Set(['peer_list', 'peer_joined', 'peer_left', 'peer_revoked', 'error']);
+/** A peer that reads too slowly is dropped before its send buffer eats the memory. */
+const MAX_BUFFERED = 8 * 1024 * 1024;
+const AUTH_DEADLINE_MS = 10_000;
+
+export interface HubOptions {
+  verifyToken(token: string): Promise<Principal | undefined>;
+  isRevoked(peerId: string): boolean;
+  signalPerS: number;
+  onPeersChanged(): void;
+}
+
+/** One signaling socket. Auth may come with the upgrade or as the first `auth` frame. */
+export class SignalConn {
+  principal: Principal | undefined;
+  peerId: string | undefined;
+  private readonly limiter: RateLimiter;
+  private authTimer: NodeJS.Timeout | undefined;
+  private alive = true;
+  closed = false;
+
+  constructor(
+    readonly ws: WebSocket,
+    private readonly hub: SignalingHub,
+    principal: Principal | undefined,
+  ) {
+    this.principal = principal;
+    // Burst of 2 s worth of frames (an ICE gathering burst), refilled at signalPerS.
+    this.limiter = new RateLimiter(hub.opts.signalPerS, 1000, hub.opts.signalPerS * 2);
+    if (!principal) {
+      this.authTimer = setTimeout(() => this.refuse('no auth frame within 10 s'), AUTH_DEADLINE_MS);
+      this.authTimer.unref?.();
+    }
+    ws.on('pong', () => (this.alive = true));
+  }
+
+  send(text: string): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > MAX_BUFFERED) {
+      this.close(CLOSE.limit, 'too slow: send buffer full');
+      return;
+    }
+    this.ws.send(text);
+  }
+
+  error(code: string, message: string): void {
+    this.send(encodeSignal('error', 'registry', { code, message }));
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    try {
+      this.ws.close(code, reason.slice(0, 120));
+    } catch {
+      this.ws.terminate();
+    }
+  }
+
+  refuse(message: string): void {
+    this.error('unauthorized', message);
+    this.close(CLOSE.refused, message);
+  }
+
+  /** Keepalive tick: a socket that missed the last pong is gone. */
+  ping(): void {
+    if (!this.alive) {
+      this.ws.terminate();
+      return;
+    }
+    this.alive = false;
+    try {
+      this.ws.ping();
+    } catch {
+      /* closing */
+    }
+  }
+
+  private chain: Promise<void> = Promise.resolve();
+
+  /** Frames are handled one after another: an auth frame's check finishes before the next frame runs. */
+  onMessage(data: unknown): void {
+    this.chain = this.chain.then(() => this.handle(data)).catch((err) => log.error('[SIG] frame handling failed', err));
+  }
+
+  private async handle(data: unknown): Promise<void> {
+    if (this.closed) return;
+    if (typeof data !== 'string') return this.error('bad_frame', 'binary frames are not accepted; send JSON text');
+    if (data.length > LIMITS.signalFrameBytes) {
+      this.error('too_large', `frame of ${data.length} bytes exceeds ${LIMITS.signalFrameBytes}`);
+      return this.close(CLOSE.limit, 'frame too large');
+    }
+    if (!this.limiter.take('conn')) {
+      this.error('rate_limited', `more than ${this.hub.opts.signalPerS} frames per second`);
+      return this.close(CLOSE.limit, 'rate limit');
+    }
+    const decoded = decodeSignal(data);
+    if (!decoded.ok) return this.error(decoded.error.code, decoded.error.message);
+    const msg = decoded.value;
+    if (!this.principal) {
+      if (msg.type !== 'auth') return this.refuse('authenticate first: Sec-WebSocket-Protocol, ?token= or an auth frame');
+      const p = await this.hub.opts.verifyToken(msg.payload.token);
+      if (!p) return this.refuse('token is invalid, expired or revoked');
+      clearTimeout(this.authTimer);
+      this.principal = p;
+      return;
+    }
+    if (REGISTRY_ONLY.has(msg.type)) return this.error('invalid', `"${msg.type}" is sent by the registry only`);
+    switch (msg.type) {
+      case 'auth':
+        return; // already authenticated
+      case 'heartbeat':
+        return;
+      case 'register':
+        if (msg.peer_id && msg.peer_id !== this.principal.peerId) {
+          return this.error('forbidden', `you are authenticated as ${this.principal.peerId}, not ${msg.peer_id}`);
+        }
+        return this.hub.register(this);
+      case 'offer':
+      case 'answer':
+      case 'ice_candidate':
+        return this.relay(msg);
+      default:
+        return this.error('unknown_type', `unhandled type "${msg.type}"`);
+    }
+  }
+
+  private relay(msg: SignalMessage): void {
+    if (!this.peerId) return this.error('not_registered', 'send register before offers, answers or candidates');
+    if (msg.peer_id !== this.peerId) {
+      return this.error('forbidden', `peer_id must be your authenticated id ${this.peerId}`);
+    }
+    if (!msg.target_id) return this.error('invalid', `${msg.type} needs a target_id`);
+    const target = this.hub.get(msg.target_id);
+    if (!target) return this.error('unknown_target', `peer ${msg.target_id} is not connected`);
+    target.send(JSON.stringify({ type: msg.type, peer_id: msg.peer_id, target_id: msg.target_id, payload: msg.payload }));
+  }
+
+  onClose(): void {
+    this.closed = true;
+    clearTimeout(this.authTimer);
+    this.hub.unregister(this);
+  }
+}
+
+/** Registered peers by id; relays frames and tells peers who came and went. */
+export class SignalingHub {
+  private readonly peers = new Map<string, SignalConn>();
+  private readonly all = new Set<SignalConn>();
+  private readonly keepalive: NodeJS.Timeout;
+
+  constructor(readonly opts: HubOptions) {
+    this.keepalive = setInterval(() => this.all.forEach((c) => c.ping()), 30_000);
+    this.keepalive.unref?.();
+  }
+
+  accept(ws: WebSocket, principal: Principal | undefined): SignalConn {
+    const conn = new SignalConn(ws, this, principal);
+    this.all.add(conn);
+    return conn;
+  }
+
+  get(peerId: string): SignalConn | undefined {
+    return this.peers.get(peerId);
+  }
+
+  peerIds(): string[] {
+    return [...this.peers.keys()].sort();
+  }
+
+  register(conn: SignalConn): void {
+    const id = conn.principal!.peerId;
+    if (this.opts.isRevoked(id)) return conn.refuse('this peer was revoked');
+    const old = this.peers.get(id);
+    if (old && old !== conn) {
+      // A refresh or reconnect: the newer socket wins, the old one is told not to come back.
+      this.peers.delete(id);
+      old.peerId = undefined;
+      old.close(CLOSE.replaced, 'replaced by a newer connection of the same peer id');
+    }
+    conn.peerId = id;
+    this.peers.set(id, conn);
+    conn.send(JSON.stringify({ type: 'peer_list', peer_id: 'registry', payload: { peers: this.peerIds().filter((p) => p !== id) } }));
+    this.broadcast(encodeSignal('peer_joined', 'registry', { peer_id: id }), id);
+    log.info(`[SIG] peer registered: ${id} (total ${this.peers.size})`);
+    this.opts.onPeersChanged();
+  }
+
+  unregister(conn: SignalConn): void {
+    this.all.delete(conn);
+    const id = conn.peerId;
+    if (!id || this.peers.get(id) !== conn) return;
+    this.peers.delete(id);
+    this.broadcast(encodeSignal('peer_left', 'registry', { peer_id: id }), id);
+    log.info(`[SIG] peer left: ${id} (total ${this.peers.size})`);
+    this.opts.onPeersChanged();
+  }
+
+  /** Revocation: close the peer's socket (4003) and tell every other peer to drop its links to it. */
+  revoke(peerId: string): void {
+    for (const c of this.all) if (c.principal?.peerId === peerId) c.refuse('this peer was revoked');
+    this.broadcast(encodeSignal('peer_revoked', 'registry', { peer_id: peerId }), peerId);
+  }
+
+  broadcast(text: string, except?: string): void {
+    for (const [id, c] of this.peers) if (id !== except) c.send(text);
+  }
+
+  closeAll(): void {
+    clearInterval(this.keepalive);
+    for (const c of this.all) c.close(1001, 'registry shutting down');
+  }
+}

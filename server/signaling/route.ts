@@ -1,0 +1,54 @@
+import { Hono } from 'hono';
+import { upgradeWebSocket } from '@hono/node-server';
+import type { WebSocket } from 'ws';
+import type { AppEnv } from '../http/context.ts';
+import type { RegistryState } from '../state.ts';
+import type { Principal } from '../auth/tokens.ts';
+import type { SignalConn } from './hub.ts';
+
+export const JWT_SUBPROTOCOL = 'chatixia-jwt';
+
+/** The token a client offered with the upgrade: `Sec-WebSocket-Protocol: chatixia-jwt, <jwt>` or `?token=`. */
+export function upgradeToken(protocolHeader: string | undefined, queryToken: string | undefined): string | undefined {
+  if (protocolHeader) {
+    const parts = protocolHeader.split(',').map((s) => s.trim());
+    if (parts.includes(JWT_SUBPROTOCOL)) return parts.find((p) => p !== JWT_SUBPROTOCOL && p.length > 0);
+  }
+  return queryToken || undefined;
+}
+
+/**
+ * GET /ws. A token that fails still gets the upgrade, then an error frame and close 4003,
+ * so a client can tell "refused" (do not retry blindly) from a network failure.
+ */
+export function signalingRoutes(reg: RegistryState) {
+  const app = new Hono<AppEnv>();
+  app.get('/ws', async (c, next) => {
+    const token = upgradeToken(c.req.header('sec-websocket-protocol'), c.req.query('token'));
+    let principal: Principal | undefined;
+    let refused = false;
+    if (token) {
+      principal = await reg.auth.jwt(token);
+      refused = !principal;
+    }
+    let conn: SignalConn | undefined;
+    const handler = upgradeWebSocket(() => ({
+      onOpen(_e, ws) {
+        conn = reg.hub.accept(ws.raw as WebSocket, principal);
+        if (refused) conn.refuse('token is invalid, expired or revoked');
+      },
+      onMessage(e) {
+        conn?.onMessage(e.data);
+      },
+      onClose() {
+        conn?.onClose();
+      },
+      onError() {
+        conn?.onClose();
+      },
+    }));
+    const res = await handler(c, next);
+    return res ?? c.json({ error: { code: 'upgrade_required', message: 'connect with a WebSocket client' } }, 426);
+  });
+  return app;
+}

@@ -1,0 +1,35 @@
+import type { Db } from './db.ts';
+import type { Role } from '../../mesh/protocol/index.ts';
+
+export interface StoredKey {
+  peer_id: string;
+  role: Role;
+  created_at: number;
+}
+
+/** API keys created through POST /api/keys; only their SHA-256 hash is stored. */
+export class KeyStore {
+  constructor(private readonly db: Db) {}
+
+  async add(keyHash: string, peerId: string, role: Role, now: number): Promise<void> {
+    await this.db.query('INSERT INTO api_keys (key_hash, peer_id, role, created_at) VALUES ($1, $2, $3, $4)', [keyHash, peerId, role, now]);
+  }
+
+  async find(keyHash: string): Promise<StoredKey | undefined> {
+    const rows = await this.db.query<StoredKey>('SELECT peer_id, role, created_at FROM api_keys WHERE key_hash = $1', [keyHash]);
+    return rows[0];
+  }
+
+  async list(): Promise<StoredKey[]> {
+    return this.db.query<StoredKey>('SELECT peer_id, role, created_at FROM api_keys ORDER BY created_at, peer_id');
+  }
+
+  async hasPeer(peerId: string): Promise<boolean> {
+    return (await this.db.query('SELECT 1 FROM api_keys WHERE peer_id = $1 LIMIT 1', [peerId])).length > 0;
+  }
+
+  /** Removes every key of a peer; answers how many went. */
+  async deleteByPeer(peerId: string): Promise<number> {
+    return (await this.db.query('DELETE FROM api_keys WHERE peer_id = $1 RETURNING peer_id', [peerId])).length;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The one SQL schema, run as is on PGlite (embedded) and on PostgreSQL (DATABASE_URL).
+ * Times are epoch seconds as double precision: both drivers return them as JS numbers.
+ * Secrets (API keys, device tokens, claim secrets) are stored only as SHA-256 hashes.
+ */
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS meta (
+  key   text PRIMARY KEY,
+  value text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+  key_hash   text PRIMARY KEY,
+  peer_id    text NOT NULL,
+  role       text NOT NULL,
+  created_at double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS api_keys_peer ON api_keys (peer_id);
+CREATE TABLE IF NOT EXISTS agents (
+  agent_id       text PRIMARY KEY,
+  peer_id        text NOT NULL,
+  owner          text NOT NULL,
+  info           jsonb NOT NULL,
+  registered_at  double precision NOT NULL,
+  last_heartbeat double precision NOT NULL,
+  last_routed    double precision NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS tasks (
+  id                text PRIMARY KEY,
+  idempotency_key   text UNIQUE,
+  owner             text NOT NULL,
+  skill             text NOT NULL,
+  target_agent_id   text NOT NULL,
+  source_agent_id   text NOT NULL,
+  assigned_agent_id text NOT NULL DEFAULT '',
+  payload           jsonb,
+  state             text NOT NULL,
+  result            jsonb,
+  error             text NOT NULL DEFAULT '',
+  created_at        double precision NOT NULL,
+  updated_at        double precision NOT NULL,
+  ttl               double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state);
+CREATE TABLE IF NOT EXISTS links (
+  from_peer  text NOT NULL,
+  to_peer    text NOT NULL,
+  path       text NOT NULL,
+  rtt_ms     double precision,
+  updated_at double precision NOT NULL,
+  PRIMARY KEY (from_peer, to_peer)
+);
+CREATE TABLE IF NOT EXISTS pairing_codes (
+  code       text PRIMARY KEY,
+  created_by text NOT NULL,
+  created_at double precision NOT NULL,
+  expires_at double precision NOT NULL,
+  used       boolean NOT NULL DEFAULT false
+);
+CREATE TABLE IF NOT EXISTS pairing (
+  id                text PRIMARY KEY,
+  agent_name        text NOT NULL,
+  peer_id           text NOT NULL UNIQUE,
+  status            text NOT NULL,
+  device_token_hash text,
+  device_token_enc  text,
+  claim_secret_hash text NOT NULL,
+  token_claimed     boolean NOT NULL DEFAULT false,
+  public_key        jsonb,
+  certificate       jsonb,
+  created_at        double precision NOT NULL,
+  updated_at        double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pairing_token ON pairing (device_token_hash);
+CREATE TABLE IF NOT EXISTS audit (
+  id     integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at     double precision NOT NULL,
+  actor  text NOT NULL,
+  action text NOT NULL,
+  target text NOT NULL,
+  detail jsonb NOT NULL
+);
+`;
