@@ -23,6 +23,12 @@ test('the sidecar key file is created with mode 0600 and loads the same identity
   const sig = await signText(again.privateKey, 'hello');
   assert.ok(await verifyText(first.publicKey, sig, 'hello'));
   assert.equal(JSON.parse(await readFile(path, 'utf8')).type, 'chatixia-device-key');
+
+  const store = new FileKeyStore(path);
+  assert.equal(await store.loadCertificate(), undefined);
+  await store.saveCertificate('aaa.bbb.ccc');
+  assert.equal(await new FileKeyStore(path).loadCertificate(), 'aaa.bbb.ccc');
+  assert.equal((await stat(`${path}.cert`)).mode & 0o777, 0o600);
 });
 
 test('a key file readable by group or others is refused with an error that says how to fix it', async (t) => {

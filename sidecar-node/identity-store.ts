@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { PublicKeyJwkSchema, type PublicKeyJwk } from '../mesh/protocol/index.ts';
 import {
   exportPrivateJwk, generateKeyPair, importPrivateJwk, importPublicJwk,
-  type IdentityKeyStore, type KnownPeerRecord, type TrustRecords,
+  type CertificateStore, type IdentityKeyStore, type KnownPeerRecord, type TrustRecords,
 } from '../mesh/identity/index.ts';
 
 /**
@@ -55,9 +55,23 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Device key pair in a 0600 JWK file; created on first use, non-extractable once loaded. */
-export class FileKeyStore implements IdentityKeyStore {
+/**
+ * Device key pair in a 0600 JWK file; created on first use, non-extractable once loaded. The
+ * certificate the registry issued for it is kept next to it in `<path>.cert`.
+ */
+export class FileKeyStore implements IdentityKeyStore, CertificateStore {
   constructor(readonly path: string) {}
+
+  async loadCertificate(): Promise<string | undefined> {
+    const certPath = `${this.path}.cert`;
+    if (!(await exists(certPath))) return undefined;
+    await assertOwnerOnlyFile(certPath);
+    return (await readFile(certPath, 'utf8')).trim() || undefined;
+  }
+
+  async saveCertificate(certificate: string): Promise<void> {
+    await rename(await writeTemp(`${this.path}.cert`, certificate + '\n'), `${this.path}.cert`);
+  }
 
   async load(): Promise<CryptoKeyPair | undefined> {
     if (!(await exists(this.path))) return undefined;

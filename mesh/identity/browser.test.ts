@@ -75,10 +75,13 @@ test('a tab keeps a non-extractable key in IndexedDB and its link proofs verify 
   await openPage(page, url);
   const reloaded = await page.evaluate(async () => {
     const id = (globalThis as any).identity;
-    const stored = await new id.IndexedDbKeyStore().load();
-    return stored ? { keyId: (await id.identityOf(stored)).keyId, extractable: stored.privateKey.extractable } : undefined;
+    const store = new id.IndexedDbKeyStore();
+    const stored = await store.load();
+    await store.saveCertificate('aaa.bbb.ccc');
+    const certificate = await new id.IndexedDbKeyStore().loadCertificate();
+    return stored ? { keyId: (await id.identityOf(stored)).keyId, extractable: stored.privateKey.extractable, certificate } : undefined;
   });
-  assert.deepEqual(reloaded, { keyId: created.keyId, extractable: false }, 'the same key came back from IndexedDB');
+  assert.deepEqual(reloaded, { keyId: created.keyId, extractable: false, certificate: 'aaa.bbb.ccc' }, 'the same key came back from IndexedDB');
 
   // 2. The registry CA certifies the tab (web-1) and the Node peer (node-1).
   const ca = await newCa();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRegistryCa, issueDeviceCertificate, loadRegistryCa, readCertificateUnverified, verifyDeviceCertificate } from './certificate.ts';
+import { createRegistryCa, issueDeviceCertificate, loadRegistryCa, readCertificateUnverified, verifyDeviceCertificate, verifyOwnCertificate } from './certificate.ts';
 import { fromBase64url, toBase64url, utf8 } from './encoding.ts';
 import { DAY, newCa, newDevice } from './test-helpers.ts';
 
@@ -80,4 +80,14 @@ test('issuing refuses bad peer ids and an expiry before the issue time', async (
   const dev = await newDevice(ca, 'web-1');
   await assert.rejects(issueDeviceCertificate(ca, { peer_id: 'bad id<script>', public_key_jwk: dev.identity.publicJwk, role: 'agent', expires_at: Date.now() + DAY }));
   await assert.rejects(issueDeviceCertificate(ca, { peer_id: 'web-1', public_key_jwk: dev.identity.publicJwk, role: 'agent', expires_at: Date.now() - 1 }), /expires_at/);
+});
+
+test('a device accepts the certificate handed to it only if it names its own key and peer id', async () => {
+  const ca = await newCa();
+  const dev = await newDevice(ca, 'web-1');
+  const other = await newDevice(ca, 'web-2');
+  assert.ok((await verifyOwnCertificate(ca.publicJwk, dev.certificate, { keyId: dev.identity.keyId, peerId: 'web-1' })).ok);
+  const wrongKey = await verifyOwnCertificate(ca.publicJwk, other.certificate, { keyId: dev.identity.keyId, peerId: 'web-2' });
+  assert.match(!wrongKey.ok ? wrongKey.message : '', /not for web-2 with this device's key/);
+  assert.equal((await verifyOwnCertificate(ca.publicJwk, dev.certificate, { keyId: dev.identity.keyId, peerId: 'web-9' })).ok, false);
 });

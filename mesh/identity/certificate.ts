@@ -94,6 +94,21 @@ export async function verifyDeviceCertificate(caPublicJwk: PublicKeyJwk, cert: s
   return { ok: true, claims };
 }
 
+/**
+ * A device checks the certificate the registry handed it before storing it: issued by the CA it
+ * pinned, for its own key and the peer id it was given, not expired.
+ */
+export async function verifyOwnCertificate(
+  caPublicJwk: PublicKeyJwk, cert: string, own: { keyId: string; peerId: string }, now: number = Date.now(),
+): Promise<CertificateCheck> {
+  const res = await verifyDeviceCertificate(caPublicJwk, cert, now);
+  if (!res.ok) return res;
+  if (res.claims.key_id !== own.keyId || res.claims.peer_id !== own.peerId) {
+    return { ok: false, reason: 'cert_malformed', message: `certificate is for ${res.claims.peer_id} with key ${res.claims.key_id}, not for ${own.peerId} with this device's key ${own.keyId}` };
+  }
+  return res;
+}
+
 /** Reads the claims WITHOUT checking anything (display only: "whose certificate is this"). */
 export function readCertificateUnverified(cert: string): DeviceCertificateClaims | undefined {
   return parseCertificate(cert)?.claims;

@@ -1,5 +1,5 @@
 import type { PublicKeyJwk } from '../protocol/identity.ts';
-import { generateKeyPair, type IdentityKeyStore } from './keys.ts';
+import { generateKeyPair, type CertificateStore, type IdentityKeyStore } from './keys.ts';
 import type { KnownPeerRecord, TrustRecords } from './known-peers.ts';
 
 /**
@@ -47,8 +47,16 @@ async function run<T>(dbName: string, store: string, mode: IDBTransactionMode, o
 }
 
 /** The tab's device key pair, created on first use; the private key is non-extractable. */
-export class IndexedDbKeyStore implements IdentityKeyStore {
+export class IndexedDbKeyStore implements IdentityKeyStore, CertificateStore {
   constructor(private readonly dbName: string = IDENTITY_DB_NAME, private readonly name = 'device') {}
+
+  loadCertificate(): Promise<string | undefined> {
+    return run<string | undefined>(this.dbName, KEYS, 'readonly', (s) => s.get(`${this.name}:certificate`));
+  }
+
+  async saveCertificate(certificate: string): Promise<void> {
+    await run(this.dbName, KEYS, 'readwrite', (s) => s.put(certificate, `${this.name}:certificate`));
+  }
 
   async load(): Promise<CryptoKeyPair | undefined> {
     const pair = await run<CryptoKeyPair | undefined>(this.dbName, KEYS, 'readonly', (s) => s.get(this.name));

@@ -44,9 +44,22 @@ export async function identityOf(pair: CryptoKeyPair): Promise<DeviceIdentity> {
   return { privateKey: pair.privateKey, publicKey: pair.publicKey, publicJwk, keyId: await jwkThumbprint(publicJwk) };
 }
 
+/** Where a device keeps the certificate the registry issued for its key (not a secret). */
+export interface CertificateStore {
+  loadCertificate(): Promise<string | undefined>;
+  saveCertificate(certificate: string): Promise<void>;
+}
+
 /** Keeps a key pair for the life of the process (tests, throwaway peers). */
-export class MemoryKeyStore implements IdentityKeyStore {
+export class MemoryKeyStore implements IdentityKeyStore, CertificateStore {
   private pair: CryptoKeyPair | undefined;
+  private certificate: string | undefined;
+  async loadCertificate(): Promise<string | undefined> {
+    return this.certificate;
+  }
+  async saveCertificate(certificate: string): Promise<void> {
+    this.certificate = certificate;
+  }
   async load(): Promise<CryptoKeyPair | undefined> {
     return this.pair;
   }
