@@ -1,0 +1,423 @@
+import { Emitter } from './emitter.ts';
+import { Mesh, MeshError, reply } from './mesh.ts';
+import { randomId } from './peer-link.ts';
+import { quietLogger, type Logger, type SkillInfo } from './types.ts';
+import { decodeAgentCommand, type AgentCommand, type MeshMessage } from './protocol/index.ts';
+
+/** One IPC line, as an object (the socket transport adds JSON + newline). */
+export interface IpcLine {
+  type: string;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * A connection to one local agent, whatever carries it (Unix socket line, worker postMessage).
+ * `send` returns false when the transport's own buffer is full; the hub then queues (bounded)
+ * and waits for `onDrain`.
+ */
+export interface AgentConnection {
+  send(line: IpcLine): boolean;
+  close(): void;
+  onDrain?(cb: () => void): void;
+}
+
+/** What the transport calls back into for one attached agent. */
+export interface AttachedAgent {
+  readonly id: number;
+  /** One inbound line: a string (socket) or an object (postMessage). */
+  receive(line: unknown): void;
+  /** The transport closed. */
+  closed(): void;
+}
+
+/** A skill the peer itself provides (built-ins: the sidecar's delegate, list_agents…). */
+export type BuiltinSkill = (args: unknown, ctx: SkillContext) => Promise<unknown> | unknown;
+export interface SkillContext {
+  fromPeer: string;
+  sourceAgent?: string | undefined;
+  requestId?: string | undefined;
+  /** Sends a `task_stream_chunk` (done: false) to the requester. */
+  stream(text: string): void;
+}
+
+export interface AgentHubOptions {
+  mesh: Mesh;
+  /** Lines queued per agent before overflow (default 1000). */
+  maxQueuedLines?: number;
+  /** Bytes (JSON chars) queued per agent before overflow (default 128 MiB). */
+  maxQueuedBytes?: number;
+  /** Timeout for `runTask` on a local agent (default 300 s). */
+  taskTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export type AgentHubEvents = {
+  agents_changed: [];
+};
+
+interface LocalAgent {
+  id: number;
+  conn: AgentConnection;
+  name?: string;
+  skills: SkillInfo[];
+  queue: { line: IpcLine; size: number; onDrop?: () => void }[];
+  queuedBytes: number;
+  blocked: boolean;
+  dropped: number;
+  open: boolean;
+}
+
+const LOCAL = 'local';
+const REQUEST_TYPES = new Set(['task_request', 'skill_query', 'ping', 'agent_prompt']);
+
+/**
+ * The IPC host logic of DESIGN §3.3, shared by the sidecar's Unix socket and the tab's workers.
+ *
+ * Routing of a message that reaches this peer (from the mesh, or from a local agent via
+ * `send` to our own peer id or to "local"):
+ *  1. a reply (same request_id) to a request a local agent sent → that agent only;
+ *  2. `target_agent` naming a registered local agent → that agent only;
+ *  3. `task_request` → the first registered agent with that skill (round robin), else a built-in
+ *     skill, else every agent that never registered (the Python MeshClient handles its own), else
+ *     a `task_response` error back to the sender;
+ *  4. anything else → every agent (for a local sender: every other agent).
+ * Per-agent queues are bounded; an agent that does not read loses messages with an
+ * `error {code: "queue_overflow"}` line (and the requester gets a task_response error), while the
+ * mesh and other agents carry on.
+ */
+export class AgentHub {
+  readonly events = new Emitter<AgentHubEvents>();
+  readonly #o: AgentHubOptions;
+  readonly #mesh: Mesh;
+  readonly #log: Logger;
+  readonly #agents = new Map<number, LocalAgent>();
+  readonly #builtins = new Map<string, { info: SkillInfo; fn: BuiltinSkill }>();
+  /** request_id → agent that sent the request (replies go back to it). */
+  readonly #requesters = new Map<string, number>();
+  /** request_id → hub-initiated local task (runTask). */
+  readonly #waiters = new Map<string, { resolve: (m: MeshMessage) => void; onChunk?: ((m: MeshMessage) => void) | undefined }>();
+  readonly #offs: (() => void)[] = [];
+  #nextId = 1;
+  #rr = 0;
+
+  constructor(opts: AgentHubOptions) {
+    this.#o = opts;
+    this.#mesh = opts.mesh;
+    this.#log = opts.logger ?? quietLogger;
+    this.#offs.push(
+      this.#mesh.on('*', (msg, from) => this.#route(msg, from, undefined)),
+      this.#mesh.events.on('peer_connected', (p) => this.#toAll({ type: 'peer_connected', payload: { peer_id: p } })),
+      this.#mesh.events.on('peer_disconnected', (p) => this.#toAll({ type: 'peer_disconnected', payload: { peer_id: p } })),
+    );
+  }
+
+  get peerId(): string {
+    return this.#mesh.peerId;
+  }
+
+  /** Registers a skill the peer itself answers. */
+  registerSkill(name: string, description: string, fn: BuiltinSkill): void {
+    this.#builtins.set(name, { info: { name, description }, fn });
+  }
+
+  /** Skills of this peer: every registered agent's plus the built-ins (for skill_query and heartbeats). */
+  skills(): SkillInfo[] {
+    const seen = new Map<string, SkillInfo>();
+    for (const a of this.#agents.values()) for (const s of a.skills) if (!seen.has(s.name)) seen.set(s.name, s);
+    for (const b of this.#builtins.values()) if (!seen.has(b.info.name)) seen.set(b.info.name, b.info);
+    return [...seen.values()];
+  }
+
+  /** Attached agents (registered ones have a name). */
+  agents(): { id: number; name?: string; skills: SkillInfo[] }[] {
+    return [...this.#agents.values()].map((a) => ({ id: a.id, ...(a.name && { name: a.name }), skills: a.skills }));
+  }
+
+  attach(conn: AgentConnection): AttachedAgent {
+    const a: LocalAgent = { id: this.#nextId++, conn, skills: [], queue: [], queuedBytes: 0, blocked: false, dropped: 0, open: true };
+    this.#agents.set(a.id, a);
+    conn.onDrain?.(() => this.#flush(a));
+    return {
+      id: a.id,
+      receive: (line) => this.#onLine(a, line),
+      closed: () => {
+        a.open = false;
+        this.#agents.delete(a.id);
+        for (const [rid, id] of this.#requesters) if (id === a.id) this.#requesters.delete(rid);
+        if (a.name) this.events.emit('agents_changed');
+      },
+    };
+  }
+
+  /**
+   * Runs a skill on this peer — a registered agent with that skill, else a built-in — and resolves
+   * with the `task_response` payload's result (rejects with its error). Used for tasks that arrive
+   * through the registry's queue.
+   */
+  async runTask(skill: string, args: unknown, opts: { timeoutMs?: number; sourceAgent?: string } = {}): Promise<unknown> {
+    const requestId = `task-${randomId(6)}`;
+    const msg: MeshMessage = { type: 'task_request', request_id: requestId, payload: { skill, args } };
+    if (opts.sourceAgent) msg.source_agent = opts.sourceAgent;
+    const timeoutMs = opts.timeoutMs ?? this.#o.taskTimeoutMs ?? 300_000;
+    const res = await new Promise<MeshMessage>((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.#waiters.delete(requestId);
+        reject(new MeshError('timeout', `skill ${skill} did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiters.set(requestId, {
+        resolve: (m) => {
+          clearTimeout(t);
+          this.#waiters.delete(requestId);
+          resolve(m);
+        },
+      });
+      this.#route(msg, this.peerId, undefined);
+    });
+    const p = (res.payload ?? {}) as { result?: unknown; error?: string };
+    if (p.error) throw new MeshError('task_failed', p.error);
+    return p.result;
+  }
+
+  /** Whether this peer can run a skill (a registered agent or a built-in has it). */
+  hasSkill(skill: string): boolean {
+    return this.skills().some((s) => s.name === skill);
+  }
+
+  close(): void {
+    for (const off of this.#offs) off();
+    for (const a of this.#agents.values()) {
+      a.open = false;
+      try {
+        a.conn.close();
+      } catch {
+        /* ignore */
+      }
+    }
+    this.#agents.clear();
+  }
+
+  // ─── agent → peer ───────────────────────────────────────────────────
+
+  #onLine(a: LocalAgent, line: unknown): void {
+    if (typeof line === 'string' && line.trim() === '') return;
+    const d = decodeAgentCommand(line);
+    if (!d.ok) return this.#error(a, d.error.code, d.error.message);
+    void this.#command(a, d.value).catch((err) => this.#error(a, 'internal', String(err)));
+  }
+
+  async #command(a: LocalAgent, cmd: AgentCommand): Promise<void> {
+    switch (cmd.type) {
+      case 'register_agent': {
+        const name = cmd.payload.name;
+        const taken = [...this.#agents.values()].some((o) => o !== a && o.name === name);
+        if (taken) return this.#error(a, 'name_taken', `an agent named "${name}" is already connected to this peer`);
+        a.name = name;
+        a.skills = cmd.payload.skills.map((s) => (typeof s === 'string' ? { name: s } : { name: s.name, ...(s.description && { description: s.description }) }));
+        this.#enqueue(a, { type: 'registered', payload: { peer_id: this.peerId, name } });
+        this.events.emit('agents_changed');
+        return;
+      }
+      case 'list_peers':
+        return this.#enqueue(a, { type: 'peer_list', payload: { peers: this.#mesh.peers() } });
+      case 'connect': {
+        const target = (cmd.payload.target_peer_id ?? cmd.payload.peer_id)!;
+        try {
+          await this.#mesh.connect(target);
+        } catch (err) {
+          this.#error(a, codeOf(err), (err as Error).message, { target_peer: target });
+        }
+        return;
+      }
+      case 'send': {
+        const msg = this.#stamp(a, cmd.payload.message);
+        const target = cmd.payload.target_peer;
+        if (target === this.peerId || target === LOCAL) return this.#route(msg, this.peerId, a.id);
+        try {
+          await this.#mesh.send(target, msg);
+        } catch (err) {
+          this.#error(a, codeOf(err), (err as Error).message, { target_peer: target, ...(msg.request_id && { request_id: msg.request_id }) });
+        }
+        return;
+      }
+      case 'broadcast': {
+        const msg = this.#stamp(a, { ...cmd.payload.message, target_agent: cmd.payload.message.target_agent || '*' });
+        for (const o of this.#agents.values()) if (o !== a) this.#enqueue(o, messageLine(this.peerId, msg));
+        const r = await this.#mesh.broadcast(msg);
+        for (const f of r.failed) this.#error(a, 'send_failed', f.error, { target_peer: f.peer_id });
+        return;
+      }
+    }
+  }
+
+  /** Fills source_agent with the agent's name and remembers who asked, so replies find their way back. */
+  #stamp(a: LocalAgent, msg: MeshMessage): MeshMessage {
+    const m = { ...msg };
+    if (!m.source_agent && a.name) m.source_agent = a.name;
+    if (m.request_id && REQUEST_TYPES.has(m.type)) {
+      this.#requesters.set(m.request_id, a.id);
+      if (this.#requesters.size > 10_000) this.#requesters.delete(this.#requesters.keys().next().value!);
+    }
+    return m;
+  }
+
+  // ─── routing to local agents ────────────────────────────────────────
+
+  #route(msg: MeshMessage, fromPeer: string, fromAgent: number | undefined): void {
+    const rid = msg.request_id;
+    const isReply = !REQUEST_TYPES.has(msg.type);
+    if (rid && isReply) {
+      const w = this.#waiters.get(rid);
+      if (w) {
+        const done = (msg.payload as { done?: unknown } | undefined)?.done;
+        if (msg.type.endsWith('_stream_chunk') && done !== true) w.onChunk?.(msg);
+        else w.resolve(msg);
+        return;
+      }
+      const owner = this.#requesters.get(rid);
+      const agent = owner === undefined ? undefined : this.#agents.get(owner);
+      if (agent) {
+        if (!msg.type.endsWith('_stream_chunk') || (msg.payload as { done?: unknown } | undefined)?.done === true) {
+          this.#requesters.delete(rid);
+        }
+        return this.#enqueue(agent, messageLine(fromPeer, msg));
+      }
+    }
+    const line = messageLine(fromPeer, msg);
+    const others = [...this.#agents.values()].filter((x) => x.id !== fromAgent);
+    const target = msg.target_agent && msg.target_agent !== '*' ? others.find((x) => x.name === msg.target_agent) : undefined;
+    if (target) return this.#enqueue(target, line, () => this.#overloaded(msg, fromPeer, fromAgent));
+    if (msg.type === 'task_request') {
+      const skill = (msg.payload as { skill: string }).skill;
+      const withSkill = others.filter((x) => x.skills.some((s) => s.name === skill));
+      if (withSkill.length) {
+        const pick = withSkill[this.#rr++ % withSkill.length]!;
+        return this.#enqueue(pick, line, () => this.#overloaded(msg, fromPeer, fromAgent));
+      }
+      const b = this.#builtins.get(skill);
+      if (b) return void this.#runBuiltin(b.fn, msg, fromPeer, fromAgent);
+      const unregistered = others.filter((x) => !x.name);
+      if (unregistered.length) {
+        for (const x of unregistered) this.#enqueue(x, line);
+        return;
+      }
+      return this.#answer(reply(msg, 'task_response', { error: `no agent on peer ${this.peerId} has skill "${skill}"` }), fromPeer, fromAgent);
+    }
+    for (const x of others) this.#enqueue(x, line);
+  }
+
+  async #runBuiltin(fn: BuiltinSkill, msg: MeshMessage, fromPeer: string, fromAgent: number | undefined): Promise<void> {
+    const p = msg.payload as { args?: unknown };
+    const ctx: SkillContext = {
+      fromPeer,
+      sourceAgent: msg.source_agent,
+      requestId: msg.request_id,
+      stream: (text) => this.#answer(reply(msg, 'task_stream_chunk', { text, done: false }), fromPeer, fromAgent),
+    };
+    let out: MeshMessage;
+    try {
+      out = reply(msg, 'task_response', { result: await fn(p.args, ctx) });
+    } catch (err) {
+      out = reply(msg, 'task_response', { error: err instanceof Error ? err.message : String(err) });
+    }
+    this.#answer(out, fromPeer, fromAgent);
+  }
+
+  /** Sends a reply produced on this peer back to whoever asked: a remote peer, a local agent or runTask. */
+  #answer(msg: MeshMessage, toPeer: string, toAgent: number | undefined): void {
+    if (toPeer !== this.peerId) {
+      this.#mesh.send(toPeer, msg).catch((err) => this.#log.warn(`[hub] reply to ${toPeer} failed: ${(err as Error).message}`));
+      return;
+    }
+    if (msg.request_id && this.#waiters.has(msg.request_id)) return this.#route(msg, this.peerId, undefined);
+    const a = toAgent === undefined ? undefined : this.#agents.get(toAgent);
+    if (a) this.#enqueue(a, messageLine(this.peerId, msg));
+  }
+
+  #overloaded(msg: MeshMessage, fromPeer: string, fromAgent: number | undefined): void {
+    if (msg.type === 'task_request') {
+      this.#answer(reply(msg, 'task_response', { error: `agent ${msg.target_agent ?? ''} on ${this.peerId} is overloaded (queue full)`.replace('  ', ' ') }), fromPeer, fromAgent);
+    }
+  }
+
+  // ─── bounded per-agent queues ───────────────────────────────────────
+
+  #toAll(line: IpcLine): void {
+    for (const a of this.#agents.values()) this.#enqueue(a, line);
+  }
+
+  #enqueue(a: LocalAgent, line: IpcLine, onDrop?: () => void): void {
+    if (!a.open) return;
+    if (!a.blocked && a.queue.length === 0) {
+      if (!this.#write(a, line)) a.blocked = true;
+      return;
+    }
+    const size = approxSize(line);
+    const maxLines = this.#o.maxQueuedLines ?? 1000;
+    const maxBytes = this.#o.maxQueuedBytes ?? 128 * 1024 * 1024;
+    if (a.queue.length >= maxLines || a.queuedBytes + size > maxBytes) {
+      a.dropped++;
+      this.#log.warn(`[hub] agent ${a.name ?? a.id} is not reading; dropped a ${line.type} line`);
+      onDrop?.();
+      return;
+    }
+    a.queue.push({ line, size, ...(onDrop && { onDrop }) });
+    a.queuedBytes += size;
+  }
+
+  #flush(a: LocalAgent): void {
+    a.blocked = false;
+    if (a.dropped > 0) {
+      const n = a.dropped;
+      a.dropped = 0;
+      const ok = this.#write(a, {
+        type: 'error',
+        payload: { code: 'queue_overflow', message: `${n} message(s) were dropped because this agent did not read fast enough` },
+      });
+      if (!ok) return void (a.blocked = true);
+    }
+    while (a.queue.length && a.open) {
+      const item = a.queue.shift()!;
+      a.queuedBytes -= item.size;
+      if (!this.#write(a, item.line)) return void (a.blocked = true);
+    }
+  }
+
+  #write(a: LocalAgent, line: IpcLine): boolean {
+    try {
+      return a.conn.send(line);
+    } catch (err) {
+      this.#log.warn(`[hub] writing to agent ${a.name ?? a.id} failed: ${String(err)}`);
+      return true;
+    }
+  }
+
+  #error(a: LocalAgent, code: string, message: string, extra: Record<string, unknown> = {}): void {
+    this.#enqueue(a, { type: 'error', payload: { code, message: message.slice(0, 4000), ...extra } });
+  }
+}
+
+export function messageLine(fromPeer: string, message: MeshMessage): IpcLine {
+  return { type: 'message', payload: { from_peer: fromPeer, message } };
+}
+
+function codeOf(err: unknown): string {
+  return err instanceof MeshError ? err.code : 'send_failed';
+}
+
+function approxSize(line: IpcLine): number {
+  const m = (line.payload as { message?: { payload?: unknown } }).message;
+  if (m && typeof m.payload === 'object') {
+    // Cheap estimate without serializing: strings dominate big messages.
+    let n = 256;
+    const stack: unknown[] = [m.payload];
+    let budget = 10_000;
+    while (stack.length && budget-- > 0) {
+      const v = stack.pop();
+      if (typeof v === 'string') n += v.length;
+      else if (v && typeof v === 'object') for (const x of Object.values(v)) stack.push(x);
+      else n += 8;
+    }
+    return n;
+  }
+  return 256;
+}

@@ -1,0 +1,313 @@
+import { Emitter } from '../emitter.ts';
+import { randomId } from '../peer-link.ts';
+import { decodePeerEvent, type MeshMessage } from '../protocol/index.ts';
+import type { SkillInfo } from '../types.ts';
+import type { AgentTransport } from './transport.ts';
+
+export interface SkillCall {
+  /** Peer the request came from (our own peer id for local callers and the registry queue). */
+  fromPeer: string;
+  sourceAgent?: string | undefined;
+  requestId?: string | undefined;
+  /** Streams a piece of the answer (`task_stream_chunk`, done: false) before the final result. */
+  stream(text: string): void;
+}
+export type SkillHandler = (args: any, call: SkillCall) => unknown | Promise<unknown>;
+export type PromptHandler = (text: string, call: SkillCall & { sessionId?: string | undefined }) =>
+  string | Promise<string> | AsyncIterable<string>;
+
+export interface AgentOptions {
+  /** Registers the agent under this name (needed to get task_requests for its skills routed to it). */
+  name?: string;
+  skills?: Record<string, SkillHandler | { description?: string; handler: SkillHandler }>;
+  onPrompt?: PromptHandler;
+  /** How long to wait for the peer to confirm registration. */
+  registerTimeoutMs?: number;
+}
+
+export interface AgentRequestOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  onChunk?: (msg: MeshMessage) => void;
+}
+
+export type AgentClientEvents = {
+  /** Every message that is not a reply to one of our requests and not handled as a skill/prompt. */
+  message: [msg: MeshMessage, fromPeer: string];
+  peer_connected: [peerId: string];
+  peer_disconnected: [peerId: string];
+  /** An `error` line that is not tied to one of our requests. */
+  error: [err: { code: string; message: string; [k: string]: unknown }];
+  close: [];
+};
+
+export class AgentError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AgentError';
+  }
+}
+
+interface Pending {
+  resolve: (m: MeshMessage) => void;
+  reject: (e: Error) => void;
+  onChunk?: ((m: MeshMessage) => void) | undefined;
+}
+
+/**
+ * The agent SDK: the same in a sidecar agent process (socket transport) and in a worker agent
+ * (postMessage transport). Speaks the IPC protocol of DESIGN §3.3.
+ */
+export class AgentClient extends Emitter<AgentClientEvents> {
+  readonly #t: AgentTransport;
+  readonly #skills = new Map<string, { info: SkillInfo; handler: SkillHandler }>();
+  readonly #pending = new Map<string, Pending>();
+  readonly #peerListWaiters: ((peers: string[]) => void)[] = [];
+  #onPrompt: PromptHandler | undefined;
+  #name: string | undefined;
+  #peerId: string | undefined;
+  #registered: ((peerId: string) => void) | undefined;
+  #closed = false;
+  /** Peers with an open link, as the peer reported them. */
+  readonly peers = new Set<string>();
+
+  constructor(transport: AgentTransport, opts: AgentOptions = {}) {
+    super();
+    this.#t = transport;
+    this.#name = opts.name;
+    for (const [name, s] of Object.entries(opts.skills ?? {})) {
+      const handler = typeof s === 'function' ? s : s.handler;
+      const description = typeof s === 'function' ? undefined : s.description;
+      this.#skills.set(name, { info: { name, ...(description && { description }) }, handler });
+    }
+    this.#onPrompt = opts.onPrompt;
+    transport.onLine((line) => this.#onLine(line));
+    transport.onClose(() => {
+      this.#closed = true;
+      for (const p of this.#pending.values()) p.reject(new AgentError('closed', 'connection to the peer closed'));
+      this.#pending.clear();
+      this.emit('close');
+    });
+  }
+
+  /** The peer this agent lives on (known after registration). */
+  get peerId(): string | undefined {
+    return this.#peerId;
+  }
+  get name(): string | undefined {
+    return this.#name;
+  }
+
+  /** Announces name + skills; resolves with the peer id. */
+  register(timeoutMs = 5_000): Promise<string> {
+    if (!this.#name) return Promise.reject(new AgentError('invalid', 'an agent needs a name to register'));
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new AgentError('timeout', 'the peer did not confirm registration')), timeoutMs);
+      this.#registered = (peerId) => {
+        clearTimeout(t);
+        resolve(peerId);
+      };
+      this.#t.send({
+        type: 'register_agent',
+        payload: { name: this.#name, skills: [...this.#skills.values()].map((s) => s.info) },
+      });
+    });
+  }
+
+  /** Adds a skill (re-announces when registered). */
+  skill(name: string, handler: SkillHandler, description?: string): void {
+    this.#skills.set(name, { info: { name, ...(description && { description }) }, handler });
+    if (this.#peerId && this.#name) {
+      this.#t.send({ type: 'register_agent', payload: { name: this.#name, skills: [...this.#skills.values()].map((s) => s.info) } });
+    }
+  }
+
+  onPrompt(handler: PromptHandler): void {
+    this.#onPrompt = handler;
+  }
+
+  send(targetPeer: string, msg: MeshMessage): void {
+    this.#t.send({ type: 'send', payload: { target_peer: targetPeer, message: this.#withSource(msg) } });
+  }
+
+  broadcast(msg: MeshMessage): void {
+    this.#t.send({ type: 'broadcast', payload: { message: this.#withSource(msg) } });
+  }
+
+  /** Sends and waits for the correlated reply. `targetPeer` "local" = this peer (its agents and built-ins). */
+  request(targetPeer: string, msg: MeshMessage, opts: AgentRequestOptions = {}): Promise<MeshMessage> {
+    if (this.#closed) return Promise.reject(new AgentError('closed', 'connection to the peer closed'));
+    const requestId = msg.request_id || randomId(6);
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(new AgentError('timeout', `no reply within ${timeoutMs} ms`)), timeoutMs);
+      const onAbort = () => done(new AgentError('aborted', 'request aborted'));
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const done = (err: Error | null, m?: MeshMessage) => {
+        if (!this.#pending.has(requestId)) return;
+        this.#pending.delete(requestId);
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(m!);
+      };
+      this.#pending.set(requestId, { resolve: (m) => done(null, m), reject: (e) => done(e), onChunk: opts.onChunk });
+      this.send(targetPeer, { ...msg, request_id: requestId });
+    });
+  }
+
+  /** Calls a skill and returns its result (throws its error). Default target: this peer. */
+  async task(skill: string, args: unknown, opts: AgentRequestOptions & { peer?: string; agent?: string } = {}): Promise<unknown> {
+    const msg: MeshMessage = { type: 'task_request', payload: { skill, args, ...(opts.timeoutMs && { timeout_ms: opts.timeoutMs }) } };
+    if (opts.agent) msg.target_agent = opts.agent;
+    const r = await this.request(opts.peer ?? 'local', msg, opts);
+    const p = (r.payload ?? {}) as { result?: unknown; error?: string };
+    if (r.type === 'error') throw new AgentError(String((r.payload as { code?: string })?.code ?? 'error'), String((r.payload as { message?: string })?.message));
+    if (p.error) throw new AgentError('task_failed', p.error);
+    return p.result;
+  }
+
+  /** Asks the peer for its open links. */
+  listPeers(timeoutMs = 5_000): Promise<string[]> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new AgentError('timeout', 'no peer_list')), timeoutMs);
+      this.#peerListWaiters.push((peers) => {
+        clearTimeout(t);
+        resolve(peers);
+      });
+      this.#t.send({ type: 'list_peers', payload: {} });
+    });
+  }
+
+  /** Asks the peer to open a link to another peer. */
+  connectPeer(peerId: string): void {
+    this.#t.send({ type: 'connect', payload: { target_peer_id: peerId } });
+  }
+
+  close(): void {
+    this.#t.close();
+  }
+
+  #withSource(msg: MeshMessage): MeshMessage {
+    return msg.source_agent || !this.#name ? msg : { ...msg, source_agent: this.#name };
+  }
+
+  #onLine(raw: unknown): void {
+    const d = decodePeerEvent(raw);
+    if (!d.ok) {
+      this.emit('error', { code: d.error.code, message: `bad line from the peer: ${d.error.message}` });
+      return;
+    }
+    const ev = d.value;
+    switch (ev.type) {
+      case 'registered':
+        this.#peerId = ev.payload.peer_id;
+        this.#registered?.(ev.payload.peer_id);
+        this.#registered = undefined;
+        return;
+      case 'peer_connected':
+        this.peers.add(ev.payload.peer_id);
+        this.emit('peer_connected', ev.payload.peer_id);
+        return;
+      case 'peer_disconnected':
+        this.peers.delete(ev.payload.peer_id);
+        this.emit('peer_disconnected', ev.payload.peer_id);
+        return;
+      case 'peer_list': {
+        this.peers.clear();
+        for (const p of ev.payload.peers) this.peers.add(p);
+        const w = this.#peerListWaiters.shift();
+        w?.(ev.payload.peers);
+        return;
+      }
+      case 'error': {
+        const rid = (ev.payload as { request_id?: unknown }).request_id;
+        const p = typeof rid === 'string' ? this.#pending.get(rid) : undefined;
+        if (p) p.reject(new AgentError(ev.payload.code, ev.payload.message));
+        else this.emit('error', ev.payload);
+        return;
+      }
+      case 'message':
+        return this.#onMessage(ev.payload.message, ev.payload.from_peer);
+    }
+  }
+
+  #onMessage(msg: MeshMessage, from: string): void {
+    const rid = msg.request_id;
+    if (rid && msg.type !== 'task_request' && msg.type !== 'agent_prompt') {
+      const p = this.#pending.get(rid);
+      if (p) {
+        const done = (msg.payload as { done?: unknown } | undefined)?.done;
+        if (msg.type.endsWith('_stream_chunk') && done !== true) p.onChunk?.(msg);
+        else if (msg.type === 'error') p.reject(new AgentError(String((msg.payload as { code?: string })?.code ?? 'error'), String((msg.payload as { message?: string })?.message ?? 'error')));
+        else p.resolve(msg);
+        return;
+      }
+    }
+    if (msg.type === 'task_request') return void this.#runSkill(msg, from);
+    if (msg.type === 'agent_prompt' && this.#onPrompt) return void this.#runPrompt(msg, from);
+    this.emit('message', msg, from);
+  }
+
+  #reply(to: string, req: MeshMessage, type: string, payload: unknown): void {
+    const m: MeshMessage = { type, payload };
+    if (req.request_id) m.request_id = req.request_id;
+    if (req.source_agent) m.target_agent = req.source_agent;
+    this.send(to, m);
+  }
+
+  async #runSkill(msg: MeshMessage, from: string): Promise<void> {
+    const p = (msg.payload ?? {}) as { skill?: string; args?: unknown };
+    const s = p.skill ? this.#skills.get(p.skill) : undefined;
+    if (!s) {
+      if (this.#name) this.#reply(from, msg, 'task_response', { error: `agent ${this.#name} has no skill "${p.skill}"` });
+      else this.emit('message', msg, from);
+      return;
+    }
+    const call: SkillCall = {
+      fromPeer: from,
+      sourceAgent: msg.source_agent,
+      requestId: msg.request_id,
+      stream: (text) => this.#reply(from, msg, 'task_stream_chunk', { text, done: false }),
+    };
+    try {
+      const result = await s.handler(p.args, call);
+      this.#reply(from, msg, 'task_response', { result: result === undefined ? null : result });
+    } catch (err) {
+      this.#reply(from, msg, 'task_response', { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  async #runPrompt(msg: MeshMessage, from: string): Promise<void> {
+    const p = (msg.payload ?? {}) as { text?: string; session_id?: string };
+    const call = {
+      fromPeer: from,
+      sourceAgent: msg.source_agent,
+      requestId: msg.request_id,
+      sessionId: p.session_id,
+      stream: (text: string) => this.#reply(from, msg, 'agent_stream_chunk', { text, done: false }),
+    };
+    try {
+      const out = await this.#onPrompt!(String(p.text ?? ''), call);
+      if (typeof out === 'string') return this.#reply(from, msg, 'agent_response', { text: out });
+      let full = '';
+      for await (const piece of out) {
+        full += piece;
+        call.stream(piece);
+      }
+      this.#reply(from, msg, 'agent_response', { text: full });
+    } catch (err) {
+      this.#reply(from, msg, 'agent_response', { text: '', error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}
+
+/** Connects an agent over a transport and registers it when it has a name. */
+export async function connect(transport: AgentTransport, opts: AgentOptions = {}): Promise<AgentClient> {
+  const client = new AgentClient(transport, opts);
+  if (opts.name) await client.register(opts.registerTimeoutMs);
+  return client;
+}

@@ -1,0 +1,26 @@
+/**
+ * The isomorphic mesh core (interfaces #8). Written only against the W3C RTCPeerConnection /
+ * RTCDataChannel API and an injected WebSocket constructor, so the same code runs in a tab
+ * (native WebRTC) and in Node (node-datachannel/polyfill + ws).
+ *
+ * Typical wiring (see sidecar-node/main.ts for Node, web/ for the tab):
+ *   const signaling = new SignalingClient({ url, peerId, WebSocket, getToken });
+ *   const mesh = new Mesh({ signaling, RTCPeerConnection, iceServers: () => servers, skills: () => hub.skills() });
+ *   const hub = new AgentHub({ mesh });
+ *   signaling.start();
+ */
+export { SignalingClient, CLOSE_REPLACED, CLOSE_REFUSED, CLOSE_RATE_LIMIT } from './signaling-client.ts';
+export type { SignalingClientOptions, SignalingEvents } from './signaling-client.ts';
+export { PeerLink, LinkError, randomId } from './peer-link.ts';
+export type { PeerLinkOptions, PeerLinkEvents } from './peer-link.ts';
+export { Mesh, MeshError, reply } from './mesh.ts';
+export type { MeshOptions, MeshEvents, MessageHandler, RequestOptions, BroadcastResult } from './mesh.ts';
+export { AgentHub, messageLine } from './agent-hub.ts';
+export type { AgentConnection, AttachedAgent, AgentHubOptions, BuiltinSkill, SkillContext, IpcLine } from './agent-hub.ts';
+export { FrameError, MAX_FRAME_BYTES, CHUNK_BYTES, CAPS } from './framing.ts';
+export { Emitter } from './emitter.ts';
+export { Backoff, sleep } from './backoff.ts';
+export { readPath } from './stats.ts';
+export { quietLogger, silentLogger } from './types.ts';
+export type { RTCPeerConnectionCtor, WebSocketCtor, WebSocketLike, Logger, LinkInfo, LinkState, PathType, SkillInfo } from './types.ts';
+export * from './agent/index.ts';

@@ -1,0 +1,346 @@
+/**
+ * Typed client of the registry REST API (interfaces.md #5). Isomorphic: only `fetch`, so the
+ * sidecar (Node 20) and the web app use the same code. It exchanges an API key or a device
+ * token for a JWT, renews it before it expires, and retries once after a 401.
+ */
+import type {
+  AgentRecord,
+  AgentRegistration,
+  ApiErrorBody,
+  ApiKeyCreated,
+  ApiKeyInfo,
+  AuditEntry,
+  Heartbeat,
+  HeartbeatResponse,
+  HealthzResponse,
+  IceConfig,
+  OkResponse,
+  PairingCode,
+  PairingEntry,
+  PairingStatusResponse,
+  PairRequest,
+  PairResponse,
+  RegistryEvent,
+  Role,
+  Task,
+  TaskState,
+  TaskSubmission,
+  TaskSubmitted,
+  TaskUpdate,
+  TokenResponse,
+  Topology,
+} from './protocol/index.ts';
+
+export class RegistryError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RegistryError';
+  }
+}
+
+export interface RegistryClientOptions {
+  /** http(s)://host:port of the registry. */
+  baseUrl: string;
+  /** X-API-Key credential (agent or admin key). */
+  apiKey?: string;
+  /** Device token from pairing. */
+  deviceToken?: string;
+  /** A JWT obtained elsewhere (not renewed unless apiKey/deviceToken is also given). */
+  token?: string;
+  /** Admin keys only: the peer id this client wants in its token (e.g. one per browser tab). */
+  peerId?: string;
+  fetch?: typeof fetch;
+}
+
+/** Renew this long before the JWT expires. */
+const RENEW_MARGIN_MS = 30_000;
+
+export class RegistryClient {
+  readonly baseUrl: string;
+  private readonly fetchFn: typeof fetch;
+  private jwt: string | undefined;
+  private jwtExpiresAt = 0;
+  private identity: { peer_id: string; role: Role } | undefined;
+  private pendingToken: Promise<TokenResponse> | undefined;
+
+  constructor(private readonly opts: RegistryClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.fetchFn = opts.fetch ?? ((...a) => globalThis.fetch(...a));
+    if (opts.token) {
+      this.jwt = opts.token;
+      this.jwtExpiresAt = Number.POSITIVE_INFINITY;
+    }
+  }
+
+  /** Peer id and role of the current token (after the first token exchange). */
+  get peer(): { peer_id: string; role: Role } | undefined {
+    return this.identity;
+  }
+
+  /** ws(s)://…/ws for the signaling socket. */
+  signalingUrl(): string {
+    return this.baseUrl.replace(/^http/, 'ws') + '/ws';
+  }
+
+  private canExchange(): boolean {
+    return Boolean(this.opts.apiKey || this.opts.deviceToken);
+  }
+
+  /** POST /api/token: exchanges the key or device token for a JWT (cached until shortly before expiry). */
+  async token(force = false): Promise<string> {
+    if (!force && this.jwt && Date.now() < this.jwtExpiresAt - RENEW_MARGIN_MS) return this.jwt;
+    if (!this.canExchange()) {
+      if (this.jwt) return this.jwt;
+      throw new RegistryError(401, 'unauthorized', 'no API key, device token or token configured');
+    }
+    this.pendingToken ??= this.exchange().finally(() => (this.pendingToken = undefined));
+    return (await this.pendingToken).token;
+  }
+
+  private async exchange(): Promise<TokenResponse> {
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    if (this.opts.apiKey) headers['X-API-Key'] = this.opts.apiKey;
+    else if (this.opts.deviceToken) headers['X-Device-Token'] = this.opts.deviceToken;
+    const body = this.opts.peerId ? { peer_id: this.opts.peerId } : {};
+    const res = await this.raw<TokenResponse>('POST', '/api/token', body, headers);
+    this.jwt = res.token;
+    this.jwtExpiresAt = Date.now() + res.expires_in * 1000;
+    this.identity = { peer_id: res.peer_id, role: res.role };
+    return res;
+  }
+
+  private async raw<T>(method: string, path: string, body: unknown, headers: Record<string, string>, signal?: AbortSignal): Promise<T> {
+    let res: Response;
+    try {
+      res = await this.fetchFn(this.baseUrl + path, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') throw e;
+      throw new RegistryError(0, 'network', `registry unreachable: ${(e as Error).message}`);
+    }
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    if (text) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+    }
+    if (!res.ok) {
+      const err = (parsed as ApiErrorBody | undefined)?.error;
+      throw new RegistryError(res.status, err?.code ?? 'http_' + res.status, err?.message ?? (res.statusText || 'request failed'));
+    }
+    return parsed as T;
+  }
+
+  /** An authenticated request; on 401 the token is renewed once and the request retried. */
+  async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const send = async (force: boolean) =>
+      this.raw<T>(method, path, body, { Authorization: `Bearer ${await this.token(force)}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) }, signal);
+    try {
+      return await send(false);
+    } catch (e) {
+      if (e instanceof RegistryError && e.status === 401 && this.canExchange()) return send(true);
+      throw e;
+    }
+  }
+
+  // ── public ────────────────────────────────────────────────────────────────
+  healthz(): Promise<HealthzResponse> {
+    return this.raw('GET', '/healthz', undefined, {});
+  }
+
+  // ── agents ────────────────────────────────────────────────────────────────
+  listAgents(): Promise<AgentRecord[]> {
+    return this.request('GET', '/api/registry/agents');
+  }
+  getAgent(agentId: string): Promise<AgentRecord> {
+    return this.request('GET', `/api/registry/agents/${encodeURIComponent(agentId)}`);
+  }
+  async registerAgent(reg: AgentRegistration): Promise<AgentRecord> {
+    return (await this.request<{ agent: AgentRecord }>('POST', '/api/registry/agents', reg)).agent;
+  }
+  deleteAgent(agentId: string): Promise<OkResponse> {
+    return this.request('DELETE', `/api/registry/agents/${encodeURIComponent(agentId)}`);
+  }
+  /** The active agent chosen for a skill, or null when none has it. */
+  async route(skill: string): Promise<AgentRecord | null> {
+    try {
+      return await this.request('GET', `/api/registry/route?skill=${encodeURIComponent(skill)}`);
+    } catch (e) {
+      if (e instanceof RegistryError && e.code === 'no_agent') return null;
+      throw e;
+    }
+  }
+  agentCard(agentId: string): Promise<Record<string, unknown>> {
+    return this.request('GET', `/api/registry/agents/${encodeURIComponent(agentId)}/card`);
+  }
+
+  // ── heartbeat and tasks ───────────────────────────────────────────────────
+  heartbeat(hb: Heartbeat): Promise<HeartbeatResponse> {
+    return this.request('POST', '/api/hub/heartbeat', hb);
+  }
+  submitTask(sub: TaskSubmission): Promise<TaskSubmitted> {
+    return this.request('POST', '/api/hub/tasks', sub);
+  }
+  getTask(taskId: string): Promise<Task> {
+    return this.request('GET', `/api/hub/tasks/${encodeURIComponent(taskId)}`);
+  }
+  async updateTask(taskId: string, upd: TaskUpdate): Promise<Task> {
+    return (await this.request<{ task: Task }>('POST', `/api/hub/tasks/${encodeURIComponent(taskId)}`, upd)).task;
+  }
+  listTasks(q: { state?: TaskState; limit?: number } = {}): Promise<Task[]> {
+    const p = new URLSearchParams();
+    if (q.state) p.set('state', q.state);
+    if (q.limit) p.set('limit', String(q.limit));
+    const qs = p.toString();
+    return this.request('GET', `/api/hub/tasks/all${qs ? '?' + qs : ''}`);
+  }
+  /** Polls a task until it is completed or failed (or the signal aborts). */
+  async waitForTask(taskId: string, opts: { intervalMs?: number; signal?: AbortSignal } = {}): Promise<Task> {
+    for (;;) {
+      const t = await this.getTask(taskId);
+      if (t.state === 'completed' || t.state === 'failed') return t;
+      await sleep(opts.intervalMs ?? 500, opts.signal);
+    }
+  }
+
+  // ── mesh ──────────────────────────────────────────────────────────────────
+  config(): Promise<IceConfig> {
+    return this.request('GET', '/api/config');
+  }
+  topology(): Promise<Topology> {
+    return this.request('GET', '/api/hub/network/topology');
+  }
+
+  // ── admin: keys and audit ─────────────────────────────────────────────────
+  createKey(peerId: string, role: Role = 'agent'): Promise<ApiKeyCreated> {
+    return this.request('POST', '/api/keys', { peer_id: peerId, role });
+  }
+  listKeys(): Promise<ApiKeyInfo[]> {
+    return this.request('GET', '/api/keys');
+  }
+  deleteKey(peerId: string): Promise<OkResponse> {
+    return this.request('DELETE', `/api/keys/${encodeURIComponent(peerId)}`);
+  }
+  audit(q: { limit?: number; before?: number } = {}): Promise<AuditEntry[]> {
+    const p = new URLSearchParams();
+    if (q.limit) p.set('limit', String(q.limit));
+    if (q.before) p.set('before', String(q.before));
+    const qs = p.toString();
+    return this.request('GET', `/api/audit${qs ? '?' + qs : ''}`);
+  }
+
+  // ── pairing ───────────────────────────────────────────────────────────────
+  generatePairingCode(): Promise<PairingCode> {
+    return this.request('POST', '/api/pairing/generate-code', {});
+  }
+  /** Public: redeem a code (no credentials needed). */
+  pair(req: PairRequest): Promise<PairResponse> {
+    return this.raw('POST', '/api/pairing/pair', req, { 'Content-Type': 'application/json' });
+  }
+  /** Public with the claim secret: the device token comes back once, after approval. */
+  pairingStatus(id: string, claimSecret: string): Promise<PairingStatusResponse> {
+    return this.raw('GET', `/api/pairing/${encodeURIComponent(id)}/status`, undefined, { 'X-Claim-Secret': claimSecret });
+  }
+  pendingPairings(): Promise<PairingEntry[]> {
+    return this.request('GET', '/api/pairing/pending');
+  }
+  allPairings(): Promise<PairingEntry[]> {
+    return this.request('GET', '/api/pairing/all');
+  }
+  approvePairing(id: string): Promise<PairingEntry> {
+    return this.request('POST', `/api/pairing/${encodeURIComponent(id)}/approve`, {});
+  }
+  rejectPairing(id: string): Promise<PairingEntry> {
+    return this.request('POST', `/api/pairing/${encodeURIComponent(id)}/reject`, {});
+  }
+  revokePairing(id: string): Promise<PairingEntry> {
+    return this.request('POST', `/api/pairing/${encodeURIComponent(id)}/revoke`, {});
+  }
+
+  // ── live events ───────────────────────────────────────────────────────────
+  /**
+   * Reads GET /api/events until the signal aborts or the stream ends; each event goes to
+   * `onEvent`. Resolves when the stream closes (the caller decides whether to reconnect).
+   */
+  async events(onEvent: (e: RegistryEvent) => void, signal?: AbortSignal): Promise<void> {
+    const open = async (force: boolean) =>
+      this.fetchFn(this.baseUrl + '/api/events', {
+        headers: { Authorization: `Bearer ${await this.token(force)}`, Accept: 'text/event-stream' },
+        ...(signal ? { signal } : {}),
+      });
+    let res = await open(false);
+    if (res.status === 401 && this.canExchange()) res = await open(true);
+    if (!res.ok || !res.body) {
+      const text = await res.text().catch(() => '');
+      let msg = res.statusText;
+      try {
+        msg = (JSON.parse(text) as ApiErrorBody).error.message;
+      } catch {
+        /* not JSON */
+      }
+      throw new RegistryError(res.status, 'events', msg || 'cannot open the event stream');
+    }
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let buf = '';
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buf += decoder.decode(value, { stream: true });
+        let sep: number;
+        while ((sep = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, sep);
+          buf = buf.slice(sep + 2);
+          const data = block
+            .split('\n')
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).replace(/^ /, ''))
+            .join('\n');
+          if (!data) continue;
+          try {
+            onEvent(JSON.parse(data) as RegistryEvent);
+          } catch {
+            /* a bad event must not end the stream */
+          }
+        }
+      }
+    } catch (e) {
+      if ((e as Error).name === 'AbortError' || signal?.aborted) return;
+      throw e;
+    } finally {
+      reader.releaseLock();
+    }
+  }
+
+  /** URL for `new EventSource(...)` where headers cannot be set (the token is in the query). */
+  async eventsUrl(): Promise<string> {
+    return `${this.baseUrl}/api/events?token=${encodeURIComponent(await this.token())}`;
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((res, rej) => {
+    if (signal?.aborted) return rej(signal.reason);
+    const t = setTimeout(res, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        rej(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}
