@@ -1,0 +1,13 @@
+import type { Row } from './result.ts';
+
+export interface Ctx {
+  /** One progress line on stderr (prefixed with elapsed time and the scenario). */
+  progress(msg: string): void;
+}
+
+export interface Scenario {
+  /** What `npm run bench -- <substring>` matches. */
+  id: string;
+  title: string;
+  run(ctx: Ctx): Promise<Row[]>;
+}

@@ -1,0 +1,59 @@
+/**
+ * `npm run bench [-- <substring>…]`: runs every scenario (or those whose id contains a substring),
+ * prints a table, writes e2e/bench/results.json and e2e/bench/RESULTS.md. See docs/bench.md.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Scenario } from './lib/scenario.ts';
+import type { Row } from './lib/result.ts';
+import { printTable, writeResults, mergeWithPrevious } from './lib/report.ts';
+import { killAll, REPO } from './lib/proc.ts';
+import { shutdownBrowser } from './lib/chromium.ts';
+import { scenarios } from './scenarios/index.ts';
+
+const filters = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const chosen: Scenario[] = scenarios.filter((s) => filters.length === 0 || filters.some((f) => s.id.includes(f)));
+if (chosen.length === 0) {
+  console.error(`no scenario matches ${filters.join(', ')}; scenarios: ${scenarios.map((s) => s.id).join(', ')}`);
+  process.exit(2);
+}
+
+const t0 = Date.now();
+const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(0).padStart(3)} s`;
+process.on('SIGINT', () => { killAll(); process.exit(130); });
+process.on('exit', killAll);
+
+const rows: Row[] = [];
+console.error(`bench: ${chosen.length} scenario(s): ${chosen.map((s) => s.id).join(', ')}`);
+for (const [i, s] of chosen.entries()) {
+  const tag = `[${i + 1}/${chosen.length} ${s.id}]`;
+  console.error(`${elapsed()} ${tag} ${s.title}`);
+  const ts = Date.now();
+  try {
+    const out = await s.run({ progress: (m) => console.error(`${elapsed()} ${tag} ${m}`) });
+    rows.push(...out);
+    for (const r of out) {
+      console.error(`${elapsed()} ${tag} ${r.name}: ours ${r.ours ?? '—'} / baseline ${r.baseline ?? '—'} ${r.unit}` +
+        `${r.met === false ? '  (target missed)' : ''}${r.ours === null ? '  (' + (r.note ?? 'not measured') + ')' : ''}`);
+    }
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    console.error(`${elapsed()} ${tag} FAILED: ${msg}`);
+    rows.push({
+      scenario: s.id, name: s.title, unit: '', ours: null, baseline: null, ratio: null, target: '', met: null,
+      note: `not measured (scenario failed: ${msg.split('\n')[0]!.slice(0, 300)})`, measured_at: new Date().toISOString(),
+    });
+  }
+  killAll(); // nothing a scenario started may outlive it
+  console.error(`${elapsed()} ${tag} done in ${((Date.now() - ts) / 1000).toFixed(1)} s`);
+}
+await shutdownBrowser();
+
+const full = filters.length === 0;
+const all = full ? rows : await mergeWithPrevious(rows, chosen.map((s) => s.id));
+printTable(rows);
+let analysis = '';
+try { analysis = await readFile(join(REPO, 'e2e/bench/analysis.md'), 'utf8'); } catch { /* none yet */ }
+await writeResults(all, { seconds: (Date.now() - t0) / 1000, full, analysis });
+console.log(`\nwrote e2e/bench/results.json and e2e/bench/RESULTS.md (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+process.exit(0);

@@ -1,0 +1,42 @@
+/**
+ * A fleet is N peers, one process each, that form a full mesh. The bare fleet is the baseline;
+ * the sidecar fleet (ours.ts) runs real chatixia-sidecar processes against a real registry.
+ */
+import { BareNet } from '../lib/controller.ts';
+import { wallNow } from '../lib/proc.ts';
+
+export interface Formation {
+  /** spawn of the first process → every peer has an open channel to every other (ms) */
+  total: number;
+  /** the last peer registered with signaling → full mesh (ms): the connect phase without process start-up */
+  connect: number | null;
+  retries: number;
+}
+
+export interface Fleet {
+  label: string;
+  /** Spawns `ids` (one process each) and waits for the full mesh among `ids` plus `already`. */
+  form(ids: string[], already: string[], timeoutMs: number): Promise<Formation & { joinerConnect?: number | null }>;
+  stopAll(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class BareFleet implements Fleet {
+  label = 'bare node-datachannel';
+  private constructor(private net: BareNet) {}
+  static async start(): Promise<BareFleet> { return new BareFleet(await BareNet.start()); }
+
+  async form(ids: string[], already: string[], timeoutMs: number) {
+    const t0 = wallNow();
+    const retries0 = this.net.retries;
+    for (const id of ids) this.net.spawnNodePeer(id);
+    const all = [...already, ...ids];
+    const last = await this.net.waitFullMesh(all, timeoutMs);
+    const readies = ids.map((i) => this.net.ready.get(i));
+    const lastReady = readies.every((r) => r !== undefined) ? Math.max(...(readies as number[])) : null;
+    return { total: last - t0, connect: lastReady === null ? null : last - lastReady, retries: this.net.retries - retries0 };
+  }
+
+  async stopAll() { await this.net.stopPeers(); }
+  async close() { await this.net.close(); }
+}
