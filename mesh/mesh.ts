@@ -22,6 +22,8 @@ export interface MeshOptions {
   iceRestart?: boolean;
   /** Skills of the agents on this peer, for answering `skill_query`. */
   skills?: () => SkillInfo[];
+  /** Dial discovered peers automatically (default true). False = only `connect()` opens links. */
+  autoConnect?: boolean;
   /** Wait this long for a newly joined peer's offer before dialing it ourselves. */
   joinGraceMs?: number;
   logger?: Logger;
@@ -93,12 +95,14 @@ export class Mesh {
     this.#log = opts.logger ?? quietLogger;
     this.#offs.push(
       this.#sig.on('peers', (peers) => {
+        if (opts.autoConnect === false) return;
         for (const p of peers) {
           const l = this.#link(p);
           if (!l.active) l.dial();
         }
       }),
       this.#sig.on('peer_joined', (p) => {
+        if (opts.autoConnect === false) return;
         const l = this.#link(p);
         if (l.isOpen || l.active) return;
         this.#clearJoin(p);
