@@ -24,6 +24,9 @@ export function upgradeToken(protocolHeader: string | undefined, queryToken: str
 export function signalingRoutes(reg: RegistryState) {
   const app = new Hono<AppEnv>();
   app.get('/ws', async (c, next) => {
+    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
+      return c.json({ error: { code: 'upgrade_required', message: 'connect with a WebSocket client' } }, 426);
+    }
     const token = upgradeToken(c.req.header('sec-websocket-protocol'), c.req.query('token'));
     let principal: Principal | undefined;
     let refused = false;
@@ -47,8 +50,7 @@ export function signalingRoutes(reg: RegistryState) {
         conn?.onClose();
       },
     }));
-    const res = await handler(c, next);
-    return res ?? c.json({ error: { code: 'upgrade_required', message: 'connect with a WebSocket client' } }, 426);
+    return (await handler(c, next)) ?? c.body(null, 500);
   });
   return app;
 }

@@ -1,0 +1,139 @@
+/** Small helpers for the registry's own tests (real HTTP and WebSocket against a real registry). */
+import WebSocket from 'ws';
+
+export interface ApiAnswer {
+  status: number;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  headers: Headers;
+}
+
+export async function api(
+  base: string,
+  method: string,
+  path: string,
+  opts: { token?: string; apiKey?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<ApiAnswer> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+  if (opts.apiKey) headers['X-API-Key'] = opts.apiKey;
+  let body: string | undefined;
+  if (opts.rawBody !== undefined) body = opts.rawBody;
+  else if (opts.body !== undefined) body = JSON.stringify(opts.body);
+  if (body !== undefined) headers['Content-Type'] ??= 'application/json';
+  const res = await fetch(base + path, { method, headers, ...(body === undefined ? {} : { body }) });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+export interface Frame {
+  type: string;
+  peer_id?: string;
+  target_id?: string;
+  payload: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** A signaling client that queues frames so a test can await the next one of a type. */
+export class TestSocket {
+  readonly frames: Frame[] = [];
+  private waiters: (() => void)[] = [];
+  readonly opened: Promise<void>;
+  readonly closed: Promise<{ code: number; reason: string }>;
+  closeInfo: { code: number; reason: string } | undefined;
+
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (d, isBinary) => {
+      if (isBinary) return;
+      try {
+        this.frames.push(JSON.parse(d.toString()) as Frame);
+      } catch {
+        /* ignore */
+      }
+      this.waiters.splice(0).forEach((w) => w());
+    });
+    this.opened = new Promise((res, rej) => {
+      ws.once('open', () => res());
+      ws.once('error', rej);
+      ws.once('unexpected-response', (_req, r) => rej(new Error(`upgrade refused: ${r.statusCode}`)));
+    });
+    this.closed = new Promise((res) =>
+      ws.once('close', (code, reason) => {
+        this.closeInfo = { code, reason: reason.toString() };
+        this.waiters.splice(0).forEach((w) => w());
+        res(this.closeInfo);
+      }),
+    );
+    ws.on('error', () => undefined);
+  }
+
+  static async open(url: string, opts: { token?: string; query?: boolean; protocols?: string[] } = {}): Promise<TestSocket> {
+    let u = url;
+    let protocols = opts.protocols;
+    if (opts.token && opts.query) u += `?token=${encodeURIComponent(opts.token)}`;
+    else if (opts.token) protocols = ['chatixia-jwt', opts.token];
+    const s = new TestSocket(new WebSocket(u, protocols));
+    await s.opened;
+    return s;
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** The next frame matching `type` (consumed from the queue). */
+  async next(type: string, timeoutMs = 10_000, match: (f: Frame) => boolean = () => true): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.frames.findIndex((f) => f.type === type && match(f));
+      if (i >= 0) return this.frames.splice(i, 1)[0]!;
+      if (this.closeInfo) throw new Error(`socket closed (${this.closeInfo.code}) before a ${type} frame; got ${JSON.stringify(this.frames)}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no ${type} frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`);
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          res();
+        });
+      });
+    }
+  }
+
+  /** Asserts that no frame of `type` arrives within `ms`. */
+  async none(type: string, ms = 300): Promise<boolean> {
+    await new Promise((r) => setTimeout(r, ms));
+    return !this.frames.some((f) => f.type === type);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/** Opens, registers, and waits for the peer_list answer. */
+export async function registeredPeer(wsUrl: string, token: string, peerId: string): Promise<{ sock: TestSocket; peers: string[] }> {
+  const sock = await TestSocket.open(wsUrl, { token });
+  sock.send({ type: 'register', peer_id: peerId, payload: {} });
+  const list = await sock.next('peer_list');
+  return { sock, peers: list.payload.peers as string[] };
+}
