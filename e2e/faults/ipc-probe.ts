@@ -1,0 +1,101 @@
+// A test-side agent that speaks the sidecar's IPC wire protocol (DESIGN.md §3.3) directly on its
+// Unix socket, so fault tests control it at the byte level: count every line, stop reading to
+// play a slow agent, and check that what the sidecar sends is valid protocol.
+import net from 'node:net';
+import { decodePeerEvent, encodeIpc, type PeerEvent, type MeshMessage } from '../../mesh/protocol/index.ts';
+
+export class IpcProbe {
+  readonly events: PeerEvent[] = [];
+  /** lines that did not decode as a PeerEvent: the sidecar broke the protocol */
+  readonly invalid: string[] = [];
+  private buf = '';
+  private waiters = new Set<() => void>();
+  private listeners = new Set<(e: PeerEvent) => void>();
+  private closed = false;
+  /** bytes this probe has read from the socket */
+  bytesIn = 0;
+
+  private constructor(readonly socket: net.Socket, private readonly keepEvents: boolean) {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      this.bytesIn += chunk.length;
+      this.buf += chunk;
+      let nl: number;
+      while ((nl = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, nl);
+        this.buf = this.buf.slice(nl + 1);
+        if (!line.trim()) continue;
+        const d = decodePeerEvent(line);
+        if (!d.ok) { this.invalid.push(line.slice(0, 500)); continue; }
+        if (this.keepEvents) this.events.push(d.value);
+        for (const l of this.listeners) l(d.value);
+      }
+      this.wake();
+    });
+    socket.on('close', () => { this.closed = true; this.wake(); });
+    socket.on('error', () => { /* close follows */ });
+  }
+
+  /** Connects, retrying until the socket exists (the sidecar creates it within a second). */
+  static async connect(path: string, opts: { timeoutMs?: number; keepEvents?: boolean } = {}): Promise<IpcProbe> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+    for (;;) {
+      try {
+        const s = await new Promise<net.Socket>((resolve, reject) => {
+          const c = net.connect(path, () => resolve(c));
+          c.once('error', reject);
+        });
+        return new IpcProbe(s, opts.keepEvents ?? true);
+      } catch (e) {
+        if (Date.now() > deadline) throw new Error(`IPC socket ${path} not reachable: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  get isClosed(): boolean { return this.closed; }
+
+  onEvent(fn: (e: PeerEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Writes one IPC line; resolves when the kernel took it (false = the socket is backed up). */
+  command(type: string, payload: Record<string, unknown>): boolean {
+    return this.socket.write(encodeIpc({ type, payload }));
+  }
+
+  send(targetPeer: string, message: MeshMessage): boolean {
+    return this.command('send', { target_peer: targetPeer, message });
+  }
+
+  registerAgent(name: string, skills: string[]): boolean {
+    return this.command('register_agent', { name, skills });
+  }
+
+  /** Waits until `pred` holds over the received events (or throws with `what` after the deadline). */
+  async waitFor(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pred()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, Math.min(left, 250));
+        function done() { clearTimeout(t); resolve(); }
+        this.waiters.add(done);
+      });
+    }
+  }
+
+  /** Stop reading: the sidecar's writes back up (a slow agent). */
+  pause(): void { this.socket.pause(); }
+  resume(): void { this.socket.resume(); }
+
+  close(): void { this.socket.destroy(); }
+
+  private wake(): void {
+    const ws = [...this.waiters];
+    this.waiters.clear();
+    for (const w of ws) w();
+  }
+}

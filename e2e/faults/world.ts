@@ -1,0 +1,140 @@
+// A fault-test world: a namespace lab with N hosts, the real registry (server/testing.ts) made
+// reachable inside the lab at the hub address, a real coturn in the hub, and real
+// `chatixia-sidecar` processes started inside hosts. close() tears all of it down.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startRegistry, type RegistryProcess } from '../../server/testing.ts';
+import { Lab, HUB_IP, type LabHost, type LabProcess } from './netns.ts';
+import { bridgeIntoNamespace, type NsBridge } from './ns-bridge.ts';
+import { startCoturn, type Coturn } from './coturn.ts';
+import { IpcProbe } from './ipc-probe.ts';
+
+const SIDECAR_BIN = fileURLToPath(new URL('../../bin/chatixia-sidecar.mjs', import.meta.url));
+
+export interface WorldOptions {
+  hosts: number;
+  /** extra registry environment (TASK_TTL_S, …) */
+  registryEnv?: Record<string, string>;
+  /** hand out TURN credentials from /api/config (coturn always runs; this decides if peers learn of it) */
+  turn?: boolean;
+}
+
+export interface Sidecar {
+  peerId: string;
+  host: LabHost;
+  socketPath: string;
+  proc: LabProcess;
+  /** resident memory of the sidecar process in MiB (undefined once it exited) */
+  rssMb(): number | undefined;
+  /** connects a new test agent to its IPC socket */
+  probe(opts?: { keepEvents?: boolean }): Promise<IpcProbe>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function rssMb(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round((Number(m[1]) / 1024) * 10) / 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class FaultWorld {
+  readonly sidecars: Sidecar[] = [];
+  private probes: IpcProbe[] = [];
+
+  private constructor(
+    readonly lab: Lab,
+    readonly registry: RegistryProcess,
+    readonly bridge: NsBridge,
+    readonly turn: Coturn,
+    readonly dir: string,
+  ) {}
+
+  /** Registry base URL as seen from inside the lab. */
+  get labUrl(): string { return `http://${HUB_IP}:${this.registry.port}`; }
+  get labWsUrl(): string { return `ws://${HUB_IP}:${this.registry.port}/ws`; }
+
+  static async start(opts: WorldOptions): Promise<FaultWorld> {
+    const lab = Lab.create(opts.hosts);
+    let turn: Coturn | undefined;
+    let registry: RegistryProcess | undefined;
+    let bridge: NsBridge | undefined;
+    try {
+      const dir = await mkdtemp(join(tmpdir(), 'cxf-world-'));
+      turn = await startCoturn({ lab });
+      registry = await startRegistry({
+        env: {
+          // peers inside the lab reach only the hub: STUN on coturn, no public STUN
+          STUN_URLS: `stun:${turn.ip}:${turn.port}`,
+          ...(opts.turn ? { TURN_URL: turn.url, TURN_SECRET: turn.secret } : {}),
+          ...opts.registryEnv,
+        },
+      });
+      bridge = await bridgeIntoNamespace(lab.hub, HUB_IP, registry.port, registry.port);
+      return new FaultWorld(lab, registry, bridge, turn, dir);
+    } catch (e) {
+      await bridge?.close();
+      await registry?.stop().catch(() => {});
+      await turn?.stop();
+      await lab.destroy();
+      throw e;
+    }
+  }
+
+  /** Starts `chatixia-sidecar` inside host `hostIndex` with its own API key; resolves once its IPC socket answers. */
+  async startSidecar(hostIndex: number, opts: { peerId?: string; env?: Record<string, string> } = {}): Promise<Sidecar> {
+    const host = this.lab.host(hostIndex);
+    const peerId = opts.peerId ?? `side-${host.name}-${this.sidecars.length + 1}`;
+    const apiKey = await this.registry.issueApiKey(peerId);
+    const socketPath = join(this.dir, `${peerId}.sock`);
+    const proc = this.lab.spawn(host.ns, process.execPath, [SIDECAR_BIN], {
+      env: {
+        ...process.env,
+        SIGNALING_URL: this.labWsUrl,
+        TOKEN_URL: `${this.labUrl}/api/token`,
+        API_KEY: apiKey,
+        IPC_SOCKET: socketPath,
+        ...opts.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const world = this;
+    const sc: Sidecar = {
+      peerId, host, socketPath, proc,
+      rssMb: () => rssMb(proc.child.exitCode === null ? proc.child.pid : undefined),
+      async probe(o = {}) {
+        const p = await IpcProbe.connect(socketPath, { timeoutMs: 10_000, ...o });
+        world.probes.push(p);
+        return p;
+      },
+      async kill(signal = 'SIGKILL') {
+        if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+        proc.child.kill(signal);
+        await proc.exited;
+      },
+    };
+    this.sidecars.push(sc);
+    return sc;
+  }
+
+  /** Everything the world's processes printed, for a failing test's diagnostics. */
+  logs(): string {
+    return this.sidecars.map((s) => `--- sidecar ${s.peerId} ---\n${s.proc.output().slice(-4000)}`).join('\n');
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.probes) p.close();
+    await Promise.all(this.sidecars.map((s) => s.kill('SIGKILL')));
+    await this.bridge.close();
+    await this.registry.stop().catch(() => {});
+    await this.turn.stop();
+    await this.lab.destroy();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
