@@ -1,4 +1,21 @@
+/**
+ * This tab as a mesh peer: the mesh core (SignalingClient + Mesh + AgentHub) on the browser's
+ * native RTCPeerConnection and WebSocket, the registry through RegistryClient, the worker agents,
+ * and the live dashboard feeds (registry events over SSE, mesh link events). No WebRTC logic here.
+ */
+import {
+  AgentClient, AgentHub, Mesh, SignalingClient, attachPort, portTransport,
+  type RTCPeerConnectionCtor, type WebSocketCtor,
+} from '../../../mesh/index.ts';
+import { RegistryClient, RegistryError } from '../../../mesh/registry-client.ts';
+import type { IceConfig } from '../../../mesh/protocol/index.ts';
+import { useStore } from '../state/store.ts';
 import type { Action } from '../state/actions.ts';
+import { chatKey } from '../state/chat-slice.ts';
+import { WorkerAgents } from './worker-agents.ts';
+import { RegistryFeed } from './registry-feed.ts';
+import { Presence } from './presence.ts';
+import { dispatchTask } from './dispatch.ts';
 
 export interface TabPeer {
   peerId: string;
@@ -6,10 +23,171 @@ export interface TabPeer {
   do(a: Action): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** The registry refused the credential (as opposed to: could not be reached). */
 export function isAuthError(e: unknown): boolean {
-  const s = (e as { status?: number }).status;
-  return s === 401 || s === 403;
+  return e instanceof RegistryError && (e.status === 401 || e.status === 403);
 }
-export async function connectTabPeer(_credential: string, _peerId: string): Promise<TabPeer> {
-  throw new Error('not implemented yet');
+
+const STATS_EVERY_MS = 2000;
+const ICE_REFRESH_MS = 10 * 60_000;
+
+/** Exchanges the credential for a JWT: as an API key first (asking for our own peer id), then as a device token. */
+async function signIn(credential: string, preferredPeerId: string): Promise<RegistryClient> {
+  const baseUrl = location.origin;
+  const attempts: Array<() => RegistryClient> = [
+    () => new RegistryClient({ baseUrl, apiKey: credential, peerId: preferredPeerId }),
+    () => new RegistryClient({ baseUrl, apiKey: credential }), // an agent key is bound to its own peer id
+    () => new RegistryClient({ baseUrl, deviceToken: credential }),
+  ];
+  let last: unknown;
+  for (const make of attempts) {
+    const c = make();
+    try {
+      await c.token();
+      return c;
+    } catch (e) {
+      last = e;
+      if (!isAuthError(e)) throw e; // network trouble: do not try the other forms
+    }
+  }
+  throw last;
+}
+
+export async function connectTabPeer(credential: string, preferredPeerId: string): Promise<TabPeer> {
+  const store = useStore.getState;
+  const client = await signIn(credential, preferredPeerId);
+  const { peer_id: peerId, role } = client.peer!;
+  let ice: IceConfig = await client.config().catch(() => ({ iceServers: [] }));
+
+  const signaling = new SignalingClient({
+    url: client.signalingUrl(),
+    peerId,
+    WebSocket: WebSocket as unknown as WebSocketCtor,
+    getToken: (refresh) => client.token(refresh),
+  });
+  // eslint-disable-next-line prefer-const
+  let hub: AgentHub;
+  const mesh = new Mesh({
+    signaling,
+    RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor,
+    iceServers: () => ice.iceServers as RTCIceServer[],
+    ...(ice.iceTransportPolicy ? { iceTransportPolicy: ice.iceTransportPolicy } : {}),
+    iceRestart: true,
+    skills: () => hub.skills(),
+  });
+  hub = new AgentHub({ mesh });
+
+  // The dashboard talks to agents as an agent itself (chat, tasks), through the same hub.
+  const dashPort = new MessageChannel();
+  dashPort.port1.start();
+  dashPort.port2.start();
+  const dashAttach = attachPort(hub, dashPort.port1);
+  const dash = new AgentClient(portTransport(dashPort.port2), { name: `dashboard-${peerId}`.slice(0, 128) });
+
+  const offs: Array<() => void> = [];
+  const setPeers = () => store().setMesh({ peers: [...signaling.present].sort() });
+  offs.push(
+    signaling.on('connected', () => { store().setMesh({ signaling: 'open' }); setPeers(); }),
+    signaling.on('peers', setPeers),
+    signaling.on('peer_joined', setPeers),
+    signaling.on('peer_left', setPeers),
+    signaling.on('disconnected', (info) => store().setMesh({ signaling: info.reconnecting ? 'closed' : 'idle' })),
+    signaling.on('stopped', (why) => {
+      if (why === 'replaced') {
+        store().setMesh({ signaling: 'replaced' });
+        store().notify('error', 'Another window opened this browser\'s peer and took it over. Reload this page to take it back.');
+      } else if (why === 'refused') {
+        store().setMesh({ signaling: 'idle' });
+        store().notify('error', 'The registry refused this browser\'s credential. Sign out and sign in again.');
+      }
+    }),
+    mesh.events.on('link_state', (p, state) => {
+      const old = store().mesh.links[p];
+      store().setLink({ peer_id: p, state, path: old?.path ?? 'unknown', rtt_ms: old?.rtt_ms });
+    }),
+  );
+
+  const refreshStats = async () => {
+    const stats = await mesh.linkStats().catch(() => []);
+    const seen = new Set<string>();
+    for (const l of stats) {
+      seen.add(l.peer_id);
+      store().setLink({ peer_id: l.peer_id, state: l.state, path: l.path, rtt_ms: l.rtt_ms === undefined ? undefined : Math.round(l.rtt_ms * 10) / 10 });
+    }
+    for (const id of Object.keys(store().mesh.links)) if (!seen.has(id)) store().dropLink(id);
+  };
+  const statsTimer = setInterval(() => void refreshStats(), STATS_EVERY_MS);
+  offs.push(mesh.events.on('peer_connected', () => void refreshStats()));
+  const iceTimer = setInterval(() => void client.config().then((c) => { ice = c; }).catch(() => {}), ICE_REFRESH_MS);
+
+  const presence = new Presence(client, hub, mesh, () => workers.list());
+  const workers = new WorkerAgents(hub, mesh, () => presence.soon());
+  const feed = new RegistryFeed(client);
+
+  store().setMesh({ signaling: 'connecting', links: {}, peers: [] });
+  signaling.start();
+  await dash.register();
+  feed.start();
+  await workers.restore();
+  if (store().localAgents.length === 0 && !(await workers.hasSaved())) await workers.start('echo');
+  presence.start();
+
+  const prompt = async (a: Extract<Action, { type: 'prompt' }>) => {
+    const key = chatKey(a.agent, a.peerId);
+    const rid = crypto.randomUUID().slice(0, 12);
+    store().chatAppend(key, `${rid}-me`, 'me', a.text, true);
+    store().chatAppend(key, `${rid}-agent`, 'agent', '', false);
+    let streamed = false;
+    try {
+      const r = await dash.request(a.peerId === peerId ? 'local' : a.peerId, {
+        type: 'agent_prompt', request_id: rid, target_agent: a.agent, payload: { text: a.text, session_id: `${peerId}:${a.agent}` },
+      }, {
+        timeoutMs: 120_000,
+        onChunk: (m) => {
+          const t = (m.payload as { text?: unknown } | undefined)?.text;
+          if (typeof t === 'string') { streamed = true; store().chatAppend(key, `${rid}-agent`, 'agent', t, false); }
+        },
+      });
+      const p = (r.payload ?? {}) as { text?: unknown; error?: unknown };
+      if (typeof p.error === 'string' && p.error) throw new Error(p.error);
+      const text = typeof p.text === 'string' ? p.text : JSON.stringify(r.payload);
+      store().chatAppend(key, `${rid}-agent`, 'agent', streamed && !text ? '' : text, true, !streamed || text.length > 0);
+    } catch (e) {
+      store().chatAppend(key, `${rid}-agent`, 'agent', '', true);
+      store().chatAppend(key, `${rid}-err`, 'system', `Not answered: ${(e as Error).message}`, true);
+      throw e;
+    }
+  };
+
+  return {
+    peerId,
+    role,
+    do: async (a) => {
+      switch (a.type) {
+        case 'start_agent': await workers.start(a.kind); return;
+        case 'stop_agent': await workers.stop(a.id); await presence.forget(a.id); return;
+        case 'restart_agent': await workers.restart(a.id); return;
+        case 'remove_agent': await workers.remove(a.id); await presence.forget(a.id); return;
+        case 'add_skill': await workers.addSkill(a.agentId, { name: a.name, code: a.code, timeoutMs: a.timeoutMs }); presence.soon(); return;
+        case 'remove_skill': await workers.removeSkill(a.agentId, a.name); presence.soon(); return;
+        case 'prompt': await prompt(a); return;
+        case 'dispatch': await dispatchTask({ client, mesh, dash, feed, selfPeer: peerId }, a); return;
+        default: throw new Error(`unexpected action ${a.type}`);
+      }
+    },
+    stop: async () => {
+      clearInterval(statsTimer);
+      clearInterval(iceTimer);
+      for (const off of offs) off();
+      presence.stop();
+      feed.stop();
+      workers.stopAll();
+      dashAttach.detach();
+      hub.close();
+      mesh.close();
+      signaling.stop();
+      await presence.forgetAll().catch(() => {});
+    },
+  };
 }

@@ -1,0 +1,90 @@
+/// <reference lib="webworker" />
+/**
+ * One agent in its own Web Worker. The agent itself is the mesh core's agent SDK (AgentClient)
+ * over a MessagePort — the same SDK a sidecar agent uses over its Unix socket. `self` carries only
+ * control messages from the tab: init, add/remove a person's skill, and busy/idle reports for the
+ * tab's watchdog.
+ */
+import { AgentClient, portTransport, type SkillCall } from '../../../mesh/agent/index.ts';
+import { BUILTIN_AGENTS } from './builtins.ts';
+import { compileSkill, runWithLimit } from './sandbox.ts';
+import type { CustomSkill, HostToWorker, SkillSummary, WorkerToHost } from './control.ts';
+
+declare const self: DedicatedWorkerGlobalScope;
+const BUILTIN_LIMIT_MS = 10_000;
+
+let client: AgentClient | null = null;
+const summaries = new Map<string, SkillSummary>();
+let runSeq = 0;
+
+const post = (m: WorkerToHost) => self.postMessage(m);
+
+/** Wraps a skill so the tab's watchdog knows when it runs, and bounds async work itself. */
+function guarded(name: string, limitMs: number, fn: (args: unknown, call: SkillCall) => unknown) {
+  return async (args: unknown, call: SkillCall) => {
+    const run = ++runSeq;
+    post({ ctl: 'busy', run, skill: name, limitMs, reply: { peer: call.fromPeer, request_id: call.requestId, source_agent: call.sourceAgent } });
+    try {
+      return await runWithLimit(() => fn(args, call), limitMs, name);
+    } finally {
+      post({ ctl: 'idle', run });
+    }
+  };
+}
+
+function addCustom(s: CustomSkill): void {
+  const fn = compileSkill(s.code);
+  summaries.set(s.name, { name: s.name, description: `custom skill (limit ${s.timeoutMs} ms)`, custom: true });
+  client!.skill(s.name, guarded(s.name, s.timeoutMs, (args) => fn(args)), `custom skill (limit ${s.timeoutMs} ms)`);
+}
+
+self.onmessage = async (ev: MessageEvent<HostToWorker & { port?: MessagePort }>) => {
+  const m = ev.data;
+  if (!m || typeof m !== 'object' || !('ctl' in m)) return;
+  if (m.ctl === 'init') {
+    const def = BUILTIN_AGENTS[m.kind];
+    const port = ev.ports[0];
+    if (!def || !port) throw new Error(`cannot start agent kind ${m.kind}`);
+    port.start();
+    const skills: Record<string, { description: string; handler: (args: unknown, call: SkillCall) => unknown }> = {};
+    for (const s of def.skills) {
+      summaries.set(s.name, { name: s.name, description: s.description, custom: false });
+      skills[s.name] = { description: s.description, handler: guarded(s.name, BUILTIN_LIMIT_MS, (args) => s.run(args)) };
+    }
+    client = new AgentClient(portTransport(port), {
+      name: m.id,
+      skills,
+      // Chat answers stream as agent_stream_chunk, then one agent_response with the whole text.
+      onPrompt: (text) => {
+        const q: string[] = [];
+        let done = false;
+        let wake: (() => void) | null = null;
+        void def.chat(text, (c) => { q.push(c); wake?.(); }).finally(() => { done = true; wake?.(); });
+        return (async function* () {
+          for (;;) {
+            while (q.length) yield q.shift()!;
+            if (done) return;
+            await new Promise<void>((r) => (wake = r));
+            wake = null;
+          }
+        })();
+      },
+    });
+    for (const s of m.custom) {
+      try { addCustom(s); } catch (e) { post({ ctl: 'skill_error', name: s.name, message: (e as Error).message }); }
+    }
+    await client.register();
+    post({ ctl: 'ready', skills: [...summaries.values()] });
+    return;
+  }
+  if (!client) return;
+  if (m.ctl === 'add_skill') {
+    try {
+      addCustom(m.skill);
+      post({ ctl: 'skill_added', name: m.skill.name });
+      post({ ctl: 'skills', skills: [...summaries.values()] });
+    } catch (e) {
+      post({ ctl: 'skill_error', name: m.skill.name, message: (e as Error).message });
+    }
+  }
+};
