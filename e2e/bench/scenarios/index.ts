@@ -1,5 +1,8 @@
 import type { Scenario } from '../lib/scenario.ts';
 import { formation } from './formation.ts';
+import { roundtrip, throughput } from './datachannel.ts';
+import { ipc } from './ipc.ts';
+import { peerjs } from './peerjs.ts';
 
-/** In run order: cheap and noisy-sensitive first, the registry load (which heats the machine) late. */
-export const scenarios: Scenario[] = [formation];
+/** In run order: latency-sensitive scenarios first, the registry load (which heats the machine) late. */
+export const scenarios: Scenario[] = [ipc, roundtrip, throughput, peerjs, formation];

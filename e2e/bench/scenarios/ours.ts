@@ -21,3 +21,37 @@ export async function oursMissing(what: 'sidecar' | 'registry' | 'web' | 'mesh')
 export async function startSidecarFleet(): Promise<Fleet> {
   throw new Error('sidecar fleet not wired yet');
 }
+
+/** Our peers for round trip and throughput. */
+export interface OursPairs {
+  supports(kind: import('./bare-pairs.ts').PairKind): boolean;
+  whyNot(kind: import('./bare-pairs.ts').PairKind): string;
+  describe(kind: import('./bare-pairs.ts').PairKind): string;
+  ping(kind: import('./bare-pairs.ts').PairKind, n: number): Promise<number[]>;
+  throughput(kind: import('./bare-pairs.ts').PairKind, bytes: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function oursPairs(_kinds: import('./bare-pairs.ts').PairKind[]): Promise<{ ok: true; pairs: OursPairs } | { ok: false; reason: string }> {
+  return { ok: false, reason: (await oursMissing('sidecar')) ?? 'not wired' };
+}
+
+export async function oursIpc(): Promise<
+  | { ok: true; client: import('../lib/line-client.ts').LineClient; line: unknown; isReply: (m: any) => boolean; describe: string; close(): Promise<void> }
+  | { ok: false; reason: string }
+> {
+  return { ok: false, reason: (await oursMissing('sidecar')) ?? 'not wired' };
+}
+
+/** Two tabs running our mesh core in the same Chromium. */
+export interface OursBrowserPair {
+  /** connect() → link open between two registered tabs, ms */
+  connectTime(): Promise<number>;
+  /** MB/s of `bytes` through Mesh.send */
+  throughput(bytes: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function oursBrowserPair(): Promise<{ ok: true; pair: OursBrowserPair } | { ok: false; reason: string }> {
+  return { ok: false, reason: (await oursMissing('registry')) ?? 'not wired' };
+}
