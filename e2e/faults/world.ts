@@ -24,6 +24,7 @@ export interface WorldOptions {
 
 export interface Sidecar {
   peerId: string;
+  apiKey: string;
   host: LabHost;
   socketPath: string;
   proc: LabProcess;
@@ -88,10 +89,10 @@ export class FaultWorld {
   }
 
   /** Starts `chatixia-sidecar` inside host `hostIndex` with its own API key; resolves once its IPC socket answers. */
-  async startSidecar(hostIndex: number, opts: { peerId?: string; env?: Record<string, string> } = {}): Promise<Sidecar> {
+  async startSidecar(hostIndex: number, opts: { peerId?: string; apiKey?: string; env?: Record<string, string> } = {}): Promise<Sidecar> {
     const host = this.lab.host(hostIndex);
     const peerId = opts.peerId ?? `side-${host.name}-${this.sidecars.length + 1}`;
-    const apiKey = await this.registry.issueApiKey(peerId);
+    const apiKey = opts.apiKey ?? await this.registry.issueApiKey(peerId);
     const socketPath = join(this.dir, `${peerId}.sock`);
     const proc = this.lab.spawn(host.ns, process.execPath, [SIDECAR_BIN], {
       env: {
@@ -106,7 +107,7 @@ export class FaultWorld {
     });
     const world = this;
     const sc: Sidecar = {
-      peerId, host, socketPath, proc,
+      peerId, apiKey, host, socketPath, proc,
       rssMb: () => rssMb(proc.child.exitCode === null ? proc.child.pid : undefined),
       async probe(o = {}) {
         const p = await IpcProbe.connect(socketPath, { timeoutMs: 10_000, ...o });
@@ -136,5 +137,31 @@ export class FaultWorld {
     await this.turn.stop();
     await this.lab.destroy();
     await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Asks the sidecar for its open links until `peers` are all among them. */
+export async function waitLinked(probe: IpcProbe, peers: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: string[] = [];
+  for (;;) {
+    const seen = probe.events.length;
+    probe.command('list_peers', {});
+    await probe.waitFor(() => probe.events.slice(seen).some((e) => e.type === 'peer_list'), 5000, 'peer_list');
+    const answer = probe.events.slice(seen).find((e) => e.type === 'peer_list');
+    last = answer?.type === 'peer_list' ? answer.payload.peers : [];
+    if (peers.every((p) => last.includes(p))) return;
+    if (Date.now() > deadline) throw new Error(`links to ${peers.join(', ')} not open after ${timeoutMs} ms (open: ${last.join(', ') || 'none'})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Runs a test body; on failure the sidecars' output is attached to the error. */
+export async function explained(world: FaultWorld | undefined, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (world && e instanceof Error) e.message += `\n${world.logs()}`;
+    throw e;
   }
 }

@@ -1,0 +1,83 @@
+// Message accounting for fault tests: every probe message carries a unique request_id; it is
+// `delivered` when the target agent reads it, `failed` when the sending agent got an IPC `error`
+// naming that request_id, and `lost` when neither happened — the number that must stay 0.
+import type { IpcProbe } from './ipc-probe.ts';
+
+export const PROBE_TYPE = 'fault_probe';
+
+interface Sent { from: string; to: string; at: number }
+
+export interface LedgerCounts {
+  sent: number;
+  delivered: number;
+  failed: number;
+  lost: number;
+  duplicates: number;
+  /** messages a receiving agent was told were dropped because it did not read (queue_overflow) */
+  overflow_reported: number;
+}
+
+export class Ledger {
+  readonly sent = new Map<string, Sent>();
+  readonly delivered = new Set<string>();
+  readonly failed = new Map<string, string>();
+  duplicates = 0;
+  overflowReported = 0;
+  /** errors that named no request_id (e.g. broadcast), kept for diagnostics */
+  readonly otherErrors: string[] = [];
+  private seq = 0;
+
+  /** Counts what `probe` (the agent on peer `peerId`) receives and the errors it is told about. */
+  attach(probe: IpcProbe, peerId: string): () => void {
+    return probe.onEvent((e) => {
+      if (e.type === 'message') {
+        const m = e.payload.message;
+        if (m.type !== PROBE_TYPE || !m.request_id) return;
+        const s = this.sent.get(m.request_id);
+        if (!s || s.to !== peerId) return;
+        if (this.delivered.has(m.request_id)) this.duplicates++;
+        else this.delivered.add(m.request_id);
+      } else if (e.type === 'error') {
+        const p = e.payload as { code: string; message: string; request_id?: unknown };
+        if (p.code === 'queue_overflow') {
+          const n = Number(/^(\d+)/.exec(p.message)?.[1] ?? 0);
+          this.overflowReported += n;
+        } else if (typeof p.request_id === 'string' && this.sent.has(p.request_id)) {
+          this.failed.set(p.request_id, `${p.code}: ${p.message}`);
+        } else if (this.otherErrors.length < 200) {
+          this.otherErrors.push(`${peerId} ${p.code}: ${p.message}`);
+        }
+      }
+    });
+  }
+
+  /** Sends one probe message from `probe` (on peer `from`) to peer `to`; returns its id. */
+  send(probe: IpcProbe, from: string, to: string, body = '', targetAgent?: string): string {
+    const id = `${from}-${++this.seq}`;
+    this.sent.set(id, { from, to, at: Date.now() });
+    this.lastWriteOk = probe.send(to, { type: PROBE_TYPE, request_id: id, ...(targetAgent && { target_agent: targetAgent }), payload: { body } });
+    return id;
+  }
+
+  /** whether the last send's socket write went through without backing up */
+  lastWriteOk = true;
+
+  /** Sent messages that are neither delivered nor failed (yet). */
+  outstanding(): string[] {
+    return [...this.sent.keys()].filter((id) => !this.delivered.has(id) && !this.failed.has(id));
+  }
+
+  counts(): LedgerCounts {
+    const sent = this.sent.size;
+    const delivered = this.delivered.size;
+    const failed = [...this.failed.keys()].filter((id) => !this.delivered.has(id)).length;
+    return { sent, delivered, failed, lost: sent - delivered - failed, duplicates: this.duplicates, overflow_reported: this.overflowReported };
+  }
+
+  /** Waits until every sent message is delivered or failed, or the deadline passes. */
+  async settle(timeoutMs: number): Promise<LedgerCounts> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.outstanding().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    return this.counts();
+  }
+}

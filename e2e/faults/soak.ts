@@ -1,0 +1,227 @@
+// The soak: N sidecars in N namespaces exchange messages for SOAK_S seconds while the lab cuts
+// host links, partitions pairs of hosts, restarts (or kill -9s) the registry and kill -9s
+// sidecars at random. Every message is accounted for (see ledger.ts) and memory is sampled.
+import { readdirSync, readFileSync } from 'node:fs';
+import { FaultWorld, waitLinked, rssMb, type Sidecar } from './world.ts';
+import { Ledger, type LedgerCounts } from './ledger.ts';
+import type { IpcProbe } from './ipc-probe.ts';
+
+export interface SoakOptions {
+  durationS: number;
+  peers: number;
+  /** messages per second per peer */
+  rate: number;
+  /** mean seconds between chaos actions */
+  chaosEveryS: number;
+  seed: number;
+  log: (line: string) => void;
+}
+
+export interface SoakResult extends LedgerCounts {
+  memory: Record<string, { start_mb: number; end_mb: number; restarts?: number }>;
+  duration_s: number;
+  at: string;
+  peers: { sidecars: number; browsers: number };
+  chaos: Record<string, number>;
+  /** of `lost`: messages whose target sidecar was killed while they were on their way */
+  lost_to_killed_target: number;
+  /** of `failed`: messages whose sender's sidecar died before reporting on them (the agent's socket closed) */
+  failed_sender_died: number;
+  failed_by_code: Record<string, number>;
+  settle_s: number;
+  options: Omit<SoakOptions, 'log'>;
+}
+
+/** Small deterministic PRNG so a failing soak can be replayed with the same SOAK_SEED. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return s / 0x100000000;
+  };
+}
+
+/** The registry child's pid: the node process running chatixia-registry.mjs with PORT=<port>. */
+function registryPid(port: number): number | undefined {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (!readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('chatixia-registry')) continue;
+      if (readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`PORT=${port}`)) return Number(d);
+    } catch { /* gone */ }
+  }
+  return undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runSoak(o: SoakOptions): Promise<SoakResult> {
+  const rand = rng(o.seed);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const between = (a: number, b: number) => a + rand() * (b - a);
+  const world = await FaultWorld.start({ hosts: o.peers });
+  const ledger = new Ledger();
+  const chaos: Record<string, number> = { host_cuts: 0, partitions: 0, registry_restarts: 0, registry_kill9: 0, sidecar_kill9: 0 };
+  const killedAt = new Map<string, number[]>(); // peer → times its sidecar was killed
+  const senderDied = new Set<string>();
+  try {
+    interface Slot { sc: Sidecar; probe: IpcProbe; alive: boolean; restarts: number; startMb: number }
+    const slots: Slot[] = [];
+    for (let i = 1; i <= o.peers; i++) {
+      const sc = await world.startSidecar(i, { peerId: `soak-${String(i).padStart(2, '0')}` });
+      const probe = await sc.probe({ keepEvents: false });
+      ledger.attach(probe, sc.peerId);
+      slots.push({ sc, probe, alive: true, restarts: 0, startMb: 0 });
+    }
+    const ids = slots.map((s) => s.sc.peerId);
+    o.log(`${o.peers} sidecars started; waiting for the full mesh`);
+    const tMesh = Date.now();
+    for (const s of slots) {
+      const keep = await s.sc.probe();
+      await waitLinked(keep, ids.filter((x) => x !== s.sc.peerId), 180_000);
+      keep.close();
+    }
+    o.log(`full mesh of ${o.peers} in ${((Date.now() - tMesh) / 1000).toFixed(1)} s`);
+    await sleep(2000);
+    const regStart = rssMb(registryPid(world.registry.port)) ?? 0;
+    for (const s of slots) s.startMb = s.sc.rssMb() ?? 0;
+    const driverStart = Math.round(process.memoryUsage().rss / 1048576);
+
+    const t0 = Date.now();
+    const endAt = t0 + o.durationS * 1000;
+    let stopping = false;
+
+    // traffic: every 100 ms each live peer sends rate/10 messages to random other peers
+    const traffic = (async () => {
+      let carry = 0;
+      while (!stopping && Date.now() < endAt) {
+        carry += o.rate / 10;
+        const n = Math.floor(carry);
+        carry -= n;
+        for (const s of slots) {
+          if (!s.alive || s.probe.isClosed) continue;
+          for (let k = 0; k < n; k++) {
+            const to = pick(ids.filter((x) => x !== s.sc.peerId));
+            const big = rand() < 0.01; // 1 % of messages need chunking (300 KiB)
+            ledger.send(s.probe, s.sc.peerId, to, big ? 'z'.repeat(300 * 1024) : 'soak');
+          }
+        }
+        await sleep(100);
+      }
+    })();
+
+    // chaos: one action at a time, at random intervals
+    const chaosLoop = (async () => {
+      while (!stopping) {
+        const wait = between(0.5, 1.5) * o.chaosEveryS * 1000;
+        if (Date.now() + wait > endAt - 10_000) break;
+        await sleep(wait);
+        const action = pick(['cut', 'partition', 'registry', 'kill']);
+        const dur = between(3000, 20_000);
+        if (action === 'cut') {
+          const h = pick(world.lab.hosts);
+          chaos.host_cuts!++;
+          o.log(`chaos: cut ${h.name} for ${(dur / 1000).toFixed(1)} s`);
+          world.lab.cutHost(h);
+          await sleep(dur);
+          world.lab.restoreHost(h);
+        } else if (action === 'partition') {
+          const a = pick(world.lab.hosts);
+          const b = pick(world.lab.hosts.filter((x) => x !== a));
+          chaos.partitions!++;
+          o.log(`chaos: partition ${a.name}|${b.name} for ${(dur / 1000).toFixed(1)} s`);
+          world.lab.partition(a, b);
+          await sleep(dur);
+          world.lab.heal(a, b);
+        } else if (action === 'registry') {
+          if (rand() < 0.5) {
+            chaos.registry_kill9!++;
+            o.log('chaos: registry kill -9 + restart');
+            await world.registry.kill();
+            await sleep(between(1000, 5000));
+          } else {
+            chaos.registry_restarts!++;
+            o.log('chaos: registry restart');
+          }
+          await world.registry.restart();
+        } else {
+          const s = pick(slots);
+          chaos.sidecar_kill9!++;
+          o.log(`chaos: kill -9 sidecar ${s.sc.peerId}`);
+          s.alive = false;
+          killedAt.set(s.sc.peerId, [...(killedAt.get(s.sc.peerId) ?? []), Date.now()]);
+          await s.sc.kill('SIGKILL');
+          // everything its agent sent that was not answered yet: the agent saw its socket close
+          for (const id of ledger.outstanding()) if (ledger.sent.get(id)!.from === s.sc.peerId) senderDied.add(id);
+          s.probe.close();
+          await sleep(between(2000, 5000));
+          const idx = world.sidecars.indexOf(s.sc);
+          const sc = await world.startSidecar(s.sc.host.index, { peerId: s.sc.peerId, apiKey: s.sc.apiKey });
+          if (idx >= 0) world.sidecars.splice(idx, 1);
+          s.sc = sc;
+          s.probe = await sc.probe({ keepEvents: false });
+          ledger.attach(s.probe, sc.peerId);
+          s.restarts++;
+          s.alive = true;
+        }
+      }
+    })();
+
+    let lastReport = Date.now();
+    while (Date.now() < endAt) {
+      await sleep(1000);
+      if (Date.now() - lastReport >= 30_000) {
+        lastReport = Date.now();
+        const c = ledger.counts();
+        o.log(`t=${((Date.now() - t0) / 1000).toFixed(0)} s sent ${c.sent} delivered ${c.delivered} failed ${c.failed} outstanding ${c.lost}`);
+      }
+    }
+    stopping = true;
+    await traffic;
+    await chaosLoop;
+    const tSettle = Date.now();
+    // wait for links to come back, then for every message to be delivered or failed
+    const counts = await ledger.settle(90_000);
+    const settleS = (Date.now() - tSettle) / 1000;
+
+    const memory: SoakResult['memory'] = {};
+    memory.registry = { start_mb: regStart, end_mb: rssMb(registryPid(world.registry.port)) ?? 0 };
+    for (const s of slots) {
+      memory[s.sc.peerId] = { start_mb: s.startMb, end_mb: s.sc.rssMb() ?? 0, ...(s.restarts && { restarts: s.restarts }) };
+    }
+    memory.driver = { start_mb: driverStart, end_mb: Math.round(process.memoryUsage().rss / 1048576) };
+
+    let lostToKilled = 0;
+    for (const id of ledger.outstanding()) {
+      const m = ledger.sent.get(id)!;
+      if (senderDied.has(id)) continue;
+      if ((killedAt.get(m.to) ?? []).some((t) => t >= m.at - 1000)) lostToKilled++;
+    }
+    // A message of an agent whose own sidecar died counts as failed-with-error: its socket closed.
+    for (const id of senderDied) if (!ledger.delivered.has(id) && !ledger.failed.has(id)) ledger.failed.set(id, 'sender_died: the agent\'s sidecar connection closed');
+    const final = ledger.counts();
+    const byCode: Record<string, number> = {};
+    for (const [id, why] of ledger.failed) {
+      if (ledger.delivered.has(id)) continue;
+      const code = why.split(':')[0]!;
+      byCode[code] = (byCode[code] ?? 0) + 1;
+    }
+    void counts;
+    return {
+      ...final,
+      memory,
+      duration_s: o.durationS,
+      at: new Date().toISOString(),
+      peers: { sidecars: o.peers, browsers: 0 },
+      chaos,
+      lost_to_killed_target: lostToKilled,
+      failed_sender_died: [...senderDied].filter((id) => !ledger.delivered.has(id)).length,
+      failed_by_code: byCode,
+      settle_s: settleS,
+      options: { durationS: o.durationS, peers: o.peers, rate: o.rate, chaosEveryS: o.chaosEveryS, seed: o.seed },
+    };
+  } finally {
+    for (const h of world.lab.hosts) { try { world.lab.restoreHost(h); } catch { /* gone */ } }
+    await world.close();
+  }
+}
