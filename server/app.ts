@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { LIMITS, type HealthzResponse } from '../mesh/protocol/index.ts';
@@ -20,6 +20,29 @@ import { auditRoutes } from './routes/audit.ts';
 
 export const VERSION = '0.1.0';
 
+/** Beyond this a declared-oversize body is not even drained: the connection is cut. */
+const DRAIN_MAX = 16 * 1024 * 1024;
+
+/**
+ * A body declared larger than the limit gets 413 — after reading and discarding it, because a
+ * client still sending sees a reset instead of the answer when the server stops reading early.
+ */
+const drainOversize: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const declared = Number(c.req.header('content-length') ?? '0');
+  if (!(declared > LIMITS.restBodyBytes)) return next();
+  const incoming = c.env?.incoming;
+  if (incoming && declared <= DRAIN_MAX) {
+    await new Promise<void>((res) => {
+      incoming.on('data', () => undefined);
+      incoming.once('end', res);
+      incoming.once('error', () => res());
+      incoming.once('close', () => res());
+    });
+  }
+  c.header('Connection', 'close');
+  return c.json(errorBody('too_large', `body exceeds ${LIMITS.restBodyBytes} bytes`), 413);
+};
+
 /** The whole HTTP surface of the registry. */
 export function buildApp(reg: RegistryState): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -32,6 +55,7 @@ export function buildApp(reg: RegistryState): Hono<AppEnv> {
   });
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
 
+  app.use('/api/*', drainOversize);
   app.use(
     '/api/*',
     bodyLimit({

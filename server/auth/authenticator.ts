@@ -25,6 +25,8 @@ function sameText(a: string, b: string): boolean {
  */
 export class Authenticator {
   private readonly revoked = new Set<string>();
+  /** Peer id → epoch s: tokens issued at or before it were issued for a key that is now deleted. */
+  private readonly notBefore = new Map<string, number>();
   devices: DeviceTokenLookup | undefined;
 
   constructor(
@@ -42,6 +44,11 @@ export class Authenticator {
   }
   unrevoke(peerId: string): void {
     this.revoked.delete(peerId);
+  }
+
+  /** A deleted key's outstanding JWTs stop working too (not only new exchanges). */
+  invalidateTokens(peerId: string, nowS = Math.floor(Date.now() / 1000)): void {
+    this.notBefore.set(peerId, nowS);
   }
 
   async apiKey(key: string): Promise<Principal | undefined> {
@@ -67,7 +74,10 @@ export class Authenticator {
 
   async jwt(token: string): Promise<Principal | undefined> {
     const p = await this.signer.verify(token);
-    return p && !this.revoked.has(p.peerId) ? { peerId: p.peerId, role: p.role } : undefined;
+    if (!p || this.revoked.has(p.peerId)) return undefined;
+    const nb = this.notBefore.get(p.peerId);
+    if (nb !== undefined && p.iat <= nb) return undefined;
+    return { peerId: p.peerId, role: p.role };
   }
 
   /** Peer ids of the keys from the environment and files (listed by GET /api/keys). */

@@ -26,13 +26,13 @@ export class TokenSigner {
   }
 
   /** The principal of a valid token, or undefined (bad signature, expired, wrong alg, malformed). */
-  async verify(token: string): Promise<(Principal & { exp: number }) | undefined> {
+  async verify(token: string): Promise<(Principal & { exp: number; iat: number }) | undefined> {
     if (token.length > 8192) return undefined;
     try {
       const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER });
       const role = payload.role;
       if (typeof payload.sub !== 'string' || (role !== 'agent' && role !== 'admin') || typeof payload.exp !== 'number') return undefined;
-      return { peerId: payload.sub, role, exp: payload.exp };
+      return { peerId: payload.sub, role, exp: payload.exp, iat: typeof payload.iat === 'number' ? payload.iat : 0 };
     } catch {
       return undefined;
     }

@@ -37,6 +37,7 @@ export function keyRoutes(reg: RegistryState) {
     if (!Id.safeParse(peerId).success) throw badRequest('peer_id is not a valid id');
     const n = await reg.keys.deleteByPeer(peerId);
     if (n === 0) throw notFound(`API key for ${peerId}`);
+    reg.auth.invalidateTokens(peerId);
     await reg.record(c.get('principal').peerId, 'key.delete', peerId, { count: n });
     return c.json({ status: 'ok', deleted: n });
   });

@@ -111,8 +111,8 @@ export class AgentStore {
   async healthChangedBetween(before: number, now: number): Promise<boolean> {
     const rows = await this.db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM agents WHERE
-         (last_heartbeat < $2 - $3 AND last_heartbeat >= $1 - $3) OR
-         (last_heartbeat < $2 - $4 AND last_heartbeat >= $1 - $4)`,
+         (last_heartbeat < $2::float8 - $3::float8 AND last_heartbeat >= $1::float8 - $3::float8) OR
+         (last_heartbeat < $2::float8 - $4::float8 AND last_heartbeat >= $1::float8 - $4::float8)`,
       [before, now, this.timers.staleS, this.timers.offlineS],
     );
     return (rows[0]?.n ?? 0) > 0;
