@@ -154,10 +154,11 @@ export class AgentHub {
    * with the `task_response` payload's result (rejects with its error). Used for tasks that arrive
    * through the registry's queue.
    */
-  async runTask(skill: string, args: unknown, opts: { timeoutMs?: number; sourceAgent?: string } = {}): Promise<unknown> {
+  async runTask(skill: string, args: unknown, opts: { timeoutMs?: number; sourceAgent?: string; targetAgent?: string } = {}): Promise<unknown> {
     const requestId = `task-${randomId(6)}`;
     const msg: MeshMessage = { type: 'task_request', request_id: requestId, payload: { skill, args } };
     if (opts.sourceAgent) msg.source_agent = opts.sourceAgent;
+    if (opts.targetAgent) msg.target_agent = opts.targetAgent;
     const timeoutMs = opts.timeoutMs ?? this.#o.taskTimeoutMs ?? 300_000;
     const res = await new Promise<MeshMessage>((resolve, reject) => {
       const t = setTimeout(() => {

@@ -118,6 +118,13 @@ export class Mesh {
         if (l.isOpen) l.probe();
         else l.cancelRedial();
       }),
+      this.#sig.on('peer_revoked', (p) => {
+        this.#clearJoin(p);
+        const l = this.#links.get(p);
+        if (!l) return;
+        this.#links.delete(p);
+        l.close();
+      }),
       this.#sig.on('signal', (msg) => void this.#link(msg.peer_id).handleSignal(msg)),
     );
   }

@@ -31,6 +31,8 @@ export type SignalingEvents = {
   peers: [peers: string[]];
   peer_joined: [peerId: string];
   peer_left: [peerId: string];
+  /** The registry revoked this peer: links to it must close now. */
+  peer_revoked: [peerId: string];
   /** offer / answer / ice_candidate from another peer. */
   signal: [msg: SignalMessage<'offer' | 'answer' | 'ice_candidate'>];
   /** An `error` frame from the registry. */
@@ -176,6 +178,10 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         if (msg.payload.peer_id === this.peerId) break;
         this.present.delete(msg.payload.peer_id);
         this.emit('peer_left', msg.payload.peer_id);
+        break;
+      case 'peer_revoked':
+        this.present.delete(msg.payload.peer_id);
+        this.emit('peer_revoked', msg.payload.peer_id);
         break;
       case 'offer':
       case 'answer':

@@ -1,0 +1,50 @@
+/** Entry point of `chatixia-sidecar` (bin/chatixia-sidecar.mjs). */
+import { ConfigError, helpText, parseConfig } from './config.ts';
+import { makeLogger } from './log.ts';
+import { startSidecar } from './sidecar.ts';
+
+let cfg;
+try {
+  cfg = parseConfig(process.argv.slice(2), process.env);
+} catch (err) {
+  const msg = err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (err as Error).message : String(err);
+  process.stderr.write(`chatixia-sidecar: ${msg}\n(run with --help for the options)\n`);
+  process.exit(2);
+}
+if (cfg === 'help') {
+  process.stdout.write(helpText() + '\n');
+  process.exit(0);
+}
+
+const log = makeLogger(cfg.logLevel);
+let sidecar;
+try {
+  sidecar = await startSidecar(cfg, log);
+} catch (err) {
+  log.error(`[sidecar] cannot start: ${(err as Error).message}`);
+  process.exit(1);
+}
+const sc = sidecar;
+
+sc.ready.then(
+  ({ peerId }) => log.info(`[sidecar] peer ${peerId} is in the mesh (registry ${cfg.registryUrl})`),
+  async (err) => {
+    if ((err as Error).message === 'stopped') return;
+    log.error(`[sidecar] ${(err as Error).message}`);
+    await sc.stop();
+    process.exit(1);
+  },
+);
+
+let signals = 0;
+const shutdown = async (sig: string) => {
+  if (++signals > 1) process.exit(1);
+  log.info(`[sidecar] ${sig}: shutting down`);
+  await sc.stop().catch((err) => log.error(`[sidecar] shutdown: ${(err as Error).message}`));
+  log.info('[sidecar] stopped');
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('uncaughtException', (err) => log.error(`[sidecar] uncaught: ${err.stack ?? err.message}`));
+process.on('unhandledRejection', (err) => log.error(`[sidecar] unhandled rejection: ${String((err as Error)?.stack ?? err)}`));

@@ -1,0 +1,130 @@
+import { createHmac } from 'node:crypto';
+import { RTCPeerConnection } from 'node-datachannel/polyfill';
+import WebSocket from 'ws';
+import { AgentHub } from '../mesh/agent-hub.ts';
+import { Mesh } from '../mesh/mesh.ts';
+import { SignalingClient } from '../mesh/signaling-client.ts';
+import { RegistryClient, RegistryError } from '../mesh/registry-client.ts';
+import { Backoff, sleep } from '../mesh/backoff.ts';
+import type { RTCPeerConnectionCtor, WebSocketCtor, Logger } from '../mesh/types.ts';
+import type { SidecarConfig } from './config.ts';
+import { IpcServer } from './ipc-server.ts';
+import { registerBuiltins } from './builtins.ts';
+import { RegistrySync } from './registry-sync.ts';
+
+export interface Sidecar {
+  ipc: IpcServer;
+  /** Resolves once the peer is registered with the registry (token, ICE config, mesh ready). */
+  ready: Promise<{ peerId: string; mesh: Mesh; hub: AgentHub }>;
+  stop(): Promise<void>;
+}
+
+/** How often ICE servers are fetched again (TURN credentials are ephemeral). */
+const ICE_REFRESH_MS = 10 * 60_000;
+
+/**
+ * Starts a sidecar: the IPC socket first (agents may connect at once), then — retrying with
+ * backoff while the registry is unreachable — token, ICE config, signaling, mesh, hub, heartbeats.
+ */
+export async function startSidecar(cfg: SidecarConfig, log: Logger): Promise<Sidecar> {
+  const ipc = new IpcServer(cfg.ipcSocket, log);
+  await ipc.listen();
+  log.info(`[sidecar] IPC socket ready at ${cfg.ipcSocket}`);
+
+  const stopCtl = new AbortController();
+  const registry = new RegistryClient({
+    baseUrl: cfg.registryUrl,
+    ...(cfg.apiKey ? { apiKey: cfg.apiKey } : { deviceToken: cfg.deviceToken! }),
+  });
+  let parts: { signaling: SignalingClient; mesh: Mesh; hub: AgentHub; sync: RegistrySync; iceTimer: ReturnType<typeof setInterval> } | undefined;
+
+  const ready = (async () => {
+    const backoff = new Backoff({ initialMs: 500, maxMs: 15_000 });
+    for (;;) {
+      try {
+        await registry.token(true);
+        break;
+      } catch (err) {
+        if (err instanceof RegistryError && (err.status === 401 || err.status === 403)) {
+          throw new Error(`the registry refused the credentials: ${err.message}`);
+        }
+        const d = backoff.next();
+        log.warn(`[sidecar] registry not reachable (${(err as Error).message}); retrying in ${d} ms`);
+        await sleep(d, stopCtl.signal);
+      }
+    }
+    const peerId = registry.peer!.peer_id;
+    log.info(`[sidecar] authenticated as peer ${peerId}`);
+
+    let iceServers: RTCIceServer[] = turnFromEnv(cfg);
+    let policy: RTCIceTransportPolicy = cfg.iceTransportPolicy;
+    const loadIce = async () => {
+      const c = await registry.config();
+      iceServers = [...c.iceServers.map((s) => ({ ...s })), ...turnFromEnv(cfg)];
+      if (cfg.iceTransportPolicy === 'all' && c.iceTransportPolicy === 'relay') policy = 'relay';
+    };
+    await loadIce().catch((err) => log.warn(`[sidecar] /api/config failed (${(err as Error).message}); using local ICE settings`));
+    const iceTimer = setInterval(() => void loadIce().catch(() => {}), ICE_REFRESH_MS);
+
+    const signaling = new SignalingClient({
+      url: cfg.signalingUrl,
+      peerId,
+      WebSocket: WebSocket as unknown as WebSocketCtor,
+      getToken: (refresh) => registry.token(refresh),
+      logger: log,
+    });
+    let hub: AgentHub | undefined;
+    const mesh = new Mesh({
+      signaling,
+      RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor,
+      iceServers: () => iceServers,
+      get iceTransportPolicy() {
+        return policy;
+      },
+      maxMessageBytes: cfg.maxMessageBytes,
+      iceRestart: false,
+      skills: () => hub?.skills() ?? [],
+      logger: log,
+    });
+    hub = new AgentHub({ mesh, logger: log });
+    registerBuiltins({ hub, mesh, registry, log });
+    mesh.events.on('peer_connected', (p) => log.info(`[mesh] peer connected: ${p}`));
+    mesh.events.on('peer_disconnected', (p, why) => log.info(`[mesh] peer disconnected: ${p} (${why})`));
+    signaling.on('stopped', (why) => {
+      if (why !== 'closed') log.error(`[sidecar] signaling stopped: ${why}`);
+    });
+    const sync = new RegistrySync(registry, mesh, hub, cfg.heartbeatMs, log, cfg.hostname);
+    parts = { signaling, mesh, hub, sync, iceTimer };
+    if (stopCtl.signal.aborted) throw new Error('stopped');
+    ipc.setHub(hub);
+    signaling.start();
+    sync.start();
+    // Re-announce to the registry as soon as signaling is back (e.g. after a registry restart).
+    signaling.on('connected', () => sync.kick());
+    return { peerId, mesh, hub };
+  })();
+  ready.catch(() => {});
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      stopCtl.abort(new Error('stopped'));
+      if (parts) {
+        clearInterval(parts.iceTimer);
+        await Promise.race([parts.sync.stop(), sleep(3000)]);
+        parts.hub.close();
+        parts.mesh.close();
+        parts.signaling.stop();
+      }
+      await ipc.close();
+    })());
+  return { ipc, ready, stop };
+}
+
+/** TURN_URL + TURN_SECRET → an ICE server with ephemeral credentials (coturn's use-auth-secret scheme). */
+function turnFromEnv(cfg: SidecarConfig): RTCIceServer[] {
+  if (!cfg.turnUrl || !cfg.turnSecret) return [];
+  const username = `${Math.floor(Date.now() / 1000) + 24 * 3600}:mesh`;
+  const credential = createHmac('sha1', cfg.turnSecret).update(username).digest('base64');
+  return [{ urls: [cfg.turnUrl], username, credential }];
+}
