@@ -9,9 +9,9 @@ const children = new Set<ChildProcess>();
 export interface Child { proc: ChildProcess; pid: number; output(): string; stop(): Promise<void> }
 
 /** Spawns `node --import tsx <script> args…`; stdout/stderr are kept (last 64 KiB) for error reports. */
-export function spawnTs(script: string, args: string[] = [], opts: { env?: NodeJS.ProcessEnv; onLine?: (line: string) => void } = {}): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-    cwd: REPO, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'],
+export function spawnTs(script: string, args: string[] = [], opts: { env?: NodeJS.ProcessEnv; onLine?: (line: string) => void; stdin?: boolean; nodeArgs?: string[] } = {}): Child {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', script, ...args], {
+    cwd: REPO, env: { ...process.env, ...opts.env }, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   return track(proc, opts.onLine);
 }
@@ -88,3 +88,20 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
 }
 
 export const wallNow = () => performance.timeOrigin + performance.now();
+
+/** Pid of a direct child of this process whose command line contains `needle` (newest first). */
+export async function findChildPid(needle: string): Promise<number | null> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const found: number[] = [];
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = await readFile(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      const cmd = (await readFile(`/proc/${d}/cmdline`, 'utf8')).replace(/\0/g, ' ');
+      if (cmd.includes(needle)) found.push(Number(d));
+    } catch { /* gone */ }
+  }
+  return found.length ? Math.max(...found) : null;
+}

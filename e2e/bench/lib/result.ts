@@ -31,7 +31,8 @@ export type Check =
   | { kind: 'abs-max'; max: number }            // ours <= max
   | { kind: 'abs-min'; min: number }            // ours >= min
   | { kind: 'diff-max'; max: number }           // ours - baseline < max
-  | { kind: 'info' };                           // no target
+  | { kind: 'info' }                             // no target
+  | { kind: 'all'; checks: Check[] };           // every one of them
 
 export function targetText(c: Check, unit: string): string {
   switch (c.kind) {
@@ -41,6 +42,7 @@ export function targetText(c: Check, unit: string): string {
     case 'abs-min': return `≥ ${c.min} ${unit}`;
     case 'diff-max': return `adds < ${c.max} ${unit}`;
     case 'info': return '—';
+    case 'all': return c.checks.map((x) => targetText(x, unit)).join(' and ');
   }
 }
 
@@ -54,6 +56,10 @@ function meets(c: Check, ours: number | null, base: number | null): boolean | nu
     case 'abs-min': return ours >= c.min;
     case 'diff-max': return base === null ? null : ours - base < c.max;
     case 'info': return null;
+    case 'all': {
+      const rs = c.checks.map((x) => meets(x, ours, base));
+      return rs.includes(false) ? false : rs.includes(null) ? null : true;
+    }
   }
 }
 

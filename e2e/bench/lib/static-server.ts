@@ -18,10 +18,10 @@ export interface StaticServer { url: string; server: Server; close(): Promise<vo
  * `files` maps a path ("/bare.js") to its content; `dirs` maps a URL prefix ("/dist/") to a folder.
  * `spaIndex`, when given, is served for unknown paths under that prefix (PWA fallback).
  */
-export async function startStaticServer(files: Record<string, string>, dirs: Record<string, string> = {}, spaIndex?: string): Promise<StaticServer> {
+export async function startStaticServer(files: Record<string, string>, dirs: Record<string, string> = {}, spaIndex?: string, isolate = true): Promise<StaticServer> {
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const send = (body: string | Buffer, type: string) => { res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store', ...ISOLATED }); res.end(body); };
+    const send = (body: string | Buffer, type: string) => { res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store', ...(isolate ? ISOLATED : {}) }); res.end(body); };
     if (files[path] !== undefined) return send(files[path]!, TYPES[extname(path)] ?? 'text/html; charset=utf-8');
     for (const [prefix, dir] of Object.entries(dirs)) {
       if (!path.startsWith(prefix)) continue;

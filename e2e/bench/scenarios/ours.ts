@@ -55,3 +55,14 @@ export interface OursBrowserPair {
 export async function oursBrowserPair(): Promise<{ ok: true; pair: OursBrowserPair } | { ok: false; reason: string }> {
   return { ok: false, reason: (await oursMissing('registry')) ?? 'not wired' };
 }
+
+/** A signaling server under load: ours (registry) or the PeerJS server. */
+export interface LoadTarget {
+  label: string; kind: 'chatixia' | 'peerjs'; url: string; pid: number;
+  tokens(ids: string[]): Promise<string[] | undefined>;
+  stop(): Promise<void>;
+}
+
+export async function oursRegistry(): Promise<{ ok: true; target: LoadTarget } | { ok: false; reason: string }> {
+  return { ok: false, reason: (await oursMissing('registry')) ?? 'not wired' };
+}
