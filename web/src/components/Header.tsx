@@ -17,7 +17,7 @@ export function Header() {
     <header className="top">
       <div className="brand">
         <img src="/icons/favicon-32.png" width="24" height="24" alt="" />
-        <span>chatixia mesh</span>
+        <span className="brand-name">chatixia mesh</span>
       </div>
       <div className="who">
         {session.phase === 'signed_in' && (
@@ -33,7 +33,7 @@ export function Header() {
       </div>
       <div className="actions">
         <InstallButton />
-        {session.phase === 'signed_in' && <button type="button" className="ghost" onClick={() => void logout()}>Sign out</button>}
+        {session.phase === 'signed_in' && <button type="button" className="ghost small" onClick={() => void logout()}>Sign out</button>}
       </div>
     </header>
   );

@@ -14,16 +14,16 @@ export function StatusBar() {
     <div className="status-stack">
       {!online && (
         <div className="banner banner-offline" role="status" data-testid="offline-banner">
-          <strong>You are offline.</strong> Showing the last known mesh state
-          {savedAt ? ` from ${time(savedAt)}` : ''}. Messages and tasks you send now are queued and sent when the connection returns.
+          <span><strong>You are offline.</strong> Showing the last known mesh state
+          {savedAt ? ` from ${time(savedAt)}` : ''}. Messages and tasks you send now are queued and sent when the connection returns.</span>
         </div>
       )}
       {online && stale && (
-        <div className="banner banner-stale" role="status">Reconnecting… the data below may be out of date{savedAt ? ` (saved ${time(savedAt)})` : ''}.</div>
+        <div className="banner banner-stale" role="status"><span>Reconnecting… the data below may be out of date{savedAt ? ` (saved ${time(savedAt)})` : ''}.</span></div>
       )}
       {outbox.length > 0 && (
         <div className="banner banner-queue" role="status" data-testid="outbox">
-          {outbox.length} action{outbox.length > 1 ? 's' : ''} waiting to be sent: {outbox.map((o) => o.label).join('; ')}
+          <span>{outbox.length} action{outbox.length > 1 ? 's' : ''} waiting to be sent: {outbox.map((o) => o.label).join('; ')}</span>
         </div>
       )}
       {notices.map((n) => (

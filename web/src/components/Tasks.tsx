@@ -68,7 +68,7 @@ export function Tasks() {
             <div className="task-top">
               <span className={`chip state-${d.state}`}>{d.state}</span>
               <span className="task-label">{d.label}</span>
-              {d.tier && <span className={`chip tier tier-${d.tier}`}>via {TIER_LABEL[d.tier] ?? d.tier}</span>}
+              {d.tier && <span className={`chip tier tier-${d.tier}`}>{d.local ? 'in this browser' : `via ${TIER_LABEL[d.tier] ?? d.tier}`}</span>}
             </div>
             {d.result !== undefined && <pre className="result" data-testid="dispatch-result">{d.result}</pre>}
             {d.error && <p className="error">{d.error}</p>}

@@ -24,8 +24,7 @@ export async function enqueue(action: Action): Promise<void> {
   const at = Date.now();
   const queued: Action = action.type === 'prompt' || action.type === 'dispatch' ? { ...action, queuedAt: at } : action;
   await idb.push({ action: queued, label: describeAction(action), at } satisfies Entry);
-  await refresh();
-  useStore.getState().notify('info', `Offline: the ${describeAction(action)} is queued and will be sent when you are back online.`);
+  await refresh(); // the outbox banner shows it until it is sent
 }
 
 let flushing = false;

@@ -45,7 +45,7 @@ export async function dispatchTask(d: DispatchDeps, a: Extract<Action, { type: '
     const local = agent.peer_id === d.selfPeer;
     const link = useStore.getState().mesh.links[agent.peer_id];
     const tier: Tier = !local && link?.path === 'relay' ? 'relay' : 'direct';
-    store().upsertDispatch({ id, label: `${label} → ${agent.agent_id}${local ? ' (this browser)' : ` on ${agent.peer_id}`}`, tier });
+    store().upsertDispatch({ id, label: `${label} → ${agent.agent_id}${local ? '' : ` on ${agent.peer_id}`}`, tier, local });
     try {
       const result = await d.dash.task(target.skill, a.args, { peer: local ? 'local' : agent.peer_id, agent: agent.agent_id, timeoutMs: DIRECT_TIMEOUT_MS });
       return done(tier, result);

@@ -16,7 +16,8 @@ export class Presence {
   readonly #hub: AgentHub;
   readonly #mesh: Mesh;
   readonly #agents: () => Array<{ id: string; skills: SkillSummary[]; description: string }>;
-  readonly #known = new Set<string>();
+  /** Agent id → the skill list last registered (a change re-registers, which the dashboard sees at once). */
+  readonly #known = new Map<string, string>();
   #timer: ReturnType<typeof setInterval> | null = null;
   #soon: ReturnType<typeof setTimeout> | null = null;
   #running = false;
@@ -52,12 +53,21 @@ export class Presence {
         .filter((l) => l.state === 'open')
         .map((l) => ({ peer_id: l.peer_id, path: l.path === 'http' ? 'unknown' : l.path, ...(l.rtt_ms !== undefined ? { rtt_ms: l.rtt_ms } : {}) }));
       for (const a of this.#agents()) {
+        const skillNames = a.skills.map((s) => s.name);
+        const key = skillNames.join(',');
+        if (this.#known.get(a.id) !== key) {
+          await this.#client.registerAgent({
+            agent_id: a.id, hostname: browserName(), peer_id: this.#mesh.peerId, sidecar_peer_id: this.#mesh.peerId,
+            capabilities: { skills: skillNames, mcp_servers: [], goals_count: 0, mode: 'browser' },
+            status: 'active', mode: 'browser', description: a.description,
+          });
+          this.#known.set(a.id, key);
+        }
         const res = await this.#client.heartbeat({
           agent_id: a.id, hostname: browserName(), status: 'active', mode: 'browser',
           skills_count: a.skills.length, skill_names: a.skills.map((s) => s.name),
           sidecar_peer_id: this.#mesh.peerId, peer_id: this.#mesh.peerId, links,
         });
-        this.#known.add(a.id);
         for (const t of res.pending_tasks) void this.#runQueued(t);
       }
     } catch {
@@ -74,7 +84,7 @@ export class Presence {
   }
 
   async forgetAll(): Promise<void> {
-    await Promise.all([...this.#known].map((id) => this.forget(id)));
+    await Promise.all([...this.#known.keys()].map((id) => this.forget(id)));
   }
 
   async #runQueued(t: Task): Promise<void> {

@@ -54,6 +54,8 @@ export interface DispatchView {
   label: string;
   state: 'queued' | 'running' | 'completed' | 'failed';
   tier?: Tier | undefined;
+  /** Answered by an agent in this browser (no network hop). */
+  local?: boolean | undefined;
   result?: string | undefined;
   error?: string | undefined;
   at: number;

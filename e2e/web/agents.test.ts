@@ -1,0 +1,113 @@
+/**
+ * Worker agents in the tab: a skill typed in the app runs inside its agent's worker, a runaway
+ * skill (an infinite loop) is terminated without freezing the page and the agent restarts, and
+ * chat with a browser agent streams its answer.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { startWebStack, openSignedIn, until, type WebStack } from './helpers.ts';
+
+let stack: WebStack;
+before(async () => { stack = await startWebStack(); });
+after(async () => { await stack?.close(); });
+
+async function addSkill(page: Page, agentId: string, name: string, code: string, timeoutMs: number) {
+  const card = page.locator(`[data-testid=local-agent][data-agent="${agentId}"]`);
+  await card.getByRole('button', { name: 'Add skill' }).click();
+  await card.getByTestId('skill-name').fill(name);
+  await card.getByTestId('skill-timeout').fill(String(timeoutMs));
+  await card.getByTestId('skill-code').fill(code);
+  await card.getByRole('button', { name: 'Add skill' }).last().click();
+  await card.locator('.chip.custom', { hasText: name }).waitFor({ timeout: 15_000 });
+}
+
+async function dispatch(page: Page, skill: string, args: unknown): Promise<{ state: string; tier: string; text: string }> {
+  const before = await page.getByTestId('dispatch').count();
+  await page.getByTestId('task-skill').fill(skill);
+  await page.getByTestId('task-args').fill(JSON.stringify(args));
+  await page.getByRole('button', { name: 'Dispatch' }).click();
+  const row = page.getByTestId('dispatch').first();
+  await until('the dispatch to finish', async () =>
+    (await page.getByTestId('dispatch').count()) > before && /completed|failed/.test((await row.getAttribute('data-state')) ?? ''), 30_000);
+  const result = row.getByTestId('dispatch-result');
+  const text = (await result.count()) ? await result.textContent() : await row.locator('.error').textContent();
+  return { state: (await row.getAttribute('data-state'))!, tier: (await row.getAttribute('data-tier'))!, text: text ?? '' };
+}
+
+test('a typed skill runs in the worker; a runaway skill is terminated, the page stays responsive, the agent restarts', async () => {
+  const { context, page, errors } = await openSignedIn(stack, stack.registry.adminKey);
+  const card = page.locator('[data-testid=local-agent][data-status=running]').first();
+  await card.waitFor({ timeout: 30_000 });
+  const agentId = (await card.getAttribute('data-agent'))!;
+
+  await addSkill(page, agentId, 'add', '(args) => args.a + args.b', 2000);
+  await addSkill(page, agentId, 'spin', '() => { for (;;) {} }', 400);
+  // wait until the registry lists the new skills (routing by skill goes through it)
+  await page.locator(`[data-testid=agent-row][data-agent="${agentId}"] .chip.skill`, { hasText: 'spin' }).waitFor({ timeout: 30_000 });
+
+  const ok = await dispatch(page, 'add', { a: 2, b: 3 });
+  assert.equal(ok.state, 'completed');
+  assert.equal(ok.tier, 'direct');
+  assert.match(ok.text, /\b5\b/);
+
+  // Measure the page's main thread while the skill spins in the worker.
+  // (a string, so the test runner's transpiler adds no helpers the page does not have)
+  const gaps = page.evaluate(`new Promise((resolve) => {
+    let last = performance.now(), worst = 0;
+    const end = last + 1500;
+    function tick() {
+      const now = performance.now();
+      worst = Math.max(worst, now - last);
+      last = now;
+      if (now < end) setTimeout(tick, 10); else resolve(worst);
+    }
+    setTimeout(tick, 10);
+  })`) as Promise<number>;
+  const spun = await dispatch(page, 'spin', {});
+  const worstGap = await gaps;
+  assert.equal(spun.state, 'failed');
+  assert.match(spun.text, /time limit/);
+  assert.ok(worstGap < 250, `the page's main thread stalled for ${worstGap.toFixed(0)} ms`);
+
+  // The agent restarted (new worker) and its saved skills came back with it.
+  await until('the agent to be running again after a restart', async () =>
+    (await card.getAttribute('data-status')) === 'running' && /restarted 1/.test((await card.textContent()) ?? ''), 20_000);
+  assert.match((await card.getByTestId('agent-error').textContent()) ?? '', /spin ran past its time limit/);
+  const again = await dispatch(page, 'add', { a: 20, b: 22 });
+  assert.equal(again.state, 'completed');
+  assert.match(again.text, /\b42\b/);
+
+  // A skill that does not compile is refused with a message and not added.
+  await card.getByRole('button', { name: 'Add skill' }).click();
+  await card.getByTestId('skill-name').fill('broken');
+  await card.getByTestId('skill-code').fill('(args) => {');
+  await card.getByRole('button', { name: 'Add skill' }).last().click();
+  await page.getByRole('alert').filter({ hasText: /broken/ }).waitFor({ timeout: 10_000 });
+  assert.equal(await card.locator('.chip.custom', { hasText: 'broken' }).count(), 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('chat with a browser agent streams the answer in pieces', async () => {
+  const { context, page, peerId } = await openSignedIn(stack, stack.registry.adminKey);
+  const row = page.locator('[data-testid=agent-row]').filter({ hasText: peerId }).first();
+  await row.waitFor({ timeout: 30_000 });
+  const agentId = (await row.getAttribute('data-agent'))!;
+  await page.getByTestId('chat-target').selectOption({ label: `${agentId} on ${peerId} (this browser)` });
+  // Record every distinct text the reply bubble shows: a streamed answer grows in several steps.
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { __seen: string[] }).__seen = seen;
+    new MutationObserver(() => {
+      const last = [...document.querySelectorAll('[data-testid=msg-agent]')].pop()?.textContent ?? '';
+      if (last && seen[seen.length - 1] !== last) seen.push(last);
+    }).observe(document.querySelector('[data-testid=chat-log]')!, { subtree: true, childList: true, characterData: true });
+  });
+  await page.locator('#chat-input').fill('stream please');
+  await page.locator('#chat-input').press('Enter');
+  await until('the full answer', async () => /You said: stream please\..*Web Worker/.test((await page.getByTestId('chat-log').textContent()) ?? ''), 20_000);
+  const seen = await page.evaluate(() => (window as unknown as { __seen: string[] }).__seen);
+  assert.ok(seen.length >= 4, `the answer arrived in ${seen.length} step(s), expected a stream`);
+  await context.close();
+});
