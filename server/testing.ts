@@ -6,12 +6,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface RegistryProcess {
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT (https:// when env TLS_CERT is given; token()/issueApiKey() then need NODE_EXTRA_CA_CERTS or similar) */
   url: string;
   /** ws://127.0.0.1:PORT/ws */
   wsUrl: string;
@@ -81,8 +82,21 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
+/** /healthz over HTTPS with a self-signed test certificate (fetch would refuse it). */
+function httpsProbe(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const req = httpsGet({ host: '127.0.0.1', port, path: '/healthz', rejectUnauthorized: false, timeout: 2000 }, (r) => {
+      r.resume();
+      res(r.statusCode === 200);
+    });
+    req.on('error', () => res(false));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
 export async function startRegistry(opts: StartOptions = {}): Promise<RegistryProcess> {
   hookExit();
+  const tls = Boolean(opts.env?.TLS_CERT);
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'chatixia-reg-'));
   if (!opts.dataDir) tempDirs.add(dataDir);
   let buf = '';
@@ -118,8 +132,7 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RegistryPr
     while (Date.now() < deadline) {
       if (c.exitCode !== null || c.signalCode !== null) throw new Error(`registry exited (${c.exitCode ?? c.signalCode}) before /healthz answered:\n${buf}`);
       try {
-        const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) });
-        if (res.ok) return;
+        if (tls ? await httpsProbe(port) : (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) })).ok) return;
       } catch {
         /* not up yet */
       }
@@ -145,7 +158,7 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RegistryPr
   }
 
   const adminKey = opts.env?.ADMIN_API_KEY ?? readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 
   const stop = async () => {
     const c = child;
@@ -165,7 +178,7 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RegistryPr
 
   const rp: RegistryProcess = {
     url,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    wsUrl: `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`,
     port,
     dataDir,
     adminKey,

@@ -49,8 +49,20 @@ async function openPglite(dataDir: string, onProgress?: (msg: string) => void): 
   };
 }
 
-async function openPostgres(url: string, schema?: string): Promise<Db> {
+/** node-postgres needs a user name; a URL without one falls back to PGUSER, USER, then "postgres". */
+export function withUser(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.username) u.username = process.env.PGUSER || process.env.USER || 'postgres';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+async function openPostgres(rawUrl: string, schema?: string): Promise<Db> {
   const { default: pgLib } = await import('pg');
+  const url = withUser(rawUrl);
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) throw new Error(`DATABASE_SCHEMA "${schema}" is not a plain lower-case identifier`);
   // DDL on one dedicated connection under an advisory lock: several instances may start together.
   const admin = new pgLib.Client({ connectionString: url });
