@@ -1,47 +1,230 @@
-/** The product side of each scenario. Filled in as the product lands; until then, says what is missing. */
+/**
+ * The product side of each scenario: real chatixia-sidecar processes against a real registry
+ * (server/testing.ts `startRegistry()`), and our mesh core in Chromium. When a piece is missing
+ * from the tree, the scenario prints "not measured (reason)" instead of a number.
+ */
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { REPO } from '../lib/proc.ts';
-import type { Fleet } from './fleet.ts';
+import { REPO, wallNow, findChildPid, waitFor } from '../lib/proc.ts';
+import { LineClient } from '../lib/line-client.ts';
+import type { Fleet, Formation } from './fleet.ts';
+import type { PairKind } from './bare-pairs.ts';
+import type { RegistryProcess } from '../../../server/testing.ts';
+import type { SidecarProcess } from '../../../sidecar-node/test-support.ts';
 
 const exists = (p: string) => access(join(REPO, p)).then(() => true, () => false);
 
-/** Why "ours" cannot be measured yet, or null when the needed product pieces are in the tree. */
-export async function oursMissing(what: 'sidecar' | 'registry' | 'web' | 'mesh'): Promise<string | null> {
+/** Why "ours" cannot be measured, or null when the needed product pieces are in the tree. */
+export async function oursMissing(what: 'sidecar' | 'registry' | 'mesh'): Promise<string | null> {
   const need: Record<typeof what, string[]> = {
     registry: ['server/testing.ts', 'server/main.ts'],
-    sidecar: ['server/testing.ts', 'sidecar-node/main.ts'],
-    mesh: ['mesh/index.ts'],
-    web: ['server/testing.ts', 'web/index.html'],
+    sidecar: ['server/testing.ts', 'sidecar-node/main.ts', 'sidecar-node/test-support.ts'],
+    mesh: ['server/testing.ts', 'mesh/index.ts'],
   };
   for (const p of need[what]) if (!(await exists(p))) return `${p} is not in the tree yet`;
-  return 'the bench does not drive this product piece yet';
+  return null;
 }
 
-export async function startSidecarFleet(): Promise<Fleet> {
-  throw new Error('sidecar fleet not wired yet');
+/** A fresh registry (its own process, temp data dir); quiet unless DEBUG_REGISTRY=1. */
+export async function startOurRegistry(env: Record<string, string> = {}): Promise<RegistryProcess> {
+  const { startRegistry } = await import('../../../server/testing.ts');
+  return startRegistry({ env: { LOG_LEVEL: 'warn', ...env } });
+}
+
+// ─── sidecar fleet (formation) ─────────────────────────────────────────
+
+const TS = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) /;
+
+/** Reads a sidecar's log: when it registered, and which links are open (with the time each opened). */
+function parseSidecarLog(text: string): { registered: number | null; open: Map<string, number>; failedAttempts: number } {
+  let registered: number | null = null;
+  const open = new Map<string, number>();
+  let failedAttempts = 0;
+  for (const line of text.split('\n')) {
+    const ts = TS.exec(line);
+    if (!ts) continue;
+    const t = Date.parse(ts[1]!);
+    let m: RegExpExecArray | null;
+    if (line.includes('[signaling] registered as')) registered ??= t;
+    else if ((m = /\[mesh\] peer connected: (\S+)/.exec(line))) open.set(m[1]!, t);
+    else if ((m = /\[mesh\] peer disconnected: (\S+)/.exec(line))) open.delete(m[1]!);
+    else if (line.includes('attempt failed')) failedAttempts++;
+  }
+  return { registered, open, failedAttempts };
+}
+
+export class SidecarFleet implements Fleet {
+  label = 'chatixia-sidecar';
+  private procs = new Map<string, SidecarProcess>();
+  private constructor(readonly reg: RegistryProcess) {}
+
+  static async start(): Promise<SidecarFleet> { return new SidecarFleet(await startOurRegistry()); }
+
+  async form(ids: string[], already: string[], timeoutMs: number): Promise<Formation> {
+    const { startSidecarProcess } = await import('../../../sidecar-node/test-support.ts');
+    const keys = await Promise.all(ids.map((id) => this.reg.issueApiKey(id))); // before the clock starts
+    const t0 = wallNow();
+    // spawned together; test-support waits (concurrently) for each IPC socket
+    const started = await Promise.all(ids.map((id, i) => startSidecarProcess(this.reg, id, {
+      apiKey: keys[i]!, env: { HEARTBEAT_MS: '10000', LOG_LEVEL: 'info' },
+    })));
+    started.forEach((p) => this.procs.set(p.peerId, p));
+    const all = [...already, ...ids];
+    let logs = new Map<string, ReturnType<typeof parseSidecarLog>>();
+    await waitFor(`sidecar full mesh of ${all.length}`, () => {
+      logs = new Map(all.map((id) => [id, parseSidecarLog(this.procs.get(id)!.output())]));
+      for (const [id, p] of this.procs) if (p.child.exitCode !== null) throw new Error(`sidecar ${id} exited:\n${p.output().slice(-1500)}`);
+      return all.every((a) => all.every((b) => a === b || logs.get(a)!.open.has(b)));
+    }, timeoutMs, 20);
+    const last = Math.max(...all.flatMap((a) => all.filter((b) => b !== a).map((b) => logs.get(a)!.open.get(b)!)));
+    const regs = ids.map((id) => logs.get(id)!.registered);
+    const lastReg = regs.every((r) => r !== null) ? Math.max(...(regs as number[])) : null;
+    const retries = ids.reduce((s, id) => s + logs.get(id)!.failedAttempts, 0);
+    return { total: last - t0, connect: lastReg === null ? null : last - lastReg, retries };
+  }
+
+  async stopAll() {
+    await Promise.all([...this.procs.values()].map((p) => p.kill()));
+    this.procs.clear();
+  }
+  async close() { await this.stopAll(); await this.reg.stop(); }
+}
+
+export async function startSidecarFleet(): Promise<Fleet> { return SidecarFleet.start(); }
+
+// ─── two sidecars with one agent each (round trip node↔node, IPC hop) ────
+
+export class SidecarPair {
+  private constructor(readonly reg: RegistryProcess, readonly procs: SidecarProcess[], readonly agents: LineClient[]) {}
+
+  static async start(ids: string[]): Promise<SidecarPair> {
+    const reg = await startOurRegistry();
+    const { startSidecarProcess } = await import('../../../sidecar-node/test-support.ts');
+    const procs = await Promise.all(ids.map((id) => startSidecarProcess(reg, id, { env: { HEARTBEAT_MS: '10000', LOG_LEVEL: 'warn' } })));
+    const agents = await Promise.all(procs.map((p) => LineClient.connect(p.socket)));
+    const pair = new SidecarPair(reg, procs, agents);
+    if (ids.length > 1) {
+      // every agent echoes task_requests back to the sender: the far end of the round trip
+      for (const a of agents) a.onLine = (m) => {
+        if (m.type === 'message' && m.payload?.message?.type === 'task_request') {
+          a.send({ type: 'send', payload: { target_peer: m.payload.from_peer, message: { type: 'task_response', request_id: m.payload.message.request_id, payload: { result: m.payload.message.payload?.args ?? null } } } });
+        }
+      };
+      await waitFor('sidecars linked', async () => {
+        agents[0]!.send({ type: 'list_peers', payload: {} });
+        const l = await agents[0]!.next((m) => m.type === 'peer_list');
+        return ids.slice(1).every((id) => l.payload.peers.includes(id));
+      }, 60000, 100);
+    } else {
+      await waitFor('sidecar ready', async () => {
+        agents[0]!.send({ type: 'list_peers', payload: {} });
+        return (await agents[0]!.next((m) => m.type === 'peer_list' || m.type === 'error')).type === 'peer_list';
+      }, 60000, 100);
+    }
+    return pair;
+  }
+
+  /** n sequential task_request → task_response round trips from agent 0 to agent 1 (whole stack). */
+  async ping(n: number): Promise<number[]> {
+    const a = this.agents[0]!, target = this.procs[1]!.peerId;
+    const out: number[] = [];
+    const pad = 'x'.repeat(16);
+    for (let i = 0; i < n; i++) {
+      const rid = `r${i}-${Math.random().toString(36).slice(2, 8)}`;
+      const t = performance.now();
+      a.send({ type: 'send', payload: { target_peer: target, message: { type: 'task_request', request_id: rid, payload: { skill: 'echo', args: pad, timeout_ms: 5000 } } } });
+      await a.next((m) => m.type === 'message' && m.payload?.message?.request_id === rid);
+      out.push(performance.now() - t);
+    }
+    return out;
+  }
+
+  async close() {
+    for (const a of this.agents) a.close();
+    await Promise.all(this.procs.map((p) => p.kill()));
+    await this.reg.stop();
+  }
 }
 
 /** Our peers for round trip and throughput. */
 export interface OursPairs {
-  supports(kind: import('./bare-pairs.ts').PairKind): boolean;
-  whyNot(kind: import('./bare-pairs.ts').PairKind): string;
-  describe(kind: import('./bare-pairs.ts').PairKind): string;
-  ping(kind: import('./bare-pairs.ts').PairKind, n: number): Promise<number[]>;
-  throughput(kind: import('./bare-pairs.ts').PairKind, bytes: number): Promise<number>;
+  supports(kind: PairKind): boolean;
+  whyNot(kind: PairKind): string;
+  describe(kind: PairKind): string;
+  ping(kind: PairKind, n: number): Promise<number[]>;
+  throughput(kind: PairKind, bytes: number): Promise<number>;
   close(): Promise<void>;
 }
 
-export async function oursPairs(_kinds: import('./bare-pairs.ts').PairKind[]): Promise<{ ok: true; pairs: OursPairs } | { ok: false; reason: string }> {
-  return { ok: false, reason: (await oursMissing('sidecar')) ?? 'not wired' };
+export async function oursPairs(kinds: PairKind[]): Promise<{ ok: true; pairs: OursPairs } | { ok: false; reason: string }> {
+  const missing = await oursMissing('sidecar');
+  if (missing) return { ok: false, reason: missing };
+  const wantsRtt = kinds.includes('browser-node'); // round trip scenario: whole stack through sidecars
+  const sc = wantsRtt ? await SidecarPair.start(['rt-a', 'rt-b']) : null;
+  return {
+    ok: true,
+    pairs: {
+      supports: (k) => wantsRtt && k === 'node-node',
+      whyNot: (k) => k === 'node-node' ? 'Mesh.send throughput between two node processes is not wired yet' : 'browser worker agents are not wired into the bench yet',
+      describe: (k) => k === 'node-node' ? 'agent → Unix socket → sidecar → mesh → DataChannel → sidecar → Unix socket → agent, and back (task_request/task_response)' : k,
+      ping: (_k, n) => sc!.ping(n),
+      throughput: async () => { throw new Error('not wired'); },
+      close: async () => { await sc?.close(); },
+    },
+  };
 }
 
+// ─── IPC hop ────────────────────────────────────────────────────────────
+
 export async function oursIpc(): Promise<
-  | { ok: true; client: import('../lib/line-client.ts').LineClient; line: unknown; isReply: (m: any) => boolean; describe: string; close(): Promise<void> }
+  | { ok: true; client: LineClient; line: unknown; isReply: (m: any) => boolean; describe: string; close(): Promise<void> }
   | { ok: false; reason: string }
 > {
-  return { ok: false, reason: (await oursMissing('sidecar')) ?? 'not wired' };
+  const missing = await oursMissing('sidecar');
+  if (missing) return { ok: false, reason: missing };
+  const sc = await SidecarPair.start(['ipc-a']);
+  return {
+    ok: true, client: sc.agents[0]!, line: { type: 'list_peers', payload: {} }, isReply: (m) => m.type === 'peer_list',
+    describe: 'list_peers → peer_list over the sidecar socket (validated with the IPC schema, routed by the AgentHub)',
+    close: () => sc.close(),
+  };
 }
+
+// ─── signaling load ─────────────────────────────────────────────────────
+
+/** A signaling server under load: ours (registry) or the PeerJS server. */
+export interface LoadTarget {
+  label: string; kind: 'chatixia' | 'peerjs'; url: string; pid: number;
+  tokens(ids: string[]): Promise<string[] | undefined>;
+  stop(): Promise<void>;
+}
+
+export async function oursRegistry(): Promise<{ ok: true; target: LoadTarget } | { ok: false; reason: string }> {
+  const missing = await oursMissing('registry');
+  if (missing) return { ok: false, reason: missing };
+  // per-socket signaling limit stays at its default; the load is ~2 frames/s per simulated peer
+  const reg = await startOurRegistry();
+  const pid = await findChildPid('chatixia-registry');
+  if (pid === null) { await reg.stop(); return { ok: false, reason: 'registry process not found in /proc' }; }
+  return {
+    ok: true,
+    target: {
+      label: 'registry', kind: 'chatixia', url: reg.wsUrl, pid,
+      async tokens(ids) {
+        // one JWT per simulated peer: the admin key may name the peer id (interfaces #2)
+        const out: string[] = new Array(ids.length);
+        let next = 0;
+        await Promise.all(Array.from({ length: 16 }, async () => {
+          while (next < ids.length) { const i = next++; out[i] = await reg.token(reg.adminKey, ids[i]); }
+        }));
+        return out;
+      },
+      stop: () => reg.stop(),
+    },
+  };
+}
+
+// ─── our mesh core in Chromium ──────────────────────────────────────────
 
 /** Two tabs running our mesh core in the same Chromium. */
 export interface OursBrowserPair {
@@ -53,16 +236,5 @@ export interface OursBrowserPair {
 }
 
 export async function oursBrowserPair(): Promise<{ ok: true; pair: OursBrowserPair } | { ok: false; reason: string }> {
-  return { ok: false, reason: (await oursMissing('registry')) ?? 'not wired' };
-}
-
-/** A signaling server under load: ours (registry) or the PeerJS server. */
-export interface LoadTarget {
-  label: string; kind: 'chatixia' | 'peerjs'; url: string; pid: number;
-  tokens(ids: string[]): Promise<string[] | undefined>;
-  stop(): Promise<void>;
-}
-
-export async function oursRegistry(): Promise<{ ok: true; target: LoadTarget } | { ok: false; reason: string }> {
-  return { ok: false, reason: (await oursMissing('registry')) ?? 'not wired' };
+  return { ok: false, reason: (await oursMissing('mesh')) ?? 'our mesh core is not wired into a bench page yet' };
 }
