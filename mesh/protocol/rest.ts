@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Id } from './common.ts';
 import { LIMITS } from './limits.ts';
+import { PublicKeyJwkSchema, type PublicKeyJwk } from './identity.ts';
 
 /**
  * Registry REST bodies (DESIGN.md §3.4), wire-compatible with the Rust registry of chatixia-mesh:
@@ -220,6 +221,23 @@ export interface IceConfig {
   iceServers: IceServer[];
   /** Set from ICE_TRANSPORT_POLICY when the operator forces TURN. */
   iceTransportPolicy?: 'all' | 'relay';
+  /** The CA that signs device certificates: peers pin it on first use. */
+  registry_ca?: RegistryCaInfo;
+}
+
+export interface RegistryCaInfo {
+  /** RFC 7638 thumbprint of public_key_jwk (the `kid` of certificates). */
+  kid: string;
+  public_key_jwk: PublicKeyJwk;
+}
+
+/** POST /api/identity/certificate: a peer with a key or token asks for a certificate of its own key. */
+export const CertificateRequestBody = z.looseObject({ public_key_jwk: PublicKeyJwkSchema });
+export type CertificateRequestBody = z.input<typeof CertificateRequestBody>;
+export interface CertificateResponse {
+  peer_id: string;
+  certificate: string;
+  registry_ca: RegistryCaInfo;
 }
 
 // ── pairing ─────────────────────────────────────────────────────────────────
@@ -231,16 +249,12 @@ export interface PairingCode {
   expires_at: number;
 }
 
-/** JWK of the device identity key (public part only). */
-export const PublicJwk = z
-  .looseObject({ kty: z.string().max(16), crv: z.string().max(16).optional(), x: z.string().max(512).optional(), y: z.string().max(512).optional(), n: z.string().max(2048).optional(), e: z.string().max(16).optional() })
-  .refine((k) => !('d' in k), 'public_key must not contain a private part');
-
 /** POST /api/pairing/pair (public, rate limited). */
 export const PairRequest = z.looseObject({
   code: z.string().regex(/^\d{6}$/, 'code must be exactly 6 digits'),
   agent_name: z.string().trim().min(1).max(LIMITS.idChars),
-  public_key: PublicJwk.optional(),
+  /** The device identity key (ECDSA P-256 public JWK); the registry certifies it on approval. */
+  public_key: PublicKeyJwkSchema.optional(),
 });
 export type PairRequest = z.input<typeof PairRequest>;
 
@@ -258,16 +272,23 @@ export interface PairingStatusResponse {
   peer_id: string;
   /** Only in the first answer after approval, with the right claim secret. */
   device_token?: string;
-  /** Signed device certificate when the device registered a public key and the registry can sign. */
-  certificate?: unknown;
+  /** Compact device certificate (mesh/identity) when the device sent a public key; after approval. */
+  certificate?: string;
+  /** The registry CA that signed it (pin it; also in GET /api/config). */
+  registry_ca?: RegistryCaInfo;
 }
 export interface PairingEntry {
   id: string;
   agent_name: string;
   peer_id: string;
   status: PairingStatus;
-  has_public_key: boolean;
+  /** Thumbprint of the device key it sent, if any. */
+  key_id: string | null;
+  /** The device collected its token (after approval). */
   token_claimed: boolean;
+  /** Address the request came from (for the admin deciding). */
+  client_ip: string;
+  /** Epoch seconds. */
   created_at: number;
   updated_at: number;
 }

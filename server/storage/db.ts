@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
+import { schemaStatements, SCHEMA_VERSION } from './schema.ts';
 
 /** The small SQL surface every store uses; PGlite and node-postgres both fit behind it. */
 export interface Db {
@@ -95,6 +95,6 @@ async function openPostgres(rawUrl: string, schema?: string): Promise<Db> {
 }
 
 async function migrate(run: (sql: string, params?: unknown[]) => Promise<unknown>): Promise<void> {
-  for (const stmt of SCHEMA_SQL.split(';').map((s) => s.trim()).filter(Boolean)) await run(stmt);
+  for (const stmt of schemaStatements()) await run(stmt);
   await run(`INSERT INTO meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING`, [String(SCHEMA_VERSION)]);
 }

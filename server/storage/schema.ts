@@ -5,6 +5,11 @@
  */
 export const SCHEMA_VERSION = 1;
 
+/** Statements end with ";" at the end of a line followed by a line starting with a keyword. */
+export function schemaStatements(): string[] {
+  return SCHEMA_SQL.split(/;\s*\n(?=[A-Z])/).map((s) => s.trim().replace(/;$/, '')).filter(Boolean);
+}
+
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (
   key   text PRIMARY KEY,
@@ -73,6 +78,15 @@ CREATE TABLE IF NOT EXISTS pairing (
   updated_at        double precision NOT NULL
 );
 CREATE INDEX IF NOT EXISTS pairing_token ON pairing (device_token_hash);
+ALTER TABLE pairing ADD COLUMN IF NOT EXISTS key_id text;
+ALTER TABLE pairing ADD COLUMN IF NOT EXISTS client_ip text NOT NULL DEFAULT '';
+CREATE TABLE IF NOT EXISTS identities (
+  peer_id     text PRIMARY KEY,
+  key_id      text NOT NULL,
+  public_key  jsonb NOT NULL,
+  certificate text NOT NULL,
+  issued_at   double precision NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit (
   id     integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   at     double precision NOT NULL,
@@ -81,4 +95,11 @@ CREATE TABLE IF NOT EXISTS audit (
   target text NOT NULL,
   detail jsonb NOT NULL
 );
+CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $fn$
+  BEGIN
+    RAISE EXCEPTION 'the audit log is append-only';
+  END
+$fn$;
+DROP TRIGGER IF EXISTS audit_no_change ON audit;
+CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only()
 `;

@@ -136,6 +136,9 @@ for (const b of backends) {
       assert.deepEqual(list.slice(0, 2).map((e) => e.action), ['key.delete', 'key.create']);
       assert.deepEqual(list[1]!.detail, { role: 'agent' });
       assert.deepEqual((await audit.list(10, e2.id)).map((e) => e.id), [e1.id]);
+      // Append-only, enforced by the database itself.
+      await assert.rejects(db.query('DELETE FROM audit'), /append-only/);
+      await assert.rejects(db.query("UPDATE audit SET action = 'x'"), /append-only/);
     });
   });
 }
