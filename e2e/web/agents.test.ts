@@ -36,7 +36,7 @@ async function dispatch(page: Page, skill: string, args: unknown): Promise<{ sta
 }
 
 test('a typed skill runs in the worker; a runaway skill is terminated, the page stays responsive, the agent restarts', async () => {
-  const { context, page, errors } = await openSignedIn(stack, stack.registry.adminKey);
+  const { context, page, errors, peerId } = await openSignedIn(stack, stack.registry.adminKey);
   const card = page.locator('[data-testid=local-agent][data-status=running]').first();
   await card.waitFor({ timeout: 30_000 });
   const agentId = (await card.getAttribute('data-agent'))!;
@@ -44,7 +44,7 @@ test('a typed skill runs in the worker; a runaway skill is terminated, the page 
   await addSkill(page, agentId, 'add', '(args) => args.a + args.b', 2000);
   await addSkill(page, agentId, 'spin', '() => { for (;;) {} }', 400);
   // wait until the registry lists the new skills (routing by skill goes through it)
-  await page.locator(`[data-testid=agent-row][data-agent="${agentId}"] .chip.skill`, { hasText: 'spin' }).waitFor({ timeout: 30_000 });
+  await page.locator(`[data-testid=agent-row][data-agent="${agentId}@${peerId}"] .chip.skill`, { hasText: 'spin' }).waitFor({ timeout: 30_000 });
 
   const ok = await dispatch(page, 'add', { a: 2, b: 3 });
   assert.equal(ok.state, 'completed');
@@ -91,9 +91,8 @@ test('a typed skill runs in the worker; a runaway skill is terminated, the page 
 
 test('chat with a browser agent streams the answer in pieces', async () => {
   const { context, page, peerId } = await openSignedIn(stack, stack.registry.adminKey);
-  const row = page.locator('[data-testid=agent-row]').filter({ hasText: peerId }).first();
-  await row.waitFor({ timeout: 30_000 });
-  const agentId = (await row.getAttribute('data-agent'))!;
+  const agentId = `echo@${peerId}`;
+  await page.locator(`[data-testid=agent-row][data-agent="${agentId}"]`).waitFor({ timeout: 30_000 });
   await page.getByTestId('chat-target').selectOption({ label: `${agentId} on ${peerId} (this browser)` });
   // Record every distinct text the reply bubble shows: a streamed answer grows in several steps.
   await page.evaluate(() => {

@@ -80,9 +80,8 @@ test('the manifest validates and its icons are real PNGs of the declared sizes',
 test('the service worker activates, and offline the app opens from cache with the last known state', async () => {
   const { context, page, peerId, errors } = await openSignedIn(stack, stack.registry.adminKey, PHONE);
   // The built-in echo agent starts on first sign-in and shows up through the registry's event stream.
-  const agentRow = page.locator('[data-testid=agent-row]').first();
-  await agentRow.waitFor({ timeout: 30_000 });
-  const agentId = (await agentRow.getAttribute('data-agent'))!;
+  const agentId = `echo@${peerId}`;
+  await page.locator(`[data-testid=agent-row][data-agent="${agentId}"]`).waitFor({ timeout: 30_000 });
   const state = await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state);
   assert.equal(state, 'activated');
   // the last known state is saved (IndexedDB) within a couple of seconds

@@ -17,7 +17,8 @@ export function Agents({ onChat }: { onChat: (agent: string, peerId: string) => 
             <div className="agent-top">
               <span className={`chip health-${a.health}`}>{a.health}</span>
               <strong className="agent-name">{a.agent_id}</strong>
-              {a.peer_id && a.peer_id !== self && (
+              {a.agent_id === a.peer_id && <span className="chip">peer</span>}
+              {a.peer_id && a.peer_id !== self && a.agent_id !== a.peer_id && (
                 <button type="button" className="ghost small" onClick={() => onChat(a.agent_id, a.peer_id)}>Chat</button>
               )}
             </div>

@@ -20,7 +20,8 @@ export function Chat({ target, onTarget }: {
     if (el) el.scrollTop = el.scrollHeight;
   }, [messages]);
 
-  const choices = agents.filter((a) => a.peer_id);
+  // Named agents only: a peer's own record (agent_id = peer id) is the sum of its agents, not one to talk to.
+  const choices = agents.filter((a) => a.peer_id && a.agent_id !== a.peer_id);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     if (!target || !text.trim()) return;

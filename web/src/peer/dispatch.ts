@@ -9,6 +9,7 @@ import { useStore } from '../state/store.ts';
 import type { Action } from '../state/actions.ts';
 import type { Tier } from '../state/views.ts';
 import type { RegistryFeed } from './registry-feed.ts';
+import { targetName } from '../lib/agent-names.ts';
 
 const DIRECT_TIMEOUT_MS = 30_000;
 const QUEUE_TIMEOUT_MS = 5 * 60_000;
@@ -47,7 +48,8 @@ export async function dispatchTask(d: DispatchDeps, a: Extract<Action, { type: '
     const tier: Tier = !local && link?.path === 'relay' ? 'relay' : 'direct';
     store().upsertDispatch({ id, label: `${label} → ${agent.agent_id}${local ? '' : ` on ${agent.peer_id}`}`, tier, local });
     try {
-      const result = await d.dash.task(target.skill, a.args, { peer: local ? 'local' : agent.peer_id, agent: agent.agent_id, timeoutMs: DIRECT_TIMEOUT_MS });
+      const name = targetName(agent.agent_id, agent.peer_id);
+      const result = await d.dash.task(target.skill, a.args, { peer: local ? 'local' : agent.peer_id, ...(name ? { agent: name } : {}), timeoutMs: DIRECT_TIMEOUT_MS });
       return done(tier, result);
     } catch (e) {
       const err = e as Error & { code?: string };

@@ -16,6 +16,9 @@ import { WorkerAgents } from './worker-agents.ts';
 import { RegistryFeed } from './registry-feed.ts';
 import { Presence } from './presence.ts';
 import { dispatchTask } from './dispatch.ts';
+import { targetName } from '../lib/agent-names.ts';
+
+const withTarget = (name: string | undefined) => (name ? { target_agent: name } : {});
 
 export interface TabPeer {
   peerId: string;
@@ -141,7 +144,7 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
     let streamed = false;
     try {
       const r = await dash.request(a.peerId === peerId ? 'local' : a.peerId, {
-        type: 'agent_prompt', request_id: rid, target_agent: a.agent, payload: { text: a.text, session_id: `${peerId}:${a.agent}` },
+        type: 'agent_prompt', request_id: rid, ...withTarget(targetName(a.agent, a.peerId)), payload: { text: a.text, session_id: `${peerId}:${a.agent}` },
       }, {
         timeoutMs: 120_000,
         onChunk: (m) => {
@@ -166,9 +169,9 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
     do: async (a) => {
       switch (a.type) {
         case 'start_agent': await workers.start(a.kind); return;
-        case 'stop_agent': await workers.stop(a.id); await presence.forget(a.id); return;
+        case 'stop_agent': await workers.stop(a.id); presence.soon(); return;
         case 'restart_agent': await workers.restart(a.id); return;
-        case 'remove_agent': await workers.remove(a.id); await presence.forget(a.id); return;
+        case 'remove_agent': await workers.remove(a.id); presence.soon(); return;
         case 'add_skill': await workers.addSkill(a.agentId, { name: a.name, code: a.code, timeoutMs: a.timeoutMs }); presence.soon(); return;
         case 'remove_skill': await workers.removeSkill(a.agentId, a.name); presence.soon(); return;
         case 'prompt': await prompt(a); return;

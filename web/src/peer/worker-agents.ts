@@ -67,9 +67,9 @@ export class WorkerAgents {
 
   async start(kind: BuiltinAgentKind): Promise<string> {
     if (!BUILTIN_AGENTS[kind]) throw new Error(`unknown agent kind ${kind}`);
-    const suffix = this.#mesh.peerId.replace(/^web-/, '').slice(0, 6);
-    let id = `${kind}-${suffix}`;
-    for (let n = 2; this.#configs.has(id); n++) id = `${kind}-${suffix}-${n}`;
+    // Names are unique within this browser; the registry record is `name@peer` (see presence.ts).
+    let id: string = kind;
+    for (let n = 2; this.#configs.has(id); n++) id = `${kind}-${n}`;
     this.#configs.set(id, { id, kind, custom: [], running: true });
     this.#view(id, { id, kind, status: 'starting', skills: [], restarts: 0 });
     this.#spawn(id);
