@@ -91,3 +91,10 @@ test('a device accepts the certificate handed to it only if it names its own key
   assert.match(!wrongKey.ok ? wrongKey.message : '', /not for web-2 with this device's key/);
   assert.equal((await verifyOwnCertificate(ca.publicJwk, dev.certificate, { keyId: dev.identity.keyId, peerId: 'web-9' })).ok, false);
 });
+
+test('issuing refuses a public key that is not a point on P-256', async () => {
+  const ca = await newCa();
+  const dev = await newDevice(ca, 'web-1');
+  const offCurve = { ...dev.identity.publicJwk, y: dev.identity.publicJwk.x };
+  await assert.rejects(issueDeviceCertificate(ca, { peer_id: 'web-1', public_key_jwk: offCurve, role: 'agent', expires_at: Date.now() + DAY }), /not a valid P-256 public key/);
+});

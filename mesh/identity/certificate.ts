@@ -54,6 +54,8 @@ export interface CertificateRequest {
 
 export async function issueDeviceCertificate(ca: RegistryCa, req: CertificateRequest): Promise<string> {
   const public_key_jwk = PublicKeyJwkSchema.parse(req.public_key_jwk);
+  // Refuse a point that is not on the curve: every peer would fail to import it later.
+  await importPublicJwk(public_key_jwk).catch(() => { throw new Error('public_key_jwk is not a valid P-256 public key'); });
   const claims: DeviceCertificateClaims = DeviceCertificateClaimsSchema.parse({
     v: 1,
     peer_id: Id.parse(req.peer_id),

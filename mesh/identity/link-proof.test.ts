@@ -114,3 +114,30 @@ test('malformed frames and SDPs without fingerprints are refused with a reason, 
   assert.equal(!res.ok && res.reason, 'no_fingerprint');
   await assert.rejects(createLinkProof(a.identity, a.certificate, { ...aEnds, localSdp: 'v=0\r\n' }), /no a=fingerprint/);
 });
+
+test('with real node-datachannel SDPs each side extracts its own and the other side\'s fingerprint, and proofs verify', async (t) => {
+  const { RTCPeerConnection } = await import('node-datachannel/polyfill');
+  const offerer = new RTCPeerConnection();
+  const answerer = new RTCPeerConnection();
+  t.after(() => { offerer.close(); answerer.close(); });
+  offerer.createDataChannel('mesh');
+  await offerer.setLocalDescription(await offerer.createOffer());
+  await answerer.setRemoteDescription({ type: 'offer', sdp: offerer.localDescription!.sdp });
+  await answerer.setLocalDescription(await answerer.createAnswer());
+  await offerer.setRemoteDescription({ type: 'answer', sdp: answerer.localDescription!.sdp });
+
+  const oLocal = extractFingerprints(offerer.localDescription!.sdp);
+  const aLocal = extractFingerprints(answerer.localDescription!.sdp);
+  assert.equal(oLocal.length, 1);
+  assert.match(oLocal[0]!, /^sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  assert.deepEqual(extractFingerprints(answerer.remoteDescription!.sdp), oLocal);
+  assert.deepEqual(extractFingerprints(offerer.remoteDescription!.sdp), aLocal);
+
+  const ca = await newCa();
+  const a = await newDevice(ca, 'pi-a');
+  const b = await newDevice(ca, 'pi-b');
+  const aEnds: LinkEnds = { localPeerId: 'pi-a', remotePeerId: 'pi-b', localSdp: offerer.localDescription!.sdp, remoteSdp: offerer.remoteDescription!.sdp };
+  const bEnds: LinkEnds = { localPeerId: 'pi-b', remotePeerId: 'pi-a', localSdp: answerer.localDescription!.sdp, remoteSdp: answerer.remoteDescription!.sdp };
+  assert.ok((await verify(ca, await proof(a, aEnds), bEnds)).ok);
+  assert.ok((await verify(ca, await proof(b, bEnds), aEnds)).ok);
+});

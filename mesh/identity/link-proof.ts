@@ -94,7 +94,9 @@ export async function verifyLinkProof(proof: unknown, opts: VerifyLinkProofOptio
   const verifierFingerprints = extractFingerprints(opts.localSdp);
   if (!proverFingerprints.length || !verifierFingerprints.length) return fail('no_fingerprint', 'an SDP of this link has no a=fingerprint line');
   const text = linkProofText({ prover: frame.peer_id, verifier: opts.localPeerId, proverFingerprints, verifierFingerprints });
-  if (!(await verifyText(await importPublicJwk(cert.claims.public_key_jwk), frame.signature, text))) {
+  const deviceKey = await importPublicJwk(cert.claims.public_key_jwk).catch(() => undefined);
+  if (!deviceKey) return fail('cert_malformed', 'certificate carries a public key that is not a valid P-256 point');
+  if (!(await verifyText(deviceKey, frame.signature, text))) {
     return fail('bad_signature', 'link proof signature does not match the DTLS fingerprints of this link (tampered signaling or forged proof)');
   }
   return { ok: true, claims: cert.claims };
