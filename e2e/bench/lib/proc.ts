@@ -105,3 +105,38 @@ export async function findChildPid(needle: string): Promise<number | null> {
   }
   return found.length ? Math.max(...found) : null;
 }
+
+/** A forked TypeScript child with an IPC channel: `call(cmd, …args)` ↔ `{id, ok, value|error}`. */
+export interface Forked { pid: number; info: Record<string, unknown>; call<T = unknown>(cmd: string, ...args: unknown[]): Promise<T>; stop(): Promise<void> }
+
+export async function forkTs(script: string, env: NodeJS.ProcessEnv, readyTimeoutMs = 30000): Promise<Forked> {
+  const { fork } = await import('node:child_process');
+  const proc = fork(script, [], { cwd: REPO, env: { ...process.env, ...env }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = track(proc);
+  let next = 1;
+  const pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${script} not ready in ${readyTimeoutMs} ms:\n${child.output().slice(-1500)}`)), readyTimeoutMs);
+    proc.on('message', (m: any) => {
+      if (m?.ready) { clearTimeout(t); resolve(m); return; }
+      const p = pending.get(m?.id);
+      if (!p) return;
+      pending.delete(m.id);
+      if (m.ok) p.resolve(m.value); else p.reject(new Error(m.error));
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`${script} exited ${code}:\n${child.output().slice(-1500)}`));
+      for (const p of pending.values()) p.reject(new Error(`${script} exited ${code}`));
+    });
+  });
+  return {
+    pid: child.pid, info,
+    call: (cmd, ...args) => new Promise((resolve, reject) => {
+      const id = next++;
+      pending.set(id, { resolve, reject });
+      proc.send({ id, cmd, args });
+    }),
+    stop: () => child.stop(),
+  };
+}

@@ -5,7 +5,7 @@
  */
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { REPO, wallNow, findChildPid, waitFor } from '../lib/proc.ts';
+import { REPO, wallNow, findChildPid, waitFor, forkTs, type Forked } from '../lib/proc.ts';
 import { LineClient } from '../lib/line-client.ts';
 import type { Fleet, Formation } from './fleet.ts';
 import type { PairKind } from './bare-pairs.ts';
@@ -156,20 +156,43 @@ export interface OursPairs {
   close(): Promise<void>;
 }
 
+/** Two of our mesh cores in Node processes (no IPC socket): what `Mesh.send` / `Mesh.request` cost. */
+export class MeshPeerPair {
+  private constructor(readonly reg: RegistryProcess, readonly a: Forked, readonly b: Forked) {}
+  static async start(reg?: RegistryProcess): Promise<MeshPeerPair> {
+    const r = reg ?? await startOurRegistry();
+    const keys = await Promise.all(['mp-a', 'mp-b'].map((id) => r.issueApiKey(id)));
+    const [a, b] = await Promise.all(keys.map((k) => forkTs('e2e/bench/ours/mesh-peer.ts', { REGISTRY_URL: r.url, API_KEY: k })));
+    await a!.call('connect', 'mp-b');
+    return new MeshPeerPair(r, a!, b!);
+  }
+  ping(n: number) { return this.a.call<number[]>('ping', 'mp-b', n); }
+  throughput(bytes: number, msgBytes: number) { return this.a.call<number>('throughput', 'mp-b', bytes, msgBytes); }
+  async close() { await Promise.all([this.a.stop(), this.b.stop()]); await this.reg.stop(); }
+}
+
+/** Payload per Mesh.send in the throughput scenario: 1 MiB messages, each chunked by the mesh. */
+export const MESH_MSG_BYTES = 1024 * 1024;
+
 export async function oursPairs(kinds: PairKind[]): Promise<{ ok: true; pairs: OursPairs } | { ok: false; reason: string }> {
   const missing = await oursMissing('sidecar');
   if (missing) return { ok: false, reason: missing };
-  const wantsRtt = kinds.includes('browser-node'); // round trip scenario: whole stack through sidecars
-  const sc = wantsRtt ? await SidecarPair.start(['rt-a', 'rt-b']) : null;
+  const isRtt = kinds.includes('browser-node'); // round trip: whole stack through sidecars; throughput: Mesh.send
+  const sc = isRtt ? await SidecarPair.start(['rt-a', 'rt-b']) : null;
+  const mp = isRtt ? null : await MeshPeerPair.start();
+  const browser = await oursBrowserPeers(isRtt ? sc!.reg : mp!.reg, kinds).catch((e) => ({ ok: false as const, reason: `browser side failed to start: ${String(e).split('\n')[0]}` }));
+  const inBrowser = (k: PairKind) => k !== 'node-node';
   return {
     ok: true,
     pairs: {
-      supports: (k) => wantsRtt && k === 'node-node',
-      whyNot: (k) => k === 'node-node' ? 'Mesh.send throughput between two node processes is not wired yet' : 'browser worker agents are not wired into the bench yet',
-      describe: (k) => k === 'node-node' ? 'agent → Unix socket → sidecar → mesh → DataChannel → sidecar → Unix socket → agent, and back (task_request/task_response)' : k,
-      ping: (_k, n) => sc!.ping(n),
-      throughput: async () => { throw new Error('not wired'); },
-      close: async () => { await sc?.close(); },
+      supports: (k) => inBrowser(k) ? browser.ok && browser.peers.supports(k) : true,
+      whyNot: (k) => browser.ok ? browser.peers.whyNot(k) : browser.reason,
+      describe: (k) => inBrowser(k) && browser.ok ? browser.peers.describe(k)
+        : isRtt ? 'agent → Unix socket → sidecar → mesh → DataChannel → sidecar → Unix socket → agent, and back (task_request/task_response)'
+        : `Mesh.send of ${MESH_MSG_BYTES / 1024} KiB JSON messages (mesh chunking + bufferedAmount pacing), two Node processes`,
+      ping: (k, n) => inBrowser(k) ? (browser as { peers: BrowserPeers }).peers.ping(k, n) : sc!.ping(n),
+      throughput: (k, bytes) => inBrowser(k) ? (browser as { peers: BrowserPeers }).peers.throughput(k, bytes) : mp!.throughput(bytes, MESH_MSG_BYTES),
+      close: async () => { if (browser.ok) await browser.peers.close(); await sc?.close(); await mp?.close(); },
     },
   };
 }
@@ -237,4 +260,18 @@ export interface OursBrowserPair {
 
 export async function oursBrowserPair(): Promise<{ ok: true; pair: OursBrowserPair } | { ok: false; reason: string }> {
   return { ok: false, reason: (await oursMissing('mesh')) ?? 'our mesh core is not wired into a bench page yet' };
+}
+
+/** Our tabs (mesh core + AgentHub + worker agent in Chromium) for the browser kinds of round trip and throughput. */
+export interface BrowserPeers {
+  supports(kind: PairKind): boolean;
+  whyNot(kind: PairKind): string;
+  describe(kind: PairKind): string;
+  ping(kind: PairKind, n: number): Promise<number[]>;
+  throughput(kind: PairKind, bytes: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function oursBrowserPeers(_reg: RegistryProcess, _kinds: PairKind[]): Promise<{ ok: true; peers: BrowserPeers } | { ok: false; reason: string }> {
+  return { ok: false, reason: 'browser worker agents are not wired into the bench yet' };
 }
