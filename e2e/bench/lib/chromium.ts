@@ -14,12 +14,14 @@ export function chromium(): Promise<Browser> {
   return browser;
 }
 
-/** Serves the bare peer page, the PeerJS page and the PeerJS client from node_modules. */
+/** Serves the bare peer page, the PeerJS page (client bundled from node_modules/peerjs) and our mesh-core page + worker agent. */
 export function benchServer(): Promise<StaticServer> {
   server ??= (async () => {
-    const [bare, peerjs] = await Promise.all([bundle('e2e/bench/bare/browser-peer.ts'), bundle('e2e/bench/browser/peerjs-page.ts')]);
+    const [bare, peerjs, ours, oursWorker] = await Promise.all([bundle('e2e/bench/bare/browser-peer.ts'), bundle('e2e/bench/browser/peerjs-page.ts'),
+      bundle('e2e/bench/ours/browser-page.ts'), bundle('e2e/bench/ours/worker-agent.ts')]);
     return startStaticServer(
-      { '/bare.js': bare, '/bare.html': page('/bare.js'), '/peerjs-page.js': peerjs, '/peerjs.html': page('/peerjs-page.js') },
+      { '/bare.js': bare, '/bare.html': page('/bare.js'), '/peerjs-page.js': peerjs, '/peerjs.html': page('/peerjs-page.js'),
+        '/ours.js': ours, '/ours.html': page('/ours.js'), '/ours-worker.js': oursWorker },
       { '/node_modules/peerjs/': join(REPO, 'node_modules/peerjs') },
     );
   })();

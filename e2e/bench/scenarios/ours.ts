@@ -11,6 +11,8 @@ import type { Fleet, Formation } from './fleet.ts';
 import type { PairKind } from './bare-pairs.ts';
 import type { RegistryProcess } from '../../../server/testing.ts';
 import type { SidecarProcess } from '../../../sidecar-node/test-support.ts';
+import type { Page } from 'playwright-core';
+import { benchServer, openPage, closePage } from '../lib/chromium.ts';
 
 const exists = (p: string) => access(join(REPO, p)).then(() => true, () => false);
 
@@ -258,8 +260,50 @@ export interface OursBrowserPair {
   close(): Promise<void>;
 }
 
+type OursApi = {
+  start(wsUrl: string, peerId: string, token: string, withHub: boolean, autoConnect: boolean): Promise<number>;
+  connect(h: number, peer: string): Promise<number>;
+  throughput(h: number, peer: string, bytes: number, msgBytes: number): Promise<number>;
+  meshPing(h: number, peer: string, n: number): Promise<number[]>;
+  workerPing(h: number, peer: string, n: number): Promise<number[]>;
+  stop(h: number): void;
+};
+/** Calls `window.bench[k](...args)` in one of our pages. */
+export const oursCall = <K extends keyof OursApi>(p: Page, k: K, ...args: Parameters<OursApi[K]>) =>
+  p.evaluate(([k, args]) => ((globalThis as any).bench[k] as (...a: unknown[]) => unknown)(...(args as unknown[])), [k, args] as const) as Promise<Awaited<ReturnType<OursApi[K]>>>;
+
+async function oursPages(n: number): Promise<Page[]> {
+  const srv = await benchServer();
+  return Promise.all(Array.from({ length: n }, () => openPage(`${srv.url}/ours.html`)));
+}
+
 export async function oursBrowserPair(): Promise<{ ok: true; pair: OursBrowserPair } | { ok: false; reason: string }> {
-  return { ok: false, reason: (await oursMissing('mesh')) ?? 'our mesh core is not wired into a bench page yet' };
+  const missing = await oursMissing('mesh');
+  if (missing) return { ok: false, reason: missing };
+  const reg = await startOurRegistry();
+  const [a, b] = (await oursPages(2)) as [Page, Page];
+  let round = 0;
+  const join = async (p: Page, id: string) => oursCall(p, 'start', reg.wsUrl, id, await reg.token(reg.adminKey, id), false, false);
+  // a long-lived pair for throughput
+  const ha = await join(a, 'web-tp-a'), hb = await join(b, 'web-tp-b');
+  await oursCall(a, 'connect', ha, 'web-tp-b');
+  return {
+    ok: true,
+    pair: {
+      async connectTime() {
+        // fresh peers each time (both registered first), like PeerJS's connect() between two open Peers
+        round++;
+        const ia = `web-c${round}-a`, ib = `web-c${round}-b`;
+        const [x, y] = await Promise.all([join(a, ia), join(b, ib)]);
+        const ms = await oursCall(a, 'connect', x, ib);
+        await oursCall(a, 'stop', x);
+        await oursCall(b, 'stop', y);
+        return ms;
+      },
+      throughput: (bytes) => oursCall(a, 'throughput', ha, 'web-tp-b', bytes, MESH_MSG_BYTES),
+      async close() { await Promise.all([closePage(a), closePage(b)]); await reg.stop(); void hb; },
+    },
+  };
 }
 
 /** Our tabs (mesh core + AgentHub + worker agent in Chromium) for the browser kinds of round trip and throughput. */
@@ -272,6 +316,27 @@ export interface BrowserPeers {
   close(): Promise<void>;
 }
 
-export async function oursBrowserPeers(_reg: RegistryProcess, _kinds: PairKind[]): Promise<{ ok: true; peers: BrowserPeers } | { ok: false; reason: string }> {
-  return { ok: false, reason: 'browser worker agents are not wired into the bench yet' };
+export async function oursBrowserPeers(reg: RegistryProcess, kinds: PairKind[]): Promise<{ ok: true; peers: BrowserPeers } | { ok: false; reason: string }> {
+  const missing = await oursMissing('mesh');
+  if (missing) return { ok: false, reason: missing };
+  const rtt = kinds.includes('browser-node');
+  const [a, b] = (await oursPages(2)) as [Page, Page];
+  const join = async (p: Page, id: string) => oursCall(p, 'start', reg.wsUrl, id, await reg.token(reg.adminKey, id), rtt, true);
+  const [ha, hb] = await Promise.all([join(a, 'web-a'), join(b, 'web-b')]);
+  await oursCall(a, 'connect', ha, 'web-b');
+  if (rtt) await oursCall(a, 'connect', ha, 'rt-b');
+  const remote = (k: PairKind) => (k === 'browser-node' ? 'rt-b' : 'web-b');
+  return {
+    ok: true,
+    peers: {
+      supports: (k) => k !== 'node-node' && (rtt || k === 'browser-browser'),
+      whyNot: () => 'not part of this scenario',
+      describe: (k) => rtt
+        ? `worker agent → postMessage → AgentHub → mesh → DataChannel → ${k === 'browser-node' ? 'sidecar → Unix socket → agent' : 'mesh → AgentHub → worker agent'}, and back (task_request/task_response)`
+        : `Mesh.send of ${MESH_MSG_BYTES / 1024} KiB JSON messages between two tabs (mesh chunking + bufferedAmount pacing)`,
+      ping: (k, n) => oursCall(a, 'workerPing', ha, remote(k), n),
+      throughput: (k, bytes) => oursCall(a, 'throughput', ha, remote(k), bytes, MESH_MSG_BYTES),
+      async close() { await Promise.all([closePage(a), closePage(b)]); void hb; },
+    },
+  };
 }
