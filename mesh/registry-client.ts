@@ -10,6 +10,9 @@ import type {
   ApiKeyCreated,
   ApiKeyInfo,
   AuditEntry,
+  CertificateResponse,
+  PublicKeyJwk,
+  RegistryCaInfo,
   Heartbeat,
   HeartbeatResponse,
   HealthzResponse,
@@ -266,6 +269,16 @@ export class RegistryClient {
   }
   revokePairing(id: string): Promise<PairingEntry> {
     return this.request('POST', `/api/pairing/${encodeURIComponent(id)}/revoke`, {});
+  }
+
+  // ── identity ──────────────────────────────────────────────────────────────
+  /** Public: the registry CA to pin (also in config()). */
+  registryCa(): Promise<RegistryCaInfo> {
+    return this.raw('GET', '/api/identity/ca', undefined, {});
+  }
+  /** A certificate for this client's own peer id and the given public key. */
+  requestCertificate(publicKeyJwk: PublicKeyJwk): Promise<CertificateResponse> {
+    return this.request('POST', '/api/identity/certificate', { public_key_jwk: publicKeyJwk });
   }
 
   // ── live events ───────────────────────────────────────────────────────────

@@ -17,6 +17,7 @@ import { staticRoutes } from './routes/static.ts';
 import { signalingRoutes } from './signaling/route.ts';
 import { pairingRoutes } from './routes/pairing.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { identityRoutes } from './routes/identity.ts';
 
 export const VERSION = '0.1.0';
 
@@ -82,6 +83,7 @@ export function buildApp(reg: RegistryState): Hono<AppEnv> {
   app.route('/', eventRoutes(reg));
   app.route('/', pairingRoutes(reg));
   app.route('/', auditRoutes(reg));
+  app.route('/', identityRoutes(reg));
   app.route('/', signalingRoutes(reg));
   app.route('/', staticRoutes(reg.cfg.webDistDir));
   return app;

@@ -24,6 +24,7 @@ export interface RegistryConfig {
   webDistDir: string;
   buildWeb: boolean;
   rate: { tokenPerMin: number; pairingPerMin: number; taskPerMin: number; signalPerS: number };
+  pairingCodeTtlS: number;
   /** Interval of the health/TTL sweeper, ms. */
   sweepMs: number;
 }
@@ -78,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
       taskPerMin: num(env, 'RATE_TASK_PER_MIN', 1200, 1),
       signalPerS: num(env, 'RATE_SIGNAL_PER_S', 200, 1),
     },
+    pairingCodeTtlS: num(env, 'PAIRING_CODE_TTL_S', 300, 1),
     sweepMs: Math.max(100, Math.min(5000, Math.floor(Math.min(healthStaleS, taskTtlS) * 250))),
   };
 }

@@ -12,6 +12,9 @@ import { EventBus, coalesce } from './bus.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import type { Topology, TopologyNode } from '../mesh/protocol/index.ts';
 import type { SignalingHub } from './signaling/hub.ts';
+import { PairingStore } from './storage/pairing.ts';
+import { IdentityStore } from './storage/identities.ts';
+import type { CertificateAuthority } from './pairing/ca.ts';
 
 export const now = () => Date.now() / 1000;
 
@@ -22,10 +25,14 @@ export class RegistryState {
   readonly links: LinkStore;
   readonly keys: KeyStore;
   readonly audit: AuditLog;
+  readonly pairing: PairingStore;
+  readonly identities: IdentityStore;
+  /** Set at start (creating the CA key is async). */
+  ca!: CertificateAuthority;
   readonly auth: Authenticator;
   readonly bus = new EventBus();
   readonly startedAt = Date.now();
-  readonly limits: { token: RateLimiter; pairing: RateLimiter; task: RateLimiter };
+  readonly limits: { token: RateLimiter; pairing: RateLimiter; task: RateLimiter; pairingStatus: RateLimiter };
   hub!: SignalingHub;
   adminKeySource: 'env' | 'admin_file' = 'admin_file';
 
@@ -50,11 +57,15 @@ export class RegistryState {
     this.links = new LinkStore(db);
     this.keys = new KeyStore(db);
     this.audit = new AuditLog(db);
+    this.pairing = new PairingStore(db);
+    this.identities = new IdentityStore(db);
     this.auth = new Authenticator(signer, adminKey, staticKeys, this.keys);
     this.limits = {
       token: new RateLimiter(cfg.rate.tokenPerMin),
       pairing: new RateLimiter(cfg.rate.pairingPerMin),
       task: new RateLimiter(cfg.rate.taskPerMin),
+      // Status polling by a waiting device (every 1-2 s); the claim secret is unguessable anyway.
+      pairingStatus: new RateLimiter(120),
     };
   }
 

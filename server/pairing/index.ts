@@ -1,4 +1,16 @@
+import { hashSecret } from '../auth/secrets.ts';
 import type { RegistryState } from '../state.ts';
+import { CertificateAuthority } from './ca.ts';
 
-/** Phase 2: loads revoked peers and wires device tokens into the authenticator. */
-export async function startPairing(_reg: RegistryState): Promise<void> {}
+/** Wires pairing into auth at start: device tokens become principals, revoked peers stay refused. */
+export async function startPairing(reg: RegistryState): Promise<void> {
+  reg.ca = await CertificateAuthority.open(reg.cfg.dataDir);
+  reg.auth.setRevoked(await reg.pairing.revokedPeers());
+  reg.auth.devices = {
+    async lookupDeviceToken(token: string) {
+      if (!token.startsWith('dt_')) return undefined;
+      const peerId = await reg.pairing.peerByDeviceToken(hashSecret(token));
+      return peerId ? { peerId, role: 'agent' as const } : undefined;
+    },
+  };
+}

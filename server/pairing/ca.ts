@@ -1,0 +1,31 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRegistryCa, issueDeviceCertificate, loadRegistryCa, type RegistryCa } from '../../mesh/identity/certificate.ts';
+import type { PublicKeyJwk, RegistryCaInfo } from '../../mesh/protocol/index.ts';
+
+/** Device certificates are valid this long; a device asks again (re-pair or POST /api/identity/certificate) after. */
+export const CERT_LIFETIME_MS = 365 * 24 * 3600 * 1000;
+
+/**
+ * The registry CA (mesh/identity): an ECDSA P-256 key in `$MESH_DATA_DIR/ca.jwk` (0600),
+ * created on first start. Several instances sharing PostgreSQL must share this file too.
+ */
+export class CertificateAuthority {
+  private constructor(private readonly ca: RegistryCa) {}
+
+  static async open(dataDir: string): Promise<CertificateAuthority> {
+    const path = join(dataDir, 'ca.jwk');
+    if (existsSync(path)) return new CertificateAuthority(await loadRegistryCa(JSON.parse(readFileSync(path, 'utf8')) as JsonWebKey));
+    const { ca, privateJwk } = await createRegistryCa();
+    writeFileSync(path, JSON.stringify(privateJwk), { mode: 0o600, flag: 'wx' });
+    return new CertificateAuthority(ca);
+  }
+
+  info(): RegistryCaInfo {
+    return { kid: this.ca.kid, public_key_jwk: this.ca.publicJwk };
+  }
+
+  issue(peerId: string, role: string, publicKey: PublicKeyJwk, nowMs = Date.now()): Promise<string> {
+    return issueDeviceCertificate(this.ca, { peer_id: peerId, role, public_key_jwk: publicKey, issued_at: nowMs, expires_at: nowMs + CERT_LIFETIME_MS });
+  }
+}
