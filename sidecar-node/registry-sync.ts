@@ -17,6 +17,10 @@ export class RegistrySync {
   #stopped = false;
   #known = new Set<string>();
   #running = new Set<string>();
+  #inFlight: Promise<void> | null = null;
+  #busy = false;
+  #cleaned = false;
+  #again = false;
   readonly #host: string;
 
   constructor(
@@ -35,9 +39,13 @@ export class RegistrySync {
     void this.#loop();
   }
 
-  /** Heartbeat now (agents changed). */
+  /** Heartbeat now (agents changed, signaling back). */
   kick(): void {
     if (this.#stopped) return;
+    if (this.#busy) {
+      this.#again = true;
+      return;
+    }
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     void this.#loop();
@@ -54,12 +62,18 @@ export class RegistrySync {
   }
 
   async #loop(): Promise<void> {
-    if (this.#stopped) return;
-    try {
-      await this.beat();
-    } catch (err) {
-      this.log.warn(`[registry] heartbeat failed: ${(err as Error).message}`);
-    }
+    if (this.#stopped || this.#busy) return;
+    this.#busy = true;
+    do {
+      this.#again = false;
+      try {
+        this.#inFlight = this.beat();
+        await this.#inFlight;
+      } catch (err) {
+        this.log.warn(`[registry] heartbeat failed: ${(err as Error).message}`);
+      }
+    } while (this.#again && !this.#stopped);
+    this.#busy = false;
     if (this.#stopped) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
@@ -74,7 +88,14 @@ export class RegistrySync {
       .map((l) => ({ peer_id: l.peer_id, path: l.path, ...(l.rtt_ms !== undefined && { rtt_ms: Math.round(l.rtt_ms * 10) / 10 }) }));
     const me = this.mesh.peerId;
     const records = this.#records();
+    if (!this.#cleaned) {
+      // Records a crashed earlier run of this peer left behind would attract tasks nobody runs.
+      const mine = (await this.registry.listAgents()).filter((r) => r.peer_id === me);
+      for (const r of mine) if (!records.some((x) => x.agent_id === r.agent_id)) await this.registry.deleteAgent(r.agent_id).catch(() => {});
+      this.#cleaned = true;
+    }
     for (const r of records) {
+      if (this.#stopped) return;
       if (!this.#known.has(r.agent_id)) {
         await this.registry.registerAgent({
           agent_id: r.agent_id,
@@ -87,6 +108,7 @@ export class RegistrySync {
           description: r.target ? `agent ${r.target} on sidecar ${me}` : `chatixia-sidecar ${me}`,
         });
         this.#known.add(r.agent_id);
+        this.log.info(`[registry] registered agent record ${r.agent_id}`);
       }
       const hb: Heartbeat = {
         agent_id: r.agent_id,
@@ -140,7 +162,18 @@ export class RegistrySync {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
-    await Promise.all([...this.#known].map((id) => this.registry.deleteAgent(id).catch(() => {})));
+    await this.#inFlight?.catch(() => {});
+    const ids = new Set([...this.#known, ...this.#records().map((r) => r.agent_id)]);
+    await Promise.all(
+      [...ids].map((id) =>
+        this.registry.deleteAgent(id).then(
+          () => this.log.info(`[registry] removed agent record ${id}`),
+          (e) => {
+            if ((e as { status?: number }).status !== 404) this.log.warn(`[registry] could not remove agent record ${id}: ${(e as Error).message}`);
+          },
+        ),
+      ),
+    );
     this.#known.clear();
   }
 }

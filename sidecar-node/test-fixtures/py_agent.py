@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""A Python agent speaking the sidecar IPC protocol with the standard library only, the way
+chatixia-mesh's MeshClient does (asyncio Unix socket, JSON lines, no register_agent).
+
+Usage: py_agent.py SOCKET [GREET_PEER]
+- answers task_request for skill "py_upper" with the upper-cased args.text
+- answers a "py_ping" message with "py_pong" (same request_id)
+- when GREET_PEER is given, sends it {"type": "hello_from_python"} once a peer_connected
+  or peer_list names it
+Prints one JSON line per event it handled to stdout, so the test can follow it.
+"""
+import asyncio
+import json
+import sys
+
+
+async def main() -> None:
+    sock = sys.argv[1]
+    greet = sys.argv[2] if len(sys.argv) > 2 else ""
+    reader, writer = await asyncio.open_unix_connection(sock, limit=128 * 1024 * 1024)
+    greeted = False
+
+    async def send_ipc(msg: dict) -> None:
+        writer.write((json.dumps(msg) + "\n").encode())
+        await writer.drain()
+
+    async def send(target: str, message: dict) -> None:
+        full = {"type": "", "request_id": "", "source_agent": "py-agent", "target_agent": "", "payload": {}}
+        full.update(message)
+        await send_ipc({"type": "send", "payload": {"target_peer": target, "message": full}})
+
+    async def maybe_greet(peers) -> None:
+        nonlocal greeted
+        if greet and not greeted and greet in peers:
+            greeted = True
+            await send(greet, {"type": "hello_from_python", "payload": {"lang": "python"}})
+            print(json.dumps({"event": "greeted", "peer": greet}), flush=True)
+
+    await send_ipc({"type": "list_peers", "payload": {}})
+    print(json.dumps({"event": "started"}), flush=True)
+    while True:
+        line = await reader.readline()
+        if not line:
+            break
+        data = json.loads(line)
+        t = data.get("type")
+        p = data.get("payload", {})
+        if t == "peer_list":
+            await maybe_greet(p.get("peers", []))
+        elif t == "peer_connected":
+            await maybe_greet([p.get("peer_id")])
+        elif t == "message":
+            frm = p.get("from_peer", "")
+            m = p.get("message", {})
+            mt = m.get("type")
+            if mt == "task_request" and m.get("payload", {}).get("skill") == "py_upper":
+                text = str(m.get("payload", {}).get("args", {}).get("text", ""))
+                await send(frm, {"type": "task_response", "request_id": m.get("request_id", ""),
+                                 "target_agent": m.get("source_agent", ""),
+                                 "payload": {"result": text.upper()}})
+                print(json.dumps({"event": "task", "from": frm, "text": text}), flush=True)
+            elif mt == "py_ping":
+                await send(frm, {"type": "py_pong", "request_id": m.get("request_id", ""),
+                                 "payload": {"echo": m.get("payload")}})
+                print(json.dumps({"event": "pinged", "from": frm}), flush=True)
+            else:
+                print(json.dumps({"event": "message", "from": frm, "type": mt}), flush=True)
+        elif t == "error":
+            print(json.dumps({"event": "error", "payload": p}), flush=True)
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
