@@ -1,9 +1,14 @@
+import { useMemo } from 'react';
 import { useStore } from '../state/store.ts';
 
 /** Every agent the registry knows, live from /api/events. */
 export function Agents({ onChat }: { onChat: (agent: string, peerId: string) => void }) {
-  const agents = useStore((s) => s.registry.agents);
+  const all = useStore((s) => s.registry.agents);
   const self = useStore((s) => s.session.peerId);
+  // This browser first, then by peer; on each peer its named agents before the peer's own record.
+  const agents = useMemo(() => [...all].sort((x, y) =>
+    Number(y.peer_id === self) - Number(x.peer_id === self) || x.peer_id.localeCompare(y.peer_id) ||
+    Number(x.agent_id === x.peer_id) - Number(y.agent_id === y.peer_id) || x.agent_id.localeCompare(y.agent_id)), [all, self]);
   return (
     <section className="card" aria-labelledby="agents-title" id="agents">
       <div className="card-head">

@@ -28,17 +28,41 @@ export function Topology() {
   const links = useStore((s) => s.mesh.links);
   const stale = useStore((s) => s.stale || !s.online);
   const [box, W] = useSize();
-  const H = Math.round(Math.min(440, Math.max(300, W * 0.72)));
+  const narrow = W < 480;
+  const H = Math.round(narrow ? Math.max(300, W * 0.95) : Math.min(440, Math.max(300, W * 0.72)));
   const maxLabel = W < 480 ? 16 : 24;
+  const label = (n: { id: string; self: boolean }) => short(n.id, maxLabel) + (n.self ? ' (you)' : '');
   const g = useMemo(
     () => buildGraph({ self, registryPeers, signalingPeers, agents, edges, links }),
     [self, registryPeers, signalingPeers, agents, edges, links],
   );
   const summary = `${g.nodes.length} peer${g.nodes.length === 1 ? '' : 's'}, ${g.edges.length} open link${g.edges.length === 1 ? '' : 's'}${stale ? ' (last known)' : ''}`;
-  const pad = 58;
-  const px = (v: number) => pad + v * (W - 2 * pad);
-  const py = (v: number) => pad * 0.7 + v * (H - 1.4 * pad);
+  // Spread the ring over the box (graph.ts lays it out at radius 0.36 around the centre).
+  const rx = W / 2 - Math.min(90, W * 0.14), ry = H / 2 - 52;
+  const px = (v: number) => W / 2 + ((v - 0.5) / 0.36) * rx;
+  const py = (v: number) => H / 2 + ((v - 0.5) / 0.36) * ry;
   const pos = new Map(g.nodes.map((n) => [n.id, { x: px(n.x), y: py(n.y) }]));
+  // Edge labels: at the middle of the edge, or slid along it until they do not overlap another.
+  const placed: Array<{ x: number; y: number; w: number }> = [];
+  const edgeLabels = new Map(g.edges.map((e) => {
+    const a = pos.get(e.a), b = pos.get(e.b);
+    const text = pathLabel(e.path, e.rtt_ms, narrow);
+    const w = text.length * 7.2 + 12;
+    let at = { x: 0, y: 0 };
+    if (a && b) {
+      for (const t of [0.5, 0.36, 0.64, 0.26, 0.74]) {
+        at = { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t };
+        if (!placed.some((p) => Math.abs(p.x - at.x) < (p.w + w) / 2 + 2 && Math.abs(p.y - at.y) < 24)) break;
+      }
+      placed.push({ ...at, w });
+    }
+    return [`${e.a}|${e.b}`, { text, w, ...at }] as const;
+  }));
+  /** Keeps a label of `chars` monospace characters inside the box. */
+  const clampX = (x: number, chars: number) => {
+    const half = (chars * 7.8) / 2 + 4;
+    return Math.min(Math.max(x, half), W - half);
+  };
   return (
     <section className="card" aria-labelledby="topo-title" id="topology">
       <div className="card-head">
@@ -50,13 +74,12 @@ export function Topology() {
         {g.edges.map((e) => {
           const a = pos.get(e.a), b = pos.get(e.b);
           if (!a || !b) return null;
-          const mx = (a.x + b.x) / 2, my = (a.y + b.y) / 2;
-          const label = pathLabel(e.path, e.rtt_ms);
+          const l = edgeLabels.get(`${e.a}|${e.b}`)!;
           return (
             <g key={`${e.a}|${e.b}`} className={`edge edge-${e.path}`} data-testid="topology-edge" data-a={e.a} data-b={e.b} data-path={e.path}>
               <line x1={a.x} y1={a.y} x2={b.x} y2={b.y} />
-              <rect x={mx - label.length * 3.6 - 6} y={my - 11} width={label.length * 7.2 + 12} height={22} rx={11} />
-              <text x={mx} y={my + 4} textAnchor="middle">{label}</text>
+              <rect x={l.x - l.w / 2} y={l.y - 11} width={l.w} height={22} rx={11} />
+              <text x={l.x} y={l.y + 4} textAnchor="middle">{l.text}</text>
             </g>
           );
         })}
@@ -67,8 +90,8 @@ export function Topology() {
               <title>{`${n.id} (${n.health})${n.agents.length ? ': ' + n.agents.join(', ') : ''}`}</title>
               <circle cx={p.x} cy={p.y} r={n.self ? 26 : 22} />
               <text x={p.x} y={p.y + 4} textAnchor="middle" className="node-count">{n.agents.length || ''}</text>
-              <text x={p.x} y={p.y + (p.y > H * 0.55 ? -34 : 42)} textAnchor="middle" className="node-label">
-                {short(n.id, maxLabel)}{n.self ? ' (you)' : ''}
+              <text x={clampX(p.x, label(n).length)} y={p.y + (p.y < H / 2 - 1 ? -34 : 42)} textAnchor="middle" className="node-label">
+                {label(n)}
               </text>
             </g>
           );

@@ -69,7 +69,9 @@ export function buildGraph(input: {
   return { nodes, edges: [...edges.values()] };
 }
 
-export function pathLabel(path: PathType, rtt?: number): string {
-  const name = path === 'http' ? 'HTTP fallback' : path;
-  return rtt === undefined ? name : `${name} · ${rtt < 10 ? rtt.toFixed(1) : Math.round(rtt)} ms`;
+export function pathLabel(path: PathType, rtt?: number, compact = false): string {
+  const name = path === 'http' ? (compact ? 'HTTP' : 'HTTP fallback') : path;
+  if (rtt === undefined) return name;
+  const ms = rtt < 0.1 ? '<0.1' : rtt < 10 ? rtt.toFixed(1) : String(Math.round(rtt));
+  return compact ? `${name} ${ms}ms` : `${name} · ${ms} ms`;
 }

@@ -1,0 +1,109 @@
+/**
+ * Two browser contexts and one real sidecar process join one mesh through a real registry:
+ * all three see each other (links drawn in the topology with their path type), a browser worker
+ * agent answers a sidecar agent and the other way round, and chat from a browser to a sidecar
+ * agent streams in. Screenshots of the dashboard at phone and desktop sizes are saved.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { startWebStack, openSignedIn, screenshot, until, topologyOf, PHONE, DESKTOP, type WebStack } from './helpers.ts';
+import { startSidecarProcess, type SidecarProcess } from '../../sidecar-node/test-support.ts';
+import type { AgentClient } from '../../mesh/agent/client.ts';
+
+let stack: WebStack;
+let sidecar: SidecarProcess;
+let piAgent: AgentClient;
+const SIDECAR = 'pi-kitchen';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+before(async () => {
+  stack = await startWebStack();
+  sidecar = await startSidecarProcess(stack.registry, SIDECAR);
+  piAgent = await sidecar.agent({
+    name: 'weather',
+    skills: {
+      reverse: { description: 'Reverses args.text', handler: (args: { text?: string }) => [...String(args?.text ?? '')].reverse().join('') },
+    },
+    // A streaming answer, the way a model would write it.
+    onPrompt: (text) => (async function* () {
+      for (const w of `Sunny in the kitchen. You asked: ${text}`.split(' ')) {
+        await sleep(40);
+        yield w + ' ';
+      }
+    })(),
+  });
+});
+after(async () => {
+  piAgent?.close();
+  await sidecar?.stop();
+  await stack?.close();
+});
+
+async function sees(page: Page, self: string, others: string[]) {
+  await until(`${self} to draw open links to ${others.join(', ')}`, async () => {
+    const t = await topologyOf(page);
+    return others.every((o) => t.nodes.includes(o) && t.edges.some((e) => (e.a === self && e.b === o) || (e.a === o && e.b === self)));
+  }, 45_000, 250);
+}
+
+test('two browsers and a sidecar form one mesh; tasks and chat cross it both ways', async () => {
+  const a = await openSignedIn(stack, stack.registry.adminKey, DESKTOP);
+  const b = await openSignedIn(stack, stack.registry.adminKey, PHONE);
+  assert.notEqual(a.peerId, b.peerId, 'two browsers must be two peers');
+
+  // All three see each other: each browser draws links to the other two; the sidecar has links to both.
+  await sees(a.page, a.peerId, [b.peerId, SIDECAR]);
+  await sees(b.page, b.peerId, [a.peerId, SIDECAR]);
+  await until('the sidecar to list both browsers', async () => {
+    const peers = await piAgent.listPeers();
+    return peers.includes(a.peerId) && peers.includes(b.peerId);
+  }, 30_000, 250);
+  const edges = (await topologyOf(a.page)).edges.filter((e) => e.a === a.peerId || e.b === a.peerId);
+  assert.ok(edges.every((e) => ['host', 'srflx', 'prflx', 'relay'].includes(e.path)), `path types: ${JSON.stringify(edges)}`);
+
+  // A sidecar agent calls a skill of a browser worker agent (over the DataChannel).
+  await a.page.locator(`[data-testid=agent-row][data-agent="echo@${a.peerId}"]`).waitFor({ timeout: 30_000 });
+  assert.equal(await piAgent.task('upper', { text: 'from the pi' }, { peer: a.peerId, agent: 'echo', timeoutMs: 15_000 }), 'FROM THE PI');
+  // …and through the sidecar's delegate skill, which reports the tier.
+  const delegated = (await piAgent.task('delegate', { skill: 'upper', args: { text: 'tiered' }, target_peer: b.peerId }, { timeoutMs: 20_000 })) as { tier: string; result: unknown };
+  assert.deepEqual([delegated.tier, delegated.result], ['direct', 'TIERED']);
+
+  // A browser dispatches to the sidecar agent's skill from the dashboard.
+  await a.page.locator(`[data-testid=agent-row][data-agent="weather@${SIDECAR}"]`).waitFor({ timeout: 30_000 });
+  await a.page.getByTestId('task-skill').fill('reverse');
+  await a.page.getByTestId('task-args').fill('{"text": "mesh"}');
+  await a.page.getByRole('button', { name: 'Dispatch' }).click();
+  const row = a.page.getByTestId('dispatch').first();
+  await until('the dispatch to complete', async () => (await row.getAttribute('data-state')) === 'completed', 30_000);
+  assert.equal(await row.getAttribute('data-tier'), 'direct');
+  assert.equal((await row.getByTestId('dispatch-result').textContent())?.trim(), 'hsem');
+
+  // Chat from the phone-sized browser to the sidecar agent streams in.
+  await b.page.getByTestId('chat-target').selectOption({ label: `weather@${SIDECAR} on ${SIDECAR}` });
+  await b.page.evaluate(`(() => {
+    const seen = (window.__seen = []);
+    new MutationObserver(() => {
+      const all = document.querySelectorAll('[data-testid=msg-agent]');
+      const last = all.length ? all[all.length - 1].textContent : '';
+      if (last && seen[seen.length - 1] !== last) seen.push(last);
+    }).observe(document.querySelector('[data-testid=chat-log]'), { subtree: true, childList: true, characterData: true });
+  })()`);
+  await b.page.locator('#chat-input').fill('will it rain?');
+  await b.page.locator('#chat-input').press('Enter');
+  await until('the streamed answer', async () => /Sunny in the kitchen\. You asked: will it rain\?/.test((await b.page.getByTestId('chat-log').textContent()) ?? ''), 20_000);
+  const steps = (await b.page.evaluate('window.__seen')) as string[];
+  assert.ok(steps.length >= 4, `the answer arrived in ${steps.length} step(s), expected a stream`);
+
+  // Screenshots for people: desktop dashboard (browser A) and phone (browser B, chat in view).
+  await a.page.locator('#chat').scrollIntoViewIfNeeded();
+  await a.page.evaluate(() => window.scrollTo(0, 0));
+  await screenshot(a.page, 'dashboard-desktop');
+  await screenshot(b.page, 'chat-phone');
+  await b.page.evaluate(() => window.scrollTo(0, 0));
+  await screenshot(b.page, 'dashboard-phone', true);
+  await screenshot(a.page, 'dashboard-desktop-full', true);
+  assert.deepEqual([...a.errors, ...b.errors], []);
+  await a.context.close();
+  await b.context.close();
+});
