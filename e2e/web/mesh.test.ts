@@ -10,6 +10,7 @@ import type { Page } from 'playwright-core';
 import { startWebStack, openSignedIn, screenshot, until, topologyOf, PHONE, DESKTOP, type WebStack } from './helpers.ts';
 import { startSidecarProcess, type SidecarProcess } from '../../sidecar-node/test-support.ts';
 import type { AgentClient } from '../../mesh/agent/client.ts';
+import { RegistryClient } from '../../mesh/registry-client.ts';
 
 let stack: WebStack;
 let sidecar: SidecarProcess;
@@ -106,4 +107,38 @@ test('two browsers and a sidecar form one mesh; tasks and chat cross it both way
   assert.deepEqual([...a.errors, ...b.errors], []);
   await a.context.close();
   await b.context.close();
+});
+
+test('with no DataChannel to the agent, the task goes through the registry queue and says so', async () => {
+  // An agent that only speaks HTTP to the registry (as the Rust original's agents can): no peer link exists.
+  const key = await stack.registry.issueApiKey('legacy-box');
+  const http = new RegistryClient({ baseUrl: stack.registry.url, apiKey: key });
+  await http.registerAgent({ agent_id: 'thermo', peer_id: 'legacy-box', capabilities: { skills: ['temperature'], mcp_servers: [], goals_count: 0, mode: 'http' } });
+  let stop = false;
+  const worker = (async () => {
+    while (!stop) {
+      const hb = await http.heartbeat({ agent_id: 'thermo', peer_id: 'legacy-box', skill_names: ['temperature'] }).catch(() => null);
+      for (const t of hb?.pending_tasks ?? []) await http.updateTask(t.id, { state: 'completed', result: { celsius: 11 } });
+      await sleep(200);
+    }
+  })();
+  try {
+    const a = await openSignedIn(stack, stack.registry.adminKey, DESKTOP);
+    await a.page.locator('[data-testid=agent-row][data-agent="thermo"]').waitFor({ timeout: 30_000 });
+    await a.page.getByTestId('task-skill').fill('temperature');
+    await a.page.getByTestId('task-args').fill('{}');
+    await a.page.getByRole('button', { name: 'Dispatch' }).click();
+    const row = a.page.getByTestId('dispatch').first();
+    await until('the queued task to complete', async () => (await row.getAttribute('data-state')) === 'completed', 45_000);
+    assert.equal(await row.getAttribute('data-tier'), 'task_queue');
+    assert.deepEqual(JSON.parse((await row.getByTestId('dispatch-result').textContent()) ?? 'null'), { celsius: 11 });
+    // the queue view shows the task, completed, pushed by the registry's event stream
+    await a.page.locator('[data-testid=queue-task]', { hasText: 'temperature' }).locator('.state-completed').waitFor({ timeout: 10_000 });
+    await a.page.locator('#tasks').scrollIntoViewIfNeeded();
+    await screenshot(a.page, 'tasks-desktop');
+    await a.context.close();
+  } finally {
+    stop = true;
+    await worker;
+  }
 });

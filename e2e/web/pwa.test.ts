@@ -124,3 +124,29 @@ test('the service worker activates, and offline the app opens from cache with th
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('an agent API key signs in under its own peer id', async () => {
+  const key = await stack.registry.issueApiKey('phone-anna');
+  const { context, peerId } = await openSignedIn(stack, key, PHONE);
+  assert.equal(peerId, 'phone-anna');
+  await context.close();
+});
+
+test('the install button appears when the browser offers installation and calls its prompt', async () => {
+  const ctx = await stack.browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(stack.registry.url);
+  await page.locator('#credential').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Install app' }).count(), 0);
+  // Headless Chromium never decides to offer installation itself, so the test plays the browser.
+  await page.evaluate(`(() => {
+    const e = new Event('beforeinstallprompt', { cancelable: true });
+    e.prompt = () => { window.__prompted = true; return Promise.resolve(); };
+    e.userChoice = Promise.resolve({ outcome: 'accepted' });
+    window.dispatchEvent(e);
+  })()`);
+  await page.getByRole('button', { name: 'Install app' }).click();
+  assert.equal(await page.evaluate('window.__prompted'), true);
+  await page.getByRole('button', { name: 'Install app' }).waitFor({ state: 'detached' });
+  await ctx.close();
+});

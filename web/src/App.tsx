@@ -33,11 +33,11 @@ export function App() {
           <div className="col col-a">
             <Topology />
             <Chat target={chatTarget} onTarget={setChatTarget} />
+            <Tasks />
           </div>
           <div className="col col-b">
             <Agents onChat={openChat} />
             <LocalAgents />
-            <Tasks />
           </div>
         </main>
       )}

@@ -51,7 +51,8 @@ async function signIn(credential: string, preferredPeerId: string): Promise<Regi
       return c;
     } catch (e) {
       last = e;
-      if (!isAuthError(e)) throw e; // network trouble: do not try the other forms
+      // 409: our preferred peer id belongs to another key or device — take the key's own id instead.
+      if (!isAuthError(e) && !(e instanceof RegistryError && e.status === 409)) throw e; // network trouble: stop here
     }
   }
   throw last;
