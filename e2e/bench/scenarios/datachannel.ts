@@ -37,6 +37,21 @@ export const roundtrip: Scenario = {
         rows.push(canOurs ? row({ ...base, ours: summarize(o) })
           : notMeasured(base, ours.ok ? `ours cannot run ${kind} yet: ${oursSide!.whyNot(kind)}` : ours.reason));
       }
+      if (ours.ok) {
+        // the same node↔node round trip through the mesh core alone (Mesh.request, no IPC, no agents):
+        // splits the whole-stack cost into mesh and IPC/process hops
+        const b: number[] = [], o: number[] = [];
+        await ours.pairs.meshPing(20);
+        for (let blk = 0; blk < RTT_BLOCKS; blk++) {
+          if (blk % 2 === 0) b.push(...(await bare.ping('node-node', RTT_BLOCK)));
+          o.push(...(await ours.pairs.meshPing(RTT_BLOCK)));
+          if (blk % 2 === 1) b.push(...(await bare.ping('node-node', RTT_BLOCK)));
+        }
+        rows.push(row({
+          scenario: 'roundtrip', name: 'round trip node-node, mesh core only', unit: 'ms', check: { kind: 'info' },
+          ours: summarize(o), baseline: summarize(b), details: { samples: o.length, path: 'Mesh.request → DataChannel → Mesh reply, two Node processes, no IPC' },
+        }));
+      }
     } finally {
       await bare.close();
       if (ours.ok) await ours.pairs.close();

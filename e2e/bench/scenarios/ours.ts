@@ -155,22 +155,24 @@ export interface OursPairs {
   describe(kind: PairKind): string;
   ping(kind: PairKind, n: number): Promise<number[]>;
   throughput(kind: PairKind, bytes: number): Promise<number>;
+  /** node↔node Mesh.request round trips between two mesh cores, no IPC (to split the whole-stack cost) */
+  meshPing(n: number): Promise<number[]>;
   close(): Promise<void>;
 }
 
 /** Two of our mesh cores in Node processes (no IPC socket): what `Mesh.send` / `Mesh.request` cost. */
 export class MeshPeerPair {
-  private constructor(readonly reg: RegistryProcess, readonly a: Forked, readonly b: Forked) {}
+  private constructor(readonly reg: RegistryProcess, readonly a: Forked, readonly b: Forked, private ownsRegistry: boolean) {}
   static async start(reg?: RegistryProcess): Promise<MeshPeerPair> {
     const r = reg ?? await startOurRegistry();
     const keys = await Promise.all(['mp-a', 'mp-b'].map((id) => r.issueApiKey(id)));
     const [a, b] = await Promise.all(keys.map((k) => forkTs('e2e/bench/ours/mesh-peer.ts', { REGISTRY_URL: r.url, API_KEY: k })));
     await a!.call('connect', 'mp-b');
-    return new MeshPeerPair(r, a!, b!);
+    return new MeshPeerPair(r, a!, b!, !reg);
   }
   ping(n: number) { return this.a.call<number[]>('ping', 'mp-b', n); }
   throughput(bytes: number, msgBytes: number) { return this.a.call<number>('throughput', 'mp-b', bytes, msgBytes); }
-  async close() { await Promise.all([this.a.stop(), this.b.stop()]); await this.reg.stop(); }
+  async close() { await Promise.all([this.a.stop(), this.b.stop()]); if (this.ownsRegistry) await this.reg.stop(); }
 }
 
 /** Payload per Mesh.send in the throughput scenario: 1 MiB messages, each chunked by the mesh. */
@@ -181,8 +183,8 @@ export async function oursPairs(kinds: PairKind[]): Promise<{ ok: true; pairs: O
   if (missing) return { ok: false, reason: missing };
   const isRtt = kinds.includes('browser-node'); // round trip: whole stack through sidecars; throughput: Mesh.send
   const sc = isRtt ? await SidecarPair.start(['rt-a', 'rt-b']) : null;
-  const mp = isRtt ? null : await MeshPeerPair.start();
-  const browser = await oursBrowserPeers(isRtt ? sc!.reg : mp!.reg, kinds).catch((e) => ({ ok: false as const, reason: `browser side failed to start: ${String(e).split('\n')[0]}` }));
+  const mp = await MeshPeerPair.start(sc?.reg);
+  const browser = await oursBrowserPeers(mp.reg, kinds).catch((e) => ({ ok: false as const, reason: `browser side failed to start: ${String(e).split('\n')[0]}` }));
   const inBrowser = (k: PairKind) => k !== 'node-node';
   return {
     ok: true,
@@ -193,8 +195,9 @@ export async function oursPairs(kinds: PairKind[]): Promise<{ ok: true; pairs: O
         : isRtt ? 'agent → Unix socket → sidecar → mesh → DataChannel → sidecar → Unix socket → agent, and back (task_request/task_response)'
         : `Mesh.send of ${MESH_MSG_BYTES / 1024} KiB JSON messages (mesh chunking + bufferedAmount pacing), two Node processes`,
       ping: (k, n) => inBrowser(k) ? (browser as { peers: BrowserPeers }).peers.ping(k, n) : sc!.ping(n),
-      throughput: (k, bytes) => inBrowser(k) ? (browser as { peers: BrowserPeers }).peers.throughput(k, bytes) : mp!.throughput(bytes, MESH_MSG_BYTES),
-      close: async () => { if (browser.ok) await browser.peers.close(); await sc?.close(); await mp?.close(); },
+      throughput: (k, bytes) => inBrowser(k) ? (browser as { peers: BrowserPeers }).peers.throughput(k, bytes) : mp.throughput(bytes, MESH_MSG_BYTES),
+      meshPing: (n) => mp.ping(n),
+      close: async () => { if (browser.ok) await browser.peers.close(); await mp.close(); await sc?.close(); },
     },
   };
 }
