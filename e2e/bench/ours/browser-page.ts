@@ -7,7 +7,7 @@
 import { Mesh, SignalingClient, AgentHub, attachPort, type RTCPeerConnectionCtor, type WebSocketCtor } from '../../../mesh/index.ts';
 import { meshBench, type MeshBench } from './mesh-bench.ts';
 
-interface Peer { mesh: Mesh; signaling: SignalingClient; bench: MeshBench; worker?: Worker; ctl?: MessagePort }
+interface Peer { mesh: Mesh; signaling: SignalingClient; bench: MeshBench; worker?: Worker; ctl?: MessagePort; opens: Record<string, number> }
 const peers = new Map<number, Peer>();
 let nextHandle = 1;
 const now = () => performance.now();
@@ -17,7 +17,10 @@ const api = {
   async start(wsUrl: string, peerId: string, token: string, withHub: boolean, autoConnect: boolean): Promise<number> {
     const signaling = new SignalingClient({ url: wsUrl, peerId, WebSocket: WebSocket as unknown as WebSocketCtor, getToken: async () => token });
     const mesh = new Mesh({ signaling, RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor, iceServers: () => [], autoConnect, iceRestart: true });
-    const p: Peer = { mesh, signaling, bench: meshBench(mesh, now) };
+    const p: Peer = { mesh, signaling, bench: meshBench(mesh, now), opens: {} };
+    // wall-clock time of each link opening, for the formation scenario
+    mesh.events.on('peer_connected', (id) => { p.opens[id] = performance.timeOrigin + performance.now(); });
+    mesh.events.on('peer_disconnected', (id) => { delete p.opens[id]; });
     if (withHub) {
       const hub = new AgentHub({ mesh });
       const worker = new Worker('/ours-worker.js');
@@ -34,6 +37,7 @@ const api = {
     peers.set(h, p);
     return h;
   },
+  opens: (h: number) => ({ ...peers.get(h)!.opens }),
   connect: (h: number, peer: string) => peers.get(h)!.bench.connect(peer),
   throughput: (h: number, peer: string, bytes: number, msgBytes: number) => peers.get(h)!.bench.throughput(peer, bytes, msgBytes),
   meshPing: (h: number, peer: string, n: number) => peers.get(h)!.bench.ping(peer, n),

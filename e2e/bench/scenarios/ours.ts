@@ -7,7 +7,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO, wallNow, findChildPid, waitFor, forkTs, type Forked } from '../lib/proc.ts';
 import { LineClient } from '../lib/line-client.ts';
-import type { Fleet, Formation } from './fleet.ts';
+import { isTab, type Fleet, type Formation } from './fleet.ts';
 import type { PairKind } from './bare-pairs.ts';
 import type { RegistryProcess } from '../../../server/testing.ts';
 import type { SidecarProcess } from '../../../sidecar-node/test-support.ts';
@@ -58,23 +58,38 @@ function parseSidecarLog(text: string): { registered: number | null; open: Map<s
 export class SidecarFleet implements Fleet {
   label = 'chatixia-sidecar';
   private procs = new Map<string, SidecarProcess>();
+  private tabs = new Map<string, { page: Page; h: number; registered: number }>();
   private constructor(readonly reg: RegistryProcess) {}
 
   static async start(): Promise<SidecarFleet> { return new SidecarFleet(await startOurRegistry()); }
 
   async form(ids: string[], already: string[], timeoutMs: number): Promise<Formation> {
     const { startSidecarProcess } = await import('../../../sidecar-node/test-support.ts');
-    const keys = await Promise.all(ids.map((id) => this.reg.issueApiKey(id))); // before the clock starts
+    const nodes = ids.filter((id) => !isTab(id)), tabs = ids.filter(isTab);
+    // credentials before the clock starts
+    const keys = await Promise.all(nodes.map((id) => this.reg.issueApiKey(id)));
+    const tokens = await Promise.all(tabs.map((id) => this.reg.token(this.reg.adminKey, id)));
+    const srv = tabs.length ? await benchServer() : null;
     const t0 = wallNow();
-    // spawned together; test-support waits (concurrently) for each IPC socket
-    const started = await Promise.all(ids.map((id, i) => startSidecarProcess(this.reg, id, {
+    // spawned together; test-support waits (concurrently) for each IPC socket; tabs load and join meanwhile
+    const tabsJoined = Promise.all(tabs.map(async (id, i) => {
+      const page = await openPage(`${srv!.url}/ours.html`);
+      const h = await oursCall(page, 'start', this.reg.wsUrl, id, tokens[i]!, false, true);
+      this.tabs.set(id, { page, h, registered: wallNow() });
+    }));
+    const started = await Promise.all(nodes.map((id, i) => startSidecarProcess(this.reg, id, {
       apiKey: keys[i]!, env: { HEARTBEAT_MS: '10000', LOG_LEVEL: 'info' },
     })));
     started.forEach((p) => this.procs.set(p.peerId, p));
+    await tabsJoined;
     const all = [...already, ...ids];
-    let logs = new Map<string, ReturnType<typeof parseSidecarLog>>();
-    await waitFor(`sidecar full mesh of ${all.length}`, () => {
-      logs = new Map(all.map((id) => [id, parseSidecarLog(this.procs.get(id)!.output())]));
+    let logs = new Map<string, { registered: number | null; open: Map<string, number>; failedAttempts: number }>();
+    await waitFor(`sidecar full mesh of ${all.length}`, async () => {
+      logs = new Map(all.filter((id) => !isTab(id)).map((id) => [id, parseSidecarLog(this.procs.get(id)!.output())]));
+      for (const id of all.filter(isTab)) {
+        const t = this.tabs.get(id)!;
+        logs.set(id, { registered: t.registered, open: new Map(Object.entries(await oursCall(t.page, 'opens', t.h))), failedAttempts: 0 });
+      }
       for (const [id, p] of this.procs) if (p.child.exitCode !== null) throw new Error(`sidecar ${id} exited:\n${p.output().slice(-1500)}`);
       return all.every((a) => all.every((b) => a === b || logs.get(a)!.open.has(b)));
     }, timeoutMs, 20);
@@ -86,6 +101,8 @@ export class SidecarFleet implements Fleet {
   }
 
   async stopAll() {
+    await Promise.all([...this.tabs.values()].map((t) => closePage(t.page)));
+    this.tabs.clear();
     await Promise.all([...this.procs.values()].map((p) => p.kill()));
     this.procs.clear();
   }
@@ -264,6 +281,7 @@ export interface OursBrowserPair {
 }
 
 type OursApi = {
+  opens(h: number): Record<string, number>;
   start(wsUrl: string, peerId: string, token: string, withHub: boolean, autoConnect: boolean): Promise<number>;
   connect(h: number, peer: string): Promise<number>;
   throughput(h: number, peer: string, bytes: number, msgBytes: number): Promise<number>;
