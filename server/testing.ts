@@ -4,7 +4,8 @@
  * and printed only when the test process ends with a failure, or live with DEBUG_REGISTRY=1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -82,6 +83,31 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
+/**
+ * PGlite's first open of a data dir (initdb) takes 5-30 s on a busy machine; a copy of an
+ * initialized, closed one opens in under a second. The template is built once per machine
+ * (keyed by schema and PGlite version) in the temp dir and copied into each new data dir.
+ */
+async function pgliteTemplate(): Promise<string> {
+  const { SCHEMA_SQL } = await import('./storage/schema.ts');
+  const pgliteVersion = JSON.parse(readFileSync(join(ROOT, 'node_modules', '@electric-sql', 'pglite', 'package.json'), 'utf8')).version as string;
+  const key = createHash('sha256').update(SCHEMA_SQL + pgliteVersion).digest('hex').slice(0, 12);
+  const dir = join(tmpdir(), `chatixia-pglite-template-${key}`);
+  if (existsSync(join(dir, '.ready'))) return dir;
+  const build = mkdtempSync(join(tmpdir(), 'chatixia-pglite-build-'));
+  const { openDb } = await import('./storage/db.ts');
+  const db = await openDb({ dataDir: build });
+  await db.close();
+  writeFileSync(join(build, 'pgdata', '.ready'), '');
+  try {
+    renameSync(join(build, 'pgdata'), dir); // atomic; another process may have won the race
+  } catch {
+    /* the other copy is as good */
+  }
+  rmSync(build, { recursive: true, force: true });
+  return dir;
+}
+
 /** /healthz over HTTPS with a self-signed test certificate (fetch would refuse it). */
 function httpsProbe(port: number): Promise<boolean> {
   return new Promise((res) => {
@@ -99,6 +125,13 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RegistryPr
   const tls = Boolean(opts.env?.TLS_CERT);
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'chatixia-reg-'));
   if (!opts.dataDir) tempDirs.add(dataDir);
+  if (!opts.env?.DATABASE_URL && !existsSync(join(dataDir, 'pgdata'))) {
+    try {
+      cpSync(await pgliteTemplate(), join(dataDir, 'pgdata'), { recursive: true });
+    } catch {
+      /* no template: the registry initializes the store itself, only slower */
+    }
+  }
   let buf = '';
   let port = Number(opts.env?.PORT) || (await freePort());
   outputs.push({ port, text: () => buf });
