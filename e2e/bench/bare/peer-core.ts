@@ -27,7 +27,7 @@ interface Link { pc: RTCPeerConnection; dc?: RTCDataChannel; offerer: boolean; p
 
 type Cmd =
   | { type: 'ping'; target: string; n: number; size?: number; req: number }
-  | { type: 'throughput'; target: string; bytes: number; chunk: number; req: number }
+  | { type: 'throughput'; target: string; bytes: number; chunk: number; req: number; high?: number; low?: number }
   | { type: 'close' };
 
 export function runBarePeer(env: PeerEnv, relayUrl: string, id: string): void {
@@ -151,8 +151,8 @@ export function runBarePeer(env: PeerEnv, relayUrl: string, id: string): void {
     const dc = links.get(c.target)?.dc;
     if (!dc || dc.readyState !== 'open') return report({ type: 'result', req: c.req, error: `no open channel to ${c.target}` });
     const chunk = new Uint8Array(c.chunk);
-    const high = 4 * 1024 * 1024;
-    dc.bufferedAmountLowThreshold = 1024 * 1024;
+    const high = c.high ?? 4 * 1024 * 1024;
+    dc.bufferedAmountLowThreshold = c.low ?? 1024 * 1024;
     const done = nextString(c.target);
     const t = env.now();
     dc.send('T' + c.bytes);

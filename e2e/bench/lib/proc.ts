@@ -111,7 +111,7 @@ export interface Forked { pid: number; info: Record<string, unknown>; call<T = u
 
 export async function forkTs(script: string, env: NodeJS.ProcessEnv, readyTimeoutMs = 30000): Promise<Forked> {
   const { fork } = await import('node:child_process');
-  const proc = fork(script, [], { cwd: REPO, env: { ...process.env, ...env }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const proc = fork(script, [], { cwd: REPO, env: { ...process.env, ...env }, execArgv: [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), '--import', 'tsx'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   const child = track(proc);
   let next = 1;
   const pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
