@@ -73,6 +73,43 @@ export class IpcProbe {
     return this.command('register_agent', { name, skills });
   }
 
+  /**
+   * Answers `task_request`s for `skill` with `fn(args)` (an agent offering a skill). Register the
+   * agent first (registerAgent) so the sidecar routes the skill here.
+   */
+  serveSkill(skill: string, fn: (args: unknown) => unknown): () => void {
+    return this.onEvent((e) => {
+      if (e.type !== 'message') return;
+      const m = e.payload.message;
+      const p = (m.payload ?? {}) as { skill?: string; args?: unknown };
+      if (m.type !== 'task_request' || p.skill !== skill) return;
+      this.send(e.payload.from_peer, {
+        type: 'task_response',
+        ...(m.request_id && { request_id: m.request_id }),
+        ...(m.source_agent && { target_agent: m.source_agent }),
+        payload: { result: fn(p.args) },
+      });
+    });
+  }
+
+  /** Sends a task_request for a skill of its own peer (e.g. the built-in `delegate`) and waits for the task_response payload. */
+  async callOwnSkill(ownPeer: string, skill: string, args: unknown, timeoutMs: number): Promise<{ result?: unknown; error?: string }> {
+    const requestId = `call-${Math.random().toString(36).slice(2)}`;
+    let answer: { result?: unknown; error?: string } | undefined;
+    const off = this.onEvent((e) => {
+      if (e.type === 'message' && e.payload.message.type === 'task_response' && e.payload.message.request_id === requestId) {
+        answer = (e.payload.message.payload ?? {}) as { result?: unknown; error?: string };
+      }
+    });
+    try {
+      this.send(ownPeer, { type: 'task_request', request_id: requestId, payload: { skill, args } });
+      await this.waitFor(() => answer !== undefined, timeoutMs, `the answer of ${skill}`);
+      return answer!;
+    } finally {
+      off();
+    }
+  }
+
   /** Waits until `pred` holds over the received events (or throws with `what` after the deadline). */
   async waitFor(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
     const deadline = Date.now() + timeoutMs;

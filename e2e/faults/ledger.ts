@@ -74,10 +74,17 @@ export class Ledger {
     return { sent, delivered, failed, lost: sent - delivered - failed, duplicates: this.duplicates, overflow_reported: this.overflowReported };
   }
 
-  /** Waits until every sent message is delivered or failed, or the deadline passes. */
-  async settle(timeoutMs: number): Promise<LedgerCounts> {
+  /**
+   * Waits until every sent message is delivered or failed (or, with `countOverflow`, also covered
+   * by a receiver's queue_overflow count), or the deadline passes.
+   */
+  async settle(timeoutMs: number, opts: { countOverflow?: boolean } = {}): Promise<LedgerCounts> {
     const deadline = Date.now() + timeoutMs;
-    while (this.outstanding().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const open = () => {
+      const c = this.counts();
+      return opts.countOverflow ? c.lost - c.overflow_reported > 0 : c.lost > 0;
+    };
+    while (open() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     return this.counts();
   }
 }

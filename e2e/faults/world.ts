@@ -161,7 +161,10 @@ export async function explained(world: FaultWorld | undefined, fn: () => Promise
   try {
     await fn();
   } catch (e) {
-    if (world && e instanceof Error) e.message += `\n${world.logs()}`;
+    if (world && e instanceof Error) {
+      const turn = (await world.turn.log().catch(() => '')).split('\n').filter((l) => /session|ERROR|error/.test(l)).slice(-15).join('\n');
+      e.message += `\n${world.logs()}\n--- coturn (last session lines) ---\n${turn}`;
+    }
     throw e;
   }
 }
