@@ -85,15 +85,15 @@ test('the service worker activates, and offline the app opens from cache with th
   const state = await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state);
   assert.equal(state, 'activated');
   // the last known state is saved (IndexedDB) within a couple of seconds
-  await until('a saved snapshot', () => page.evaluate(() => new Promise<boolean>((resolve) => {
+  await until('a saved snapshot that includes the agent', () => page.evaluate((id) => new Promise<boolean>((resolve) => {
     const req = indexedDB.open('chatixia');
     req.onsuccess = () => {
       const get = req.result.transaction('kv').objectStore('kv').get('snapshot');
-      get.onsuccess = () => resolve(Boolean(get.result?.state?.registry?.agents?.length));
+      get.onsuccess = () => resolve(Boolean(get.result?.state?.registry?.agents?.some((a: { agent_id: string }) => a.agent_id === id)));
       get.onerror = () => resolve(false);
     };
     req.onerror = () => resolve(false);
-  })));
+  }), agentId));
   await until('the page to be controlled by the service worker', async () => {
     await page.reload();
     return page.evaluate(() => Boolean(navigator.serviceWorker.controller));

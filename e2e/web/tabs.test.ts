@@ -40,7 +40,7 @@ test('a second tab mirrors the first instead of becoming a second peer, and take
 
   // An action in the mirror runs in the tab that holds the peer.
   await second.getByRole('button', { name: '+ math agent' }).click();
-  await first.locator('[data-testid=local-agent][data-agent^="math-"][data-status=running]').waitFor({ timeout: 20_000 });
+  await first.locator('[data-testid=local-agent][data-agent="math"][data-status=running]').waitFor({ timeout: 20_000 });
 
   // Closing the leader hands the peer to the mirror, under the same id.
   await first.close();
@@ -49,7 +49,7 @@ test('a second tab mirrors the first instead of becoming a second peer, and take
   assert.equal((await second.getByTestId('self-peer-id').textContent())?.trim(), peerId);
   await until('the registry to list the peer again', async () => (await signalingPeers()).includes(peerId), 20_000);
   // its worker agents came along (restored from IndexedDB)
-  await second.locator('[data-testid=local-agent][data-agent^="math-"][data-status=running]').waitFor({ timeout: 20_000 });
+  await second.locator('[data-testid=local-agent][data-agent="math"][data-status=running]').waitFor({ timeout: 20_000 });
 
   // A reload rejoins quickly (the registry replaces the old socket of the same peer id).
   const t0 = Date.now();
