@@ -111,3 +111,31 @@ test('HTTPS when TLS_CERT and TLS_KEY are set', async () => {
     await r4.stop();
   }
 });
+
+test('TLS_SELF_SIGNED=1 creates a certificate for localhost and the LAN in the data dir and reuses it', async () => {
+  const r5 = await startRegistry({ env: { TLS_SELF_SIGNED: '1' } });
+  try {
+    const { X509Certificate } = await import('node:crypto');
+    const { readFileSync: read, statSync } = await import('node:fs');
+    const pem = read(join(r5.dataDir, 'tls-cert.pem'));
+    const cert = new X509Certificate(pem);
+    assert.match(cert.subjectAltName ?? '', /DNS:localhost/);
+    assert.match(cert.subjectAltName ?? '', /IP Address:127\.0\.0\.1/);
+    assert.equal(statSync(join(r5.dataDir, 'tls-key.pem')).mode & 0o777, 0o600);
+    assert.match(r5.output(), new RegExp(cert.fingerprint256));
+    const body = await new Promise<string>((res, rej) => {
+      httpsRequest(`${r5.url}/healthz`, { ca: pem, servername: 'localhost' }, (resp) => {
+        let b = '';
+        resp.on('data', (d) => (b += d));
+        resp.on('end', () => res(b));
+      })
+        .on('error', rej)
+        .end();
+    });
+    assert.equal(JSON.parse(body).status, 'ok');
+    await r5.restart();
+    assert.deepEqual(read(join(r5.dataDir, 'tls-cert.pem')), pem, 'reused across restarts');
+  } finally {
+    await r5.stop();
+  }
+});

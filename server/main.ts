@@ -14,6 +14,7 @@ import { SignalingHub } from './signaling/hub.ts';
 import { JWT_SUBPROTOCOL } from './signaling/route.ts';
 import { buildApp } from './app.ts';
 import { buildWebIfMissing } from './web-build.ts';
+import { fingerprint, selfSignedTls } from './tls.ts';
 import { expireTasks } from './routes/hub.ts';
 import { log } from './log.ts';
 import { startPairing } from './pairing/index.ts';
@@ -70,7 +71,17 @@ async function main(): Promise<void> {
     maxPayload: LIMITS.signalFrameBytes * 16,
     handleProtocols: (protocols) => (protocols.has(JWT_SUBPROTOCOL) ? JWT_SUBPROTOCOL : false),
   });
-  const tls = cfg.tlsCert && cfg.tlsKey ? { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } : undefined;
+  let tls: { cert: Buffer; key: Buffer } | undefined;
+  try {
+    if (cfg.tlsCert && cfg.tlsKey) tls = { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) };
+    else if (process.env.TLS_SELF_SIGNED === '1') {
+      const s = await selfSignedTls(cfg.dataDir);
+      tls = s;
+      console.log(`chatixia-registry: HTTPS with the self-signed certificate ${s.certPath}\n  SHA-256 fingerprint ${fingerprint(s.cert)} (check it when the browser asks; see docs/registry.md to trust it on a phone)`);
+    }
+  } catch (e) {
+    fail(`TLS: ${(e as Error).message}`);
+  }
   const scheme = tls ? 'https' : 'http';
   const server = serve(
     {

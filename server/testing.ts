@@ -122,7 +122,7 @@ function httpsProbe(port: number): Promise<boolean> {
 
 export async function startRegistry(opts: StartOptions = {}): Promise<RegistryProcess> {
   hookExit();
-  const tls = Boolean(opts.env?.TLS_CERT);
+  const tls = Boolean(opts.env?.TLS_CERT || opts.env?.TLS_SELF_SIGNED === '1');
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'chatixia-reg-'));
   if (!opts.dataDir) tempDirs.add(dataDir);
   if (!opts.env?.DATABASE_URL && !existsSync(join(dataDir, 'pgdata'))) {
