@@ -13,6 +13,8 @@ import type {
   CertificateResponse,
   PublicKeyJwk,
   RegistryCaInfo,
+  SkillPolicy,
+  SkillPolicyInput,
   Heartbeat,
   HeartbeatResponse,
   HealthzResponse,
@@ -269,6 +271,15 @@ export class RegistryClient {
   }
   revokePairing(id: string): Promise<PairingEntry> {
     return this.request('POST', `/api/pairing/${encodeURIComponent(id)}/revoke`, {});
+  }
+
+  // ── skill policy ──────────────────────────────────────────────────────────
+  policy(): Promise<SkillPolicy> {
+    return this.request('GET', '/api/policy');
+  }
+  /** Admin: replaces the policy (validated by the registry). */
+  setPolicy(policy: SkillPolicyInput): Promise<SkillPolicy> {
+    return this.request('PUT', '/api/policy', policy);
   }
 
   // ── identity ──────────────────────────────────────────────────────────────

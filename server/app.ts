@@ -18,6 +18,7 @@ import { signalingRoutes } from './signaling/route.ts';
 import { pairingRoutes } from './routes/pairing.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { identityRoutes } from './routes/identity.ts';
+import { policyRoutes } from './routes/policy.ts';
 
 export const VERSION = '0.1.0';
 
@@ -84,6 +85,7 @@ export function buildApp(reg: RegistryState): Hono<AppEnv> {
   app.route('/', pairingRoutes(reg));
   app.route('/', auditRoutes(reg));
   app.route('/', identityRoutes(reg));
+  app.route('/', policyRoutes(reg));
   app.route('/', signalingRoutes(reg));
   app.route('/', staticRoutes(reg.cfg.webDistDir));
   return app;

@@ -18,6 +18,7 @@ import { fingerprint, selfSignedTls } from './tls.ts';
 import { expireTasks } from './routes/hub.ts';
 import { log } from './log.ts';
 import { startPairing } from './pairing/index.ts';
+import { loadSkillPolicy } from './routes/policy.ts';
 
 function fail(msg: string): never {
   console.error(`chatixia-registry: ${msg}`);
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
     onPeersChanged: () => reg.topologyChanged(),
   });
   await startPairing(reg);
+  await loadSkillPolicy(reg).catch((e) => fail(`skill policy: ${(e as Error).message}`));
   if (cfg.buildWeb) buildWebIfMissing(cfg.webDistDir);
 
   const app = buildApp(reg);

@@ -151,3 +151,21 @@ test('code brute force is stopped by the per-client rate limit (default 5 a minu
     await r2.stop();
   }
 });
+
+test('skill policy: admin sets it, peers read it (also in /api/config), the task queue enforces it', async () => {
+  const caller = new RegistryClient({ baseUrl: r.url, apiKey: await r.issueApiKey('policy-caller') });
+  const trusted = new RegistryClient({ baseUrl: r.url, apiKey: await r.issueApiKey('policy-trusted') });
+  await assert.rejects(caller.setPolicy({ default: 'allow', rules: [] }), (e: RegistryError) => e.status === 403);
+  await assert.rejects(admin.setPolicy({ default: 'maybe' } as never), (e: RegistryError) => e.status === 400);
+  await admin.setPolicy({ default: 'allow', rules: [{ skill: 'shell.*', peers: ['policy-trusted'] }] });
+  assert.equal((await caller.policy()).rules.length, 1);
+  assert.equal((await caller.config()).skill_policy?.rules[0]?.skill, 'shell.*');
+  await assert.rejects(caller.submitTask({ skill: 'shell.exec', payload: {} }), (e: RegistryError) => e.status === 403 && e.code === 'skill_forbidden');
+  assert.ok((await trusted.submitTask({ skill: 'shell.exec', payload: {} })).task_id);
+  assert.ok((await caller.submitTask({ skill: 'weather', payload: {} })).task_id);
+  assert.ok((await admin.audit()).some((e) => e.action === 'policy.update'));
+  // It survives a restart.
+  await r.restart();
+  await assert.rejects(caller.submitTask({ skill: 'shell.exec', payload: {} }), (e: RegistryError) => e.status === 403);
+  await admin.setPolicy({});
+});

@@ -10,7 +10,7 @@ import type { TokenSigner } from './auth/tokens.ts';
 import type { StaticKeys } from './auth/keys-file.ts';
 import { EventBus, coalesce } from './bus.ts';
 import { RateLimiter } from './http/rate-limit.ts';
-import type { Topology, TopologyNode } from '../mesh/protocol/index.ts';
+import type { SkillPolicy, Topology, TopologyNode } from '../mesh/protocol/index.ts';
 import type { SignalingHub } from './signaling/hub.ts';
 import { PairingStore } from './storage/pairing.ts';
 import { IdentityStore } from './storage/identities.ts';
@@ -35,6 +35,8 @@ export class RegistryState {
   readonly limits: { token: RateLimiter; pairing: RateLimiter; task: RateLimiter; pairingStatus: RateLimiter };
   hub!: SignalingHub;
   adminKeySource: 'env' | 'admin_file' = 'admin_file';
+  /** The skill policy in force (loaded at start, replaced by PUT /api/policy). */
+  skillPolicy: SkillPolicy = { default: 'allow', rules: [] };
 
   /** Coalesced notifications: many changes in a burst become one event. */
   readonly agentsChanged = coalesce(async () => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Id } from './common.ts';
 import { LIMITS } from './limits.ts';
-import { PublicKeyJwkSchema, type PublicKeyJwk } from './identity.ts';
+import { PublicKeyJwkSchema, type PublicKeyJwk, type SkillPolicy } from './identity.ts';
 
 /**
  * Registry REST bodies (DESIGN.md §3.4), wire-compatible with the Rust registry of chatixia-mesh:
@@ -223,6 +223,8 @@ export interface IceConfig {
   iceTransportPolicy?: 'all' | 'relay';
   /** The CA that signs device certificates: peers pin it on first use. */
   registry_ca?: RegistryCaInfo;
+  /** Who may call which skill (GET/PUT /api/policy); receiving peers enforce it, so does the task queue. */
+  skill_policy?: SkillPolicy;
 }
 
 export interface RegistryCaInfo {
@@ -312,7 +314,8 @@ export type RegistryEvent =
   | { type: 'tasks'; data: Task }
   | { type: 'topology'; data: Topology }
   | { type: 'pairing'; data: PairingEntry }
-  | { type: 'audit'; data: AuditEntry };
+  | { type: 'audit'; data: AuditEntry }
+  | { type: 'policy'; data: SkillPolicy };
 export type RegistryEventType = RegistryEvent['type'];
 
 export interface HealthzResponse {

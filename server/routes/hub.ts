@@ -3,7 +3,8 @@ import { Heartbeat, Id, TaskState, TaskSubmission, TaskUpdate, type HeartbeatRes
 import type { AppEnv } from '../http/context.ts';
 import { now, type RegistryState } from '../state.ts';
 import { clientIp, readJson } from '../http/body.ts';
-import { badRequest, conflict, forbidden, notFound, tooMany } from '../http/errors.ts';
+import { ApiError, badRequest, conflict, forbidden, notFound, tooMany } from '../http/errors.ts';
+import { mayCall } from '../../mesh/identity/acl.ts';
 import { requireAuth } from '../http/auth.ts';
 import { mayManage } from './agents.ts';
 
@@ -64,6 +65,11 @@ export function hubRoutes(reg: RegistryState) {
     const p = c.get('principal');
     if (!reg.limits.task.take(`${p.peerId}|${clientIp(c)}`)) throw tooMany();
     const sub = await readJson(c, TaskSubmission);
+    // The task queue enforces the same skill policy as the receiving peers.
+    if (sub.skill) {
+      const decision = mayCall(reg.skillPolicy, { caller_peer_id: p.peerId, caller_role: p.role, skill: sub.skill });
+      if (!decision.allowed) throw new ApiError(403, 'skill_forbidden', decision.reason);
+    }
     const { stored, created } = await reg.tasks.submit(
       {
         skill: sub.skill,

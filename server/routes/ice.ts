@@ -26,7 +26,7 @@ export function iceRoutes(reg: RegistryState) {
       const urls = cfg.turnUrl.split(',').map((u) => u.trim()).filter(Boolean);
       iceServers.push({ urls, ...turnCredentials(cfg.turnSecret, c.get('principal').peerId, cfg.turnTtlS) });
     }
-    const body: IceConfig = { iceServers, ...(cfg.iceTransportPolicy ? { iceTransportPolicy: cfg.iceTransportPolicy } : {}), registry_ca: reg.ca.info() };
+    const body: IceConfig = { iceServers, ...(cfg.iceTransportPolicy ? { iceTransportPolicy: cfg.iceTransportPolicy } : {}), registry_ca: reg.ca.info(), skill_policy: reg.skillPolicy };
     return c.json(body);
   });
   return app;
