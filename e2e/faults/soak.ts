@@ -185,7 +185,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const settleS = (Date.now() - tSettle) / 1000;
 
     const memory: SoakResult['memory'] = {};
-    memory.registry = { start_mb: regStart, end_mb: rssMb(registryPid(world.registry.port)) ?? 0 };
+    const regRestarts = chaos.registry_restarts! + chaos.registry_kill9!;
+    memory.registry = { start_mb: regStart, end_mb: rssMb(registryPid(world.registry.port)) ?? 0, ...(regRestarts && { restarts: regRestarts }) };
     for (const s of slots) {
       memory[s.sc.peerId] = { start_mb: s.startMb, end_mb: s.sc.rssMb() ?? 0, ...(s.restarts && { restarts: s.restarts }) };
     }
