@@ -96,8 +96,11 @@ test('two browsers and a sidecar form one mesh; tasks and chat cross it both way
   const steps = (await b.page.evaluate('window.__seen')) as string[];
   assert.ok(steps.length >= 4, `the answer arrived in ${steps.length} step(s), expected a stream`);
 
-  // Screenshots for people: desktop dashboard (browser A) and phone (browser B, chat in view).
-  await a.page.locator('#chat').scrollIntoViewIfNeeded();
+  // Screenshots for people: desktop dashboard (browser A, after a chat of its own) and phone (browser B).
+  await a.page.getByTestId('chat-target').selectOption({ label: `weather@${SIDECAR} on ${SIDECAR}` });
+  await a.page.locator('#chat-input').fill('how is the kitchen?');
+  await a.page.locator('#chat-input').press('Enter');
+  await until('the answer in browser A', async () => /You asked: how is the kitchen\?/.test((await a.page.getByTestId('chat-log').textContent()) ?? ''), 20_000);
   await a.page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(a.page, 'dashboard-desktop');
   await screenshot(b.page, 'chat-phone');

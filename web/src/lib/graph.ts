@@ -30,6 +30,7 @@ export function buildGraph(input: {
   for (const a of input.agents) {
     if (!a.peer_id) continue;
     see(a.peer_id, a.health);
+    if (a.agent_id === a.peer_id) continue; // the peer's own record is not an agent of its own
     agents.set(a.peer_id, [...(agents.get(a.peer_id) ?? []), a.agent_id]);
   }
   const openLinks = Object.values(input.links).filter((l) => l.state === 'open');
