@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { LIMITS } from '../mesh/protocol/index.ts';
+import { LIMITS } from '../mesh/protocol/limits.ts';
 
 export interface SidecarConfig {
   /** http(s)://host:port of the registry (derived from TOKEN_URL when not given). */

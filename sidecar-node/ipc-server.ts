@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
-import { LIMITS } from '../mesh/protocol/index.ts';
+import { LIMITS } from '../mesh/protocol/limits.ts';
 import type { AgentHub, AttachedAgent, IpcLine } from '../mesh/agent-hub.ts';
 import type { Logger } from '../mesh/types.ts';
 import { LineReader } from './line-reader.ts';

@@ -1,7 +1,11 @@
-/** Entry point of `chatixia-sidecar` (bin/chatixia-sidecar.mjs). */
+/**
+ * Entry point of `chatixia-sidecar` (bin/chatixia-sidecar.mjs). Only light modules load before
+ * the IPC socket listens (agents that spawn the sidecar wait for the socket file); WebRTC, ws and
+ * the mesh core load after.
+ */
 import { ConfigError, helpText, parseConfig } from './config.ts';
 import { makeLogger } from './log.ts';
-import { startSidecar } from './sidecar.ts';
+import { IpcServer } from './ipc-server.ts';
 
 let cfg;
 try {
@@ -19,7 +23,11 @@ if (cfg === 'help') {
 const log = makeLogger(cfg.logLevel);
 let sidecar;
 try {
-  sidecar = await startSidecar(cfg, log);
+  const ipc = new IpcServer(cfg.ipcSocket, log);
+  await ipc.listen();
+  log.info(`[sidecar] IPC socket ready at ${cfg.ipcSocket} (${Math.round(process.uptime() * 1000)} ms after start)`);
+  const { startSidecar } = await import('./sidecar.ts');
+  sidecar = await startSidecar(cfg, log, ipc);
 } catch (err) {
   log.error(`[sidecar] cannot start: ${(err as Error).message}`);
   process.exit(1);

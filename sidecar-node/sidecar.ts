@@ -26,10 +26,9 @@ const ICE_REFRESH_MS = 10 * 60_000;
  * Starts a sidecar: the IPC socket first (agents may connect at once), then — retrying with
  * backoff while the registry is unreachable — token, ICE config, signaling, mesh, hub, heartbeats.
  */
-export async function startSidecar(cfg: SidecarConfig, log: Logger): Promise<Sidecar> {
-  const ipc = new IpcServer(cfg.ipcSocket, log);
-  await ipc.listen();
-  log.info(`[sidecar] IPC socket ready at ${cfg.ipcSocket}`);
+export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: IpcServer): Promise<Sidecar> {
+  const ipc = listening ?? new IpcServer(cfg.ipcSocket, log);
+  if (!listening) await ipc.listen();
 
   const stopCtl = new AbortController();
   const registry = new RegistryClient({
