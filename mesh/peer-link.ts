@@ -287,7 +287,9 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.#log.debug(`[link ${this.remoteId}] pc ${a.connId} ${s}`);
     if (s === 'failed') void this.#recover(a, 'connection failed');
     else if (s === 'disconnected') {
-      this.#timer(a, this.#o.disconnectedGraceMs ?? 5_000, () => {
+      // Often transient (a few seconds of packet loss): SCTP retransmits whatever was buffered once
+      // the path returns, so give it as long as the keepalive would before starting over.
+      this.#timer(a, this.#o.disconnectedGraceMs ?? this.#o.deadAfterMs ?? 12_000, () => {
         if (a.pc.connectionState === 'disconnected') void this.#recover(a, 'connection disconnected');
       });
     } else if (s === 'closed') this.#fail(a, 'connection closed');
@@ -486,6 +488,14 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   #teardown(a: Attempt, why: string): void {
     if (a.closed) return;
     a.closed = true;
+    // Data the channel accepted but never got across is lost with the connection: say so.
+    let buffered = 0;
+    try {
+      buffered = a.dc?.bufferedAmount ?? 0;
+    } catch {
+      /* closed */
+    }
+    if (buffered > 0 && a.opened) why = `${why}; ${buffered} bytes still buffered for sending were lost`;
     for (const t of a.timers) clearTimeout(t);
     a.timers.clear();
     if (this.#attempt === a) {
