@@ -90,9 +90,10 @@ test('two browsers and a sidecar form one mesh; tasks and chat cross it both way
       if (last && seen[seen.length - 1] !== last) seen.push(last);
     }).observe(document.querySelector('[data-testid=chat-log]'), { subtree: true, childList: true, characterData: true });
   })()`);
-  await b.page.locator('#chat-input').fill('will it rain?');
+  await b.page.locator('#chat-input').fill('will it <b>rain</b>?');
   await b.page.locator('#chat-input').press('Enter');
-  await until('the streamed answer', async () => /Sunny in the kitchen\. You asked: will it rain\?/.test((await b.page.getByTestId('chat-log').textContent()) ?? ''), 20_000);
+  await until('the streamed answer', async () => /Sunny in the kitchen\. You asked: will it <b>rain<\/b>\?/.test((await b.page.getByTestId('chat-log').textContent()) ?? ''), 20_000);
+  assert.equal(await b.page.locator('[data-testid=chat-log] b').count(), 0, 'peer-provided text must be shown as text, never as HTML');
   const steps = (await b.page.evaluate('window.__seen')) as string[];
   assert.ok(steps.length >= 4, `the answer arrived in ${steps.length} step(s), expected a stream`);
 

@@ -115,6 +115,8 @@ test('the service worker activates, and offline the app opens from cache with th
   await page.locator('#chat-input').press('Enter');
   await page.getByTestId('outbox').waitFor({ timeout: 10_000 });
   assert.match((await page.getByTestId('outbox').textContent()) ?? '', /1 action/);
+  assert.match((await page.getByTestId('msg-me').last().textContent()) ?? '', /hello while offline/);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(page, 'offline-phone');
 
   await context.setOffline(false);

@@ -22,7 +22,7 @@ async function refresh(): Promise<Entry[]> {
 
 export async function enqueue(action: Action): Promise<void> {
   const at = Date.now();
-  const queued: Action = action.type === 'prompt' || action.type === 'dispatch' ? { ...action, queuedAt: at } : action;
+  const queued: Action = action.type === 'prompt' || action.type === 'dispatch' ? { ...action, queuedAt: action.queuedAt ?? at } : action;
   await idb.push({ action: queued, label: describeAction(action), at } satisfies Entry);
   await refresh(); // the outbox banner shows it until it is sent
 }

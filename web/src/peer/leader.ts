@@ -9,6 +9,7 @@ import { idb } from '../lib/idb.ts';
 import { enqueue, flush, loadOutbox } from '../lib/outbox.ts';
 import { restoreSnapshot, keepSnapshot, clearSnapshot } from './snapshot.ts';
 import { connectTabPeer, isAuthError, type TabPeer } from './tab-peer.ts';
+import { chatKey } from '../state/chat-slice.ts';
 
 const CREDENTIAL = 'credential';
 const PEER_ID = 'peer_id';
@@ -83,7 +84,14 @@ export async function startLeader(): Promise<Runtime> {
         });
         return;
       }
-      if (QUEUEABLE.has(a.type) && (!navigator.onLine || !peer)) return enqueue(a);
+      if (QUEUEABLE.has(a.type) && (!navigator.onLine || !peer)) {
+        if (a.type === 'prompt') {
+          // Shown in the conversation at once, marked queued until it is really sent.
+          a = { ...a, queuedAt: Date.now() };
+          store().chatAppend(chatKey(a.agent, a.peerId), `q-${a.queuedAt}`, 'me', a.text, false);
+        }
+        return enqueue(a);
+      }
       return run(a);
     },
   };

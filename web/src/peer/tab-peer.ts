@@ -140,7 +140,8 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
   const prompt = async (a: Extract<Action, { type: 'prompt' }>) => {
     const key = chatKey(a.agent, a.peerId);
     const rid = crypto.randomUUID().slice(0, 12);
-    store().chatAppend(key, `${rid}-me`, 'me', a.text, true);
+    // A message queued offline is already in the conversation: mark it sent.
+    store().chatAppend(key, a.queuedAt ? `q-${a.queuedAt}` : `${rid}-me`, 'me', a.text, true, true);
     store().chatAppend(key, `${rid}-agent`, 'agent', '', false);
     let streamed = false;
     try {
