@@ -6,8 +6,9 @@
  * measures the one-way relay latency exactly.
  *
  * Phases: connect+register (bounded concurrency) → waits for "go" on stdin (the bench reads the
- * server's memory meanwhile) → fixed rate (open loop) → saturation (closed loop: one offer in
- * flight per pair). Prints JSON lines: {progress}, {connected}, {result}.
+ * server's memory meanwhile) → 2 s warm-up at the fixed rate (not measured) → fixed rate (open
+ * loop) → saturation (closed loop: one offer in flight per pair). Only pairs whose both peers are
+ * connected trade offers. Prints JSON lines: {progress}, {connected}, {result}.
  * Config: argv[2] = path of a JSON file { kind, url, ids, tokens?, ratePerS, rateMs, satMs }.
  */
 import { readFileSync } from 'node:fs';
@@ -112,17 +113,26 @@ function heartbeats(): () => void {
   return () => clearInterval(t);
 }
 
-async function fixedRate(msgsPerS: number, ms: number) {
+/** Even indices of pairs whose both sockets are open: only they trade offers, so the rate is what it says. */
+function livePairs(): number[] {
+  const open = (i: number) => { const w = socks[i]; return !!w && w.readyState === w.OPEN; };
+  const out: number[] = [];
+  for (let i = 0; i + 1 < n; i += 2) if (open(i) && open(i + 1)) out.push(i);
+  return out;
+}
+
+async function fixedRate(msgsPerS: number, ms: number, measured = true) {
   // msgsPerS relayed frames = msgsPerS/2 offers, each answered
-  phase = 'rate'; received = 0; lat = [];
+  phase = measured ? 'rate' : 'idle'; received = 0; lat = [];
   const offersPerTick = msgsPerS / 2 / 100;
+  const pairs = livePairs();
   let carry = 0, cursor = 0;
   const t0 = now();
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
       const due = (now() - t0) / 10 * offersPerTick - carry; // catch up if a tick was late
       for (let k = 0; k < Math.floor(due); k++) {
-        const i = (cursor = (cursor + 2) % (n - (n % 2))); // even peers offer to their odd partner
+        const i = pairs[(cursor = (cursor + 1) % pairs.length)]!; // even peers offer to their odd partner
         send(i, frame(cfg.kind, i, i + 1, 'offer'));
         carry++;
       }
@@ -136,7 +146,7 @@ async function fixedRate(msgsPerS: number, ms: number) {
 async function saturate(ms: number) {
   phase = 'sat'; received = 0; lat = [];
   const t0 = now();
-  for (let i = 0; i + 1 < n; i += 2) send(i, frame(cfg.kind, i, i + 1, 'offer'));
+  for (const i of livePairs()) send(i, frame(cfg.kind, i, i + 1, 'offer'));
   await new Promise((r) => setTimeout(r, ms));
   const relayed = received;
   const elapsed = (now() - t0) / 1000;
@@ -158,6 +168,7 @@ out({ connected: openCount(), connect_ms: connectMs });
 const stopHb = heartbeats();
 // wait for "go" (the bench samples the server's memory now)
 await new Promise<void>((r) => createInterface({ input: process.stdin }).once('line', () => r()));
+await fixedRate(cfg.ratePerS, 2000, false); // warm-up (JIT, buffers, timers); not measured
 const rate = await fixedRate(cfg.ratePerS, cfg.rateMs);
 out({ progress: `fixed rate: ${Math.round(rate.relayed_per_s)} relayed/s` });
 const sat = await saturate(cfg.satMs);
