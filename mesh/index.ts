@@ -12,7 +12,7 @@
 export { SignalingClient, CLOSE_REPLACED, CLOSE_REFUSED, CLOSE_RATE_LIMIT } from './signaling-client.ts';
 export type { SignalingClientOptions, SignalingEvents } from './signaling-client.ts';
 export { PeerLink, LinkError, randomId } from './peer-link.ts';
-export type { PeerLinkOptions, PeerLinkEvents } from './peer-link.ts';
+export type { PeerLinkOptions, PeerLinkEvents, LinkAuth } from './peer-link.ts';
 export { Mesh, MeshError, reply } from './mesh.ts';
 export type { MeshOptions, MeshEvents, MessageHandler, RequestOptions, BroadcastResult } from './mesh.ts';
 export { AgentHub, messageLine } from './agent-hub.ts';

@@ -144,3 +144,40 @@ test('a peer that goes away is reported disconnected; when it returns the link c
   b = peer('t6-b');
   await waitFor(() => a.mesh.isConnected('t6-b') && b.mesh.isConnected('t6-a'), 'relinked');
 });
+
+test('with linkAuth, a link opens only after both proofs pass; a bad proof is refused at both ends', async () => {
+  const auth = (me: string, honest = true) => ({
+    proofFrame: async () => JSON.stringify({ type: 'identity_proof', peer: honest ? me : 'someone-else' }),
+    check: async (remote: string, _pc: RTCPeerConnection, text: string) => {
+      const f = JSON.parse(text) as { peer?: string };
+      return f.peer === remote ? { ok: true as const } : { ok: false as const, reason: 'bad_proof', message: `proof names ${f.peer}` };
+    },
+    refusal: (c: { reason: string; message: string }) => JSON.stringify({ type: 'identity_refused', ...c }),
+  });
+  const a = peer('t7-a', { linkAuth: auth('t7-a'), autoConnect: false });
+  const b = peer('t7-b', { linkAuth: auth('t7-b'), autoConnect: false });
+  const m = peer('t7-m', { linkAuth: auth('t7-m', false), autoConnect: false });
+  await waitFor(() => a.signaling.connected && b.signaling.connected && m.signaling.connected, 'registered');
+  const got: string[] = [];
+  b.mesh.on('after_auth', () => got.push('x'));
+  await a.mesh.connect('t7-b');
+  await a.mesh.send('t7-b', { type: 'after_auth' });
+  await waitFor(() => got.length === 1, 'message after auth');
+
+  const refusedAtA: string[] = [];
+  const refusedAtM: string[] = [];
+  const connectedAtA: string[] = [];
+  a.mesh.events.on('link_refused', (p, reason) => refusedAtA.push(`${p}:${reason}`));
+  a.mesh.events.on('peer_connected', (p) => connectedAtA.push(p));
+  m.mesh.events.on('link_refused', (p, reason) => refusedAtM.push(`${p}:${reason}`));
+  const connectedAtM: string[] = [];
+  m.mesh.events.on('peer_connected', (p) => connectedAtM.push(p));
+  void m.mesh.connect('t7-a', 5000).catch(() => {});
+  await waitFor(() => refusedAtA.length > 0 && refusedAtM.length > 0, 'refusal at both ends');
+  assert.equal(refusedAtA[0], 't7-m:bad_proof');
+  assert.equal(refusedAtM[0], 't7-a:bad_proof');
+  assert.deepEqual(connectedAtA, []);
+  assert.deepEqual(connectedAtM, [], 'the refused side never saw the link open either');
+  await waitFor(() => !a.mesh.link('t7-m')?.active, 'link to m closed');
+  assert.equal(a.mesh.isConnected('t7-m'), false);
+});

@@ -1,5 +1,5 @@
 import { Emitter } from './emitter.ts';
-import { PeerLink, LinkError, randomId } from './peer-link.ts';
+import { PeerLink, LinkError, randomId, type LinkAuth } from './peer-link.ts';
 import { FrameError } from './framing.ts';
 import type { SignalingClient } from './signaling-client.ts';
 import { quietLogger, type LinkInfo, type LinkState, type Logger, type RTCPeerConnectionCtor, type SkillInfo } from './types.ts';
@@ -22,6 +22,8 @@ export interface MeshOptions {
   iceRestart?: boolean;
   /** Skills of the agents on this peer, for answering `skill_query`. */
   skills?: () => SkillInfo[];
+  /** Identity proof exchanged on every new link before it counts as open (mesh/identity). */
+  linkAuth?: LinkAuth;
   /** Dial discovered peers automatically (default true). False = only `connect()` opens links. */
   autoConnect?: boolean;
   /** Wait this long for a newly joined peer's offer before dialing it ourselves. */
@@ -33,6 +35,8 @@ export type MeshEvents = {
   peer_connected: [peerId: string];
   peer_disconnected: [peerId: string, reason: string];
   link_state: [peerId: string, state: LinkState];
+  /** A link was closed because an identity proof failed. */
+  link_refused: [peerId: string, reason: string, message: string];
   /** A message the peer refused or could not read (invalid JSON, too large, bad payload). */
   invalid_message: [peerId: string, error: { code: string; message: string }];
 };
@@ -281,6 +285,7 @@ export class Mesh {
       ...(this.#o.deadAfterMs !== undefined && { deadAfterMs: this.#o.deadAfterMs }),
       iceRestart: this.#o.iceRestart ?? false,
       maxMessageBytes: this.#o.maxMessageBytes ?? LIMITS.meshMessageBytes,
+      ...(this.#o.linkAuth && { linkAuth: this.#o.linkAuth }),
     });
     const link = l;
     l.on('open', () => {
@@ -294,6 +299,7 @@ export class Mesh {
       this.events.emit('peer_disconnected', peerId, why);
     });
     l.on('state', (s) => this.events.emit('link_state', peerId, s));
+    l.on('refused', (reason, message) => this.events.emit('link_refused', peerId, reason, message));
     l.on('message', (text) => this.#onMessage(link, text));
     l.on('frame_error', (err) => this.#refuse(link, undefined, err.code, err.message));
     this.#links.set(peerId, l);

@@ -38,6 +38,19 @@ export interface PeerLinkOptions {
   maxMessageBytes?: number;
   /** bufferedAmount above which senders wait for `bufferedamountlow`. */
   highWaterBytes?: number;
+  /** Optional proof of identity exchanged as the first frame each way before the link counts as open. */
+  linkAuth?: LinkAuth;
+}
+
+/**
+ * Identity check of a new link (mesh/identity's LinkAuthenticator fits): each side sends
+ * `proofFrame` as its first text frame; the other side `check`s it before anything else is
+ * delivered. A refused link is closed after sending `refusal`, and not redialed.
+ */
+export interface LinkAuth {
+  proofFrame(remotePeerId: string, pc: RTCPeerConnection): Promise<string>;
+  check(remotePeerId: string, pc: RTCPeerConnection, text: string): Promise<{ ok: true } | { ok: false; reason: string; message: string }>;
+  refusal(check: { reason: string; message: string }): string;
 }
 
 export type PeerLinkEvents = {
@@ -49,6 +62,8 @@ export type PeerLinkEvents = {
   message: [text: string];
   frame_error: [err: FrameError];
   state: [state: LinkState];
+  /** The identity check failed (ours of the remote, or the remote's of us). */
+  refused: [reason: string, message: string];
 };
 
 type Role = 'offerer' | 'answerer';
@@ -65,6 +80,8 @@ interface Attempt {
   heldLocal: Record<string, unknown>[] | null;
   caps: string[];
   opened: boolean;
+  /** Identity check: null = none configured or done; otherwise frames wait until it passes. */
+  auth: { held: unknown[]; checking: boolean; verified: boolean; accepted: boolean } | null;
   closed: boolean;
   timers: Set<ReturnType<typeof setTimeout>>;
   restarting: boolean;
@@ -259,7 +276,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     const pc = new this.#o.RTCPeerConnection(this.#o.rtcConfig());
     const a: Attempt = {
       connId, role, pc, dc: null, remoteSet: false, pendingRemote: [], heldLocal: [], caps: [],
-      opened: false, closed: false, timers: new Set(), restarting: false,
+      opened: false, auth: null, closed: false, timers: new Set(), restarting: false,
     };
     this.#attempt = a;
     this.#setState(this.#state === 'open' || this.#state === 'reconnecting' ? 'reconnecting' : 'connecting');
@@ -324,13 +341,15 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     dc.bufferedAmountLowThreshold = Math.floor((this.#o.highWaterBytes ?? 1 << 20) / 4);
     dc.onopen = () => {
       if (a.closed) return;
-      a.opened = true;
-      this.#redialBackoff.reset();
-      this.#lastRecv = Date.now();
-      this.#setState('open');
-      this.#startKeepalive(a);
-      this.#log.info(`[link ${this.remoteId}] open (${a.role}, ${a.connId})`);
-      this.emit('open');
+      const auth = this.#o.linkAuth;
+      if (!auth) return this.#markOpen(a);
+      a.auth = { held: [], checking: false, verified: false, accepted: false };
+      auth.proofFrame(this.remoteId, a.pc).then(
+        (frame) => {
+          if (!a.closed && dc.readyState === 'open') dc.send(frame);
+        },
+        (err) => this.#refuse(a, 'no_proof', `cannot prove our identity: ${errText(err)}`, true),
+      );
     };
     dc.onmessage = (ev) => this.#onFrame(a, ev.data);
     dc.onclose = () => {
@@ -339,10 +358,95 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     dc.onerror = (ev) => this.#log.debug(`[link ${this.remoteId}] channel error: ${String((ev as { error?: unknown }).error ?? '')}`);
   }
 
+  #markOpen(a: Attempt): void {
+    a.opened = true;
+    this.#redialBackoff.reset();
+    this.#lastRecv = Date.now();
+    this.#setState('open');
+    this.#startKeepalive(a);
+    this.#log.info(`[link ${this.remoteId}] open (${a.role}, ${a.connId})`);
+    this.emit('open');
+  }
+
+  /**
+   * During the identity check: the remote's first text frame is its proof; `identity_accepted`
+   * says it accepted ours; `identity_refused` that it did not. The link opens when both hold.
+   */
+  #authFrame(a: Attempt, data: unknown): void {
+    const st = a.auth!;
+    if (typeof data !== 'string') return void st.held.push(data);
+    const head = data.slice(0, 48);
+    if (head.includes('"identity_refused"') || head.includes('"identity_accepted"')) {
+      let f: { type?: string; reason?: string; message?: string } = {};
+      try {
+        f = JSON.parse(data);
+      } catch {
+        /* not ours */
+      }
+      if (f.type === 'identity_refused') {
+        return this.#refuse(a, String(f.reason ?? 'refused'), `the remote refused our identity: ${String(f.message ?? '')}`, false);
+      }
+      if (f.type === 'identity_accepted') {
+        st.accepted = true;
+        return this.#maybeAuthOpen(a);
+      }
+    }
+    if (st.checking || st.verified) return void st.held.push(data);
+    void this.#checkProof(a, data);
+  }
+
+  async #checkProof(a: Attempt, text: string): Promise<void> {
+    const st = a.auth!;
+    st.checking = true;
+    let res: Awaited<ReturnType<LinkAuth['check']>>;
+    try {
+      res = await this.#o.linkAuth!.check(this.remoteId, a.pc, text);
+    } catch (err) {
+      res = { ok: false, reason: 'check_failed', message: errText(err) };
+    }
+    if (a.closed) return;
+    st.checking = false;
+    if (!res.ok) return this.#refuse(a, res.reason, res.message, true);
+    st.verified = true;
+    try {
+      a.dc?.send(JSON.stringify({ type: 'identity_accepted' }));
+    } catch {
+      /* the failure path handles a dead channel */
+    }
+    this.#maybeAuthOpen(a);
+  }
+
+  #maybeAuthOpen(a: Attempt): void {
+    const st = a.auth;
+    if (!st || !st.verified || !st.accepted || a.closed) return;
+    a.auth = null;
+    this.#markOpen(a);
+    for (const d of st.held) this.#onFrame(a, d);
+  }
+
+  #refuse(a: Attempt, reason: string, message: string, tellRemote: boolean): void {
+    if (a.closed) return;
+    this.#log.warn(`[link ${this.remoteId}] identity check failed: ${reason}: ${message}`);
+    if (tellRemote) {
+      try {
+        if (a.dc?.readyState === 'open') a.dc.send(this.#o.linkAuth!.refusal({ reason, message }));
+      } catch {
+        /* closing anyway */
+      }
+    }
+    this.emit('refused', reason, message);
+    // Give the refusal frame a moment to leave before closing; never redial a refused peer.
+    setTimeout(() => {
+      if (this.#attempt === a) this.#teardown(a, `identity refused: ${reason}`);
+      this.cancelRedial();
+    }, 200);
+  }
+
   // ─── receiving ──────────────────────────────────────────────────────
 
   #onFrame(a: Attempt, data: unknown): void {
     if (a.closed) return;
+    if (a.auth) return this.#authFrame(a, data);
     this.#lastRecv = Date.now();
     this.#endProbe();
     if (typeof data === 'string') {
