@@ -108,6 +108,13 @@ test('two browsers and a sidecar form one mesh; tasks and chat cross it both way
   await b.page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(b.page, 'dashboard-phone', true);
   await screenshot(a.page, 'dashboard-desktop-full', true);
+  // Nothing overflows sideways on a phone, down to 360 px wide.
+  for (const width of [390, 360]) {
+    await b.page.setViewportSize({ width, height: 780 });
+    await b.page.waitForTimeout(100);
+    const overflow = await b.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the dashboard is ${overflow}px wider than a ${width}px screen`);
+  }
   assert.deepEqual([...a.errors, ...b.errors], []);
   await a.context.close();
   await b.context.close();
