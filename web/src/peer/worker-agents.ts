@@ -146,7 +146,7 @@ export class WorkerAgents {
     worker.onmessage = (ev: MessageEvent<WorkerToHost>) => this.#fromWorker(id, r, ev.data);
     worker.onerror = (ev) => {
       ev.preventDefault();
-      this.#crashed(id, r, `worker error: ${ev.message || 'failed to load'}`);
+      this.#crashed(id, `worker error: ${ev.message || 'failed to load'}`);
     };
     worker.postMessage({ ctl: 'init', id, kind: c.kind, custom: c.custom } satisfies HostToWorker, [ipc.port2]);
   }
@@ -199,10 +199,10 @@ export class WorkerAgents {
       else void this.#mesh.send(m.reply.peer, msg).catch(() => {});
     }
     useStore.getState().notify('error', why);
-    this.#crashed(id, r, why);
+    this.#crashed(id, why);
   }
 
-  #crashed(id: string, r: Running, why: string): void {
+  #crashed(id: string, why: string): void {
     this.#kill(id);
     const v = this.#views.get(id);
     const restarts = (v?.restarts ?? 0) + 1;
@@ -215,7 +215,6 @@ export class WorkerAgents {
       const c = this.#configs.get(id);
       if (c?.running && !this.#running.has(id)) this.#spawn(id);
     }, 200);
-    void r;
   }
 
   #kill(id: string): void {
