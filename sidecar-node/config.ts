@@ -41,6 +41,7 @@ export function helpText(): string {
     'Local agents talk to it over a Unix socket with JSON lines (see docs/sidecar.md).',
     '',
     'Usage: chatixia-sidecar [options]    (or: npm run sidecar -- [options])',
+    '       chatixia-sidecar call <skill> [json-args] [--peer <id>] [--agent <name>]   run a skill via the local sidecar',
     '',
     'Each option may also be given as an environment variable; the flag wins.',
     '',

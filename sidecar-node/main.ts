@@ -7,6 +7,11 @@ import { ConfigError, helpText, parseConfig } from './config.ts';
 import { makeLogger } from './log.ts';
 import { IpcServer } from './ipc-server.ts';
 
+if (process.argv[2] === 'call') {
+  const { callMain } = await import('./call.ts');
+  process.exit(await callMain(process.argv.slice(3)));
+}
+
 let cfg;
 try {
   cfg = parseConfig(process.argv.slice(2), process.env);

@@ -1,0 +1,56 @@
+/**
+ * `chatixia-sidecar call <skill> [json-args] [--peer <peer-id>] [--agent <name>] [--timeout-ms N]`:
+ * runs one skill through the local sidecar (its IPC socket) and prints the result as JSON.
+ * Without --peer the skill runs on this sidecar — e.g. its built-in `delegate`, `list_agents`.
+ */
+import { parseArgs } from 'node:util';
+import { connectAgent } from './agent-socket.ts';
+
+export async function callMain(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      peer: { type: 'string' },
+      agent: { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      'ipc-socket': { type: 'string' },
+    },
+    allowPositionals: true,
+  });
+  const [skill, json] = positionals;
+  if (!skill) {
+    process.stderr.write('usage: chatixia-sidecar call <skill> [json-args] [--peer <peer-id>] [--agent <name>] [--timeout-ms N]\n');
+    return 2;
+  }
+  let args: unknown = {};
+  if (json) {
+    try {
+      args = JSON.parse(json);
+    } catch {
+      process.stderr.write('json-args is not valid JSON\n');
+      return 2;
+    }
+  }
+  const timeoutMs = Number(values['timeout-ms'] ?? 60_000);
+  const client = await connectAgent({ socketPath: values['ipc-socket'] ?? process.env.IPC_SOCKET ?? '/tmp/chatixia-sidecar.sock' });
+  let streamed = false;
+  try {
+    const result = await client.task(skill, args, {
+      timeoutMs,
+      ...(values.peer && { peer: values.peer }),
+      ...(values.agent && { agent: values.agent }),
+      onChunk: (m) => {
+        streamed = true;
+        process.stderr.write(String((m.payload as { text?: unknown })?.text ?? ''));
+      },
+    });
+    if (streamed) process.stderr.write('\n');
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return 0;
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    client.close();
+  }
+}
