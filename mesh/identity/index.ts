@@ -2,6 +2,7 @@
 export * from './keys.ts';
 export * from './certificate.ts';
 export * from './link-proof.ts';
+export * from './link-auth.ts';
 export * from './known-peers.ts';
 export * from './acl.ts';
 export * from './indexeddb.ts';

@@ -115,29 +115,25 @@ test('malformed frames and SDPs without fingerprints are refused with a reason, 
   await assert.rejects(createLinkProof(a.identity, a.certificate, { ...aEnds, localSdp: 'v=0\r\n' }), /no a=fingerprint/);
 });
 
-test('with real node-datachannel SDPs each side extracts its own and the other side\'s fingerprint, and proofs verify', async (t) => {
-  const { RTCPeerConnection } = await import('node-datachannel/polyfill');
-  const offerer = new RTCPeerConnection();
-  const answerer = new RTCPeerConnection();
-  t.after(() => { offerer.close(); answerer.close(); });
-  offerer.createDataChannel('mesh');
-  await offerer.setLocalDescription(await offerer.createOffer());
-  await answerer.setRemoteDescription({ type: 'offer', sdp: offerer.localDescription!.sdp });
-  await answerer.setLocalDescription(await answerer.createAnswer());
-  await offerer.setRemoteDescription({ type: 'answer', sdp: answerer.localDescription!.sdp });
-
-  const oLocal = extractFingerprints(offerer.localDescription!.sdp);
-  const aLocal = extractFingerprints(answerer.localDescription!.sdp);
-  assert.equal(oLocal.length, 1);
-  assert.match(oLocal[0]!, /^sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
-  assert.deepEqual(extractFingerprints(answerer.remoteDescription!.sdp), oLocal);
-  assert.deepEqual(extractFingerprints(offerer.remoteDescription!.sdp), aLocal);
-
-  const ca = await newCa();
-  const a = await newDevice(ca, 'pi-a');
-  const b = await newDevice(ca, 'pi-b');
-  const aEnds: LinkEnds = { localPeerId: 'pi-a', remotePeerId: 'pi-b', localSdp: offerer.localDescription!.sdp, remoteSdp: offerer.remoteDescription!.sdp };
-  const bEnds: LinkEnds = { localPeerId: 'pi-b', remotePeerId: 'pi-a', localSdp: answerer.localDescription!.sdp, remoteSdp: answerer.remoteDescription!.sdp };
-  assert.ok((await verify(ca, await proof(a, aEnds), bEnds)).ok);
-  assert.ok((await verify(ca, await proof(b, bEnds), aEnds)).ok);
+test('LinkAuthenticator takes local and remote from the connection and refuses with an identity_refused frame', async () => {
+  const { KnownPeers, MemoryTrustRecords } = await import('./known-peers.ts');
+  const { LinkAuthenticator } = await import('./link-auth.ts');
+  const { decodeIdentityFrame } = await import('../protocol/identity.ts');
+  const { ca, a, b, aEnds, bEnds } = await honestLink();
+  const side = async (d: TestDevice) => {
+    const knownPeers = new KnownPeers(new MemoryTrustRecords());
+    await knownPeers.pinCa(ca.publicJwk);
+    return new LinkAuthenticator({ localPeerId: d.peerId, identity: d.identity, certificate: () => d.certificate, knownPeers });
+  };
+  const pcA = { localDescription: { sdp: aEnds.localSdp }, remoteDescription: { sdp: aEnds.remoteSdp } };
+  const pcB = { localDescription: { sdp: bEnds.localSdp }, remoteDescription: { sdp: bEnds.remoteSdp } };
+  const [authA, authB] = [await side(a), await side(b)];
+  const res = await authB.check('web-a', pcB, await authA.proofFrame('pi-b', pcA));
+  assert.ok(res.ok && res.firstUse && res.claims.peer_id === 'web-a');
+  const swapped = await authA.check('pi-b', { ...pcA, remoteDescription: { sdp: sdpWith(randomFingerprint()) } }, await authB.proofFrame('web-a', pcB));
+  assert.equal(!swapped.ok && swapped.reason, 'bad_signature');
+  const refusal = decodeIdentityFrame(LinkAuthenticator.refusal(!swapped.ok ? swapped : { reason: '', message: '' }));
+  assert.ok(refusal.ok && refusal.value.type === 'identity_refused' && refusal.value.reason === 'bad_signature');
+  const noCert = new LinkAuthenticator({ localPeerId: 'x', identity: a.identity, certificate: () => undefined, knownPeers: new KnownPeers(new MemoryTrustRecords()) });
+  await assert.rejects(noCert.proofFrame('pi-b', pcA), /no certificate yet/);
 });
