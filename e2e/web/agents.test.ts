@@ -42,7 +42,7 @@ test('a typed skill runs in the worker; a runaway skill is terminated, the page 
   const agentId = (await card.getAttribute('data-agent'))!;
 
   await addSkill(page, agentId, 'add', '(args) => args.a + args.b', 2000);
-  await addSkill(page, agentId, 'spin', '() => { for (;;) {} }', 400);
+  await addSkill(page, agentId, 'spin', '() => { for (;;) {} }', 2000);
   // wait until the registry lists the new skills (routing by skill goes through it)
   await page.locator(`[data-testid=agent-row][data-agent="${agentId}@${peerId}"] .chip.skill`, { hasText: 'spin' }).waitFor({ timeout: 30_000 });
 
@@ -55,7 +55,7 @@ test('a typed skill runs in the worker; a runaway skill is terminated, the page 
   // (a string, so the test runner's transpiler adds no helpers the page does not have)
   const gaps = page.evaluate(`new Promise((resolve) => {
     let last = performance.now(), worst = 0;
-    const end = last + 1500;
+    const end = last + 2500;
     function tick() {
       const now = performance.now();
       worst = Math.max(worst, now - last);
@@ -68,7 +68,9 @@ test('a typed skill runs in the worker; a runaway skill is terminated, the page 
   const worstGap = await gaps;
   assert.equal(spun.state, 'failed');
   assert.match(spun.text, /time limit/);
-  assert.ok(worstGap < 250, `the page's main thread stalled for ${worstGap.toFixed(0)} ms`);
+  // Had the loop run on the page's thread, the page would have stood still for the whole 2 s limit.
+  assert.ok(worstGap < 1000, `the page's main thread stalled for ${worstGap.toFixed(0)} ms`);
+  console.log(`# longest main-thread gap while a skill spun in its worker: ${worstGap.toFixed(0)} ms`);
 
   // The agent restarted (new worker) and its saved skills came back with it.
   await until('the agent to be running again after a restart', async () =>

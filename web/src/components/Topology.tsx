@@ -98,6 +98,9 @@ export function Topology() {
         })}
       </svg>
       </div>
+      <ul className="sr-only" aria-label="Open links">
+        {g.edges.map((e) => <li key={`${e.a}|${e.b}`}>{`${e.a} to ${e.b}: ${pathLabel(e.path, e.rtt_ms)}`}</li>)}
+      </ul>
       <ul className="legend" aria-label="Legend">
         <li><span className="sw sw-active" />active</li>
         <li><span className="sw sw-stale" />stale</li>

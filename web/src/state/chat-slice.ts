@@ -6,6 +6,9 @@ import { runtime } from './actions.ts';
 /** Chats are keyed by `agent@peer` so two agents with one name on two peers stay apart. */
 export const chatKey = (agent: string, peerId: string) => `${agent}@${peerId}`;
 const MAX_MESSAGES = 200;
+/** A peer may send up to 64 MiB; the conversation shows at most this much of one message. */
+const MAX_CHARS = 100_000;
+const cap = (t: string) => (t.length > MAX_CHARS ? t.slice(0, MAX_CHARS) + ' … (cut: the message is longer than 100 000 characters)' : t);
 
 export interface ChatSlice {
   chats: Record<string, ChatMessage[]>;
@@ -27,11 +30,11 @@ export const createChatSlice: StateCreator<Store, [], [], ChatSlice> = (set, get
     const list = get().chats[key] ?? [];
     const i = list.findIndex((m) => m.id === id);
     let next: ChatMessage[];
-    if (i < 0) next = [...list, { id, from, text, done, at: Date.now() }].slice(-MAX_MESSAGES);
+    if (i < 0) next = [...list, { id, from, text: cap(text), done, at: Date.now() }].slice(-MAX_MESSAGES);
     else {
       const m = list[i]!;
       next = list.slice();
-      next[i] = { ...m, text: replace ? text : m.text + text, done: m.done || done };
+      next[i] = { ...m, text: cap(replace ? text : m.text + text), done: m.done || done };
     }
     set({ chats: { ...get().chats, [key]: next } });
   },
