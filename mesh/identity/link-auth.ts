@@ -1,7 +1,7 @@
 import type { IdentityRefusedFrame } from '../protocol/identity.ts';
 import type { DeviceIdentity } from './keys.ts';
 import type { KnownPeers, PeerCheck } from './known-peers.ts';
-import { createLinkProof, type LinkEnds } from './link-proof.ts';
+import { createLinkProof, extractFingerprints, type LinkEnds } from './link-proof.ts';
 
 /** The two descriptions of one RTCPeerConnection (browser or node-datachannel polyfill). */
 export interface DescribedConnection {
@@ -34,6 +34,15 @@ export class LinkAuthenticator {
   /** Verifies the remote's first text frame (pinned CA, channel binding, TOFU). */
   check(remotePeerId: string, pc: DescribedConnection, text: string): Promise<PeerCheck> {
     return this.o.knownPeers.verifyPeer(text, this.ends(remotePeerId, pc));
+  }
+
+  /**
+   * The DTLS fingerprints a proof bound, as one string. Keep it when the link is verified; after
+   * any renegotiation (ICE restart) compare again: if it changed, the DTLS identity of the link
+   * changed under the proof, so close the link (a fresh connection proves again).
+   */
+  static fingerprintsOf(pc: DescribedConnection): string {
+    return `${extractFingerprints(pc.localDescription?.sdp ?? '').join(',')}|${extractFingerprints(pc.remoteDescription?.sdp ?? '').join(',')}`;
   }
 
   /** Frame to send before closing a link whose proof failed. */

@@ -134,6 +134,9 @@ test('LinkAuthenticator takes local and remote from the connection and refuses w
   assert.equal(!swapped.ok && swapped.reason, 'bad_signature');
   const refusal = decodeIdentityFrame(LinkAuthenticator.refusal(!swapped.ok ? swapped : { reason: '', message: '' }));
   assert.ok(refusal.ok && refusal.value.type === 'identity_refused' && refusal.value.reason === 'bad_signature');
+  const bound = LinkAuthenticator.fingerprintsOf(pcA);
+  assert.equal(LinkAuthenticator.fingerprintsOf({ ...pcA }), bound);
+  assert.notEqual(LinkAuthenticator.fingerprintsOf({ ...pcA, remoteDescription: { sdp: sdpWith(randomFingerprint()) } }), bound);
   const noCert = new LinkAuthenticator({ localPeerId: 'x', identity: a.identity, certificate: () => undefined, knownPeers: new KnownPeers(new MemoryTrustRecords()) });
   await assert.rejects(noCert.proofFrame('pi-b', pcA), /no certificate yet/);
 });
