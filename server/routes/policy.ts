@@ -27,7 +27,7 @@ export function policyRoutes(reg: RegistryState) {
   const app = new Hono<AppEnv>();
   app.get('/api/policy', requireAuth(reg), (c) => c.json(reg.skillPolicy));
   app.put('/api/policy', requireAdmin(reg), async (c) => {
-    const raw = await readJson(c, z.unknown());
+    const raw = await readJson(c, z.record(z.string(), z.unknown()));
     let policy: SkillPolicy;
     try {
       policy = parseSkillPolicy(raw);
