@@ -1,5 +1,6 @@
-import { IdentityProofFrameSchema, type DeviceCertificateClaims, type IdentityProofFrame, type PublicKeyJwk } from '../protocol/identity.ts';
-import { decodeIdentityFrame } from '../protocol/identity.ts';
+import {
+  decodeIdentityFrame, IdentityProofFrameSchema, type DeviceCertificateClaims, type IdentityProofFrame, type PublicKeyJwk,
+} from '../protocol/identity.ts';
 import { check } from '../protocol/decode.ts';
 import { verifyDeviceCertificate, type CertificateFailureReason } from './certificate.ts';
 import { importPublicJwk, signText, verifyText, type DeviceIdentity } from './keys.ts';
