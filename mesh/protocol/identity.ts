@@ -66,9 +66,12 @@ export const IdentityRefusedFrameSchema = z.object({
 });
 export type IdentityRefusedFrame = z.infer<typeof IdentityRefusedFrameSchema>;
 
-export const IdentityFrameSchema = z.discriminatedUnion('type', [IdentityProofFrameSchema, IdentityRefusedFrameSchema]);
+/** Sent by a side that verified the other's proof (PeerLink opens the link when both sides accepted). */
+export const IdentityAcceptedFrameSchema = z.object({ type: z.literal('identity_accepted') });
+
+export const IdentityFrameSchema = z.discriminatedUnion('type', [IdentityProofFrameSchema, IdentityRefusedFrameSchema, IdentityAcceptedFrameSchema]);
 export type IdentityFrame = z.infer<typeof IdentityFrameSchema>;
-export const IDENTITY_FRAME_TYPES = ['identity_proof', 'identity_refused'] as const;
+export const IDENTITY_FRAME_TYPES = ['identity_proof', 'identity_refused', 'identity_accepted'] as const;
 export const MAX_IDENTITY_FRAME_CHARS = 4096;
 
 /** Parses an identity control frame received on a DataChannel (untrusted). */
