@@ -45,7 +45,11 @@ export class LinkAuthenticator {
     return `${extractFingerprints(pc.localDescription?.sdp ?? '').join(',')}|${extractFingerprints(pc.remoteDescription?.sdp ?? '').join(',')}`;
   }
 
-  /** Frame to send before closing a link whose proof failed. */
+  /** Frame to send before closing a link whose proof failed (also as a method: PeerLink's `LinkAuth`). */
+  refusal(check: { reason: string; message: string }): string {
+    return LinkAuthenticator.refusal(check);
+  }
+
   static refusal(check: { reason: string; message: string }): string {
     const frame: IdentityRefusedFrame = { type: 'identity_refused', reason: check.reason.slice(0, 64), message: check.message.slice(0, 1024) };
     return JSON.stringify(frame);

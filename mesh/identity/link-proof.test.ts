@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createLinkProof, extractFingerprints, verifyLinkProof, type LinkEnds } from './link-proof.ts';
 import { DAY, newCa, newDevice, randomFingerprint, sdpWith, type TestDevice } from './test-helpers.ts';
 import type { RegistryCa } from './certificate.ts';
+import type { LinkAuth } from '../peer-link.ts';
 
 /** Two honest peers A and B whose SDPs went through an honest relay: each sees the other's real fingerprint. */
 async function honestLink() {
@@ -128,6 +129,8 @@ test('LinkAuthenticator takes local and remote from the connection and refuses w
   const pcA = { localDescription: { sdp: aEnds.localSdp }, remoteDescription: { sdp: aEnds.remoteSdp } };
   const pcB = { localDescription: { sdp: bEnds.localSdp }, remoteDescription: { sdp: bEnds.remoteSdp } };
   const [authA, authB] = [await side(a), await side(b)];
+  const hook: LinkAuth = authA; // fits the mesh core's PeerLink hook as is
+  assert.equal(hook.refusal({ reason: 'x', message: 'y' }), LinkAuthenticator.refusal({ reason: 'x', message: 'y' }));
   const res = await authB.check('web-a', pcB, await authA.proofFrame('pi-b', pcA));
   assert.ok(res.ok && res.firstUse && res.claims.peer_id === 'web-a');
   const swapped = await authA.check('pi-b', { ...pcA, remoteDescription: { sdp: sdpWith(randomFingerprint()) } }, await authB.proofFrame('web-a', pcB));
