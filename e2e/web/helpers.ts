@@ -90,7 +90,7 @@ export async function screenshot(page: Page, name: string, fullPage = false): Pr
   return path;
 }
 
-/** The topology's nodes and edges as the page draws them. */
+/** The topology's nodes and edges as the page draws them (`path: 'http'` = no DataChannel, registry fallback). */
 export async function topologyOf(page: Page): Promise<{ nodes: string[]; edges: Array<{ a: string; b: string; path: string }> }> {
   return page.evaluate(() => ({
     nodes: [...document.querySelectorAll('[data-testid=topology-node]')].map((n) => n.getAttribute('data-peer') ?? ''),

@@ -44,7 +44,7 @@ after(async () => {
 async function sees(page: Page, self: string, others: string[]) {
   await until(`${self} to draw open links to ${others.join(', ')}`, async () => {
     const t = await topologyOf(page);
-    return others.every((o) => t.nodes.includes(o) && t.edges.some((e) => (e.a === self && e.b === o) || (e.a === o && e.b === self)));
+    return others.every((o) => t.nodes.includes(o) && t.edges.some((e) => e.path !== 'http' && ((e.a === self && e.b === o) || (e.a === o && e.b === self))));
   }, 45_000, 250);
 }
 
@@ -145,8 +145,11 @@ test('with no DataChannel to the agent, the task goes through the registry queue
     assert.deepEqual(JSON.parse((await row.getByTestId('dispatch-result').textContent()) ?? 'null'), { celsius: 11 });
     // the queue view shows the task, completed, pushed by the registry's event stream
     await a.page.locator('[data-testid=queue-task]', { hasText: 'temperature' }).locator('.state-completed').waitFor({ timeout: 10_000 });
-    await a.page.locator('#tasks').scrollIntoViewIfNeeded();
-    await screenshot(a.page, 'tasks-desktop');
+    // the topology draws the HTTP-only agent's peer with an "HTTP fallback" edge
+    await until('an HTTP fallback edge to legacy-box', async () =>
+      (await topologyOf(a.page)).edges.some((e) => e.path === 'http' && (e.a === 'legacy-box' || e.b === 'legacy-box')), 10_000);
+    await a.page.evaluate(() => window.scrollTo(0, 0));
+    await screenshot(a.page, 'tasks-desktop', true);
     await a.context.close();
   } finally {
     stop = true;

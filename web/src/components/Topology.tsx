@@ -36,7 +36,8 @@ export function Topology() {
     () => buildGraph({ self, registryPeers, signalingPeers, agents, edges, links }),
     [self, registryPeers, signalingPeers, agents, edges, links],
   );
-  const summary = `${g.nodes.length} peer${g.nodes.length === 1 ? '' : 's'}, ${g.edges.length} open link${g.edges.length === 1 ? '' : 's'}${stale ? ' (last known)' : ''}`;
+  const open = g.edges.filter((e) => e.path !== 'http').length;
+  const summary = `${g.nodes.length} peer${g.nodes.length === 1 ? '' : 's'}, ${open} open link${open === 1 ? '' : 's'}${stale ? ' (last known)' : ''}`;
   // Spread the ring over the box (graph.ts lays it out at radius 0.36 around the centre).
   const rx = W / 2 - Math.min(90, W * 0.14), ry = H / 2 - 52;
   const px = (v: number) => W / 2 + ((v - 0.5) / 0.36) * rx;
@@ -105,7 +106,7 @@ export function Topology() {
         <li><span className="sw sw-active" />active</li>
         <li><span className="sw sw-stale" />stale</li>
         <li><span className="sw sw-offline" />offline</li>
-        <li className="muted">edge label: path type · round-trip time; number in a node: agents on it</li>
+        <li className="muted">edge: DataChannel path type · round-trip time (dashed “HTTP” = no DataChannel, tasks go through the registry); number in a node: agents on it</li>
       </ul>
     </section>
   );

@@ -18,8 +18,9 @@ test('topology graph: our own live links replace what the registry last heard ab
   assert.deepEqual(g.nodes.map((n) => [n.id, n.health, n.self]), [
     ['web-a', 'active', true], ['sc-1', 'active', false], ['sc-2', 'offline', false], ['web-b', 'active', false],
   ]);
+  // web-b is active but has no DataChannel to us: reached over HTTP (the registry's task queue)
   assert.deepEqual(g.edges.map((e) => [e.a, e.b, e.path, e.mine]).sort(), [
-    ['sc-1', 'web-b', 'relay', false], ['web-a', 'sc-1', 'srflx', true],
+    ['sc-1', 'web-b', 'relay', false], ['web-a', 'sc-1', 'srflx', true], ['web-a', 'web-b', 'http', true],
   ]);
   assert.equal(g.nodes.find((n) => n.id === 'sc-1')!.agents.length, 1);
 });

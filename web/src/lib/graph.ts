@@ -54,6 +54,11 @@ export function buildGraph(input: {
     for (const l of openLinks) {
       edges.set(key(input.self, l.peer_id), { a: input.self, b: l.peer_id, path: l.path, rtt_ms: l.rtt_ms, mine: true });
     }
+    // An active peer we have no DataChannel to is reached through the registry (task queue): say so.
+    for (const [id, h] of health) {
+      if (id === input.self || h !== 'active' || edges.has(key(input.self, id))) continue;
+      edges.set(key(input.self, id), { a: input.self, b: id, path: 'http', mine: true });
+    }
   }
 
   // Self first, then by id: a stable ring layout.
