@@ -51,6 +51,8 @@ export interface LinkAuth {
   proofFrame(remotePeerId: string, pc: RTCPeerConnection): Promise<string>;
   check(remotePeerId: string, pc: RTCPeerConnection, text: string): Promise<{ ok: true } | { ok: false; reason: string; message: string }>;
   refusal(check: { reason: string; message: string }): string;
+  /** Local policy: false = this peer opens without a proof (a legacy peer the operator listed). Default: required. */
+  required?(remotePeerId: string): boolean;
 }
 
 export type PeerLinkEvents = {
@@ -342,7 +344,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     dc.onopen = () => {
       if (a.closed) return;
       const auth = this.#o.linkAuth;
-      if (!auth) return this.#markOpen(a);
+      if (!auth || auth.required?.(this.remoteId) === false) return this.#markOpen(a);
       a.auth = { held: [], checking: false, verified: false, accepted: false };
       auth.proofFrame(this.remoteId, a.pc).then(
         (frame) => {

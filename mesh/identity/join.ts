@@ -1,0 +1,98 @@
+import type { RegistryClient } from '../registry-client.ts';
+import { readCertificateUnverified, verifyOwnCertificate } from './certificate.ts';
+import { loadOrCreateIdentity, type CertificateStore, type DeviceIdentity, type IdentityKeyStore } from './keys.ts';
+import { KnownPeers, type TrustRecords } from './known-peers.ts';
+import { LinkAuthenticator, type DescribedConnection } from './link-auth.ts';
+
+/** A certificate with less than this left is renewed at start. */
+export const RENEW_BEFORE_MS = 30 * 86400_000;
+
+/**
+ * The mesh core's `linkAuth` hook with the local link policy (docs/pairing.md, "Which links must
+ * prove"): once this device holds a certificate, every link must prove its identity, except to
+ * the peer ids the operator listed as legacy (Rust sidecars, which cannot prove). The requirement
+ * is never negotiated over signaling: a relay could strip it.
+ */
+export class PolicyLinkAuth {
+  readonly #legacy: ReadonlySet<string>;
+  constructor(
+    readonly authenticator: LinkAuthenticator,
+    legacyPeers: Iterable<string> = [],
+  ) {
+    this.#legacy = new Set(legacyPeers);
+  }
+  /** False = this link opens without a proof (legacy peer, marked unverified). */
+  required(remotePeerId: string): boolean {
+    return !this.#legacy.has(remotePeerId);
+  }
+  proofFrame(remotePeerId: string, pc: DescribedConnection): Promise<string> {
+    return this.authenticator.proofFrame(remotePeerId, pc);
+  }
+  check(remotePeerId: string, pc: DescribedConnection, text: string) {
+    return this.authenticator.check(remotePeerId, pc, text);
+  }
+  refusal(check: { reason: string; message: string }): string {
+    return LinkAuthenticator.refusal(check);
+  }
+}
+
+export interface JoinedIdentity {
+  identity: DeviceIdentity;
+  certificate: string;
+  knownPeers: KnownPeers;
+  linkAuth: PolicyLinkAuth;
+  /** The certificate was (re)issued now rather than loaded. */
+  issued: boolean;
+}
+
+/** The registry CA differs from the one this device pinned (registry reinstalled, or an impostor). */
+export class CaChangedError extends Error {
+  readonly code = 'ca_changed';
+}
+
+/**
+ * Everything a peer needs to prove itself on links, for a client already signed in: loads or
+ * creates the device key, pins the registry CA (TOFU; a different CA throws CaChangedError),
+ * keeps the stored certificate if it is valid for this key, this peer id and this CA for another
+ * 30 days, or else asks the registry for one (POST /api/identity/certificate) and stores it.
+ */
+export async function joinWithIdentity(o: {
+  registry: RegistryClient;
+  peerId: string;
+  keyStore: IdentityKeyStore & CertificateStore;
+  records: TrustRecords;
+  legacyPeers?: Iterable<string>;
+  now?: () => number;
+}): Promise<JoinedIdentity> {
+  const now = o.now ?? Date.now;
+  const identity = await loadOrCreateIdentity(o.keyStore);
+  const knownPeers = new KnownPeers(o.records);
+  const ca = await o.registry.registryCa();
+  const pin = await knownPeers.pinCa(ca.public_key_jwk);
+  if (!pin.ok) throw new CaChangedError(pin.message);
+  let certificate = await o.keyStore.loadCertificate();
+  let issued = false;
+  const usable = async (cert: string | undefined) => {
+    if (!cert) return false;
+    const res = await verifyOwnCertificate(ca.public_key_jwk, cert, { keyId: identity.keyId, peerId: o.peerId }, now());
+    return res.ok && res.claims.expires_at - now() > RENEW_BEFORE_MS;
+  };
+  if (!(await usable(certificate))) {
+    const res = await o.registry.requestCertificate(identity.publicJwk);
+    const own = await verifyOwnCertificate(ca.public_key_jwk, res.certificate, { keyId: identity.keyId, peerId: o.peerId }, now());
+    if (!own.ok) throw new Error(`the registry issued a certificate this device cannot use: ${own.message}`);
+    certificate = res.certificate;
+    await o.keyStore.saveCertificate(certificate);
+    issued = true;
+  }
+  const cert = certificate!;
+  const authenticator = new LinkAuthenticator({ localPeerId: o.peerId, identity, certificate: () => cert, knownPeers });
+  return { identity, certificate: cert, knownPeers, linkAuth: new PolicyLinkAuth(authenticator, o.legacyPeers), issued };
+}
+
+/** "key 1a2b3c4d… valid until 2027-02-20" for logs and the UI. */
+export function describeCertificate(cert: string): string {
+  const c = readCertificateUnverified(cert);
+  if (!c) return 'unreadable certificate';
+  return `peer ${c.peer_id}, key ${c.key_id.slice(0, 12)}…, valid until ${new Date(c.expires_at).toISOString().slice(0, 10)}`;
+}
