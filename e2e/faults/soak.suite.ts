@@ -24,7 +24,7 @@ test('soak: messages under link cuts, partitions, registry restarts and sidecar 
   mkdirSync(fileURLToPath(new URL('../results/', import.meta.url)), { recursive: true });
   writeFileSync(RESULT, JSON.stringify(out, null, 2) + '\n');
   console.log(JSON.stringify(out, null, 2));
-  assert.equal(result.lost, 0, `${result.lost} messages lost silently (${result.lost_to_killed_target} of them to a sidecar killed meanwhile)`);
+  assert.equal(result.lost, 0, `${result.lost} messages lost silently: ${JSON.stringify(result.lost_breakdown)}`);
   assert.equal(result.duplicates, 0, 'no message delivered twice');
   for (const [name, m] of Object.entries(result.memory)) {
     if (m.restarts || name === 'driver') continue;

@@ -23,10 +23,13 @@ export interface SoakResult extends LedgerCounts {
   at: string;
   peers: { sidecars: number; browsers: number };
   chaos: Record<string, number>;
-  /** of `lost`: messages whose target sidecar was killed while they were on their way */
-  lost_to_killed_target: number;
-  /** of `failed`: messages whose sender's sidecar died before reporting on them (the agent's socket closed) */
-  failed_sender_died: number;
+  /**
+   * Where the lost messages were lost (a message counts once, in the first that applies):
+   * target_killed — its target's sidecar was killed from 15 s before to 2 s after it was sent;
+   * sender_killed — its sender's sidecar was killed within 2 s after it was sent;
+   * link — the rest: handed to a link that died (cut, partition) without an error to the sender.
+   */
+  lost_breakdown: { target_killed: number; sender_killed: number; link: number };
   failed_by_code: Record<string, number>;
   settle_s: number;
   options: Omit<SoakOptions, 'log'>;
@@ -63,7 +66,6 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const ledger = new Ledger();
   const chaos: Record<string, number> = { host_cuts: 0, partitions: 0, registry_restarts: 0, registry_kill9: 0, sidecar_kill9: 0 };
   const killedAt = new Map<string, number[]>(); // peer → times its sidecar was killed
-  const senderDied = new Set<string>();
   try {
     interface Slot { sc: Sidecar; probe: IpcProbe; alive: boolean; restarts: number; startMb: number }
     const slots: Slot[] = [];
@@ -151,8 +153,6 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
           s.alive = false;
           killedAt.set(s.sc.peerId, [...(killedAt.get(s.sc.peerId) ?? []), Date.now()]);
           await s.sc.kill('SIGKILL');
-          // everything its agent sent that was not answered yet: the agent saw its socket close
-          for (const id of ledger.outstanding()) if (ledger.sent.get(id)!.from === s.sc.peerId) senderDied.add(id);
           s.probe.close();
           await sleep(between(2000, 5000));
           const idx = world.sidecars.indexOf(s.sc);
@@ -181,7 +181,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     await chaosLoop;
     const tSettle = Date.now();
     // wait for links to come back, then for every message to be delivered or failed
-    const counts = await ledger.settle(90_000);
+    await ledger.settle(90_000);
     const settleS = (Date.now() - tSettle) / 1000;
 
     const memory: SoakResult['memory'] = {};
@@ -192,14 +192,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     }
     memory.driver = { start_mb: driverStart, end_mb: Math.round(process.memoryUsage().rss / 1048576) };
 
-    let lostToKilled = 0;
+    const killedNear = (peer: string, from: number, to: number) => (killedAt.get(peer) ?? []).some((t) => t >= from && t <= to);
+    const lostBreakdown = { target_killed: 0, sender_killed: 0, link: 0 };
     for (const id of ledger.outstanding()) {
       const m = ledger.sent.get(id)!;
-      if (senderDied.has(id)) continue;
-      if ((killedAt.get(m.to) ?? []).some((t) => t >= m.at - 1000)) lostToKilled++;
+      if (killedNear(m.to, m.at - 15_000, m.at + 2000)) lostBreakdown.target_killed++;
+      else if (killedNear(m.from, m.at, m.at + 2000)) lostBreakdown.sender_killed++;
+      else lostBreakdown.link++;
     }
-    // A message of an agent whose own sidecar died counts as failed-with-error: its socket closed.
-    for (const id of senderDied) if (!ledger.delivered.has(id) && !ledger.failed.has(id)) ledger.failed.set(id, 'sender_died: the agent\'s sidecar connection closed');
     const final = ledger.counts();
     const byCode: Record<string, number> = {};
     for (const [id, why] of ledger.failed) {
@@ -207,7 +207,6 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       const code = why.split(':')[0]!;
       byCode[code] = (byCode[code] ?? 0) + 1;
     }
-    void counts;
     return {
       ...final,
       memory,
@@ -215,8 +214,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       at: new Date().toISOString(),
       peers: { sidecars: o.peers, browsers: 0 },
       chaos,
-      lost_to_killed_target: lostToKilled,
-      failed_sender_died: [...senderDied].filter((id) => !ledger.delivered.has(id)).length,
+      lost_breakdown: lostBreakdown,
       failed_by_code: byCode,
       settle_s: settleS,
       options: { durationS: o.durationS, peers: o.peers, rate: o.rate, chaosEveryS: o.chaosEveryS, seed: o.seed },
