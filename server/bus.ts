@@ -7,7 +7,16 @@ export class EventBus {
   constructor() {
     this.emitter.setMaxListeners(0);
   }
+  /** Set when other registry instances should see this instance's events too. */
+  forward: ((e: RegistryEvent) => void) | undefined;
+
   publish(e: RegistryEvent): void {
+    this.emitter.emit('event', e);
+    this.forward?.(e);
+  }
+
+  /** An event from another instance: local subscribers only. */
+  deliver(e: RegistryEvent): void {
     this.emitter.emit('event', e);
   }
   subscribe(fn: (e: RegistryEvent) => void): () => void {

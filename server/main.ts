@@ -19,6 +19,9 @@ import { expireTasks } from './routes/hub.ts';
 import { log } from './log.ts';
 import { startPairing } from './pairing/index.ts';
 import { loadSkillPolicy } from './routes/policy.ts';
+import { RedisCluster } from './cluster.ts';
+import { sharedSecret } from './storage/shared-secret.ts';
+import { randomBytes } from 'node:crypto';
 
 function fail(msg: string): never {
   console.error(`chatixia-registry: ${msg}`);
@@ -54,6 +57,10 @@ async function main(): Promise<void> {
   const db = await openDb({ dataDir: cfg.dataDir, databaseUrl: cfg.databaseUrl, schema: cfg.databaseSchema, onProgress: (m) => console.log(`chatixia-registry: ${m}`) }).catch((e) =>
     fail(`cannot open storage: ${(e as Error).message}`),
   );
+  if (cfg.databaseUrl && !process.env.JWT_SECRET) {
+    // Instances sharing one PostgreSQL must sign and verify with the same secret.
+    secrets.signingKey = new TextEncoder().encode(await sharedSecret(db, 'jwt_secret', () => randomBytes(32).toString('base64url')));
+  }
   const reg = new RegistryState(cfg, db, new TokenSigner(secrets.signingKey, cfg.tokenTtlS), secrets.adminKey, staticKeys);
   reg.adminKeySource = secrets.adminKeySource;
   reg.hub = new SignalingHub({
@@ -64,6 +71,25 @@ async function main(): Promise<void> {
   });
   await startPairing(reg);
   await loadSkillPolicy(reg).catch((e) => fail(`skill policy: ${(e as Error).message}`));
+  let cluster: RedisCluster | undefined;
+  if (process.env.REDIS_URL) {
+    cluster = new RedisCluster(process.env.REDIS_URL, process.env.REDIS_PREFIX || 'chatixia', {
+      onMessage(msg) {
+        if (msg.kind === 'revoke') reg.auth.setRevoked([msg.peer]);
+        else if (msg.kind === 'invalidate') reg.auth.invalidateTokens(msg.peer, msg.at);
+        else if (msg.kind === 'event') {
+          if (msg.event.type === 'policy') reg.skillPolicy = msg.event.data;
+          reg.bus.deliver(msg.event);
+          return;
+        }
+        reg.hub.onCluster(msg);
+      },
+    });
+    await cluster.start().catch((e) => fail(`cannot reach Redis at REDIS_URL: ${(e as Error).message}`));
+    reg.hub.cluster = cluster;
+    reg.bus.forward = (e) => void cluster!.publish({ kind: 'event', event: e });
+    console.log(`chatixia-registry: joined the instance bus on Redis as ${cluster.instanceId}`);
+  }
   if (cfg.buildWeb) buildWebIfMissing(cfg.webDistDir);
 
   const app = buildApp(reg);
@@ -127,9 +153,11 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`chatixia-registry: ${signal}, shutting down`);
     clearInterval(sweeper);
+    const localPeers = reg.hub.peerIds();
     reg.hub.closeAll();
     const force = setTimeout(() => process.exit(0), 3000);
     force.unref();
+    void cluster?.stop(localPeers);
     server.close(() => undefined);
     if ('closeAllConnections' in server) (server as { closeAllConnections(): void }).closeAllConnections();
     db.close()

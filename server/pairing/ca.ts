@@ -2,18 +2,26 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRegistryCa, issueDeviceCertificate, loadRegistryCa, type RegistryCa } from '../../mesh/identity/certificate.ts';
 import type { PublicKeyJwk, RegistryCaInfo } from '../../mesh/protocol/index.ts';
+import type { Db } from '../storage/db.ts';
+import { sharedSecret } from '../storage/shared-secret.ts';
 
 /** Device certificates are valid this long; a device asks again (re-pair or POST /api/identity/certificate) after. */
 export const CERT_LIFETIME_MS = 365 * 24 * 3600 * 1000;
 
 /**
  * The registry CA (mesh/identity): an ECDSA P-256 key in `$MESH_DATA_DIR/ca.jwk` (0600),
- * created on first start. Several instances sharing PostgreSQL must share this file too.
+ * created on first start; with PostgreSQL it lives in the database so every instance shares it.
  */
 export class CertificateAuthority {
   private constructor(private readonly ca: RegistryCa) {}
 
-  static async open(dataDir: string): Promise<CertificateAuthority> {
+  static async open(dataDir: string, db?: Db): Promise<CertificateAuthority> {
+    if (db?.kind === 'postgres') {
+      // Shared by every instance on this database.
+      const fresh = await createRegistryCa();
+      const jwk = await sharedSecret(db, 'registry_ca_jwk', () => JSON.stringify(fresh.privateJwk));
+      return new CertificateAuthority(await loadRegistryCa(JSON.parse(jwk) as JsonWebKey));
+    }
     const path = join(dataDir, 'ca.jwk');
     if (existsSync(path)) return new CertificateAuthority(await loadRegistryCa(JSON.parse(readFileSync(path, 'utf8')) as JsonWebKey));
     const { ca, privateJwk } = await createRegistryCa();

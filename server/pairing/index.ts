@@ -4,7 +4,7 @@ import { CertificateAuthority } from './ca.ts';
 
 /** Wires pairing into auth at start: device tokens become principals, revoked peers stay refused. */
 export async function startPairing(reg: RegistryState): Promise<void> {
-  reg.ca = await CertificateAuthority.open(reg.cfg.dataDir);
+  reg.ca = await CertificateAuthority.open(reg.cfg.dataDir, reg.db);
   reg.auth.setRevoked(await reg.pairing.revokedPeers());
   reg.auth.devices = {
     async lookupDeviceToken(token: string) {

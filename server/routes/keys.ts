@@ -37,7 +37,9 @@ export function keyRoutes(reg: RegistryState) {
     if (!Id.safeParse(peerId).success) throw badRequest('peer_id is not a valid id');
     const n = await reg.keys.deleteByPeer(peerId);
     if (n === 0) throw notFound(`API key for ${peerId}`);
-    reg.auth.invalidateTokens(peerId);
+    const at = Math.floor(Date.now() / 1000);
+    reg.auth.invalidateTokens(peerId, at);
+    void reg.hub.cluster?.publish({ kind: 'invalidate', peer: peerId, at });
     await reg.record(c.get('principal').peerId, 'key.delete', peerId, { count: n });
     return c.json({ status: 'ok', deleted: n });
   });

@@ -3,6 +3,7 @@ import { LIMITS, decodeSignal, encodeSignal, type SignalMessage } from '../../me
 import type { Principal } from '../auth/tokens.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
 import { log } from '../log.ts';
+import type { ClusterMessage, RedisCluster } from '../cluster.ts';
 
 /** Close codes of the signaling contract (interfaces.md #3). */
 export const CLOSE = { replaced: 4001, refused: 4003, limit: 4008 } as const;
@@ -124,25 +125,28 @@ export class SignalConn {
         if (msg.peer_id && msg.peer_id !== this.principal.peerId) {
           return this.error('forbidden', `you are authenticated as ${this.principal.peerId}, not ${msg.peer_id}`);
         }
-        return this.hub.register(this);
+        return await this.hub.register(this);
       case 'offer':
       case 'answer':
       case 'ice_candidate':
-        return this.relay(msg);
+        return await this.relay(msg);
       default:
         return this.error('unknown_type', `unhandled type "${msg.type}"`);
     }
   }
 
-  private relay(msg: SignalMessage): void {
+  private async relay(msg: SignalMessage): Promise<void> {
     if (!this.peerId) return this.error('not_registered', 'send register before offers, answers or candidates');
     if (msg.peer_id !== this.peerId) {
       return this.error('forbidden', `peer_id must be your authenticated id ${this.peerId}`);
     }
     if (!msg.target_id) return this.error('invalid', `${msg.type} needs a target_id`);
+    const text = JSON.stringify({ type: msg.type, peer_id: msg.peer_id, target_id: msg.target_id, payload: msg.payload });
     const target = this.hub.get(msg.target_id);
-    if (!target) return this.error('unknown_target', `peer ${msg.target_id} is not connected`);
-    target.send(JSON.stringify({ type: msg.type, peer_id: msg.peer_id, target_id: msg.target_id, payload: msg.payload }));
+    if (target) return target.send(text);
+    // Not here: maybe on another registry instance.
+    if (this.hub.cluster && (await this.hub.cluster.relay(msg.target_id, text))) return;
+    this.error('unknown_target', `peer ${msg.target_id} is not connected`);
   }
 
   onClose(): void {
@@ -157,6 +161,8 @@ export class SignalingHub {
   private readonly peers = new Map<string, SignalConn>();
   private readonly all = new Set<SignalConn>();
   private readonly keepalive: NodeJS.Timeout;
+  /** Set when REDIS_URL joins this instance to others. */
+  cluster: RedisCluster | undefined;
 
   constructor(readonly opts: HubOptions) {
     this.keepalive = setInterval(() => this.all.forEach((c) => c.ping()), 30_000);
@@ -177,19 +183,24 @@ export class SignalingHub {
     return [...this.peers.keys()].sort();
   }
 
-  register(conn: SignalConn): void {
+  /** A refresh or reconnect: the newer socket wins, the old one is told not to come back. */
+  private replaceLocal(id: string, keep?: SignalConn): void {
+    const old = this.peers.get(id);
+    if (!old || old === keep) return;
+    this.peers.delete(id);
+    old.peerId = undefined;
+    old.close(CLOSE.replaced, 'replaced by a newer connection of the same peer id');
+  }
+
+  async register(conn: SignalConn): Promise<void> {
     const id = conn.principal!.peerId;
     if (this.opts.isRevoked(id)) return conn.refuse('this peer was revoked');
-    const old = this.peers.get(id);
-    if (old && old !== conn) {
-      // A refresh or reconnect: the newer socket wins, the old one is told not to come back.
-      this.peers.delete(id);
-      old.peerId = undefined;
-      old.close(CLOSE.replaced, 'replaced by a newer connection of the same peer id');
-    }
+    this.replaceLocal(id, conn);
     conn.peerId = id;
     this.peers.set(id, conn);
-    conn.send(JSON.stringify({ type: 'peer_list', peer_id: 'registry', payload: { peers: this.peerIds().filter((p) => p !== id) } }));
+    const remote = this.cluster ? (await this.cluster.joined(id), await this.cluster.remotePeers()) : [];
+    const others = [...new Set([...this.peerIds(), ...remote])].filter((p) => p !== id).sort();
+    conn.send(JSON.stringify({ type: 'peer_list', peer_id: 'registry', payload: { peers: others } }));
     this.broadcast(encodeSignal('peer_joined', 'registry', { peer_id: id }), id);
     log.info(`[SIG] peer registered: ${id} (total ${this.peers.size})`);
     this.opts.onPeersChanged();
@@ -201,14 +212,43 @@ export class SignalingHub {
     if (!id || this.peers.get(id) !== conn) return;
     this.peers.delete(id);
     this.broadcast(encodeSignal('peer_left', 'registry', { peer_id: id }), id);
+    void this.cluster?.left(id);
     log.info(`[SIG] peer left: ${id} (total ${this.peers.size})`);
     this.opts.onPeersChanged();
   }
 
   /** Revocation: close the peer's socket (4003) and tell every other peer to drop its links to it. */
   revoke(peerId: string): void {
+    this.revokeLocal(peerId);
+    void this.cluster?.publish({ kind: 'revoke', peer: peerId });
+  }
+
+  private revokeLocal(peerId: string): void {
     for (const c of this.all) if (c.principal?.peerId === peerId) c.refuse('this peer was revoked');
     this.broadcast(encodeSignal('peer_revoked', 'registry', { peer_id: peerId }), peerId);
+  }
+
+  /** What another instance tells this one about its peers. */
+  onCluster(msg: ClusterMessage): void {
+    switch (msg.kind) {
+      case 'joined':
+        this.replaceLocal(msg.peer);
+        this.broadcast(encodeSignal('peer_joined', 'registry', { peer_id: msg.peer }), msg.peer);
+        this.opts.onPeersChanged();
+        return;
+      case 'left':
+        if (!this.peers.has(msg.peer)) this.broadcast(encodeSignal('peer_left', 'registry', { peer_id: msg.peer }), msg.peer);
+        this.opts.onPeersChanged();
+        return;
+      case 'relay':
+        this.peers.get(msg.to)?.send(msg.text);
+        return;
+      case 'revoke':
+        this.revokeLocal(msg.peer);
+        return;
+      default:
+        return;
+    }
   }
 
   broadcast(text: string, except?: string): void {

@@ -1,0 +1,104 @@
+/**
+ * Two registry instances on one PostgreSQL and one Redis (both real servers): a peer on each,
+ * signaling across instances, shared state, live events and revocation across instances.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { startRegistry, type RegistryProcess } from './testing.ts';
+import { api, registeredPeer, waitFor } from './test-support.ts';
+import { withUser } from './storage/db.ts';
+import { RegistryClient } from '../mesh/registry-client.ts';
+
+const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://127.0.0.1:5432/test';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const tag = `${process.pid}_${randomBytes(3).toString('hex')}`;
+const env = {
+  DATABASE_URL: PG_URL,
+  DATABASE_SCHEMA: `chatixia_cl_${tag}`,
+  REDIS_URL,
+  REDIS_PREFIX: `chatixia-test-${tag}`,
+  ADMIN_API_KEY: `cluster-admin-key-${tag}`,
+};
+let one: RegistryProcess;
+let two: RegistryProcess;
+
+before(async () => {
+  one = await startRegistry({ env });
+  two = await startRegistry({ env });
+});
+after(async () => {
+  await Promise.all([one?.stop(), two?.stop()]);
+  const c = new pg.Client({ connectionString: withUser(PG_URL) });
+  await c.connect();
+  await c.query(`DROP SCHEMA IF EXISTS ${env.DATABASE_SCHEMA} CASCADE`);
+  await c.end();
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(REDIS_URL);
+  const keys = await redis.keys(`${env.REDIS_PREFIX}:*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+});
+
+test('a token from one instance works on the other; state is shared', async () => {
+  const key = await one.issueApiKey('cl-a');
+  const tok = await one.token(key);
+  assert.equal((await api(two.url, 'GET', '/api/registry/agents', { token: tok })).status, 200);
+  const a = new RegistryClient({ baseUrl: one.url, apiKey: key });
+  const { task_id } = await a.submitTask({ skill: 'shared', payload: {}, ttl: 60 });
+  const b = new RegistryClient({ baseUrl: two.url, apiKey: key });
+  assert.equal((await b.getTask(task_id)).state, 'pending');
+  assert.deepEqual((await a.config()).registry_ca, (await b.config()).registry_ca, 'one CA for all instances');
+});
+
+test('signaling across instances: peer_list, peer_joined, relay, forged peer_id refused, peer_left', async () => {
+  const tokA = await one.token(await one.issueApiKey('x-a'));
+  const tokB = await two.token(await two.issueApiKey('x-b'));
+  const a = await registeredPeer(one.wsUrl, tokA, 'x-a');
+  const b = await registeredPeer(two.wsUrl, tokB, 'x-b');
+  assert.ok(b.peers.includes('x-a'), `peer_list on instance two: ${b.peers}`);
+  assert.equal((await a.sock.next('peer_joined', 10_000, (f) => f.payload.peer_id === 'x-b')).payload.peer_id, 'x-b');
+  a.sock.send({ type: 'offer', peer_id: 'x-a', target_id: 'x-b', payload: { sdp: 'cross' } });
+  assert.equal((await b.sock.next('offer')).payload.sdp, 'cross');
+  b.sock.send({ type: 'answer', peer_id: 'x-b', target_id: 'x-a', payload: { sdp: 'back' } });
+  assert.equal((await a.sock.next('answer')).payload.sdp, 'back');
+  b.sock.send({ type: 'offer', peer_id: 'x-a', target_id: 'x-a', payload: { sdp: 'forged' } });
+  assert.equal((await b.sock.next('error')).payload.code, 'forbidden');
+  // Same peer id on the other instance replaces the first socket (4001).
+  const b2 = await registeredPeer(one.wsUrl, tokB, 'x-b');
+  assert.equal((await b.sock.closed).code, 4001);
+  a.sock.send({ type: 'offer', peer_id: 'x-a', target_id: 'x-b', payload: { sdp: 'to-new' } });
+  assert.equal((await b2.sock.next('offer')).payload.sdp, 'to-new');
+  b2.sock.close();
+  assert.equal((await a.sock.next('peer_left', 10_000, (f) => f.payload.peer_id === 'x-b')).payload.peer_id, 'x-b');
+  a.sock.close();
+  await a.sock.closed;
+});
+
+test('live events and revocation reach the other instance', async () => {
+  const adminOne = new RegistryClient({ baseUrl: one.url, apiKey: env.ADMIN_API_KEY });
+  const adminTwo = new RegistryClient({ baseUrl: two.url, apiKey: env.ADMIN_API_KEY });
+  const events: { type: string; data: unknown }[] = [];
+  const ctl = new AbortController();
+  const done = adminTwo.events((e) => events.push(e), ctl.signal);
+  await waitFor('snapshot', () => events.length >= 2);
+  const { task_id } = await adminOne.submitTask({ skill: 'evt-x', payload: {}, ttl: 60 });
+  await waitFor('task event on instance two', () => events.some((e) => e.type === 'tasks' && (e.data as { id: string }).id === task_id));
+  // Pair on one, connect on two, revoke on one: the socket on two closes with 4003.
+  const { code } = await adminOne.generatePairingCode();
+  const dev = await new RegistryClient({ baseUrl: one.url }).pair({ code, agent_name: 'cross' });
+  await adminOne.approvePairing(dev.id);
+  const { device_token } = await new RegistryClient({ baseUrl: two.url }).pairingStatus(dev.id, dev.claim_secret);
+  const devTok = await new RegistryClient({ baseUrl: two.url, deviceToken: device_token! }).token();
+  const watcherTok = await one.token(await one.issueApiKey('watch-1'));
+  const watcher = await registeredPeer(one.wsUrl, watcherTok, 'watch-1');
+  const d = await registeredPeer(two.wsUrl, devTok, dev.peer_id);
+  await adminOne.revokePairing(dev.id);
+  assert.equal((await d.sock.closed).code, 4003);
+  assert.equal((await watcher.sock.next('peer_revoked')).payload.peer_id, dev.peer_id);
+  assert.equal((await api(two.url, 'GET', '/api/registry/agents', { token: devTok })).status, 401);
+  watcher.sock.close();
+  ctl.abort();
+  await done;
+});
