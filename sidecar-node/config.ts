@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { LIMITS } from '../mesh/protocol/limits.ts';
+import { defaultDataDir, readDeviceFile } from './device-file.ts';
 
 export interface SidecarConfig {
   /** http(s)://host:port of the registry (derived from TOKEN_URL when not given). */
@@ -16,6 +17,10 @@ export interface SidecarConfig {
   maxMessageBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   hostname?: string;
+  /** Where the identity key, certificate and known peers persist (paired, or --data-dir); none = key in memory. */
+  identityDir?: string;
+  /** Peer ids allowed to open links without an identity proof (Rust sidecars). */
+  legacyPeers: string[];
 }
 
 /** Each option: flag, environment variable, help text. Flags override the environment. */
@@ -33,6 +38,8 @@ const OPTIONS = [
   ['max-message-bytes', 'MAX_MESSAGE_BYTES', `Largest mesh message sent or accepted (default ${LIMITS.meshMessageBytes}).`],
   ['log-level', 'LOG_LEVEL', 'debug | info (default) | warn | error. Tokens and keys are never logged.'],
   ['hostname', 'SIDECAR_HOSTNAME', 'Host name reported to the registry (default: the machine\'s).'],
+  ['data-dir', 'SIDECAR_DATA_DIR', 'Identity key, certificate, known peers and (after `pair`) the device token, all 0600 (default ~/.local/state/chatixia-sidecar; used when paired or given).'],
+  ['legacy-peers', 'LEGACY_PEERS', 'Comma-separated peer ids that may open links without an identity proof (Rust sidecars). Everyone else must prove.'],
 ] as const;
 
 export function helpText(): string {
@@ -42,6 +49,7 @@ export function helpText(): string {
     '',
     'Usage: chatixia-sidecar [options]    (or: npm run sidecar -- [options])',
     '       chatixia-sidecar call <skill> [json-args] [--peer <id>] [--agent <name>]   run a skill via the local sidecar',
+    '       chatixia-sidecar pair <code> [--registry-url URL] [--data-dir DIR]   pair this machine (approved in the dashboard)',
     '',
     'Each option may also be given as an environment variable; the flag wins.',
     '',
@@ -67,7 +75,13 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     const v = (values[flag] as string | undefined) ?? env[env_];
     return v === undefined || v === '' ? undefined : v;
   };
-  let registryUrl = get('registry-url');
+  const apiKey = get('api-key');
+  let deviceToken = get('device-token');
+  const givenDir = get('data-dir');
+  // No credentials given: the device token saved by `chatixia-sidecar pair`, if any.
+  const paired = !apiKey && !deviceToken ? readDeviceFile(givenDir ?? defaultDataDir(env)) : undefined;
+  if (paired) deviceToken = paired.device_token;
+  let registryUrl = get('registry-url') ?? (get('token-url') ? undefined : paired?.registry_url);
   let tokenUrl = get('token-url');
   if (!registryUrl) registryUrl = tokenUrl ? tokenUrl.replace(/\/api\/token\/?$/, '') : 'http://localhost:8080';
   registryUrl = registryUrl.replace(/\/+$/, '');
@@ -80,9 +94,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       throw new ConfigError(`${name} is not a valid URL: ${u}`);
     }
   }
-  const apiKey = get('api-key');
-  const deviceToken = get('device-token');
-  if (!apiKey && !deviceToken) throw new ConfigError('API_KEY (or DEVICE_TOKEN) is required; see --help');
+  if (!apiKey && !deviceToken) throw new ConfigError('API_KEY (or DEVICE_TOKEN) is required, or pair first: chatixia-sidecar pair <code>; see --help');
   const policy = (get('ice-transport-policy') ?? 'all').toLowerCase();
   if (policy !== 'all' && policy !== 'relay') throw new ConfigError('ICE_TRANSPORT_POLICY must be "all" or "relay"');
   const num = (flag: 'heartbeat-ms' | 'max-message-bytes', dflt: number, min: number, max: number) => {
@@ -111,5 +123,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     maxMessageBytes: num('max-message-bytes', LIMITS.meshMessageBytes, 1024, 1024 * 1024 * 1024),
     logLevel: level as SidecarConfig['logLevel'],
     ...(hostname && { hostname }),
+    ...((givenDir ?? (paired && defaultDataDir(env))) && { identityDir: givenDir ?? defaultDataDir(env) }),
+    legacyPeers: (get('legacy-peers') ?? '').split(',').map((x) => x.trim()).filter(Boolean),
   };
 }

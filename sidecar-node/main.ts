@@ -7,6 +7,10 @@ import { ConfigError, helpText, parseConfig } from './config.ts';
 import { makeLogger } from './log.ts';
 import { IpcServer } from './ipc-server.ts';
 
+if (process.argv[2] === 'pair') {
+  const { pairMain } = await import('./pair.ts');
+  process.exit(await pairMain(process.argv.slice(3)));
+}
 if (process.argv[2] === 'call') {
   const { callMain } = await import('./call.ts');
   process.exit(await callMain(process.argv.slice(3)));

@@ -11,6 +11,7 @@ import type { SidecarConfig } from './config.ts';
 import { IpcServer } from './ipc-server.ts';
 import { registerBuiltins } from './builtins.ts';
 import { RegistrySync } from './registry-sync.ts';
+import { sidecarIdentity } from './identity.ts';
 
 export interface Sidecar {
   ipc: IpcServer;
@@ -54,6 +55,8 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
     }
     const peerId = registry.peer!.peer_id;
     log.info(`[sidecar] authenticated as peer ${peerId}`);
+    // Key, pinned CA and certificate before any link: every link proves who is on each end (docs/pairing.md).
+    const { linkAuth } = await sidecarIdentity(cfg, registry, peerId, log);
 
     let iceServers: RTCIceServer[] = turnFromEnv(cfg);
     let policy: RTCIceTransportPolicy = cfg.iceTransportPolicy;
@@ -83,8 +86,10 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
       maxMessageBytes: cfg.maxMessageBytes,
       iceRestart: false,
       skills: () => hub?.skills() ?? [],
+      linkAuth,
       logger: log,
     });
+    mesh.events.on('link_refused', (p, reason, message) => log.warn(`[identity] link to ${p} refused: ${reason}: ${message}`));
     hub = new AgentHub({ mesh, logger: log });
     registerBuiltins({ hub, mesh, registry, log });
     mesh.events.on('peer_connected', (p) => log.info(`[mesh] peer connected: ${p}`));
