@@ -33,6 +33,10 @@ test('register, list, get; update by the owner; delete by self or admin only', a
   await assert.rejects(b.deleteAgent('reg-1'), (e: { status: number }) => e.status === 403);
   await a.registerAgent({ agent_id: 'reg-1', capabilities: { skills: ['sum', 'mul'] } });
   assert.deepEqual((await a.getAgent('reg-1')).capabilities.skills, ['sum', 'mul']);
+  // An agent key cannot place an agent (or report links) on another peer.
+  await assert.rejects(a.registerAgent({ agent_id: 'reg-x', peer_id: 'peer-b' }), (e: { status: number }) => e.status === 403);
+  await assert.rejects(a.heartbeat({ agent_id: 'reg-x', sidecar_peer_id: 'peer-b', links: [{ peer_id: 'peer-z', path: 'host' }] }), (e: { status: number }) => e.status === 403);
+  assert.equal((await a.registerAgent({ agent_id: 'reg-x', sidecar_peer_id: 'peer-a' })).peer_id, 'peer-a');
   await a.deleteAgent('reg-1');
   await assert.rejects(a.getAgent('reg-1'), (e: { status: number; code: string }) => e.status === 404 && e.code === 'not_found');
   await a.registerAgent({ agent_id: 'reg-2' });

@@ -13,6 +13,17 @@ export function mayManage(p: Principal, a: StoredAgent | undefined): boolean {
   return !a || p.role === 'admin' || a.owner === p.peerId || a.record.peer_id === p.peerId;
 }
 
+/**
+ * The peer an agent is said to live on. An agent key speaks for its own peer only, so it cannot
+ * make the registry route work (or report links) to someone else's peer; an admin may name any.
+ */
+export function claimedPeer(p: Principal, ...claims: (string | undefined)[]): string {
+  const claimed = claims.find((c) => c);
+  if (!claimed) return p.peerId;
+  if (p.role !== 'admin' && claimed !== p.peerId) throw forbidden(`you are peer ${p.peerId}; agents you register live on your peer, not on ${claimed}`);
+  return claimed;
+}
+
 function agentIdParam(raw: string): string {
   if (!Id.safeParse(raw).success) throw badRequest('agent id is not a valid id');
   return raw;
@@ -28,7 +39,7 @@ export function agentRoutes(reg: RegistryState) {
     const t = now();
     const existing = await reg.agents.get(body.agent_id, t);
     if (!mayManage(p, existing)) throw forbidden(`agent ${body.agent_id} belongs to another peer`);
-    const peerId = body.peer_id ?? (body.sidecar_peer_id || p.peerId);
+    const peerId = claimedPeer(p, body.peer_id, body.sidecar_peer_id);
     const { peer_id: _ignored, ...info } = body;
     const stored = await reg.agents.upsert({ ...info, sidecar_peer_id: info.sidecar_peer_id || peerId }, peerId, existing?.owner ?? p.peerId, t);
     reg.agentsChanged();

@@ -6,7 +6,7 @@ import { clientIp, readJson } from '../http/body.ts';
 import { ApiError, badRequest, conflict, forbidden, notFound, tooMany } from '../http/errors.ts';
 import { mayCall } from '../../mesh/identity/acl.ts';
 import { requireAuth } from '../http/auth.ts';
-import { mayManage } from './agents.ts';
+import { claimedPeer, mayManage } from './agents.ts';
 
 /** Allowed moves of the task state machine. */
 const NEXT: Record<TaskState, TaskState[]> = {
@@ -27,7 +27,7 @@ export function hubRoutes(reg: RegistryState) {
     const t = now();
     const existing = await reg.agents.get(hb.agent_id, t);
     if (!mayManage(p, existing)) throw forbidden(`agent ${hb.agent_id} belongs to another peer`);
-    const peerId = hb.peer_id ?? (hb.sidecar_peer_id || existing?.record.peer_id || p.peerId);
+    const peerId = claimedPeer(p, hb.peer_id, hb.sidecar_peer_id, p.role === 'admin' ? existing?.record.peer_id : undefined);
     const prev = existing?.record;
     await reg.agents.upsert(
       {
