@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadavg, cpus } from 'node:os';
 import type { Scenario } from './lib/scenario.ts';
 import type { Row } from './lib/result.ts';
 import { printTable, writeResults, mergeWithPrevious } from './lib/report.ts';
@@ -19,12 +20,13 @@ if (chosen.length === 0) {
 }
 
 const t0 = Date.now();
+const loadStart = loadavg()[0]!;
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(0).padStart(3)} s`;
 process.on('SIGINT', () => { killAll(); process.exit(130); });
 process.on('exit', killAll);
 
 const rows: Row[] = [];
-console.error(`bench: ${chosen.length} scenario(s): ${chosen.map((s) => s.id).join(', ')}`);
+console.error(`bench: ${chosen.length} scenario(s): ${chosen.map((s) => s.id).join(', ')} (load average ${loadStart.toFixed(1)} on ${cpus().length} cores)`);
 for (const [i, s] of chosen.entries()) {
   const tag = `[${i + 1}/${chosen.length} ${s.id}]`;
   console.error(`${elapsed()} ${tag} ${s.title}`);
@@ -54,6 +56,6 @@ const all = full ? rows : await mergeWithPrevious(rows, chosen.map((s) => s.id))
 printTable(rows);
 let analysis = '';
 try { analysis = await readFile(join(REPO, 'e2e/bench/analysis.md'), 'utf8'); } catch { /* none yet */ }
-await writeResults(all, { seconds: (Date.now() - t0) / 1000, full, analysis });
+await writeResults(all, { seconds: (Date.now() - t0) / 1000, full, analysis, loadStart });
 console.log(`\nwrote e2e/bench/results.json and e2e/bench/RESULTS.md (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 process.exit(0);

@@ -16,7 +16,7 @@ import WebSocket from 'ws';
 import { createInterface } from 'node:readline';
 
 type Kind = 'chatixia' | 'peerjs';
-interface Config { kind: Kind; url: string; ids: string[]; tokens?: string[]; ratePerS: number; rateMs: number; satMs: number; concurrency?: number; connectDeadlineMs?: number }
+interface Config { kind: Kind; url: string; ids: string[]; tokens?: string[]; ratePerS: number; concurrency?: number; connectDeadlineMs?: number }
 const cfg: Config = JSON.parse(readFileSync(process.argv[2]!, 'utf8'));
 const out = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 const now = () => performance.now();
@@ -155,30 +155,21 @@ async function saturate(ms: number) {
   return { relayed, relayed_per_s: relayed / elapsed, latencies: l };
 }
 
-function pct(xs: number[], p: number) {
-  if (!xs.length) return NaN;
-  const s = Float64Array.from(xs).sort();
-  return s[Math.min(s.length, Math.max(1, Math.ceil(p / 100 * s.length))) - 1]!;
-}
-const sum = (xs: number[]) => ({ n: xs.length, p50: pct(xs, 50), p99: pct(xs, 99), max: xs.length ? pct(xs, 100) : NaN });
-
 const connectMs = await connectAll();
 phase = 'idle';
 out({ connected: openCount(), connect_ms: connectMs });
 const stopHb = heartbeats();
-// wait for "go" (the bench samples the server's memory now)
-await new Promise<void>((r) => createInterface({ input: process.stdin }).once('line', () => r()));
-await fixedRate(cfg.ratePerS, 2000, false); // warm-up (JIT, buffers, timers); not measured
-const rate = await fixedRate(cfg.ratePerS, cfg.rateMs);
-out({ progress: `fixed rate: ${Math.round(rate.relayed_per_s)} relayed/s` });
-const sat = await saturate(cfg.satMs);
+const round2 = (xs: number[]) => xs.map((x) => Math.round(x * 100) / 100);
+// The bench drives the measuring windows over stdin, alternating with the other server's generator.
+for await (const line of createInterface({ input: process.stdin })) {
+  const [cmd, arg] = line.trim().split(' ');
+  const ms = Number(arg);
+  if (cmd === 'warm') { await fixedRate(cfg.ratePerS, ms, false); out({ window: 'warm' }); }
+  else if (cmd === 'rate') { const r = await fixedRate(cfg.ratePerS, ms); out({ window: 'rate', relayed_per_s: r.relayed_per_s, latencies: round2(r.latencies) }); }
+  else if (cmd === 'sat') { const r = await saturate(ms); await new Promise((res) => setTimeout(res, 300)); out({ window: 'sat', relayed_per_s: r.relayed_per_s, latencies: round2(r.latencies) }); }
+  else break;
+}
 stopHb();
-out({
-  result: {
-    peers: n, connected: openCount(), connect_ms: connectMs, errors, closed_early: closedEarly,
-    rate: { target_per_s: cfg.ratePerS, relayed_per_s: rate.relayed_per_s, sent_offers: rate.sent_offers, relayed: rate.relayed, latency_ms: sum(rate.latencies) },
-    saturation: { relayed_per_s: sat.relayed_per_s, relayed: sat.relayed, latency_ms: sum(sat.latencies) },
-  },
-});
+out({ done: { connected: openCount(), errors, closed_early: closedEarly } });
 for (const ws of socks) ws?.terminate();
 process.exit(0);

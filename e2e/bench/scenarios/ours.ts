@@ -4,6 +4,7 @@
  * from the tree, the scenario prints "not measured (reason)" instead of a number.
  */
 import { access } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { REPO, wallNow, findChildPid, waitFor, forkTs, type Forked } from '../lib/proc.ts';
 import { LineClient } from '../lib/line-client.ts';
@@ -247,23 +248,21 @@ export interface LoadTarget {
 export async function oursRegistry(): Promise<{ ok: true; target: LoadTarget } | { ok: false; reason: string }> {
   const missing = await oursMissing('registry');
   if (missing) return { ok: false, reason: missing };
-  // per-socket signaling limit stays at its default; the load is ~2 frames/s per simulated peer
-  const reg = await startOurRegistry();
+  // per-socket signaling limit stays at its default; the load is ~2 frames/s per simulated peer.
+  // Tokens are signed here with the registry's own TokenSigner and a JWT_SECRET we hand it: minting
+  // 5,000 through POST /api/token would take minutes and is not what this scenario measures.
+  const secret = randomBytes(32).toString('base64url');
+  const reg = await startOurRegistry({ JWT_SECRET: secret });
   const pid = await findChildPid('chatixia-registry');
   if (pid === null) { await reg.stop(); return { ok: false, reason: 'registry process not found in /proc' }; }
+  const { TokenSigner } = await import('../../../server/auth/tokens.ts');
+  const signer = new TokenSigner(new TextEncoder().encode(secret), 3600);
   return {
     ok: true,
     target: {
       label: 'registry', kind: 'chatixia', url: reg.wsUrl, pid,
-      async tokens(ids) {
-        // one JWT per simulated peer: the admin key may name the peer id (interfaces #2)
-        const out: string[] = new Array(ids.length);
-        let next = 0;
-        await Promise.all(Array.from({ length: 16 }, async () => {
-          while (next < ids.length) { const i = next++; out[i] = await reg.token(reg.adminKey, ids[i]); }
-        }));
-        return out;
-      },
+      // the same claims POST /api/token gives an admin key that names a peer id (interfaces #2)
+      tokens: (ids) => Promise.all(ids.map((peerId) => signer.sign({ peerId, role: 'admin' }))),
       stop: () => reg.stop(),
     },
   };
