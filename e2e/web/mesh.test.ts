@@ -7,7 +7,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startWebStack, openSignedIn, screenshot, until, topologyOf, PHONE, DESKTOP, type WebStack } from './helpers.ts';
+import { startWebStack, openSignedIn, signIn, screenshot, until, topologyOf, PHONE, DESKTOP, type WebStack } from './helpers.ts';
+import { launchChromium } from '../browser.ts';
 import { startSidecarProcess, type SidecarProcess } from '../../sidecar-node/test-support.ts';
 import type { AgentClient } from '../../mesh/agent/client.ts';
 import { RegistryClient } from '../../mesh/registry-client.ts';
@@ -154,5 +155,24 @@ test('with no DataChannel to the agent, the task goes through the registry queue
   } finally {
     stop = true;
     await worker;
+  }
+});
+
+test('a browser that hides its LAN address behind mDNS (as real browsers do) still links to the sidecar', async () => {
+  const browser = await launchChromium({ mdnsHostCandidates: true });
+  try {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    await page.goto(stack.registry.url);
+    await signIn(page, stack.registry.adminKey);
+    const self = (await page.getByTestId('self-peer-id').textContent())!.trim();
+    await sees(page, self, [SIDECAR]);
+    const edge = (await topologyOf(page)).edges.find((e) => e.a === SIDECAR || e.b === SIDECAR)!;
+    console.log(`# mDNS browser ↔ sidecar path: ${edge.path}`);
+    assert.ok(['host', 'srflx', 'prflx', 'relay'].includes(edge.path));
+    // and the link carries a task
+    assert.equal(await piAgent.task('upper', { text: 'mdns' }, { peer: self, agent: 'echo', timeoutMs: 15_000 }), 'MDNS');
+  } finally {
+    await browser.close();
   }
 });

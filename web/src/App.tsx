@@ -8,6 +8,8 @@ import { Agents } from './components/Agents.tsx';
 import { Chat } from './components/Chat.tsx';
 import { Tasks } from './components/Tasks.tsx';
 import { LocalAgents } from './components/LocalAgents.tsx';
+import { AdminPanels } from './components/AdminPanels.tsx';
+import { PairPage, isPairPath } from './pairing/PairPage.tsx';
 
 export function App() {
   const phase = useStore((s) => s.session.phase);
@@ -23,7 +25,7 @@ export function App() {
       <Header />
       <StatusBar />
       {phase === 'starting' && <main id="main" className="login"><p className="muted">Starting…</p></main>}
-      {(phase === 'signed_out' || phase === 'signing_in') && <Login />}
+      {(phase === 'signed_out' || phase === 'signing_in') && (isPairPath() ? <PairPage /> : <Login />)}
       {phase === 'signed_in' && (
         <main id="main" className="dash">
           <nav className="jump" aria-label="Sections">
@@ -38,6 +40,7 @@ export function App() {
           <div className="col col-b">
             <Agents onChat={openChat} />
             <LocalAgents />
+            <AdminPanels />
           </div>
         </main>
       )}

@@ -9,6 +9,7 @@ export function LocalAgents() {
   const agents = useStore((s) => s.localAgents);
   const startAgent = useStore((s) => s.startAgent);
   const signedIn = useStore((s) => s.session.phase === 'signed_in');
+  const identity = useStore((s) => s.session.identity);
   return (
     <section className="card" aria-labelledby="local-title" id="local">
       <div className="card-head">
@@ -18,6 +19,9 @@ export function LocalAgents() {
           <button type="button" className="ghost small" disabled={!signedIn} onClick={() => void startAgent('math')}>+ math agent</button>
         </div>
       </div>
+      <p className="muted identity" data-testid="identity">
+        {identity ? `Device identity: ${identity}` : 'No device certificate: links to peers that require identity proofs are refused.'}
+      </p>
       {agents.length === 0 && <p className="muted empty">No agents run in this browser. Each agent gets its own Web Worker.</p>}
       <ul className="agent-list">{agents.map((a) => <LocalAgent key={a.id} agent={a} />)}</ul>
     </section>

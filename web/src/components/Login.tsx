@@ -26,6 +26,7 @@ export function Login() {
         {session.error && <p className="error" role="alert">{session.error}</p>}
         {!online && <p className="error" role="status">You are offline; signing in needs the registry.</p>}
         <button type="submit" className="primary" disabled={busy || !key.trim()}>{busy ? 'Signing in…' : 'Sign in and join'}</button>
+        <p className="muted small"><a href="/pair">Pair this device with a code instead</a></p>
       </form>
     </main>
   );

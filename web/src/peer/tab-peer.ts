@@ -8,6 +8,8 @@ import {
   type RTCPeerConnectionCtor, type WebSocketCtor,
 } from '../../../mesh/index.ts';
 import { RegistryClient, RegistryError } from '../../../mesh/registry-client.ts';
+import { IndexedDbKeyStore, IndexedDbTrustRecords } from '../../../mesh/identity/index.ts';
+import { CaChangedError, describeCertificate, joinWithIdentity, type JoinedIdentity } from '../../../mesh/identity/join.ts';
 import type { IceConfig } from '../../../mesh/protocol/index.ts';
 import { useStore } from '../state/store.ts';
 import type { Action } from '../state/actions.ts';
@@ -58,11 +60,34 @@ async function signIn(credential: string, preferredPeerId: string): Promise<Regi
   throw last;
 }
 
+/**
+ * This browser's device key (non-extractable, IndexedDB) and a registry certificate for it, so
+ * every link proves who is at each end (docs/trust.md). A registry whose CA differs from the one
+ * this browser pinned is refused: that is either a reinstalled registry or an impostor.
+ */
+async function proveIdentity(client: RegistryClient, peerId: string): Promise<JoinedIdentity | null> {
+  const store = useStore.getState;
+  try {
+    const joined = await joinWithIdentity({ registry: client, peerId, keyStore: new IndexedDbKeyStore(), records: new IndexedDbTrustRecords() });
+    store().setSession({ identity: describeCertificate(joined.certificate) });
+    return joined;
+  } catch (e) {
+    if (e instanceof CaChangedError) {
+      throw Object.assign(new Error(`this registry's certificate authority is not the one this browser trusted before: ${e.message}`), { status: 403 });
+    }
+    // Without a certificate, links to peers that require proofs are refused (and reported); the rest works.
+    store().setSession({ identity: undefined });
+    store().notify('error', `No device certificate: ${(e as Error).message}. Peers that require identity proofs will refuse links.`);
+    return null;
+  }
+}
+
 export async function connectTabPeer(credential: string, preferredPeerId: string): Promise<TabPeer> {
   const store = useStore.getState;
   const client = await signIn(credential, preferredPeerId);
   const { peer_id: peerId, role } = client.peer!;
   let ice: IceConfig = await client.config().catch(() => ({ iceServers: [] }));
+  const joined = await proveIdentity(client, peerId);
 
   const signaling = new SignalingClient({
     url: client.signalingUrl(),
@@ -79,6 +104,7 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
     ...(ice.iceTransportPolicy ? { iceTransportPolicy: ice.iceTransportPolicy } : {}),
     iceRestart: true,
     skills: () => hub.skills(),
+    ...(joined ? { linkAuth: joined.linkAuth } : {}),
   });
   hub = new AgentHub({ mesh });
 
@@ -105,6 +131,9 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
         store().setMesh({ signaling: 'idle' });
         store().notify('error', 'The registry refused this browser\'s credential. Sign out and sign in again.');
       }
+    }),
+    mesh.events.on('link_refused', (p, reason, message) => {
+      store().notify('error', `The link to ${p} was refused (${reason}): ${message}`);
     }),
     mesh.events.on('link_state', (p, state) => {
       const old = store().mesh.links[p];

@@ -8,6 +8,8 @@ export interface SessionSlice {
     peerId?: string | undefined;
     role?: string | undefined;
     error?: string | undefined;
+    /** This device's certificate, described for people (key id, validity). */
+    identity?: string | undefined;
   };
   login: (credential: string) => Promise<void>;
   logout: () => Promise<void>;

@@ -1,0 +1,116 @@
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { RegistryClient, RegistryError } from '../../../mesh/registry-client.ts';
+import { IndexedDbKeyStore, IndexedDbTrustRecords, KnownPeers, loadOrCreateIdentity, verifyOwnCertificate } from '../../../mesh/identity/index.ts';
+import { useStore } from '../state/store.ts';
+import './pairing.css';
+
+type Phase =
+  | { step: 'form' }
+  | { step: 'sending' }
+  | { step: 'waiting'; peerId: string; since: number }
+  | { step: 'joining'; peerId: string }
+  | { step: 'refused'; text: string };
+
+const POLL_MS = 1500;
+
+/** True on the pairing page (the QR code's link). */
+export function isPairPath(): boolean {
+  return location.pathname === '/pair';
+}
+
+function defaultName(): string {
+  const ua = navigator.userAgent;
+  const kind = /iPhone/.test(ua) ? 'iPhone' : /iPad/.test(ua) ? 'iPad' : /Android/.test(ua) ? 'Android phone' : 'Browser';
+  return `${kind} ${crypto.randomUUID().slice(0, 4)}`;
+}
+
+/**
+ * The device side of pairing: creates this browser's identity key (non-extractable, IndexedDB)
+ * first, redeems the code with its public key, waits for the admin, then collects the device
+ * token with the one-time claim secret — no reload — verifies and stores its certificate, pins
+ * the registry CA, and signs in with the token (which the app keeps in IndexedDB).
+ */
+export function PairPage() {
+  const login = useStore((s) => s.login);
+  const session = useStore((s) => s.session);
+  const [code, setCode] = useState(() => (new URLSearchParams(location.search).get('code') ?? '').replace(/\D/g, '').slice(0, 6));
+  const [name, setName] = useState(defaultName);
+  const [phase, setPhase] = useState<Phase>({ step: 'form' });
+  const [error, setError] = useState('');
+  const stop = useRef(new AbortController());
+  useEffect(() => () => stop.current.abort(), []);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError('');
+    if (!/^\d{6}$/.test(code)) return setError('The code has 6 digits.');
+    setPhase({ step: 'sending' });
+    try {
+      const keyStore = new IndexedDbKeyStore();
+      const identity = await loadOrCreateIdentity(keyStore);
+      const client = new RegistryClient({ baseUrl: location.origin });
+      const req = await client.pair({ code, agent_name: name.trim() || defaultName(), public_key: identity.publicJwk });
+      setPhase({ step: 'waiting', peerId: req.peer_id, since: Date.now() });
+      const signal = stop.current.signal;
+      for (;;) {
+        if (signal.aborted) return;
+        await new Promise((r) => setTimeout(r, POLL_MS));
+        const st = await client.pairingStatus(req.id, req.claim_secret).catch((err: unknown) => {
+          if (err instanceof RegistryError && err.status >= 400 && err.status < 500 && err.status !== 429) throw err;
+          return undefined; // registry briefly away: keep waiting
+        });
+        if (!st || st.status === 'pending_approval') continue;
+        if (st.status !== 'approved') return setPhase({ step: 'refused', text: `The request was ${st.status}.` });
+        if (!st.device_token) return setPhase({ step: 'refused', text: 'Approved, but the token was already collected. Ask for a new code.' });
+        if (st.certificate && st.registry_ca) {
+          const own = await verifyOwnCertificate(st.registry_ca.public_key_jwk, st.certificate, { keyId: identity.keyId, peerId: st.peer_id });
+          if (!own.ok) throw new Error(`the registry's certificate does not fit this device: ${own.message}`);
+          const pin = await new KnownPeers(new IndexedDbTrustRecords()).pinCa(st.registry_ca.public_key_jwk);
+          if (!pin.ok) throw new Error(pin.message);
+          await keyStore.saveCertificate(st.certificate);
+        }
+        setPhase({ step: 'joining', peerId: st.peer_id });
+        await login(st.device_token);
+        if (useStore.getState().session.phase === 'signed_in') history.replaceState(null, '', '/');
+        return;
+      }
+    } catch (err) {
+      const msg = err instanceof RegistryError && err.status === 429 ? 'Too many attempts from this device. Wait a minute.' : (err as Error).message;
+      setPhase({ step: 'form' });
+      setError(msg);
+    }
+  };
+
+  return (
+    <main className="login" id="main">
+      <div className="card login-card" data-testid="pair-page">
+        <h1>Pair this device</h1>
+        {phase.step === 'form' || phase.step === 'sending' ? (
+          <form onSubmit={(e) => void submit(e)} aria-labelledby="pair-title">
+            <p className="muted" id="pair-title">Enter the 6-digit code an admin created under <strong>Devices → Add a device</strong>.</p>
+            <label htmlFor="pair-code">Pairing code</label>
+            <input id="pair-code" inputMode="numeric" autoComplete="one-time-code" pattern="\d{6}" maxLength={6} value={code}
+              onChange={(e) => setCode(e.target.value.replace(/\D/g, '').slice(0, 6))} disabled={phase.step === 'sending'} />
+            <label htmlFor="pair-name">Name of this device</label>
+            <input id="pair-name" maxLength={64} value={name} onChange={(e) => setName(e.target.value)} disabled={phase.step === 'sending'} />
+            {error && <p className="error" role="alert" data-testid="pair-error">{error}</p>}
+            <button type="submit" className="primary" disabled={phase.step === 'sending' || code.length !== 6}>{phase.step === 'sending' ? 'Sending…' : 'Pair'}</button>
+            <p className="muted small"><a href="/">Sign in with a key instead</a></p>
+          </form>
+        ) : phase.step === 'waiting' ? (
+          <div role="status" data-testid="pair-waiting">
+            <p><strong>Waiting for approval…</strong></p>
+            <p className="muted">Ask the admin to approve <strong>{name}</strong> ({phase.peerId}) in the dashboard. This page continues by itself.</p>
+          </div>
+        ) : phase.step === 'joining' ? (
+          <p role="status" data-testid="pair-joining">Approved. Joining the mesh as {phase.peerId}…{session.error ? ` ${session.error}` : ''}</p>
+        ) : (
+          <div role="alert" data-testid="pair-refused">
+            <p className="error">{phase.text}</p>
+            <button type="button" className="ghost" onClick={() => setPhase({ step: 'form' })}>Try another code</button>
+          </div>
+        )}
+      </div>
+    </main>
+  );
+}
