@@ -130,3 +130,8 @@ test('ADMIN_API_KEY overrides admin.key; API_KEYS_FILE works in the Rust and the
   writeFileSync(bare, '{broken');
   await assert.rejects(startRegistry({ env: { API_KEYS_FILE: bare }, timeoutMs: 20_000 }), /API_KEYS_FILE/);
 });
+
+test('a second registry on the same data dir refuses to start (the embedded store would corrupt)', async () => {
+  await assert.rejects(startRegistry({ dataDir: r.dataDir, timeoutMs: 20_000 }), /another registry \(pid \d+\) is using/);
+  assert.equal((await api(r.url, 'GET', '/healthz')).status, 200);
+});

@@ -21,6 +21,7 @@ import { startPairing } from './pairing/index.ts';
 import { loadSkillPolicy } from './routes/policy.ts';
 import { RedisCluster } from './cluster.ts';
 import { sharedSecret } from './storage/shared-secret.ts';
+import { lockDataDir } from './storage/lock.ts';
 import { randomBytes } from 'node:crypto';
 
 function fail(msg: string): never {
@@ -53,6 +54,13 @@ async function main(): Promise<void> {
     if (cfg.apiKeysFile) staticKeys = readKeysFile(cfg.apiKeysFile);
   } catch (e) {
     fail((e as Error).message);
+  }
+  if (!cfg.databaseUrl) {
+    try {
+      lockDataDir(cfg.dataDir);
+    } catch (e) {
+      fail((e as Error).message);
+    }
   }
   const db = await openDb({ dataDir: cfg.dataDir, databaseUrl: cfg.databaseUrl, schema: cfg.databaseSchema, onProgress: (m) => console.log(`chatixia-registry: ${m}`) }).catch((e) =>
     fail(`cannot open storage: ${(e as Error).message}`),
