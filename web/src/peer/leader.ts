@@ -49,7 +49,8 @@ export async function startLeader(): Promise<Runtime> {
       } catch (e) {
         if (isAuthError(e)) {
           await idb.del(CREDENTIAL);
-          store().setSession({ phase: 'signed_out', error: `The registry refused this key: ${(e as Error).message}` });
+          const why = (e as { code?: string }).code === 'ca_changed' ? (e as Error).message : `The registry refused this key: ${(e as Error).message}`;
+          store().setSession({ phase: 'signed_out', error: why });
           if (interactive) throw e;
           return;
         }

@@ -31,7 +31,7 @@ export interface TabPeer {
 
 /** The registry refused the credential (as opposed to: could not be reached). */
 export function isAuthError(e: unknown): boolean {
-  return e instanceof RegistryError && (e.status === 401 || e.status === 403);
+  return (e instanceof RegistryError && (e.status === 401 || e.status === 403)) || (e as { code?: string })?.code === 'ca_changed';
 }
 
 const STATS_EVERY_MS = 2000;
@@ -73,7 +73,7 @@ async function proveIdentity(client: RegistryClient, peerId: string): Promise<Jo
     return joined;
   } catch (e) {
     if (e instanceof CaChangedError) {
-      throw Object.assign(new Error(`this registry's certificate authority is not the one this browser trusted before: ${e.message}`), { status: 403 });
+      throw Object.assign(new Error(`This registry's certificate authority is not the one this browser trusted before (${e.message}). Not joining: if the registry was reinstalled on purpose, clear this site's data and sign in again.`), { status: 403, code: 'ca_changed' });
     }
     // Without a certificate, links to peers that require proofs are refused (and reported); the rest works.
     store().setSession({ identity: undefined });
