@@ -23,7 +23,7 @@ export interface RegistryConfig {
   tlsKey: string | undefined;
   webDistDir: string;
   buildWeb: boolean;
-  rate: { tokenPerMin: number; pairingPerMin: number; taskPerMin: number; signalPerS: number };
+  rate: { tokenPerMin: number; pairingPerMin: number; pairingStatusPerMin: number; taskPerMin: number; signalPerS: number };
   pairingCodeTtlS: number;
   /** Interval of the health/TTL sweeper, ms. */
   sweepMs: number;
@@ -76,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
     rate: {
       tokenPerMin: num(env, 'RATE_TOKEN_PER_MIN', 120, 1),
       pairingPerMin: num(env, 'RATE_PAIRING_PER_MIN', 5, 1),
+      pairingStatusPerMin: num(env, 'RATE_PAIRING_STATUS_PER_MIN', 120, 1),
       taskPerMin: num(env, 'RATE_TASK_PER_MIN', 1200, 1),
       signalPerS: num(env, 'RATE_SIGNAL_PER_S', 200, 1),
     },

@@ -67,7 +67,7 @@ export class RegistryState {
       pairing: new RateLimiter(cfg.rate.pairingPerMin),
       task: new RateLimiter(cfg.rate.taskPerMin),
       // Status polling by a waiting device (every 1-2 s); the claim secret is unguessable anyway.
-      pairingStatus: new RateLimiter(120),
+      pairingStatus: new RateLimiter(cfg.rate.pairingStatusPerMin),
     };
   }
 

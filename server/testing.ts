@@ -146,6 +146,7 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RegistryPr
       // Tests ask for many tokens and tasks from one address; the rate-limit tests lower these.
       RATE_TOKEN_PER_MIN: '100000',
       RATE_TASK_PER_MIN: '100000',
+      RATE_PAIRING_STATUS_PER_MIN: '100000',
       ...opts.env,
       PORT: String(port),
     };
