@@ -58,6 +58,8 @@ test('signaling across instances: peer_list, peer_joined, relay, forged peer_id 
   const a = await registeredPeer(one.wsUrl, tokA, 'x-a');
   const b = await registeredPeer(two.wsUrl, tokB, 'x-b');
   assert.ok(b.peers.includes('x-a'), `peer_list on instance two: ${b.peers}`);
+  const topo = await new RegistryClient({ baseUrl: two.url, token: tokB }).topology();
+  assert.ok(topo.signaling_peers.includes('x-a') && topo.signaling_peers.includes('x-b'), 'topology lists peers of every instance');
   assert.equal((await a.sock.next('peer_joined', 10_000, (f) => f.payload.peer_id === 'x-b')).payload.peer_id, 'x-b');
   a.sock.send({ type: 'offer', peer_id: 'x-a', target_id: 'x-b', payload: { sdp: 'cross' } });
   assert.equal((await b.sock.next('offer')).payload.sdp, 'cross');

@@ -104,6 +104,8 @@ export class RegistryState {
       health: a.health,
       mesh_peers: [...(neighbours.get(a.peer_id) ?? [])].sort(),
     }));
-    return { nodes, mesh_edges: edges, signaling_peers: this.hub ? this.hub.peerIds() : [] };
+    const remote = (await this.hub?.cluster?.remotePeers()) ?? [];
+    const signaling = [...new Set([...(this.hub ? this.hub.peerIds() : []), ...remote])].sort();
+    return { nodes, mesh_edges: edges, signaling_peers: signaling };
   }
 }
