@@ -117,18 +117,24 @@ test('links survive the signaling server going away and coming back (no re-offer
   let received = 0;
   b.mesh.on('tick', () => received++);
   let sent = 0;
+  let sendErrors = 0;
   const timer = setInterval(() => {
-    void a.mesh.send('t5-b', { type: 'tick', payload: { n: sent++ } });
+    a.mesh.send('t5-b', { type: 'tick', payload: { n: sent++ } }).catch(() => sendErrors++);
   }, 10);
   relay.setDown(true);
-  await waitFor(() => !a.signaling.connected && !b.signaling.connected, 'signaling down');
-  const before = received;
-  await new Promise((r) => setTimeout(r, 700));
-  assert.ok(received > before + 20, `messages kept flowing while signaling was down (${received - before})`);
-  relay.setDown(false);
+  try {
+    await waitFor(() => !a.signaling.connected && !b.signaling.connected, 'signaling down');
+    const [recv0, sent0] = [received, sent];
+    await new Promise((r) => setTimeout(r, 700));
+    const [recvN, sentN] = [received - recv0, sent - sent0];
+    assert.ok(sentN > 0 && recvN >= Math.min(5, sentN) && recvN >= sentN / 2, `messages kept flowing while signaling was down (${recvN} of ${sentN})`);
+  } finally {
+    relay.setDown(false);
+  }
   await waitFor(() => a.signaling.connected && b.signaling.connected, 'signaling back', 20_000);
   clearInterval(timer);
   await waitFor(() => received === sent, 'all ticks delivered');
+  assert.equal(sendErrors, 0);
   assert.equal(a.mesh.link('t5-b')!.connectionId, conn, 'the link was not replaced');
   assert.ok(a.mesh.isConnected('t5-b'));
 });
