@@ -137,7 +137,7 @@ async function main(): Promise<void> {
               (secrets.createdAdminKey ? ' (created now, first start)' : '') +
               `\n  e.g. curl -X POST -H "X-API-Key: $(cat ${secrets.adminKeyPath})" ${urls[0]}/api/token`,
       );
-      console.log('Pair a device: Dashboard → Devices → Invite, then scan the QR code or run `chatixia-sidecar pair <code>`.');
+      console.log('Pair a device: in the dashboard, Devices → "Add a device", then scan the QR code on the phone, or run `chatixia-sidecar pair <code>` on a Pi.');
     },
   );
   server.on('error', (e) => fail(`cannot listen on ${cfg.host}:${cfg.port}: ${(e as Error).message}`));
