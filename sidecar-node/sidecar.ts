@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import WebSocket from 'ws';
 import { AgentHub } from '../mesh/agent-hub.ts';
@@ -10,6 +9,7 @@ import type { RTCPeerConnectionCtor, WebSocketCtor, Logger } from '../mesh/types
 import type { SidecarConfig } from './config.ts';
 import { IpcServer } from './ipc-server.ts';
 import { registerBuiltins } from './builtins.ts';
+import { encodeForLibdatachannel, turnFromSecret } from './ice.ts';
 import { RegistrySync } from './registry-sync.ts';
 import { sidecarIdentity } from './identity.ts';
 
@@ -79,7 +79,7 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
     const mesh = new Mesh({
       signaling,
       RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor,
-      iceServers: () => iceServers,
+      iceServers: () => encodeForLibdatachannel(iceServers),
       get iceTransportPolicy() {
         return policy;
       },
@@ -125,10 +125,6 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
   return { ipc, ready, stop };
 }
 
-/** TURN_URL + TURN_SECRET → an ICE server with ephemeral credentials (coturn's use-auth-secret scheme). */
 function turnFromEnv(cfg: SidecarConfig): RTCIceServer[] {
-  if (!cfg.turnUrl || !cfg.turnSecret) return [];
-  const username = `${Math.floor(Date.now() / 1000) + 24 * 3600}:mesh`;
-  const credential = createHmac('sha1', cfg.turnSecret).update(username).digest('base64');
-  return [{ urls: [cfg.turnUrl], username, credential }];
+  return turnFromSecret(cfg.turnUrl, cfg.turnSecret);
 }
