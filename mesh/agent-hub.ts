@@ -48,6 +48,8 @@ export interface AgentHubOptions {
   maxQueuedBytes?: number;
   /** Timeout for `runTask` on a local agent (default 300 s). */
   taskTimeoutMs?: number;
+  /** Receiving-peer skill ACL (docs/trust.md): decides `task_request`/`agent_prompt` from remote peers before any agent sees them. */
+  authorize?: (fromPeer: string, msg: MeshMessage) => { allowed: boolean; reason: string };
   logger?: Logger;
 }
 
@@ -105,7 +107,11 @@ export class AgentHub {
     this.#mesh = opts.mesh;
     this.#log = opts.logger ?? quietLogger;
     this.#offs.push(
-      this.#mesh.on('*', (msg, from) => this.#route(msg, from, undefined)),
+      this.#mesh.on('*', (msg, from) => {
+        const d = msg.type === 'task_request' || msg.type === 'agent_prompt' ? opts.authorize?.(from, msg) : undefined;
+        if (d && !d.allowed) return this.#answer(reply(msg, msg.type === 'task_request' ? 'task_response' : 'agent_response', { error: `forbidden: ${d.reason}` }), from, undefined);
+        this.#route(msg, from, undefined);
+      }),
       this.#mesh.events.on('peer_connected', (p) => this.#toAll({ type: 'peer_connected', payload: { peer_id: p } })),
       this.#mesh.events.on('peer_disconnected', (p) => this.#toAll({ type: 'peer_disconnected', payload: { peer_id: p } })),
     );

@@ -12,6 +12,8 @@ import { registerBuiltins } from './builtins.ts';
 import { encodeForLibdatachannel, turnFromSecret } from './ice.ts';
 import { RegistrySync } from './registry-sync.ts';
 import { sidecarIdentity } from './identity.ts';
+import { skillGuard } from '../mesh/identity/join.ts';
+import type { SkillPolicy } from '../mesh/protocol/index.ts';
 
 export interface Sidecar {
   ipc: IpcServer;
@@ -60,10 +62,15 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
 
     let iceServers: RTCIceServer[] = turnFromEnv(cfg);
     let policy: RTCIceTransportPolicy = cfg.iceTransportPolicy;
+    // Who may call which skill here (the registry's policy, enforced by this receiving peer too).
+    let skillPolicy: SkillPolicy | undefined;
+    const policyTimer = setInterval(() => void registry.policy().then((p) => { skillPolicy = p; }).catch(() => {}), 15_000);
+    stopCtl.signal.addEventListener('abort', () => clearInterval(policyTimer));
     const loadIce = async () => {
       const c = await registry.config();
       iceServers = [...c.iceServers.map((s) => ({ ...s })), ...turnFromEnv(cfg)];
       if (cfg.iceTransportPolicy === 'all' && c.iceTransportPolicy === 'relay') policy = 'relay';
+      if (c.skill_policy) skillPolicy = c.skill_policy;
     };
     await loadIce().catch((err) => log.warn(`[sidecar] /api/config failed (${(err as Error).message}); using local ICE settings`));
     const iceTimer = setInterval(() => void loadIce().catch(() => {}), ICE_REFRESH_MS);
@@ -90,7 +97,7 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
       logger: log,
     });
     mesh.events.on('link_refused', (p, reason, message) => log.warn(`[identity] link to ${p} refused: ${reason}: ${message}`));
-    hub = new AgentHub({ mesh, logger: log });
+    hub = new AgentHub({ mesh, logger: log, authorize: skillGuard(linkAuth, () => skillPolicy) });
     registerBuiltins({ hub, mesh, registry, log });
     mesh.events.on('peer_connected', (p) => log.info(`[mesh] peer connected: ${p}`));
     mesh.events.on('peer_disconnected', (p, why) => log.info(`[mesh] peer disconnected: ${p} (${why})`));

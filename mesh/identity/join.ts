@@ -3,6 +3,8 @@ import { readCertificateUnverified, verifyOwnCertificate } from './certificate.t
 import { loadOrCreateIdentity, type CertificateStore, type DeviceIdentity, type IdentityKeyStore } from './keys.ts';
 import { KnownPeers, type TrustRecords } from './known-peers.ts';
 import { LinkAuthenticator, type DescribedConnection } from './link-auth.ts';
+import { mayCall, type AclDecision } from './acl.ts';
+import type { MeshMessage, SkillPolicy } from '../protocol/index.ts';
 
 /** A certificate with less than this left is renewed at start. */
 export const RENEW_BEFORE_MS = 30 * 86400_000;
@@ -15,6 +17,7 @@ export const RENEW_BEFORE_MS = 30 * 86400_000;
  */
 export class PolicyLinkAuth {
   readonly #legacy: ReadonlySet<string>;
+  readonly #verified = new Map<string, { peer_id: string; role: string }>();
   constructor(
     readonly authenticator: LinkAuthenticator,
     legacyPeers: Iterable<string> = [],
@@ -28,8 +31,16 @@ export class PolicyLinkAuth {
   proofFrame(remotePeerId: string, pc: DescribedConnection): Promise<string> {
     return this.authenticator.proofFrame(remotePeerId, pc);
   }
-  check(remotePeerId: string, pc: DescribedConnection, text: string) {
-    return this.authenticator.check(remotePeerId, pc, text);
+  async check(remotePeerId: string, pc: DescribedConnection, text: string) {
+    const res = await this.authenticator.check(remotePeerId, pc, text);
+    if (res.ok) this.#verified.set(remotePeerId, { peer_id: res.claims.peer_id, role: res.claims.role });
+    else this.#verified.delete(remotePeerId);
+    return res;
+  }
+  /** Who is at the other end of our link to `peerId`, as its certificate proved (role `legacy` for listed legacy peers). */
+  callerOf(peerId: string): { peer_id: string; role: string } | undefined {
+    if (this.#legacy.has(peerId)) return { peer_id: peerId, role: 'legacy' };
+    return this.#verified.get(peerId);
   }
   refusal(check: { reason: string; message: string }): string {
     return LinkAuthenticator.refusal(check);
@@ -95,4 +106,20 @@ export function describeCertificate(cert: string): string {
   const c = readCertificateUnverified(cert);
   if (!c) return 'unreadable certificate';
   return `peer ${c.peer_id}, key ${c.key_id.slice(0, 12)}…, valid until ${new Date(c.expires_at).toISOString().slice(0, 10)}`;
+}
+
+/**
+ * The receiving peer's skill ACL (AgentHub's `authorize`): the caller's peer id and role come from
+ * the certificate its link proved, never from the message. `task_request` is checked against its
+ * skill, `agent_prompt` against the skill name `agent_prompt`. No policy (yet) = allow.
+ */
+export function skillGuard(auth: PolicyLinkAuth, policy: () => SkillPolicy | undefined) {
+  return (fromPeer: string, msg: MeshMessage): AclDecision => {
+    const p = policy();
+    if (!p) return { allowed: true, reason: 'no skill policy' };
+    const caller = auth.callerOf(fromPeer);
+    if (!caller) return { allowed: false, reason: `peer ${fromPeer} has not proven its identity on this link` };
+    const skill = msg.type === 'task_request' ? String((msg.payload as { skill?: unknown } | undefined)?.skill ?? '') : 'agent_prompt';
+    return mayCall(p, { caller_peer_id: caller.peer_id, caller_role: caller.role, skill });
+  };
 }
