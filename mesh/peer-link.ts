@@ -90,6 +90,8 @@ interface Attempt {
 }
 
 let nextMsgId = 1;
+/** How long a new link waits for the remote's identity proof and acceptance. */
+const PROOF_TIMEOUT_MS = 10_000;
 
 /**
  * The link to one remote peer: one ordered, reliable DataChannel over one RTCPeerConnection, and
@@ -346,6 +348,10 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       const auth = this.#o.linkAuth;
       if (!auth || auth.required?.(this.remoteId) === false) return this.#markOpen(a);
       a.auth = { held: [], checking: false, verified: false, accepted: false };
+      // A peer that never proves (an unlisted legacy peer, a stalled one) is refused and reported, not left hanging.
+      this.#timer(a, PROOF_TIMEOUT_MS, () => {
+        if (a.auth && !a.closed) this.#refuse(a, 'no_proof', `no identity proof within ${PROOF_TIMEOUT_MS / 1000} s (a peer without identity must be listed as legacy)`, true);
+      });
       auth.proofFrame(this.remoteId, a.pc).then(
         (frame) => {
           if (!a.closed && dc.readyState === 'open') dc.send(frame);
