@@ -96,6 +96,8 @@ export class AgentHub {
   readonly #builtins = new Map<string, { info: SkillInfo; fn: BuiltinSkill }>();
   /** request_id → agent that sent the request (replies go back to it). */
   readonly #requesters = new Map<string, number>();
+  /** request_id → agent that sent a message with it (to report undelivered messages). */
+  readonly #senders = new Map<string, number>();
   /** request_id → hub-initiated local task (runTask). */
   readonly #waiters = new Map<string, { resolve: (m: MeshMessage) => void; onChunk?: ((m: MeshMessage) => void) | undefined }>();
   readonly #offs: (() => void)[] = [];
@@ -114,6 +116,13 @@ export class AgentHub {
       }),
       this.#mesh.events.on('peer_connected', (p) => this.#toAll({ type: 'peer_connected', payload: { peer_id: p } })),
       this.#mesh.events.on('peer_disconnected', (p) => this.#toAll({ type: 'peer_disconnected', payload: { peer_id: p } })),
+      this.#mesh.events.on('undelivered', (peer, msgs, reason) => {
+        for (const m of msgs) {
+          const id = m.request_id ? this.#senders.get(m.request_id) : undefined;
+          const a = id === undefined ? undefined : this.#agents.get(id);
+          if (a) this.#error(a, 'link_lost', `not delivered to ${peer}: ${reason}`, { target_peer: peer, request_id: m.request_id });
+        }
+      }),
     );
   }
 
@@ -260,6 +269,10 @@ export class AgentHub {
   #stamp(a: LocalAgent, msg: MeshMessage): MeshMessage {
     const m = { ...msg };
     if (!m.source_agent && a.name) m.source_agent = a.name;
+    if (m.request_id) {
+      this.#senders.set(m.request_id, a.id);
+      if (this.#senders.size > 50_000) this.#senders.delete(this.#senders.keys().next().value!);
+    }
     if (m.request_id && REQUEST_TYPES.has(m.type)) {
       this.#requesters.set(m.request_id, a.id);
       if (this.#requesters.size > 10_000) this.#requesters.delete(this.#requesters.keys().next().value!);

@@ -8,8 +8,16 @@
  *   mistaken for JSON text.
  * - Keepalive ping/pong are tiny binary frames too (capability `keepalive`), invisible to agents.
  *
+ * - Delivery acknowledgement (capability `ack`): each connection starts with a RESUME frame giving
+ *   the sender's session id and the sequence number of its next message; messages are numbered
+ *   implicitly in channel order; the receiver acks the highest number delivered. Unacknowledged
+ *   messages are resent on the next connection and duplicates dropped, so a link that dies and
+ *   heals loses nothing.
+ *
  * Chunk frame:  "CXM1" | kind=1 u8 | msgId u32 | totalBytes u32 | offset u32 | data
  * Ping / pong:  "CXM1" | kind=2|3 u8 | nonce u32
+ * Resume:       "CXM1" | kind=4 u8 | firstSeq u32 | sessionHi u32 | sessionLo u32
+ * Ack:          "CXM1" | kind=5 u8 | seq u32
  */
 import { LIMITS } from './protocol/index.ts';
 
@@ -17,6 +25,8 @@ export const FRAME_MAGIC = [0x43, 0x58, 0x4d, 0x31] as const; // "CXM1"
 export const KIND_CHUNK = 1;
 export const KIND_PING = 2;
 export const KIND_PONG = 3;
+export const KIND_RESUME = 4;
+export const KIND_ACK = 5;
 const CHUNK_HEADER = 4 + 1 + 4 + 4 + 4;
 
 /** Largest frame we send: the common DataChannel limit minus headroom for SCTP/DCEP framing. */
@@ -25,7 +35,7 @@ export const MAX_FRAME_BYTES = LIMITS.dataChannelFrameBytes - 1024;
 export const CHUNK_BYTES = MAX_FRAME_BYTES - CHUNK_HEADER;
 
 /** Capabilities this core announces in offers/answers; the Rust sidecar announces none. */
-export const CAPS = ['chunk', 'keepalive'] as const;
+export const CAPS = ['chunk', 'keepalive', 'ack'] as const;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -74,7 +84,18 @@ export function encodeFrames(json: string, msgId: number, maxBytes: number, remo
   return frames;
 }
 
-export function encodeControl(kind: typeof KIND_PING | typeof KIND_PONG, nonce: number): Uint8Array {
+export function encodeResume(firstSeq: number, session: [number, number]): Uint8Array {
+  const frame = new Uint8Array(17);
+  frame.set(FRAME_MAGIC, 0);
+  const view = new DataView(frame.buffer);
+  view.setUint8(4, KIND_RESUME);
+  view.setUint32(5, firstSeq >>> 0);
+  view.setUint32(9, session[0] >>> 0);
+  view.setUint32(13, session[1] >>> 0);
+  return frame;
+}
+
+export function encodeControl(kind: typeof KIND_PING | typeof KIND_PONG | typeof KIND_ACK, nonce: number): Uint8Array {
   const frame = new Uint8Array(9);
   frame.set(FRAME_MAGIC, 0);
   const view = new DataView(frame.buffer);
@@ -85,7 +106,9 @@ export function encodeControl(kind: typeof KIND_PING | typeof KIND_PONG, nonce: 
 
 export type BinaryFrame =
   | { kind: 'chunk'; msgId: number; total: number; offset: number; data: Uint8Array }
-  | { kind: 'ping' | 'pong'; nonce: number };
+  | { kind: 'ping' | 'pong'; nonce: number }
+  | { kind: 'ack'; seq: number }
+  | { kind: 'resume'; firstSeq: number; session: string };
 
 export function parseBinaryFrame(buf: ArrayBuffer | ArrayBufferView): BinaryFrame {
   const bytes = buf instanceof ArrayBuffer ? new Uint8Array(buf) : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -95,6 +118,10 @@ export function parseBinaryFrame(buf: ArrayBuffer | ArrayBufferView): BinaryFram
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const kind = view.getUint8(4);
   if (kind === KIND_PING || kind === KIND_PONG) return { kind: kind === KIND_PING ? 'ping' : 'pong', nonce: view.getUint32(5) };
+  if (kind === KIND_ACK) return { kind: 'ack', seq: view.getUint32(5) };
+  if (kind === KIND_RESUME && bytes.byteLength >= 17) {
+    return { kind: 'resume', firstSeq: view.getUint32(5), session: `${view.getUint32(9)}.${view.getUint32(13)}` };
+  }
   if (kind !== KIND_CHUNK || bytes.byteLength < CHUNK_HEADER) throw new FrameError('bad_frame', `unknown binary frame kind ${kind}`);
   return {
     kind: 'chunk',

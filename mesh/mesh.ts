@@ -35,6 +35,11 @@ export type MeshEvents = {
   peer_connected: [peerId: string];
   peer_disconnected: [peerId: string, reason: string];
   link_state: [peerId: string, state: LinkState];
+  /**
+   * Messages that a link accepted but could not confirm as delivered before it closed for good
+   * (the peer left). Earlier drops are healed by resending on the next connection.
+   */
+  undelivered: [peerId: string, messages: MeshMessage[], reason: string];
   /** A link was closed because an identity proof failed. */
   link_refused: [peerId: string, reason: string, message: string];
   /** A message the peer refused or could not read (invalid JSON, too large, bad payload). */
@@ -300,6 +305,21 @@ export class Mesh {
     });
     l.on('state', (s) => this.events.emit('link_state', peerId, s));
     l.on('refused', (reason, message) => this.events.emit('link_refused', peerId, reason, message));
+    l.on('undelivered', (jsons, reason) => {
+      const msgs: MeshMessage[] = [];
+      for (const j of jsons) {
+        try {
+          msgs.push(JSON.parse(j) as MeshMessage);
+        } catch {
+          /* we serialized it ourselves */
+        }
+      }
+      this.#log.warn(`[mesh] ${msgs.length} message(s) to ${peerId} were not confirmed delivered: ${reason}`);
+      for (const p of [...this.#pending.values()]) {
+        if (p.peer === peerId) p.reject(new MeshError('link_lost', reason));
+      }
+      this.events.emit('undelivered', peerId, msgs, reason);
+    });
     l.on('message', (text) => this.#onMessage(link, text));
     l.on('frame_error', (err) => this.#refuse(link, undefined, err.code, err.message));
     this.#links.set(peerId, l);

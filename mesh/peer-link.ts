@@ -3,6 +3,8 @@ import { Backoff } from './backoff.ts';
 import {
   CAPS,
   encodeControl,
+  encodeResume,
+  KIND_ACK,
   encodeFrames,
   FrameError,
   KIND_PING,
@@ -66,6 +68,8 @@ export type PeerLinkEvents = {
   state: [state: LinkState];
   /** The identity check failed (ours of the remote, or the remote's of us). */
   refused: [reason: string, message: string];
+  /** Messages handed to a channel whose delivery was never acknowledged, given up on (link closed for good). */
+  undelivered: [messages: string[], reason: string];
 };
 
 type Role = 'offerer' | 'answerer';
@@ -121,6 +125,16 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   #pingSentAt = new Map<number, number>();
   #rttMs: number | undefined;
   #probe: { deadline: ReturnType<typeof setTimeout> } | null = null;
+  // Delivery acknowledgement (peers with the `ack` capability), kept across connections.
+  readonly #session: [number, number] = [randU32(), randU32()];
+  #nextSeq = 1;
+  #unacked: { seq: number; json: string }[] = [];
+  #unackedBytes = 0;
+  #ackWaiters: (() => void)[] = [];
+  #inSession: string | undefined;
+  #inDelivered = 0;
+  #inExpect: number | undefined;
+  #ackTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(opts: PeerLinkOptions) {
     super();
@@ -370,6 +384,24 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     a.opened = true;
     this.#redialBackoff.reset();
     this.#lastRecv = Date.now();
+    if (acks(a)) {
+      // Before anything else on this connection: where our numbering continues, then whatever the
+      // last connection took but never acknowledged (the receiver drops what it already has).
+      const first = this.#unacked[0]?.seq ?? this.#nextSeq;
+      this.#sendRaw(a, encodeResume(first, this.#session));
+      const resend = this.#unacked.map((u) => u.json);
+      if (resend.length) {
+        this.#log.info(`[link ${this.remoteId}] resending ${resend.length} unacknowledged message(s)`);
+        const run = this.#sendChain.then(async () => {
+          for (const json of resend) {
+            await this.#sendFrames(a, encodeFrames(json, nextMsgId++ >>> 0, this.#o.maxMessageBytes ?? LIMITS.meshMessageBytes, true));
+          }
+        });
+        this.#sendChain = run.catch(() => {});
+      }
+    } else {
+      this.#failUnacked('the new connection cannot acknowledge delivery');
+    }
     this.#setState('open');
     this.#startKeepalive(a);
     this.#log.info(`[link ${this.remoteId}] open (${a.role}, ${a.connId})`);
@@ -458,7 +490,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.#lastRecv = Date.now();
     this.#endProbe();
     if (typeof data === 'string') {
-      this.emit('message', data);
+      if (this.#countInbound(a)) this.emit('message', data);
       return;
     }
     if (!(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) {
@@ -474,13 +506,71 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
           this.#rttMs = Date.now() - at;
           this.#pingSentAt.delete(f.nonce);
         }
-      } else if (f.kind === 'chunk') {
-        const text = this.#reasm.push(f);
+      } else if (f.kind === 'ack') this.#onAck(f.seq);
+      else if (f.kind === 'resume') this.#onResume(a, f.firstSeq, f.session);
+      else if (f.kind === 'chunk') {
+        // The last chunk of a message counts as one message even when the message is refused,
+        // so the implicit numbering stays in step with the sender.
+        const last = f.offset + f.data.byteLength >= f.total;
+        let text: string | null = null;
+        try {
+          text = this.#reasm.push(f);
+        } finally {
+          if (last && !this.#countInbound(a)) text = null;
+        }
         if (text !== null) this.emit('message', text);
       }
     } catch (err) {
       this.emit('frame_error', err instanceof FrameError ? err : new FrameError('bad_frame', errText(err)));
     }
+  }
+
+  /** Numbers one inbound message; false = a duplicate of one delivered before (drop it). */
+  #countInbound(a: Attempt): boolean {
+    if (!acks(a) || this.#inExpect === undefined) return true;
+    const seq = this.#inExpect++;
+    if (seq <= this.#inDelivered) return false;
+    this.#inDelivered = seq;
+    this.#scheduleAck(a);
+    return true;
+  }
+
+  #onResume(a: Attempt, firstSeq: number, session: string): void {
+    if (session !== this.#inSession) {
+      // A new sender (first connection, or the remote restarted): start its numbering here.
+      this.#inSession = session;
+      this.#inDelivered = firstSeq - 1;
+    }
+    this.#inExpect = firstSeq;
+    this.#scheduleAck(a, 0);
+  }
+
+  #scheduleAck(a: Attempt, delayMs = 50): void {
+    if (this.#ackTimer) return;
+    this.#ackTimer = setTimeout(() => {
+      this.#ackTimer = null;
+      if (!a.closed) this.#sendRaw(a, encodeControl(KIND_ACK, this.#inDelivered));
+    }, delayMs);
+  }
+
+  #onAck(seq: number): void {
+    let n = 0;
+    while (n < this.#unacked.length && this.#unacked[n]!.seq <= seq) {
+      this.#unackedBytes -= this.#unacked[n]!.json.length;
+      n++;
+    }
+    if (n) this.#unacked.splice(0, n);
+    const w = this.#ackWaiters.splice(0);
+    for (const fn of w) fn();
+  }
+
+  /** Gives up on every unacknowledged message (the link is closed for good). */
+  #failUnacked(reason: string): void {
+    if (!this.#unacked.length) return;
+    const lost = this.#unacked.map((u) => u.json);
+    this.#unacked = [];
+    this.#unackedBytes = 0;
+    this.emit('undelivered', lost, reason);
   }
 
   // ─── sending ────────────────────────────────────────────────────────
@@ -507,11 +597,42 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       return Promise.reject(new LinkError('queue_full', `send queue to ${this.remoteId} is full (${this.#queuedBytes} bytes waiting)`));
     }
     this.#queuedBytes += size;
-    const run = this.#sendChain.then(() => this.#sendFrames(a, frames));
+    const run = this.#sendChain.then(() => this.#sendTracked(a, json, frames));
     this.#sendChain = run.catch(() => {});
     return run.finally(() => {
       this.#queuedBytes -= size;
     });
+  }
+
+  /** Sends one new message; on acknowledging links it is kept until the remote acks it. */
+  async #sendTracked(a: Attempt, json: string, frames: (string | Uint8Array)[]): Promise<void> {
+    if (!acks(a)) return this.#sendFrames(a, frames);
+    // Bounded memory: wait for acknowledgements when too much is outstanding.
+    const limit = Math.max(16 * 1024 * 1024, json.length);
+    while (this.#unacked.length && this.#unackedBytes + json.length > limit) {
+      if (a.closed) throw new LinkError('link_lost', `link to ${this.remoteId} went down while sending`);
+      await new Promise<void>((r) => {
+        this.#ackWaiters.push(r);
+        setTimeout(r, 500);
+      });
+    }
+    if (a.closed || a.dc?.readyState !== 'open') throw new LinkError('link_lost', `link to ${this.remoteId} went down while sending`);
+    const entry = { seq: this.#nextSeq++, json };
+    this.#unacked.push(entry);
+    this.#unackedBytes += json.length;
+    try {
+      await this.#sendFrames(a, frames);
+    } catch (err) {
+      // Not all of it reached the channel: the caller gets the error, so it is not resent (the
+      // receiver sees a gap in the numbering only if a chunked message was cut; it resynchronizes
+      // at the next RESUME).
+      const i = this.#unacked.indexOf(entry);
+      if (i >= 0) {
+        this.#unacked.splice(i, 1);
+        this.#unackedBytes -= json.length;
+      }
+      throw err;
+    }
   }
 
   async #sendFrames(a: Attempt, frames: (string | Uint8Array)[]): Promise<void> {
@@ -634,6 +755,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     if (this.#closed) return;
     if (!this.#o.shouldRedial()) {
       this.#setState('closed');
+      this.#failUnacked(`link to ${this.remoteId} is gone and the peer left`);
       return;
     }
     // The higher id waits a little longer, so after a shared failure the lower id's offer usually wins cleanly.
@@ -641,7 +763,10 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.#redialTimer = setTimeout(() => {
       this.#redialTimer = null;
       if (this.#closed || this.#attempt) return;
-      if (!this.#o.shouldRedial()) return this.#setState('closed');
+      if (!this.#o.shouldRedial()) {
+        this.#setState('closed');
+        return this.#failUnacked(`link to ${this.remoteId} is gone and the peer left`);
+      }
       this.dial();
     }, delay);
   }
@@ -654,7 +779,10 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   /** Stops retrying; the link stays usable if it is open (used when the remote left signaling). */
   cancelRedial(): void {
     this.#clearRedial();
-    if (!this.#attempt) this.#setState('closed');
+    if (!this.#attempt) {
+      this.#setState('closed');
+      this.#failUnacked(`link to ${this.remoteId} is gone and the peer left`);
+    }
   }
 
   /** Closes the link for good. */
@@ -663,7 +791,9 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.#closed = true;
     this.#clearRedial();
     if (this.#attempt) this.#teardown(this.#attempt, 'closed');
+    if (this.#ackTimer) clearTimeout(this.#ackTimer);
     this.#setState('closed');
+    this.#failUnacked('link closed');
   }
 
   #timer(a: Attempt, ms: number, fn: () => void): void {
@@ -717,6 +847,17 @@ function waitLow(a: Attempt, dc: RTCDataChannel): Promise<void> {
     }, 1_000);
     dc.addEventListener('bufferedamountlow', done);
   });
+}
+
+/** Whether this connection acknowledges delivery (both ends announced `ack`). */
+function acks(a: Attempt): boolean {
+  return a.caps.includes('ack');
+}
+
+function randU32(): number {
+  const b = new Uint32Array(1);
+  crypto.getRandomValues(b);
+  return b[0]!;
 }
 
 function asCaps(v: unknown): string[] {
