@@ -46,6 +46,7 @@ test('pair a browser by the QR link: waiting → admin approves live → token w
 
   const phone = await openPairLink(code, HOSTILE);
   await phone.page.getByTestId('pair-waiting').waitFor({ timeout: 15_000 });
+  await screenshot(phone.page, 'pairing-phone-waiting');
   await phone.page.evaluate(() => { (window as unknown as { __marker: number }).__marker = 42; });
 
   // The request appears live at the admin; its name is text, not markup.
@@ -54,6 +55,7 @@ test('pair a browser by the QR link: waiting → admin approves live → token w
   assert.equal((await row.getByTestId('device-name').textContent())?.trim(), HOSTILE);
   assert.equal(await row.locator('img, b').count(), 0);
   const phonePeer = (await row.getAttribute('data-peer'))!;
+  await row.scrollIntoViewIfNeeded();
   await screenshot(admin.page, 'pairing-admin-pending');
   await row.getByRole('button', { name: 'Approve' }).click();
 
