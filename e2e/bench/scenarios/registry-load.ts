@@ -18,8 +18,11 @@ import { oursRegistry, type LoadTarget } from './ours.ts';
 const SIZES = (process.env.BENCH_REGISTRY_SIZES ?? "1000,5000").split(",").map(Number);
 const RATE = 10000;
 const RATE_WINDOWS = 4, RATE_WINDOW_MS = 1500, SAT_WINDOWS = 2, SAT_WINDOW_MS = 2000, WARM_MS = 2000;
+const DEBUG = !!process.env.BENCH_DEBUG;
 /** Registering stops here (keeps the run bounded); the row then says how many made it. */
 const CONNECT_DEADLINE_MS = 75000;
+/** Memory per peer = RSS growth from the 500th to the last registered peer, divided by their count. */
+const MEM_FROM = 500;
 
 async function peerjsTarget(): Promise<LoadTarget> {
   const { child, info } = await spawnReady<{ port: number }>('e2e/bench/bare/peerjs-server.ts');
@@ -28,7 +31,7 @@ async function peerjsTarget(): Promise<LoadTarget> {
 
 /** One generator process bound to one server; `cmd` sends a window command and resolves with its report. */
 class Generator {
-  connected = 0; connectMs = 0; rssIdle = NaN; rssLoaded = NaN;
+  connected = 0; connectMs = 0; rssIdle = NaN; rssFrom = NaN; rssLoaded = NaN;
   rate: number[] = []; rateLat: number[] = []; sat: number[] = []; satLat: number[] = [];
   done: { connected: number; errors: number; closed_early: number } | null = null;
   private waiting: ((m: any) => void) | null = null;
@@ -49,7 +52,11 @@ class Generator {
         onLine: (l) => {
           let m: any;
           try { m = JSON.parse(l); } catch { return; }
-          if (m.progress) progress(`${target.label} ${n}: ${m.progress}`);
+          if (m.progress) {
+            progress(`${target.label} ${n}: ${m.progress}`);
+            // memory baseline once the first 500 are in: start-up garbage (PGlite, JIT) is collected by then
+            if (String(m.progress).startsWith(`registered ${MEM_FROM}/`)) void rssBytes(target.pid).then((b) => { g.rssFrom = b; });
+          }
           else if (m.connected !== undefined) {
             g.connected = m.connected; g.connectMs = m.connect_ms;
             progress(`${target.label} ${n}: ${m.connected} registered in ${Math.round(m.connect_ms)} ms`);
@@ -68,6 +75,7 @@ class Generator {
   }
 
   cmd(line: string): Promise<any> {
+    if (DEBUG) console.error(`${new Date().toISOString()} [gen ${this.target.label}] ${line}`);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`load generator did not answer "${line}" within 60 s`)), 60000);
       this.waiting = (m) => { clearTimeout(t); resolve(m); };
@@ -81,20 +89,24 @@ class Generator {
     else { this.sat.push(m.relayed_per_s); this.satLat.push(...m.latencies); }
   }
 
+  private closed = false;
   async close() {
-    if (this.child.proc.exitCode === null) this.done = (await this.cmd('quit').catch(() => null))?.done ?? null;
+    if (this.closed) return;
+    this.closed = true;
+    const p = this.child.proc;
+    if (p.exitCode === null && p.signalCode === null) this.done = (await this.cmd('quit').catch(() => null))?.done ?? null;
     await this.child.stop();
     await rm(this.dir, { recursive: true, force: true });
   }
 }
 
-interface Measured { connected: number; connectMs: number; sat: number; rate: number; rateLat: Summary; satLat: Summary; memKiB: number; rss: [number, number]; errors: number }
+interface Measured { connected: number; connectMs: number; sat: number; rate: number; rateLat: Summary; satLat: Summary; memKiB: number; rss: [number, number, number]; errors: number }
 
 function measured(g: Generator): Measured {
   return {
     connected: g.connected, connectMs: g.connectMs, sat: median(g.sat), rate: median(g.rate),
     rateLat: summarize(g.rateLat), satLat: summarize(g.satLat),
-    memKiB: (g.rssLoaded - g.rssIdle) / Math.max(1, g.connected) / 1024, rss: [g.rssIdle, g.rssLoaded], errors: g.done?.errors ?? 0,
+    memKiB: (g.rssLoaded - g.rssFrom) / Math.max(1, g.connected - MEM_FROM) / 1024, rss: [g.rssIdle, g.rssFrom, g.rssLoaded], errors: g.done?.errors ?? 0,
   };
 }
 
@@ -141,7 +153,7 @@ export const registryLoad: Scenario = {
       rows.push(mk(`relay latency p99 at ${RATE / 1000}k msgs/s, ${n} peers`, 'ms', { kind: 'abs-max', max: 50 }, (r) => r.rateLat.p99,
         (r) => ({ achieved_per_s: Math.round(r.rate), latency_ms: { p50: round(r.rateLat.p50), p99: round(r.rateLat.p99), max: round(r.rateLat.max), n: r.rateLat.n }, windows: RATE_WINDOWS, window_ms: RATE_WINDOW_MS })));
       const mem = mk(`server memory per peer, ${n} peers`, 'KiB', { kind: 'info' }, (r) => round(r.memKiB),
-        (r) => ({ rss_idle_MiB: round(r.rss[0] / 2 ** 20), rss_loaded_MiB: round(r.rss[1] / 2 ** 20) }));
+        (r) => ({ rss_idle_MiB: round(r.rss[0] / 2 ** 20), [`rss_at_${MEM_FROM}_peers_MiB`]: round(r.rss[1] / 2 ** 20), rss_loaded_MiB: round(r.rss[2] / 2 ** 20), method: `(RSS with all registered − RSS at ${MEM_FROM}) / (registered − ${MEM_FROM})` }));
       // RSS moves with garbage collection; a delta at or below zero says GC noise outweighed the sockets
       if (mem.ours !== null && mem.ours <= 0) {
         Object.assign(mem, { ours: null, ratio: null, met: null, note: 'not measured (RSS fell while peers registered: garbage collection outweighed the sockets; see rss_* in details)' });
