@@ -33,7 +33,10 @@ export class PolicyLinkAuth {
   }
   async check(remotePeerId: string, pc: DescribedConnection, text: string) {
     const res = await this.authenticator.check(remotePeerId, pc, text);
-    if (res.ok) this.#verified.set(remotePeerId, { peer_id: res.claims.peer_id, role: res.claims.role });
+    if (res.ok) {
+      this.#verified.set(remotePeerId, { peer_id: res.claims.peer_id, role: res.claims.role });
+      watchRebinding(pc, remotePeerId);
+    }
     else this.#verified.delete(remotePeerId);
     return res;
   }
@@ -122,4 +125,24 @@ export function skillGuard(auth: PolicyLinkAuth, policy: () => SkillPolicy | und
     const skill = msg.type === 'task_request' ? String((msg.payload as { skill?: unknown } | undefined)?.skill ?? '') : 'agent_prompt';
     return mayCall(p, { caller_peer_id: caller.peer_id, caller_role: caller.role, skill });
   };
+}
+
+/**
+ * An ICE restart renegotiates on the same connection and needs no new proof — unless the new
+ * descriptions carry other DTLS fingerprints (a tampered restart offer): then the proof no longer
+ * covers the link, so the connection is closed and the link's normal recovery dials a fresh one,
+ * which proves again. Works on anything with `signalingstatechange` (browsers, the Node polyfill).
+ */
+export function watchRebinding(pc: DescribedConnection, remotePeerId: string, onRebound?: (remotePeerId: string) => void): void {
+  const t = pc as DescribedConnection & Partial<EventTarget> & { signalingState?: string; close?: () => void };
+  if (typeof t.addEventListener !== 'function') return;
+  const bound = LinkAuthenticator.fingerprintsOf(pc);
+  const onChange = () => {
+    if (t.signalingState === 'closed') return t.removeEventListener!('signalingstatechange', onChange);
+    if (t.signalingState !== 'stable' || LinkAuthenticator.fingerprintsOf(pc) === bound) return;
+    t.removeEventListener!('signalingstatechange', onChange);
+    onRebound?.(remotePeerId);
+    t.close?.();
+  };
+  t.addEventListener('signalingstatechange', onChange);
 }
