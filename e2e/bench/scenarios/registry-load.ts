@@ -159,6 +159,8 @@ export const registryLoad: Scenario = {
         Object.assign(mem, { ours: null, ratio: null, met: null, note: 'not measured (RSS fell while peers registered: garbage collection outweighed the sockets; see rss_* in details)' });
       }
       rows.push(mem);
+      rows.push(mk(`server RSS with ${n} peers`, 'MiB', { kind: 'info' }, (r) => round(r.rss[2] / 2 ** 20),
+        (r) => ({ rss_idle_MiB: round(r.rss[0] / 2 ** 20), registered: r.connected })));
     }
     return rows;
   },
