@@ -5,7 +5,7 @@ import { summarize } from '../lib/stats.ts';
 import { BareFleet, type Fleet } from './fleet.ts';
 import { startSidecarFleet, oursMissing } from './ours.ts';
 
-const SIZES: Array<[n: number, reps: number]> = [[2, 4], [5, 3], [10, 3], [20, 2]];
+const SIZES: Array<[n: number, reps: number]> = [[2, 3], [5, 3], [10, 3], [20, 2]];
 const JOIN_MESH = 10, JOIN_REPS = 3;
 let round = 0;
 /** n peer ids; at N ≥ 5 two of them are browser tabs (issue 7: "sidecars, plus 2 browser tabs at N ≥ 5"). */

@@ -20,7 +20,7 @@ const RATE = 10000;
 const RATE_WINDOWS = 4, RATE_WINDOW_MS = 1500, SAT_WINDOWS = 2, SAT_WINDOW_MS = 2000, WARM_MS = 2000;
 const DEBUG = !!process.env.BENCH_DEBUG;
 /** Registering stops here (keeps the run bounded); the row then says how many made it. */
-const CONNECT_DEADLINE_MS = 75000;
+const CONNECT_DEADLINE_MS = 60000;
 /** Memory per peer = RSS growth from the 500th to the last registered peer, divided by their count. */
 const MEM_FROM = 500;
 
