@@ -188,7 +188,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       if (a.closed) return;
       const sdp = offer.sdp ?? a.pc.localDescription?.sdp;
       if (!sdp) throw new Error('no local offer SDP');
-      if (!this.#o.signal('offer', { sdp, conn: a.connId, caps: [...CAPS] })) {
+      if (!this.#o.signal('offer', { sdp, conn: a.connId, caps: this.#caps() })) {
         this.#fail(a, 'signaling is down');
         return;
       }
@@ -196,6 +196,11 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     } catch (err) {
       this.#fail(a, `offer failed: ${errText(err)}`);
     }
+  }
+
+  /** Capabilities we announce; `ice_restart` only where the WebRTC stack can do it (browsers). */
+  #caps(): string[] {
+    return this.#o.iceRestart ? [...CAPS, 'ice_restart'] : [...CAPS];
   }
 
   /** Applies an offer / answer / ice_candidate from the remote. */
@@ -220,7 +225,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       await cur.pc.setRemoteDescription({ type: 'offer', sdp });
       const answer = await cur.pc.createAnswer();
       await cur.pc.setLocalDescription(answer);
-      this.#o.signal('answer', { sdp: answer.sdp ?? cur.pc.localDescription?.sdp, conn, caps: [...CAPS] });
+      this.#o.signal('answer', { sdp: answer.sdp ?? cur.pc.localDescription?.sdp, conn, caps: this.#caps() });
       return;
     }
     if (cur && cur.role === 'offerer' && !cur.opened && this.#o.localId < this.remoteId) {
@@ -243,7 +248,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     if (a.closed) return;
     const answerSdp = answer.sdp ?? a.pc.localDescription?.sdp;
     const payload: Record<string, unknown> = { sdp: answerSdp };
-    if (conn) Object.assign(payload, { conn, caps: [...CAPS] });
+    if (conn) Object.assign(payload, { conn, caps: this.#caps() });
     if (!this.#o.signal('answer', payload)) {
       this.#fail(a, 'signaling is down');
       return;
@@ -342,7 +347,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       const offer = await a.pc.createOffer({ iceRestart: true });
       await a.pc.setLocalDescription(offer);
       a.heldLocal = [];
-      if (!this.#o.signal('offer', { sdp: offer.sdp, conn: a.connId, restart: true, caps: [...CAPS, 'ice_restart'] })) {
+      a.remoteSet = false; // the remote's new candidates wait for its answer
+      if (!this.#o.signal('offer', { sdp: offer.sdp, conn: a.connId, restart: true, caps: this.#caps() })) {
         throw new Error('signaling is down');
       }
       this.#timer(a, this.#o.connectTimeoutMs ?? 10_000, () => {

@@ -10,7 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRegistry, type RegistryProcess } from '../server/testing.ts';
-import { startSidecarProcess, waitFor, type SidecarProcess } from './test-support.ts';
+import { SIDECAR_BIN, startSidecarProcess, waitFor, type SidecarProcess } from './test-support.ts';
 import type { AgentClient } from '../mesh/agent/client.ts';
 import type { MeshMessage } from '../mesh/protocol/index.ts';
 
@@ -115,6 +115,25 @@ test('delegate runs a skill on another sidecar over the direct tier', async () =
   const found = (await gamma.task('find_agent', { skill: 'count' })) as { peer_id: string };
   assert.equal(found.peer_id, 'sc-b');
   assert.deepEqual(await gamma.task('echo', { x: [1, 2] }), { x: [1, 2] });
+});
+
+test('chatixia-sidecar call runs a skill through the local sidecar and prints the result', async () => {
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const p = spawn(process.execPath, [SIDECAR_BIN, 'call', ...args], { env: { ...process.env, IPC_SOCKET: a.socket } });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (err += d));
+      p.on('exit', (code) => resolve({ code, out, err }));
+    });
+  const ok = await run(['delegate', JSON.stringify({ skill: 'count', args: { n: 2 } })]);
+  assert.equal(ok.code, 0, ok.err);
+  assert.deepEqual(JSON.parse(ok.out), { tier: 'direct', peer_id: 'sc-b', agent_id: 'beta@sc-b', result: 'counted' });
+  assert.match(ok.err, /12/, 'streamed chunks are shown');
+  const bad = await run(['no_such_skill']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /no agent on peer sc-a has skill/);
 });
 
 /** A raw socket client reading JSON lines. */
