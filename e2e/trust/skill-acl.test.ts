@@ -37,3 +37,24 @@ test('a restricted skill runs for the peer the policy names and is refused to an
   assert.match(refused.error ?? '', /^forbidden: .*acl-stranger/);
   assert.deepEqual((await ask(s, 'open.echo', { t: 'hi' })).payload, { result: 'hi' });
 });
+
+test('a browser tab enforces the policy too: its worker agent\'s skill answers forbidden to a peer the policy does not name', async () => {
+  const { startWebStack, openSignedIn } = await import('../web/helpers.ts');
+  const stack = await startWebStack();
+  cleanup.push(() => stack.close());
+  const admin = new RegistryClient({ baseUrl: stack.registry.url, apiKey: stack.registry.adminKey });
+  await admin.setPolicy({ default: 'allow', rules: [{ skill: 'upper', peers: ['acl-ok'] }] });
+  const tab = await openSignedIn(stack, await stack.registry.issueApiKey('acl-tab'));
+  const [ok, no] = await Promise.all([startSidecarProcess(stack.registry, 'acl-ok'), startSidecarProcess(stack.registry, 'acl-no')]);
+  cleanup.push(async () => { await ok.stop(); await no.stop(); });
+  const [okAgent, noAgent] = [await ok.agent({ name: 'ok' }), await no.agent({ name: 'no' })];
+  cleanup.push(() => { okAgent.close(); noAgent.close(); });
+  await waitFor(() => ok.output().includes(`peer connected: ${tab.peerId}`) && no.output().includes(`peer connected: ${tab.peerId}`), 'links to the tab', 40_000);
+  const ask = (a: AgentClient, skill: string) => a.request(tab.peerId, { type: 'task_request', payload: { skill, args: { text: 'abc' } } }, { timeoutMs: 15_000 });
+  // The tab's default echo worker agent has the skills echo and upper.
+  assert.deepEqual((await ask(okAgent, 'upper')).payload, { result: 'ABC' });
+  const refused = (await ask(noAgent, 'upper')).payload as { error?: string };
+  assert.match(refused.error ?? '', /^forbidden: .*acl-no/);
+  assert.ok(!('result' in (refused as object)));
+  await tab.context.close();
+});

@@ -9,7 +9,7 @@ import {
 } from '../../../mesh/index.ts';
 import { RegistryClient, RegistryError } from '../../../mesh/registry-client.ts';
 import { IndexedDbKeyStore, IndexedDbTrustRecords } from '../../../mesh/identity/index.ts';
-import { CaChangedError, describeCertificate, joinWithIdentity, type JoinedIdentity } from '../../../mesh/identity/join.ts';
+import { CaChangedError, describeCertificate, joinWithIdentity, skillGuard, type JoinedIdentity } from '../../../mesh/identity/join.ts';
 import type { IceConfig } from '../../../mesh/protocol/index.ts';
 import { useStore } from '../state/store.ts';
 import type { Action } from '../state/actions.ts';
@@ -106,7 +106,8 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
     skills: () => hub.skills(),
     ...(joined ? { linkAuth: joined.linkAuth } : {}),
   });
-  hub = new AgentHub({ mesh });
+  // Skill policy enforced here too, with the caller identity its link proved (docs/pairing.md).
+  hub = new AgentHub({ mesh, ...(joined ? { authorize: skillGuard(joined.linkAuth, () => ice.skill_policy) } : {}) });
 
   // The dashboard talks to agents as an agent itself (chat, tasks), through the same hub.
   const dashPort = new MessageChannel();
