@@ -68,6 +68,8 @@ export type PeerLinkEvents = {
   state: [state: LinkState];
   /** The identity check failed (ours of the remote, or the remote's of us). */
   refused: [reason: string, message: string];
+  /** Unacknowledged messages sent again over a new connection. */
+  resent: [count: number];
   /** Messages handed to a channel whose delivery was never acknowledged, given up on (link closed for good). */
   undelivered: [messages: string[], reason: string];
 };
@@ -398,6 +400,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       const resend = this.#unacked.map((u) => u.json);
       if (resend.length) {
         this.#log.info(`[link ${this.remoteId}] resending ${resend.length} unacknowledged message(s)`);
+        this.emit('resent', resend.length);
         const run = this.#sendChain.then(async () => {
           for (const json of resend) {
             await this.#sendFrames(a, encodeFrames(json, nextMsgId++ >>> 0, this.#o.maxMessageBytes ?? LIMITS.meshMessageBytes, true));

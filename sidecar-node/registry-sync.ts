@@ -4,6 +4,7 @@ import type { Mesh } from '../mesh/mesh.ts';
 import type { RegistryClient } from '../mesh/registry-client.ts';
 import type { Heartbeat, LinkReport, Task } from '../mesh/protocol/index.ts';
 import type { Logger } from '../mesh/types.ts';
+import { Backoff, sleep } from '../mesh/backoff.ts';
 
 /**
  * Keeps the registry informed and takes work from it. Records: one for the peer itself
@@ -20,6 +21,7 @@ export class RegistrySync {
   #inFlight: Promise<void> | null = null;
   #busy = false;
   #cleaned = false;
+  readonly #events = new AbortController();
   #again = false;
   readonly #host: string;
 
@@ -37,6 +39,34 @@ export class RegistrySync {
 
   start(): void {
     void this.#loop();
+    void this.#watchTasks();
+  }
+
+  /**
+   * Queued tasks for this peer are picked up at once instead of at the next heartbeat: the
+   * registry's event stream announces every new task, and one for our agents or skills triggers
+   * a heartbeat (which claims it). The stream reconnects with backoff; heartbeats stay the fallback.
+   */
+  async #watchTasks(): Promise<void> {
+    const backoff = new Backoff({ initialMs: 1000, maxMs: 30_000 });
+    while (!this.#stopped) {
+      try {
+        await this.registry.events((e) => {
+          if (e.type !== 'tasks') return;
+          backoff.reset();
+          const t = e.data as Partial<Task>;
+          if (t.state !== 'pending') return;
+          const records = this.#records();
+          const mine = records.some((r) => r.agent_id === t.target_agent_id || (!!t.skill && r.skills.includes(t.skill)));
+          if (mine) this.kick();
+        }, this.#events.signal);
+      } catch (err) {
+        if (this.#stopped) return;
+        this.log.debug(`[registry] event stream: ${(err as Error).message}`);
+      }
+      if (this.#stopped) return;
+      await sleep(backoff.next(), this.#events.signal).catch(() => {});
+    }
   }
 
   /** Heartbeat now (agents changed, signaling back). */
@@ -161,6 +191,7 @@ export class RegistrySync {
   /** Stops heartbeats and removes this peer's records (clean shutdown). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#events.abort(new Error('stopped'));
     if (this.#timer) clearTimeout(this.#timer);
     await this.#inFlight?.catch(() => {});
     const ids = new Set([...this.#known, ...this.#records().map((r) => r.agent_id)]);
