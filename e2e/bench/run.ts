@@ -24,6 +24,8 @@ const loadStart = loadavg()[0]!;
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(0).padStart(3)} s`;
 process.on('SIGINT', () => { killAll(); process.exit(130); });
 process.on('exit', killAll);
+// a scenario abandoned by its watchdog may still reject somewhere; say so and carry on
+process.on('unhandledRejection', (e) => console.error(`${elapsed()} (late failure of an abandoned step: ${String(e).split('\n')[0]})`));
 
 const rows: Row[] = [];
 console.error(`bench: ${chosen.length} scenario(s): ${chosen.map((s) => s.id).join(', ')} (load average ${loadStart.toFixed(1)} on ${cpus().length} cores)`);
@@ -32,7 +34,15 @@ for (const [i, s] of chosen.entries()) {
   console.error(`${elapsed()} ${tag} ${s.title}`);
   const ts = Date.now();
   try {
-    const out = await s.run({ progress: (m) => console.error(`${elapsed()} ${tag} ${m}`) });
+    // a watchdog: a hung scenario (a lost reply, a stuck page) must not stall the whole run
+    const limitS = s.maxSeconds ?? 240;
+    let timer: NodeJS.Timeout | undefined;
+    const running = s.run({ progress: (m) => console.error(`${elapsed()} ${tag} ${m}`) });
+    running.catch(() => {}); // after a timeout its late failure is expected, not a crash
+    const out = await Promise.race([
+      running,
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${limitS} s`)), limitS * 1000); }),
+    ]).finally(() => clearTimeout(timer));
     rows.push(...out);
     for (const r of out) {
       console.error(`${elapsed()} ${tag} ${r.name}: ours ${r.ours ?? '—'} / baseline ${r.baseline ?? '—'} ${r.unit}` +
@@ -47,6 +57,7 @@ for (const [i, s] of chosen.entries()) {
     });
   }
   killAll(); // nothing a scenario started may outlive it
+  if (rows.some((r) => r.scenario === s.id && r.note?.includes('timed out after'))) await shutdownBrowser(); // unstick pages
   console.error(`${elapsed()} ${tag} done in ${((Date.now() - ts) / 1000).toFixed(1)} s`);
 }
 await shutdownBrowser();

@@ -9,5 +9,7 @@ export interface Scenario {
   /** What `npm run bench -- <substring>` matches. */
   id: string;
   title: string;
+  /** Watchdog: the scenario is reported as failed after this many seconds (default 240). */
+  maxSeconds?: number;
   run(ctx: Ctx): Promise<Row[]>;
 }

@@ -5,7 +5,22 @@
  * the round trip then goes worker → postMessage → hub → mesh → DataChannel → … and back.
  */
 import { Mesh, SignalingClient, AgentHub, attachPort, type RTCPeerConnectionCtor, type WebSocketCtor } from '../../../mesh/index.ts';
+import { RegistryClient } from '../../../mesh/registry-client.ts';
+import { MemoryKeyStore, MemoryTrustRecords } from '../../../mesh/identity/index.ts';
+import { joinWithIdentity } from '../../../mesh/identity/join.ts';
 import { meshBench, type MeshBench } from './mesh-bench.ts';
+
+/**
+ * REST calls go through the bench (page.exposeFunction) so the page can stay cross-origin isolated
+ * (5 µs timers) without the registry having to answer CORS.
+ */
+declare const benchFetch: (url: string, method: string, headers: Record<string, string>, body: string | null) => Promise<{ status: number; headers: Record<string, string>; body: string }>;
+const proxyFetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+  const headers: Record<string, string> = {};
+  new Headers(init?.headers).forEach((v, k) => { headers[k] = v; });
+  const r = await benchFetch(String(input), init?.method ?? 'GET', headers, typeof init?.body === 'string' ? init.body : null);
+  return new Response(r.status === 204 ? null : r.body, { status: r.status, headers: r.headers });
+}) as typeof fetch;
 
 interface Peer { mesh: Mesh; signaling: SignalingClient; bench: MeshBench; worker?: Worker; ctl?: MessagePort; opens: Record<string, number> }
 const peers = new Map<number, Peer>();
@@ -13,10 +28,16 @@ let nextHandle = 1;
 const now = () => performance.now();
 
 const api = {
-  /** Joins the mesh as `peerId` with a JWT minted by the bench; resolves once registered. */
-  async start(wsUrl: string, peerId: string, token: string, withHub: boolean, autoConnect: boolean): Promise<number> {
+  /**
+   * Joins the mesh as `peerId` with a JWT minted by the bench; resolves once registered. Like the
+   * PWA's tab it gets a device certificate from the registry and proves its identity on every link
+   * (the sidecars require it).
+   */
+  async start(wsUrl: string, registryUrl: string, peerId: string, token: string, withHub: boolean, autoConnect: boolean): Promise<number> {
+    const registry = new RegistryClient({ baseUrl: registryUrl, token, fetch: proxyFetch });
+    const joined = await joinWithIdentity({ registry, peerId, keyStore: new MemoryKeyStore(), records: new MemoryTrustRecords() });
     const signaling = new SignalingClient({ url: wsUrl, peerId, WebSocket: WebSocket as unknown as WebSocketCtor, getToken: async () => token });
-    const mesh = new Mesh({ signaling, RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor, iceServers: () => [], autoConnect, iceRestart: true });
+    const mesh = new Mesh({ signaling, RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor, iceServers: () => [], autoConnect, iceRestart: true, linkAuth: joined.linkAuth });
     const p: Peer = { mesh, signaling, bench: meshBench(mesh, now), opens: {} };
     // wall-clock time of each link opening, for the formation scenario
     mesh.events.on('peer_connected', (id) => { p.opens[id] = performance.timeOrigin + performance.now(); });

@@ -19,13 +19,21 @@ export const roundtrip: Scenario = {
       for (const kind of RTT_KINDS) {
         const b: number[] = [], o: number[] = [];
         const oursSide = ours.ok ? ours.pairs : null;
-        const canOurs = oursSide?.supports(kind) ?? false;
+        let canOurs = oursSide?.supports(kind) ?? false;
+        let oursFailed = '';
+        // ours failing (a lost reply, a dropped link) is reported on its row, the baseline still runs
+        const oursBlock = async (n: number) => {
+          if (!canOurs) return;
+          try { o.push(...(await oursSide!.ping(kind, n))); }
+          catch (e) { canOurs = false; oursFailed = String(e instanceof Error ? e.message : e).split('\n')[0]!; o.length = 0; }
+        };
         await bare.ping(kind, 20); // warm-up (JIT, SCTP congestion window)
-        if (canOurs) await oursSide!.ping(kind, 20);
+        await oursBlock(20);
+        o.length = 0;
         for (let blk = 0; blk < RTT_BLOCKS; blk++) {
           const first = blk % 2 === 0;
           if (first) b.push(...(await bare.ping(kind, RTT_BLOCK)));
-          if (canOurs) o.push(...(await oursSide!.ping(kind, RTT_BLOCK)));
+          await oursBlock(RTT_BLOCK);
           if (!first) b.push(...(await bare.ping(kind, RTT_BLOCK)));
         }
         const bs = summarize(b);
@@ -35,7 +43,7 @@ export const roundtrip: Scenario = {
           baseline: bs, details: { samples: b.length, message_bytes: 64, ...(canOurs ? { path: oursSide!.describe(kind) } : {}) },
         };
         rows.push(canOurs ? row({ ...base, ours: summarize(o) })
-          : notMeasured(base, ours.ok ? `ours cannot run ${kind} yet: ${oursSide!.whyNot(kind)}` : ours.reason));
+          : notMeasured(base, oursFailed ? `ours failed: ${oursFailed}` : ours.ok ? `ours cannot run ${kind} yet: ${oursSide!.whyNot(kind)}` : ours.reason));
       }
       if (ours.ok) {
         // the same node↔node round trip through the mesh core alone (Mesh.request, no IPC, no agents):

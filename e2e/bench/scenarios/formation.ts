@@ -24,6 +24,7 @@ async function alternate(fleets: Fleet[], reps: number, each: (f: Fleet) => Prom
 
 export const formation: Scenario = {
   id: 'formation',
+  maxSeconds: 300,
   title: 'mesh formation, N = 2, 5, 10, 20 (one process per Node peer, 2 browser tabs at N ≥ 5)',
   async run(ctx) {
     const bare = await BareFleet.start();

@@ -70,12 +70,11 @@ export class SidecarFleet implements Fleet {
     // credentials before the clock starts
     const keys = await Promise.all(nodes.map((id) => this.reg.issueApiKey(id)));
     const tokens = await Promise.all(tabs.map((id) => this.reg.token(this.reg.adminKey, id)));
-    const srv = tabs.length ? await benchServer() : null;
     const t0 = wallNow();
     // spawned together; test-support waits (concurrently) for each IPC socket; tabs load and join meanwhile
     const tabsJoined = Promise.all(tabs.map(async (id, i) => {
-      const page = await openPage(`${srv!.url}/ours.html`);
-      const h = await oursCall(page, 'start', this.reg.wsUrl, id, tokens[i]!, false, true);
+      const page = await openOursPage();
+      const h = await oursCall(page, 'start', this.reg.wsUrl, this.reg.url, id, tokens[i]!, false, true);
       this.tabs.set(id, { page, h, registered: wallNow() });
     }));
     const started = await Promise.all(nodes.map((id, i) => startSidecarProcess(this.reg, id, {
@@ -153,7 +152,8 @@ export class SidecarPair {
       const rid = `r${i}-${Math.random().toString(36).slice(2, 8)}`;
       const t = performance.now();
       a.send({ type: 'send', payload: { target_peer: target, message: { type: 'task_request', request_id: rid, payload: { skill: 'echo', args: pad, timeout_ms: 5000 } } } });
-      await a.next((m) => m.type === 'message' && m.payload?.message?.request_id === rid);
+      const reply = await a.next((m) => (m.type === 'message' && m.payload?.message?.request_id === rid) || (m.type === 'error' && m.payload?.request_id === rid), 5000);
+      if (reply.type === 'error') throw new Error(`round trip to ${target} failed: ${reply.payload.code}: ${reply.payload.message}`);
       out.push(performance.now() - t);
     }
     return out;
@@ -281,7 +281,7 @@ export interface OursBrowserPair {
 
 type OursApi = {
   opens(h: number): Record<string, number>;
-  start(wsUrl: string, peerId: string, token: string, withHub: boolean, autoConnect: boolean): Promise<number>;
+  start(wsUrl: string, registryUrl: string, peerId: string, token: string, withHub: boolean, autoConnect: boolean): Promise<number>;
   connect(h: number, peer: string): Promise<number>;
   throughput(h: number, peer: string, bytes: number, msgBytes: number): Promise<number>;
   meshPing(h: number, peer: string, n: number): Promise<number[]>;
@@ -292,9 +292,22 @@ type OursApi = {
 export const oursCall = <K extends keyof OursApi>(p: Page, k: K, ...args: Parameters<OursApi[K]>) =>
   p.evaluate(([k, args]) => ((globalThis as any).bench[k] as (...a: unknown[]) => unknown)(...(args as unknown[])), [k, args] as const) as Promise<Awaited<ReturnType<OursApi[K]>>>;
 
-async function oursPages(n: number): Promise<Page[]> {
+/** Opens one of our pages; its REST calls are proxied through here (see browser-page.ts). */
+export async function openOursPage(): Promise<Page> {
   const srv = await benchServer();
-  return Promise.all(Array.from({ length: n }, () => openPage(`${srv.url}/ours.html`)));
+  const page = await openPage(`${srv.url}/ours.html`);
+  await page.exposeFunction('benchFetch', async (url: string, method: string, headers: Record<string, string>, body: string | null) => {
+    if (!url.startsWith('http://127.0.0.1:')) throw new Error('loopback only');
+    const r = await fetch(url, { method, headers, ...(body !== null ? { body } : {}) });
+    const h: Record<string, string> = {};
+    r.headers.forEach((v, k) => { h[k] = v; });
+    return { status: r.status, headers: h, body: await r.text() };
+  });
+  return page;
+}
+
+function oursPages(n: number): Promise<Page[]> {
+  return Promise.all(Array.from({ length: n }, () => openOursPage()));
 }
 
 export async function oursBrowserPair(): Promise<{ ok: true; pair: OursBrowserPair } | { ok: false; reason: string }> {
@@ -303,7 +316,7 @@ export async function oursBrowserPair(): Promise<{ ok: true; pair: OursBrowserPa
   const reg = await startOurRegistry();
   const [a, b] = (await oursPages(2)) as [Page, Page];
   let round = 0;
-  const join = async (p: Page, id: string) => oursCall(p, 'start', reg.wsUrl, id, await reg.token(reg.adminKey, id), false, false);
+  const join = async (p: Page, id: string) => oursCall(p, 'start', reg.wsUrl, reg.url, id, await reg.token(reg.adminKey, id), false, false);
   // a long-lived pair for throughput
   const ha = await join(a, 'web-tp-a'), hb = await join(b, 'web-tp-b');
   await oursCall(a, 'connect', ha, 'web-tp-b');
@@ -341,7 +354,7 @@ export async function oursBrowserPeers(reg: RegistryProcess, kinds: PairKind[]):
   if (missing) return { ok: false, reason: missing };
   const rtt = kinds.includes('browser-node');
   const [a, b] = (await oursPages(2)) as [Page, Page];
-  const join = async (p: Page, id: string) => oursCall(p, 'start', reg.wsUrl, id, await reg.token(reg.adminKey, id), rtt, true);
+  const join = async (p: Page, id: string) => oursCall(p, 'start', reg.wsUrl, reg.url, id, await reg.token(reg.adminKey, id), rtt, true);
   const [ha, hb] = await Promise.all([join(a, 'web-a'), join(b, 'web-b')]);
   await oursCall(a, 'connect', ha, 'web-b');
   if (rtt) await oursCall(a, 'connect', ha, 'rt-b');
@@ -354,7 +367,10 @@ export async function oursBrowserPeers(reg: RegistryProcess, kinds: PairKind[]):
       describe: (k) => rtt
         ? `worker agent → postMessage → AgentHub → mesh → DataChannel → ${k === 'browser-node' ? 'sidecar → Unix socket → agent' : 'mesh → AgentHub → worker agent'}, and back (task_request/task_response)`
         : `Mesh.send of ${MESH_MSG_BYTES / 1024} KiB JSON messages between two tabs (mesh chunking + bufferedAmount pacing)`,
-      ping: (k, n) => oursCall(a, 'workerPing', ha, remote(k), n),
+      async ping(k, n) {
+        await oursCall(a, 'connect', ha, remote(k)); // resolves at once while the link is open
+        return oursCall(a, 'workerPing', ha, remote(k), n);
+      },
       throughput: (k, bytes) => oursCall(a, 'throughput', ha, remote(k), bytes, MESH_MSG_BYTES),
       async close() { await Promise.all([closePage(a), closePage(b)]); void hb; },
     },

@@ -112,6 +112,7 @@ function measured(g: Generator): Measured {
 
 export const registryLoad: Scenario = {
   id: 'registry',
+  maxSeconds: 360,
   title: 'registry under signaling load: 1,000 and 5,000 simulated peers vs the PeerJS server',
   async run(ctx) {
     const rows: Row[] = [];
