@@ -115,6 +115,14 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     try {
       token = await this.#opts.getToken(this.#refreshToken);
     } catch (err) {
+      // After a 4003, a refused token request (401/403: revoked, key deleted) is final.
+      const status = (err as { status?: unknown } | null)?.status;
+      if (this.#refusedOnce && (status === 401 || status === 403)) {
+        this.#log.error(`[signaling] the registry refused a new token (${errorText(err)}); giving up`);
+        this.#stopped = true;
+        this.emit('stopped', 'refused');
+        return;
+      }
       this.#log.warn(`[signaling] could not get a token: ${errorText(err)}`);
       return this.#scheduleReconnect();
     }
