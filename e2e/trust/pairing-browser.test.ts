@@ -131,3 +131,43 @@ test('a non-admin sees no admin panels and the registry refuses it the admin rou
   }
   await agent.context.close();
 });
+
+test('a browser that trusted another registry CA is warned before the code is used, and can deliberately forget it', async () => {
+  const admin = await openSignedIn(stack, stack.registry.adminKey);
+  const code = await invite(admin.page);
+  const other = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', other.publicKey);
+  const context = await stack.browser.newContext({ viewport: PHONE });
+  const page = await context.newPage();
+  page.on('dialog', (d) => void d.accept());
+  await page.goto(`${stack.registry.url}/pair?code=${code}`);
+  // As if this browser had paired with a registry that was since replaced.
+  await page.evaluate((jwk) => new Promise<void>((resolve, reject) => {
+    const req = indexedDB.open('chatixia-identity', 1);
+    req.onupgradeneeded = () => {
+      req.result.createObjectStore('keys');
+      req.result.createObjectStore('known_peers', { keyPath: 'peer_id' });
+      req.result.createObjectStore('meta');
+    };
+    req.onsuccess = () => {
+      const tx = req.result.transaction('meta', 'readwrite');
+      tx.objectStore('meta').put(jwk, 'pinned_ca');
+      tx.oncomplete = () => { req.result.close(); resolve(); };
+      tx.onerror = () => reject(tx.error);
+    };
+    req.onerror = () => reject(req.error);
+  }), { kty, crv, x, y });
+  await page.locator('#pair-name').fill('reinstalled-case');
+  await page.getByRole('button', { name: 'Pair' }).click();
+  await page.getByTestId('pair-ca-conflict').waitFor({ timeout: 15_000 });
+  const client = new RegistryClient({ baseUrl: stack.registry.url, apiKey: stack.registry.adminKey });
+  assert.equal((await client.pendingPairings()).some((p) => p.agent_name === 'reinstalled-case'), false, 'the code was not used');
+
+  await page.getByRole('button', { name: 'Forget the old registry' }).click();
+  await until('the warning gone', async () => (await page.getByTestId('pair-ca-conflict').count()) === 0, 10_000);
+  await page.getByRole('button', { name: 'Pair' }).click();
+  await page.getByTestId('pair-waiting').waitFor({ timeout: 15_000 });
+  await until('the request at the admin', async () => (await client.pendingPairings()).some((p) => p.agent_name === 'reinstalled-case'), 10_000);
+  await context.close();
+  await admin.context.close();
+});

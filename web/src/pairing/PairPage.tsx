@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { RegistryClient, RegistryError } from '../../../mesh/registry-client.ts';
-import { IndexedDbKeyStore, IndexedDbTrustRecords, KnownPeers, loadOrCreateIdentity, verifyOwnCertificate } from '../../../mesh/identity/index.ts';
+import { IndexedDbKeyStore, IndexedDbTrustRecords, KnownPeers, jwkThumbprint, loadOrCreateIdentity, verifyOwnCertificate } from '../../../mesh/identity/index.ts';
 import { useStore } from '../state/store.ts';
 import './pairing.css';
 
@@ -37,6 +37,8 @@ export function PairPage() {
   const [name, setName] = useState(defaultName);
   const [phase, setPhase] = useState<Phase>({ step: 'form' });
   const [error, setError] = useState('');
+  /** This browser pinned another registry CA before: pairing here needs a deliberate reset. */
+  const [caConflict, setCaConflict] = useState(false);
   const stop = useRef(new AbortController());
   useEffect(() => () => stop.current.abort(), []);
 
@@ -49,6 +51,14 @@ export function PairPage() {
       const keyStore = new IndexedDbKeyStore();
       const identity = await loadOrCreateIdentity(keyStore);
       const client = new RegistryClient({ baseUrl: location.origin });
+      // Checked before the code is used up: a different CA is a reinstalled registry or an impostor.
+      const known = new KnownPeers(new IndexedDbTrustRecords());
+      const [pinned, offered] = await Promise.all([known.pinnedCa(), client.registryCa()]);
+      if (pinned && (await jwkThumbprint(pinned)) !== (await jwkThumbprint(offered.public_key_jwk))) {
+        setCaConflict(true);
+        setPhase({ step: 'form' });
+        return;
+      }
       const req = await client.pair({ code, agent_name: name.trim() || defaultName(), public_key: identity.publicJwk });
       setPhase({ step: 'waiting', peerId: req.peer_id, since: Date.now() });
       const signal = stop.current.signal;
@@ -94,6 +104,16 @@ export function PairPage() {
             <label htmlFor="pair-name">Name of this device</label>
             <input id="pair-name" maxLength={64} value={name} onChange={(e) => setName(e.target.value)} disabled={phase.step === 'sending'} />
             {error && <p className="error" role="alert" data-testid="pair-error">{error}</p>}
+            {caConflict && (
+              <div className="error" role="alert" data-testid="pair-ca-conflict">
+                <p>This browser already trusts a different registry. If this registry was reinstalled on purpose,
+                  forget the old one and pair again; otherwise someone may be impersonating your registry.</p>
+                <button type="button" className="ghost" onClick={() => {
+                  if (!confirm('Forget the registry this browser trusted before? Only do this if you reinstalled it.')) return;
+                  void new KnownPeers(new IndexedDbTrustRecords()).forgetCa().then(() => setCaConflict(false));
+                }}>Forget the old registry</button>
+              </div>
+            )}
             <button type="submit" className="primary" disabled={phase.step === 'sending' || code.length !== 6}>{phase.step === 'sending' ? 'Sending…' : 'Pair'}</button>
             <p className="muted small"><a href="/">Sign in with a key instead</a></p>
           </form>
