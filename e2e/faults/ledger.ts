@@ -22,6 +22,9 @@ export class Ledger {
   readonly delivered = new Set<string>();
   readonly failed = new Map<string, string>();
   duplicates = 0;
+  /** ids delivered more than once, with when each copy arrived */
+  readonly duplicateIds = new Map<string, number[]>();
+  readonly deliveredAt = new Map<string, number>();
   overflowReported = 0;
   /** errors that named no request_id (e.g. broadcast), kept for diagnostics */
   readonly otherErrors: string[] = [];
@@ -35,8 +38,13 @@ export class Ledger {
         if (m.type !== PROBE_TYPE || !m.request_id) return;
         const s = this.sent.get(m.request_id);
         if (!s || s.to !== peerId) return;
-        if (this.delivered.has(m.request_id)) this.duplicates++;
-        else this.delivered.add(m.request_id);
+        if (this.delivered.has(m.request_id)) {
+          this.duplicates++;
+          this.duplicateIds.set(m.request_id, [...(this.duplicateIds.get(m.request_id) ?? [this.deliveredAt.get(m.request_id)!]), Date.now()]);
+        } else {
+          this.delivered.add(m.request_id);
+          this.deliveredAt.set(m.request_id, Date.now());
+        }
       } else if (e.type === 'error') {
         const p = e.payload as { code: string; message: string; request_id?: unknown };
         if (p.code === 'queue_overflow') {

@@ -1,6 +1,6 @@
-// Control plane down, data plane up; links heal (the long cut is in link-loss.suite.ts). Real
-// registry, a namespace lab, two or three
-// real `chatixia-sidecar` processes in their own network namespaces, agents on their IPC sockets.
+// Control plane down, data plane up; links heal after short and long cuts. Real registry, a
+// namespace lab, two or three real `chatixia-sidecar` processes in their own network namespaces,
+// agents on their IPC sockets.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaultWorld, explained, waitLinked, type Sidecar } from './world.ts';
@@ -80,4 +80,8 @@ test('registry back: peers re-register without re-creating their link', () => ex
 
 test('links heal after a short cut (4 s): every message is delivered or failed visibly', () => explained(world, async () => {
   await cutAndHeal({ world, ledger, A, B, pa, pb }, 'short cut (4 s)', 4000);
+}));
+
+test('links heal after a long cut (16 s, longer than the dead-link timeout): every message is delivered or failed visibly', () => explained(world, async () => {
+  await cutAndHeal({ world, ledger, A, B, pa, pb }, 'long cut (16 s)', 16_000);
 }));

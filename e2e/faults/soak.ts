@@ -30,6 +30,8 @@ export interface SoakResult extends LedgerCounts {
    * link — the rest: handed to a link that died (cut, partition) without an error to the sender.
    */
   lost_breakdown: { target_killed: number; sender_killed: number; link: number };
+  /** each message delivered more than once: seconds since the soak began, and kills of its ends nearby */
+  duplicate_details: { id: string; from: string; to: string; sent_s: number; delivered_s: number[]; target_killed_s: number[]; sender_killed_s: number[] }[];
   failed_by_code: Record<string, number>;
   settle_s: number;
   options: Omit<SoakOptions, 'log'>;
@@ -201,6 +203,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       else lostBreakdown.link++;
     }
     const final = ledger.counts();
+    const rel = (t: number) => Math.round((t - t0) / 100) / 10;
+    const duplicateDetails = [...ledger.duplicateIds].slice(0, 50).map(([id, at]) => {
+      const m = ledger.sent.get(id)!;
+      return {
+        id, from: m.from, to: m.to, sent_s: rel(m.at), delivered_s: at.map(rel),
+        target_killed_s: (killedAt.get(m.to) ?? []).map(rel), sender_killed_s: (killedAt.get(m.from) ?? []).map(rel),
+      };
+    });
     const byCode: Record<string, number> = {};
     for (const [id, why] of ledger.failed) {
       if (ledger.delivered.has(id)) continue;
@@ -215,6 +225,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       peers: { sidecars: o.peers, browsers: 0 },
       chaos,
       lost_breakdown: lostBreakdown,
+      duplicate_details: duplicateDetails,
       failed_by_code: byCode,
       settle_s: settleS,
       options: { durationS: o.durationS, peers: o.peers, rate: o.rate, chaosEveryS: o.chaosEveryS, seed: o.seed },

@@ -1,10 +1,11 @@
 // Three tiers, automatically: direct DataChannel → TURN relay → registry task queue. Two sidecars
 // in two namespaces; the lab blocks UDP between them; `delegate` (a built-in skill of the sidecar)
-// must still complete and say which tier carried it. The TURN tier is in tiers-relay.suite.ts.
+// must still complete and say which tier carried it. TURN is a real coturn whose ephemeral
+// credentials the registry hands out through /api/config.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaultWorld, explained, waitLinked } from './world.ts';
-import { pair, delegate } from './tier-pair.ts';
+import { pair, delegate, linkPath } from './tier-pair.ts';
 
 describe('without TURN', () => {
   let world: FaultWorld;
@@ -31,5 +32,38 @@ describe('without TURN', () => {
     const r = await delegate(p, 2);
     assert.equal(r.tier, 'task_queue');
     assert.deepEqual(r.result, { done: { n: 2 }, by: p.B.peerId });
+  }));
+});
+
+describe('with coturn handed out by /api/config', () => {
+  let world: FaultWorld;
+  before(async () => { world = await FaultWorld.start({ hosts: 2, turn: true }); });
+  after(async () => { await world?.close(); });
+
+  test('UDP between the peers blocked: the link forms through TURN on its own, delegate says relay', async () => {
+    await explained(world, async () => {
+      world.lab.blockUdp(world.lab.host(1), world.lab.host(2));
+      const p = await pair(world, 'tr');
+      await waitLinked(p.pa, [p.B.peerId], 60_000);
+      const r = await delegate(p, 3);
+      assert.equal(r.tier, 'relay');
+      assert.deepEqual(r.result, { done: { n: 3 }, by: p.B.peerId });
+      await p.A.kill(); await p.B.kill();
+      world.lab.unblockUdp(world.lab.host(1), world.lab.host(2));
+    });
+  });
+
+  test('ICE_TRANSPORT_POLICY=relay on an open network: the link is relayed and reported so', () => explained(world, async () => {
+    const p = await pair(world, 'tf', { ICE_TRANSPORT_POLICY: 'relay' });
+    await waitLinked(p.pa, [p.B.peerId], 60_000);
+    const r = await delegate(p, 4);
+    assert.equal(r.tier, 'relay');
+    // the topology the peers report shows the relayed edge too
+    const deadline = Date.now() + 15_000;
+    let path: string | undefined;
+    while ((path = await linkPath(world, p.A.peerId, p.B.peerId)) !== 'relay' && Date.now() < deadline) await new Promise((res) => setTimeout(res, 300));
+    assert.equal(path, 'relay');
+    const log = await world.turn.log();
+    assert.match(log, /ALLOCATE processed, success/, 'coturn allocated relays');
   }));
 });
