@@ -1,6 +1,6 @@
 /** Prints the table and writes results.json and RESULTS.md. */
 import { writeFile, readFile } from 'node:fs/promises';
-import { cpus, totalmem, loadavg } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Row } from './result.ts';
 import { REPO } from './proc.ts';
@@ -40,14 +40,18 @@ export async function mergeWithPrevious(rows: Row[], ranScenarios: string[]): Pr
   return [...kept, ...rows];
 }
 
-export async function writeResults(rows: Row[], meta: { seconds: number; full: boolean; analysis: string; loadStart: number }): Promise<void> {
+export const RUN_META = join(REPO, 'e2e/bench/.run-meta.json');
+
+export async function writeResults(rows: Row[], meta: { seconds: number; full: boolean; analysis: string; loadStart: number; loadEnd: number; at?: string }): Promise<void> {
+  const at = meta.at ?? new Date().toISOString();
   await writeFile(RESULTS_JSON, JSON.stringify(rows, null, 2) + '\n');
+  await writeFile(RUN_META, JSON.stringify({ seconds: meta.seconds, full: meta.full, loadStart: meta.loadStart, loadEnd: meta.loadEnd, at }) + '\n');
   const md: string[] = [];
   md.push('# Benchmark results', '');
-  md.push(`Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ` +
+  md.push(`Measured by \`npm run bench\` on ${at.slice(0, 16).replace('T', ' ')} UTC, ` +
     `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ` +
     `${meta.full ? 'full run' : 'partial run merged with the previous results'} took ${Math.round(meta.seconds)} s; ` +
-    `load average ${meta.loadStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end (the machine is shared). ` +
+    `load average ${meta.loadStart.toFixed(1)} at the start and ${meta.loadEnd.toFixed(1)} at the end (the machine is shared with other engineers' test runs). ` +
     'Every baseline was measured in the same run, interleaved with ours. Values are medians (p99 in brackets); ' +
     'ratio = ours / baseline. How to read them: [docs/bench.md](../../docs/bench.md).', '');
   md.push('| scenario | ours | baseline | ratio | target | met |', '|---|---|---|---|---|---|');

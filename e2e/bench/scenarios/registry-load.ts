@@ -156,9 +156,9 @@ export const registryLoad: Scenario = {
       const mem = mk(`server memory per peer, ${n} peers`, 'KiB', { kind: 'info' }, (r) => round(r.memKiB),
         (r) => ({ rss_idle_MiB: round(r.rss[0] / 2 ** 20), [`rss_at_${MEM_FROM}_peers_MiB`]: round(r.rss[1] / 2 ** 20), rss_loaded_MiB: round(r.rss[2] / 2 ** 20), method: `(RSS with all registered − RSS at ${MEM_FROM}) / (registered − ${MEM_FROM})` }));
       // RSS moves with garbage collection; a delta at or below zero says GC noise outweighed the sockets
-      if (mem.ours !== null && mem.ours <= 0) {
-        Object.assign(mem, { ours: null, ratio: null, met: null, note: 'not measured (RSS fell while peers registered: garbage collection outweighed the sockets; see rss_* in details)' });
-      }
+      const gcNote = 'RSS fell while peers registered: garbage collection outweighed the sockets; see rss_* in details';
+      if (mem.ours !== null && mem.ours <= 0) Object.assign(mem, { ours: null, ratio: null, met: null, note: `not measured (${gcNote})` });
+      if (mem.baseline !== null && mem.baseline <= 0) Object.assign(mem, { baseline: null, ratio: null, note: `${mem.note ? mem.note + '; ' : ''}baseline not measured (${gcNote})` });
       rows.push(mem);
       rows.push(mk(`server RSS with ${n} peers`, 'MiB', { kind: 'info' }, (r) => round(r.rss[2] / 2 ** 20),
         (r) => ({ rss_idle_MiB: round(r.rss[0] / 2 ** 20), registered: r.connected })));
