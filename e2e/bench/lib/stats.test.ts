@@ -30,3 +30,11 @@ test('round keeps 3 significant digits for small values', () => {
   assert.equal(round(12.345), 12.3);
   assert.equal(round(1234.5), 1235);
 });
+
+test('summarize copes with 200,000 samples (no argument spreading)', () => {
+  const xs = Array.from({ length: 200_000 }, (_, i) => i % 1000);
+  const s = summarize(xs);
+  assert.equal(s.min, 0);
+  assert.equal(s.max, 999);
+  assert.equal(s.p99, 989);
+});

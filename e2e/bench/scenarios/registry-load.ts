@@ -85,8 +85,9 @@ class Generator {
 
   async window(kind: 'rate' | 'sat') {
     const m = await this.cmd(`${kind} ${kind === 'rate' ? RATE_WINDOW_MS : SAT_WINDOW_MS}`);
-    if (kind === 'rate') { this.rate.push(m.relayed_per_s); this.rateLat.push(...m.latencies); }
-    else { this.sat.push(m.relayed_per_s); this.satLat.push(...m.latencies); }
+    const into = kind === 'rate' ? this.rateLat : this.satLat;
+    for (const x of m.latencies as number[]) into.push(x); // no spread: windows hold ~20k samples
+    (kind === 'rate' ? this.rate : this.sat).push(m.relayed_per_s);
   }
 
   private closed = false;
