@@ -31,8 +31,8 @@ export async function assertOwnerOnlyFile(path: string): Promise<void> {
   }
 }
 
-/** Writes `text` to a fresh 0600 temp file next to `path` and returns its name. */
-async function writeTemp(path: string, text: string): Promise<string> {
+/** Writes `text` to a fresh 0600 temp file next to `path` and returns its name (rename it into place). */
+export async function writeTemp(path: string, text: string): Promise<string> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${randomUUID()}.tmp`;
   const fh = await open(tmp, 'wx', 0o600);

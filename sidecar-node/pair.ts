@@ -4,32 +4,19 @@
  * the device token and certificate in the data dir (0600 files) and pins the registry CA.
  * A later `chatixia-sidecar` without API_KEY/DEVICE_TOKEN starts with them.
  */
-import { chmod, mkdir, open, rename } from 'node:fs/promises';
+import { chmod, mkdir, rename } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { RegistryClient, RegistryError } from '../mesh/registry-client.ts';
 import { KnownPeers, loadOrCreateIdentity, verifyOwnCertificate } from '../mesh/identity/index.ts';
 import { sleep } from '../mesh/backoff.ts';
-import { FileKeyStore, FileTrustRecords } from './identity-store.ts';
+import { FileKeyStore, FileTrustRecords, writeTemp } from './identity-store.ts';
 import { DEVICE_FILE, KEY_FILE, TRUST_FILE, defaultDataDir, readDeviceFile, type DeviceFile } from './device-file.ts';
 
 const USAGE = `Usage: chatixia-sidecar pair <6-digit code> [--registry-url URL] [--data-dir DIR] [--name NAME] [--timeout-s N] [--force]
   Pairs this machine with the registry: the admin creates the code in the dashboard ("Add a device")
   and approves the request there. REGISTRY_URL, SIDECAR_DATA_DIR work as environment variables too.`;
-
-async function writeSecretFile(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${randomUUID()}.tmp`;
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-}
 
 export async function pairMain(argv: string[], env: Record<string, string | undefined> = process.env, out = process.stdout, err = process.stderr): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
@@ -117,7 +104,8 @@ export async function pairMain(argv: string[], env: Record<string, string | unde
         if (!pin.ok) throw new Error(pin.message);
         await keyStore.saveCertificate(st.certificate);
         const doc: DeviceFile = { type: 'chatixia-device', version: 1, peer_id: st.peer_id, device_token: st.device_token, registry_url: registryUrl, paired_at: new Date().toISOString() };
-        await writeSecretFile(join(dataDir, DEVICE_FILE), JSON.stringify(doc, null, 2) + '\n');
+        const deviceFile = join(dataDir, DEVICE_FILE);
+        await rename(await writeTemp(deviceFile, JSON.stringify(doc, null, 2) + '\n'), deviceFile);
         out.write(`Approved. This machine is peer ${st.peer_id}; device token and certificate saved in ${dataDir} (mode 0600).\n`);
         out.write(`Start it with: chatixia-sidecar${values['data-dir'] ? ` --data-dir ${dataDir}` : ''}\n`);
         return 0;
