@@ -8,9 +8,16 @@ import { check, decode, fail, type Decoded } from './decode.ts';
  * IPC lines between a local agent and its peer (DESIGN.md §3.3): JSON lines over the sidecar's
  * Unix socket, and the same objects over postMessage between the tab and its worker agents.
  */
+/**
+ * Extension (this project): an agent that puts `ack_id` on a `send`/`broadcast` gets an `ack` line
+ * naming it once the message is accepted (see `ack` below), or an `error` line carrying the same
+ * `ack_id`. Agents that never set it (the Python MeshClient) get exactly the Rust sidecar's lines.
+ */
+const AckId = Id.optional();
+
 export const AgentCommands = {
-  send: z.looseObject({ target_peer: Id, message: MeshMessageSchema }),
-  broadcast: z.looseObject({ message: MeshMessageSchema }),
+  send: z.looseObject({ target_peer: Id, message: MeshMessageSchema, ack_id: AckId }),
+  broadcast: z.looseObject({ message: MeshMessageSchema, ack_id: AckId }),
   list_peers: z.looseObject({}),
   /** The Rust docs name the field `peer_id`, DESIGN.md names it `target_peer_id`: both are accepted. */
   connect: z
@@ -38,6 +45,21 @@ export const PeerEvents = {
   error: z.looseObject({ code: z.string().max(64), message: z.string().max(4096) }),
   /** Extension: answer to `register_agent`, tells the agent the id of the peer it lives on. */
   registered: z.looseObject({ peer_id: Id, name: Id }),
+  /**
+   * Extension: the message of a `send`/`broadcast` with this `ack_id` was accepted.
+   * `confirmed`: "peer" — the remote peer acknowledged it (for a broadcast: every peer in `peers`);
+   * "sent" — handed to a link that cannot acknowledge (a Rust peer); "local" — routed to this peer's
+   * own agents/built-ins. A broadcast lists the peers it failed for in `failed` (each also got an
+   * `error` line with the ack_id).
+   */
+  ack: z.looseObject({
+    ack_id: Id,
+    confirmed: z.enum(['peer', 'sent', 'local']),
+    target_peer: Id.optional(),
+    request_id: z.string().max(LIMITS.idChars).optional(),
+    peers: z.array(Id).optional(),
+    failed: z.array(z.looseObject({ peer_id: Id, code: z.string().max(64), message: z.string().max(4096) })).optional(),
+  }),
 } as const;
 
 export type AgentCommandType = keyof typeof AgentCommands;
