@@ -139,3 +139,31 @@ test('a slow agent overflows its bounded queue with clear errors and does not st
   fast.close();
   slow.closed();
 });
+
+test('a worker agent asking for acks gets them once the remote peer holds the message; plain agents get none', async () => {
+  const w = await portAgent(hub1, { name: 'acker', acks: true });
+  const r = await portAgent(hub2, { name: 'ack-target' });
+  const got: string[] = [];
+  r.on('message', (m) => got.push(m.type));
+  const ack = await w.sendAcked('hub-2', { type: 'acked', request_id: 'ak-1', target_agent: 'ack-target', payload: {} });
+  assert.equal(ack.confirmed, 'peer');
+  assert.equal(ack.request_id, 'ak-1');
+  await waitFor(() => got.includes('acked'), 'acked message at hub-2');
+  await assert.rejects(w.sendAcked('hub-3', { type: 'x', request_id: 'ak-2', payload: {} }), (e: { code: string; details: { request_id?: string; ack_id?: string } }) =>
+    e.code === 'not_connected' && e.details.request_id === 'ak-2' && typeof e.details.ack_id === 'string');
+
+  // the raw lines of an agent that sends without ack_id: no ack line, no ack_id in its error
+  const { port1, port2 } = new MessageChannel();
+  ports.push(port1, port2);
+  attachPort(hub1, port1 as unknown as PortLike);
+  const lines: IpcLine[] = [];
+  port2.on('message', (m: IpcLine) => lines.push(m));
+  port2.postMessage({ type: 'send', payload: { target_peer: 'hub-2', message: { type: 'plain', target_agent: 'ack-target', payload: {} } } });
+  port2.postMessage({ type: 'send', payload: { target_peer: 'hub-3', message: { type: 'plain', request_id: 'pl-1', payload: {} } } });
+  await waitFor(() => got.includes('plain'), 'plain message at hub-2');
+  await w.sendAcked('hub-2', { type: 'after', target_agent: 'ack-target', payload: {} });
+  port2.postMessage({ type: 'list_peers', payload: {} });
+  await waitFor(() => lines.some((l) => l.type === 'peer_list'), 'peer_list');
+  assert.deepEqual(lines.map((l) => l.type).sort(), ['error', 'peer_list']);
+  assert.equal('ack_id' in lines.find((l) => l.type === 'error')!.payload, false);
+});

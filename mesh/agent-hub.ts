@@ -245,31 +245,74 @@ export class AgentHub {
         return;
       }
       case 'send': {
-        const msg = this.#stamp(a, cmd.payload.message);
+        const ackId = cmd.payload.ack_id;
+        const msg = this.#stamp(a, cmd.payload.message, ackId === undefined);
         const target = cmd.payload.target_peer;
-        if (target === this.peerId || target === LOCAL) return this.#route(msg, this.peerId, a.id);
+        const names = { target_peer: target, ...(msg.request_id && { request_id: msg.request_id }), ...(ackId && { ack_id: ackId }) };
+        if (target === this.peerId || target === LOCAL) {
+          this.#route(msg, this.peerId, a.id);
+          if (ackId) this.#enqueue(a, { type: 'ack', payload: { ack_id: ackId, confirmed: 'local', ...names } });
+          return;
+        }
         try {
-          await this.#mesh.send(target, msg);
+          if (ackId) {
+            // Answer only once the remote peer holds it: the resend queue dies with this process.
+            const confirmed = await this.#mesh.sendConfirmed(target, msg);
+            this.#enqueue(a, { type: 'ack', payload: { ack_id: ackId, confirmed, ...names } });
+          } else {
+            await this.#mesh.send(target, msg);
+          }
         } catch (err) {
-          this.#error(a, codeOf(err), (err as Error).message, { target_peer: target, ...(msg.request_id && { request_id: msg.request_id }) });
+          this.#error(a, codeOf(err), (err as Error).message, names);
         }
         return;
       }
       case 'broadcast': {
-        const msg = this.#stamp(a, { ...cmd.payload.message, target_agent: cmd.payload.message.target_agent || '*' });
+        const ackId = cmd.payload.ack_id;
+        const msg = this.#stamp(a, { ...cmd.payload.message, target_agent: cmd.payload.message.target_agent || '*' }, ackId === undefined);
         for (const o of this.#agents.values()) if (o !== a) this.#enqueue(o, messageLine(this.peerId, msg));
-        const r = await this.#mesh.broadcast(msg);
-        for (const f of r.failed) this.#error(a, 'send_failed', f.error, { target_peer: f.peer_id });
-        return;
+        if (!ackId) {
+          const r = await this.#mesh.broadcast(msg);
+          for (const f of r.failed) this.#error(a, 'send_failed', f.error, { target_peer: f.peer_id });
+          return;
+        }
+        return this.#broadcastConfirmed(a, msg, ackId);
       }
     }
   }
 
-  /** Fills source_agent with the agent's name and remembers who asked, so replies find their way back. */
-  #stamp(a: LocalAgent, msg: MeshMessage): MeshMessage {
+  /** `broadcast` with an ack_id: every open link confirms (or fails) before the `ack` line. */
+  async #broadcastConfirmed(a: LocalAgent, msg: MeshMessage, ackId: string): Promise<void> {
+    const peers = this.#mesh.peers();
+    const results = await Promise.allSettled(peers.map((p) => this.#mesh.sendConfirmed(p, msg)));
+    const ok: string[] = [];
+    const failed: { peer_id: string; code: string; message: string }[] = [];
+    let confirmed: 'peer' | 'sent' | 'local' = peers.length ? 'peer' : 'local';
+    results.forEach((r, i) => {
+      const peer = peers[i]!;
+      if (r.status === 'fulfilled') {
+        ok.push(peer);
+        if (r.value === 'sent') confirmed = 'sent';
+        return;
+      }
+      const err = r.reason as Error;
+      failed.push({ peer_id: peer, code: codeOf(err), message: err.message.slice(0, 4000) });
+      this.#error(a, codeOf(err), err.message, { target_peer: peer, ack_id: ackId, ...(msg.request_id && { request_id: msg.request_id }) });
+    });
+    this.#enqueue(a, {
+      type: 'ack',
+      payload: { ack_id: ackId, confirmed, peers: ok, ...(failed.length && { failed }), ...(msg.request_id && { request_id: msg.request_id }) },
+    });
+  }
+
+  /**
+   * Fills source_agent with the agent's name and remembers who asked, so replies find their way
+   * back. `reportUndelivered`: a later `link_lost` names the message (acked sends hear it directly).
+   */
+  #stamp(a: LocalAgent, msg: MeshMessage, reportUndelivered = true): MeshMessage {
     const m = { ...msg };
     if (!m.source_agent && a.name) m.source_agent = a.name;
-    if (m.request_id) {
+    if (m.request_id && reportUndelivered) {
       this.#senders.set(m.request_id, a.id);
       if (this.#senders.size > 50_000) this.#senders.delete(this.#senders.keys().next().value!);
     }

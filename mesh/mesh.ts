@@ -189,6 +189,22 @@ export class Mesh {
     }
   }
 
+  /**
+   * Sends one message and resolves once the remote peer acknowledged it (`'peer'`, across
+   * reconnections and resends) or, to a peer that cannot acknowledge (Rust sidecar), once it is on
+   * the channel (`'sent'`). Rejects like `send`, or with `link_lost` when the mesh gives up on it
+   * (that message is then not part of an `undelivered` event).
+   */
+  async sendConfirmed(peerId: string, msg: MeshMessage): Promise<'peer' | 'sent'> {
+    const l = this.#links.get(peerId);
+    if (!l || !l.isOpen) throw new MeshError('not_connected', `no open link to ${peerId}`);
+    try {
+      return await l.sendConfirmed(JSON.stringify(msg));
+    } catch (err) {
+      throw toMeshError(err);
+    }
+  }
+
   /** Sends to every open link; `target_agent` defaults to "*". */
   async broadcast(msg: MeshMessage): Promise<BroadcastResult> {
     const m = { ...msg, target_agent: msg.target_agent || '*' };

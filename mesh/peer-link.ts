@@ -130,7 +130,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   // Delivery acknowledgement (peers with the `ack` capability), kept across connections.
   readonly #session: [number, number] = [randU32(), randU32()];
   #nextSeq = 1;
-  #unacked: { seq: number; json: string }[] = [];
+  #unacked: UnackedEntry[] = [];
   #unackedBytes = 0;
   #ackWaiters: (() => void)[] = [];
   #inSession: string | undefined;
@@ -568,7 +568,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       this.#unackedBytes -= this.#unacked[n]!.json.length;
       n++;
     }
-    if (n) this.#unacked.splice(0, n);
+    if (n) for (const u of this.#unacked.splice(0, n)) u.confirm?.resolve();
     const w = this.#ackWaiters.splice(0);
     for (const fn of w) fn();
   }
@@ -576,10 +576,12 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   /** Gives up on every unacknowledged message (the link is closed for good). */
   #failUnacked(reason: string): void {
     if (!this.#unacked.length) return;
-    const lost = this.#unacked.map((u) => u.json);
+    const gone = this.#unacked;
     this.#unacked = [];
     this.#unackedBytes = 0;
-    this.emit('undelivered', lost, reason);
+    this.emit('undelivered', gone.filter((u) => !u.confirm).map((u) => u.json), reason);
+    // Senders waiting for confirmation hear it from their own promise (not as 'undelivered').
+    for (const u of gone) u.confirm?.reject(new LinkError('link_lost', reason));
   }
 
   // ─── sending ────────────────────────────────────────────────────────
@@ -590,6 +592,24 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
    * the link is not open, goes down meanwhile, or the message is too large.
    */
   send(json: string): Promise<void> {
+    return this.#send(json, undefined);
+  }
+
+  /**
+   * Like `send`, but resolves only once the remote peer acknowledged the message (`'peer'`) —
+   * across reconnections and resends — or, on a link that cannot acknowledge (a Rust peer), once
+   * it is handed to the channel (`'sent'`). Rejects with `link_lost` when the mesh gives up on it;
+   * such a message is not reported again as `undelivered`.
+   */
+  sendConfirmed(json: string): Promise<'peer' | 'sent'> {
+    let confirm!: Confirm;
+    const confirmed = new Promise<'peer' | 'sent'>((resolve, reject) => {
+      confirm = { resolve: () => resolve('peer'), reject, sent: () => resolve('sent') };
+    });
+    return this.#send(json, confirm).then(() => confirmed);
+  }
+
+  #send(json: string, confirm: Confirm | undefined): Promise<void> {
     const a = this.#attempt;
     if (!a || !a.opened || !a.dc || this.#state !== 'open') {
       return Promise.reject(new LinkError('not_connected', `no open link to ${this.remoteId}`));
@@ -606,7 +626,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       return Promise.reject(new LinkError('queue_full', `send queue to ${this.remoteId} is full (${this.#queuedBytes} bytes waiting)`));
     }
     this.#queuedBytes += size;
-    const run = this.#sendChain.then(() => this.#sendTracked(a, json, frames));
+    const run = this.#sendChain.then(() => this.#sendTracked(a, json, frames, confirm));
     this.#sendChain = run.catch(() => {});
     return run.finally(() => {
       this.#queuedBytes -= size;
@@ -614,8 +634,11 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   }
 
   /** Sends one new message; on acknowledging links it is kept until the remote acks it. */
-  async #sendTracked(a: Attempt, json: string, frames: (string | Uint8Array)[]): Promise<void> {
-    if (!acks(a)) return this.#sendFrames(a, frames);
+  async #sendTracked(a: Attempt, json: string, frames: (string | Uint8Array)[], confirm?: Confirm): Promise<void> {
+    if (!acks(a)) {
+      await this.#sendFrames(a, frames);
+      return confirm?.sent();
+    }
     // Bounded memory: wait for acknowledgements when too much is outstanding.
     const limit = Math.max(16 * 1024 * 1024, json.length);
     while (this.#unacked.length && this.#unackedBytes + json.length > limit) {
@@ -626,7 +649,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       });
     }
     if (a.closed || a.dc?.readyState !== 'open') throw new LinkError('link_lost', `link to ${this.remoteId} went down while sending`);
-    const entry = { seq: this.#nextSeq++, json };
+    const entry: UnackedEntry = { seq: this.#nextSeq++, json, ...(confirm && { confirm }) };
     this.#unacked.push(entry);
     this.#unackedBytes += json.length;
     try {
@@ -827,6 +850,19 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     const rtt = this.#rttMs ?? s.rtt_ms;
     return rtt === undefined ? { path: s.path } : { path: s.path, rtt_ms: rtt };
   }
+}
+
+/** Settles a `sendConfirmed` once the remote acknowledged the message (or the mesh gave up). */
+interface Confirm {
+  resolve(): void;
+  reject(err: Error): void;
+  /** The link cannot acknowledge: handed to the channel is all we will know. */
+  sent(): void;
+}
+interface UnackedEntry {
+  seq: number;
+  json: string;
+  confirm?: Confirm;
 }
 
 export class LinkError extends Error {

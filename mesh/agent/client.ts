@@ -1,6 +1,6 @@
 import { Emitter } from '../emitter.ts';
 import { randomId } from '../peer-link.ts';
-import { decodePeerEvent, type MeshMessage } from '../protocol/index.ts';
+import { decodePeerEvent, type MeshMessage, type PeerEvent } from '../protocol/index.ts';
 import type { SkillInfo } from '../types.ts';
 import type { AgentTransport } from './transport.ts';
 
@@ -23,7 +23,18 @@ export interface AgentOptions {
   onPrompt?: PromptHandler;
   /** How long to wait for the peer to confirm registration. */
   registerTimeoutMs?: number;
+  /**
+   * Ask the peer to acknowledge every `send`/`broadcast` (and the replies of skills/prompts): a
+   * message the peer reports as failed, or that is still unconfirmed when the connection to the
+   * peer closes (the sidecar crashed), is reported as an `error` event naming its `ack_id` and
+   * `request_id`. `request()` rejects instead. Off by default: the IPC lines stay the Rust ones.
+   * `sendAcked`/`broadcastAcked` ask for an acknowledgement whatever this says.
+   */
+  acks?: boolean;
 }
+
+/** The peer's `ack` line: how far the message got (see mesh/protocol/ipc.ts). */
+export type SendAck = Extract<PeerEvent, { type: 'ack' }>['payload'];
 
 export interface AgentRequestOptions {
   timeoutMs?: number;
@@ -45,10 +56,21 @@ export class AgentError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** What the failure names: `ack_id`, `request_id`, `target_peer` (acknowledged sends). */
+    readonly details: { ack_id?: string; request_id?: string; target_peer?: string } = {},
   ) {
     super(message);
     this.name = 'AgentError';
   }
+}
+
+/** A send waiting for the peer's `ack` line. */
+interface AckWait {
+  resolve: (ack: SendAck) => void;
+  reject: (e: AgentError) => void;
+  /** A broadcast: per-peer `error` lines do not settle it, the `ack` line lists the failures. */
+  broadcast: boolean;
+  details: { ack_id: string; request_id?: string; target_peer?: string };
 }
 
 interface Pending {
@@ -71,6 +93,10 @@ export class AgentClient extends Emitter<AgentClientEvents> {
   #peerId: string | undefined;
   #registered: ((peerId: string) => void) | undefined;
   #closed = false;
+  readonly #acks: boolean;
+  readonly #ackWaits = new Map<string, AckWait>();
+  readonly #ackPrefix = randomId(3);
+  #ackSeq = 0;
   /** Peers with an open link, as the peer reported them. */
   readonly peers = new Set<string>();
 
@@ -84,11 +110,18 @@ export class AgentClient extends Emitter<AgentClientEvents> {
       this.#skills.set(name, { info: { name, ...(description && { description }) }, handler });
     }
     this.#onPrompt = opts.onPrompt;
+    this.#acks = opts.acks ?? false;
     transport.onLine((line) => this.#onLine(line));
     transport.onClose(() => {
       this.#closed = true;
       for (const p of this.#pending.values()) p.reject(new AgentError('closed', 'connection to the peer closed'));
       this.#pending.clear();
+      // The peer may have died before passing these on: each is reported, none disappears silently.
+      const unconfirmed = [...this.#ackWaits.values()];
+      this.#ackWaits.clear();
+      for (const w of unconfirmed) {
+        w.reject(new AgentError('closed', `the connection to the peer closed before it confirmed message ${w.details.ack_id}; it may not have been delivered`, w.details));
+      }
       this.emit('close');
     });
   }
@@ -129,12 +162,51 @@ export class AgentClient extends Emitter<AgentClientEvents> {
     this.#onPrompt = handler;
   }
 
+  /** Sends a message (with `acks`, a failure is reported as an `error` event naming it). */
   send(targetPeer: string, msg: MeshMessage): void {
+    if (this.#acks) return this.#sendTracked(targetPeer, this.#withSource(msg), this.#reportAsEvent());
     this.#t.send({ type: 'send', payload: { target_peer: targetPeer, message: this.#withSource(msg) } });
   }
 
   broadcast(msg: MeshMessage): void {
+    if (this.#acks) return this.#sendTracked(undefined, this.#withSource(msg), this.#reportAsEvent());
     this.#t.send({ type: 'broadcast', payload: { message: this.#withSource(msg) } });
+  }
+
+  /**
+   * Sends and resolves with the peer's acknowledgement: `confirmed: "peer"` once the remote peer
+   * holds the message. Rejects with an AgentError naming it (`details.ack_id`, `request_id`) when
+   * the peer reports a failure or the connection to the peer closes first.
+   */
+  sendAcked(targetPeer: string, msg: MeshMessage): Promise<SendAck> {
+    return new Promise((resolve, reject) => this.#sendTracked(targetPeer, this.#withSource(msg), { resolve, reject }));
+  }
+
+  /** Broadcasts and resolves with the acknowledgement: `peers` that confirmed, `failed` ones. */
+  broadcastAcked(msg: MeshMessage): Promise<SendAck> {
+    return new Promise((resolve, reject) => this.#sendTracked(undefined, this.#withSource(msg), { resolve, reject }));
+  }
+
+  /** Messages sent with an acknowledgement requested that the peer has not confirmed yet. */
+  get unconfirmed(): number {
+    return this.#ackWaits.size;
+  }
+
+  /** `targetPeer` undefined = broadcast. */
+  #sendTracked(targetPeer: string | undefined, msg: MeshMessage, on: { resolve: (a: SendAck) => void; reject: (e: AgentError) => void }): void {
+    const ackId = `${this.#ackPrefix}-${++this.#ackSeq}`;
+    const details = { ack_id: ackId, ...(msg.request_id && { request_id: msg.request_id }), ...(targetPeer && { target_peer: targetPeer }) };
+    if (this.#closed) return on.reject(new AgentError('closed', 'connection to the peer closed', details));
+    this.#ackWaits.set(ackId, { ...on, broadcast: targetPeer === undefined, details });
+    if (targetPeer === undefined) this.#t.send({ type: 'broadcast', payload: { message: msg, ack_id: ackId } });
+    else this.#t.send({ type: 'send', payload: { target_peer: targetPeer, message: msg, ack_id: ackId } });
+  }
+
+  #reportAsEvent() {
+    return {
+      resolve: () => {},
+      reject: (e: AgentError) => this.emit('error', { code: e.code, message: e.message, ...e.details }),
+    };
   }
 
   /** Sends and waits for the correlated reply. `targetPeer` "local" = this peer (its agents and built-ins). */
@@ -155,7 +227,9 @@ export class AgentClient extends Emitter<AgentClientEvents> {
         else resolve(m!);
       };
       this.#pending.set(requestId, { resolve: (m) => done(null, m), reject: (e) => done(e), onChunk: opts.onChunk });
-      this.send(targetPeer, { ...msg, request_id: requestId });
+      const out = this.#withSource({ ...msg, request_id: requestId });
+      if (this.#acks) this.#sendTracked(targetPeer, out, { resolve: () => {}, reject: (e) => done(e) });
+      else this.#t.send({ type: 'send', payload: { target_peer: targetPeer, message: out } });
     });
   }
 
@@ -223,7 +297,20 @@ export class AgentClient extends Emitter<AgentClientEvents> {
         w?.(ev.payload.peers);
         return;
       }
+      case 'ack': {
+        const w = this.#ackWaits.get(ev.payload.ack_id);
+        if (!w) return;
+        this.#ackWaits.delete(ev.payload.ack_id);
+        w.resolve(ev.payload);
+        return;
+      }
       case 'error': {
+        const ackId = (ev.payload as { ack_id?: unknown }).ack_id;
+        const w = typeof ackId === 'string' ? this.#ackWaits.get(ackId) : undefined;
+        if (w && !w.broadcast) {
+          this.#ackWaits.delete(ackId as string);
+          return w.reject(new AgentError(ev.payload.code, ev.payload.message, w.details));
+        }
         const rid = (ev.payload as { request_id?: unknown }).request_id;
         const p = typeof rid === 'string' ? this.#pending.get(rid) : undefined;
         if (p) p.reject(new AgentError(ev.payload.code, ev.payload.message));
