@@ -176,3 +176,34 @@ test('the registry survives a storm of garbage connections', async () => {
   const h = await fetch(`${r.url}/healthz`);
   assert.equal(h.status, 200);
 });
+
+test('a burst of joins, relays and leaves keeps each socket in order: joined before the relay and before left', async () => {
+  const watcher = await registeredPeer(r.wsUrl, tokens.sa!, 'sa');
+  const seen: { type: string; from: string }[] = [];
+  watcher.sock.ws.on('message', (d) => {
+    const f = JSON.parse(d.toString()) as { type: string; peer_id: string; payload: { peer_id?: string } };
+    seen.push({ type: f.type, from: f.type.startsWith('peer_') ? f.payload.peer_id! : f.peer_id });
+  });
+  const ids = ['sb', 'sc', 'sd', 'se'];
+  // All four register at once, each sending its offer in the same breath (one TCP read, one registry
+  // turn), so a relay that skipped the per-socket queue would overtake the queued peer_joined.
+  const burst = await Promise.all(ids.map(async (id) => {
+    const sock = await TestSocket.open(r.wsUrl, { token: tokens[id]! });
+    sock.send({ type: 'register', peer_id: id, payload: {} });
+    sock.send({ type: 'offer', peer_id: id, target_id: 'sa', payload: { sdp: `from-${id}` } });
+    const peers = (await sock.next('peer_list')).payload.peers as string[];
+    assert.deepEqual(peers, [...peers].sort(), 'peer_list is sorted');
+    assert.ok(peers.includes('sa'));
+    return { sock };
+  }));
+  await waitFor('four offers', () => seen.filter((f) => f.type === 'offer').length === 4);
+  for (const p of burst) p.sock.close();
+  await waitFor('four peer_left', () => seen.filter((f) => f.type === 'peer_left').length === 4);
+  for (const id of ids) {
+    const at = (type: string) => seen.findIndex((f) => f.type === type && f.from === id);
+    assert.ok(at('peer_joined') >= 0 && at('peer_joined') < at('offer'), `${id}: peer_joined before its offer`);
+    assert.ok(at('offer') < at('peer_left'), `${id}: offer before peer_left`);
+  }
+  watcher.sock.close();
+  await watcher.sock.closed;
+});

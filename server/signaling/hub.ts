@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { LIMITS, decodeSignal, encodeSignal, type SignalMessage } from '../../mesh/protocol/index.ts';
 import type { Principal } from '../auth/tokens.ts';
@@ -29,6 +30,8 @@ export class SignalConn {
   private authTimer: NodeJS.Timeout | undefined;
   private alive = true;
   closed = false;
+  /** Frames waiting for this turn's flush; a frame goes out only after every frame queued before it. */
+  private outbox: (string | Buffer)[] = [];
 
   constructor(
     readonly ws: WebSocket,
@@ -45,13 +48,33 @@ export class SignalConn {
     ws.on('pong', () => (this.alive = true));
   }
 
-  send(text: string): void {
+  /** Queues a text frame (a Buffer holds UTF-8 JSON encoded once for many recipients); the hub flushes it this turn. */
+  send(text: string | Buffer): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.outbox.push(text) === 1) this.hub.scheduleFlush(this);
+  }
+
+  /**
+   * Writes the queued frames with the TCP socket corked, so a turn's frames cost one writev instead
+   * of one syscall per frame: registering N peers otherwise makes N² small writes.
+   */
+  flush(): void {
+    const frames = this.outbox;
+    if (frames.length === 0) return;
+    this.outbox = [];
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > MAX_BUFFERED) {
       this.close(CLOSE.limit, 'too slow: send buffer full');
       return;
     }
-    this.ws.send(text);
+    // ws keeps the net.Socket as `_socket` (not in its types); without it the frames still go out, uncorked.
+    const tcp = (this.ws as unknown as { _socket?: Socket })._socket;
+    tcp?.cork();
+    try {
+      for (const f of frames) this.ws.send(f, { binary: false });
+    } finally {
+      tcp?.uncork();
+    }
   }
 
   error(code: string, message: string): void {
@@ -60,6 +83,7 @@ export class SignalConn {
 
   close(code: number, reason: string): void {
     if (this.closed) return;
+    this.flush(); // an error frame queued just before must go out before the close frame
     try {
       this.ws.close(code, reason.slice(0, 120));
     } catch {
@@ -151,6 +175,7 @@ export class SignalConn {
 
   onClose(): void {
     this.closed = true;
+    this.outbox = [];
     clearTimeout(this.authTimer);
     this.hub.unregister(this);
   }
@@ -159,6 +184,11 @@ export class SignalConn {
 /** Registered peers by id; relays frames and tells peers who came and went. */
 export class SignalingHub {
   private readonly peers = new Map<string, SignalConn>();
+  /** The keys of `peers`, kept sorted on insert/delete: sorting all of them per registration was O(n log n) each. */
+  private readonly sortedIds: string[] = [];
+  /** Sockets with queued frames, flushed together once per event-loop turn. */
+  private readonly pending = new Set<SignalConn>();
+  private flushScheduled = false;
   private readonly all = new Set<SignalConn>();
   private readonly keepalive: NodeJS.Timeout;
   /** Set when REDIS_URL joins this instance to others. */
@@ -180,14 +210,52 @@ export class SignalingHub {
   }
 
   peerIds(): string[] {
-    return [...this.peers.keys()].sort();
+    return this.sortedIds.slice();
+  }
+
+  scheduleFlush(conn: SignalConn): void {
+    this.pending.add(conn);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // setImmediate runs after this turn's I/O callbacks: every frame they queued shares one flush.
+    setImmediate(() => this.flushAll());
+  }
+
+  private flushAll(): void {
+    this.flushScheduled = false;
+    const conns = [...this.pending];
+    this.pending.clear();
+    for (const c of conns) c.flush();
+  }
+
+  private setPeer(id: string, conn: SignalConn): void {
+    if (!this.peers.has(id)) this.sortedIds.splice(this.sortedIndex(id), 0, id);
+    this.peers.set(id, conn);
+  }
+
+  private deletePeer(id: string): void {
+    if (!this.peers.delete(id)) return;
+    const i = this.sortedIndex(id);
+    if (this.sortedIds[i] === id) this.sortedIds.splice(i, 1);
+  }
+
+  /** First index whose id is not below `id` (same order as Array.prototype.sort on strings). */
+  private sortedIndex(id: string): number {
+    let lo = 0;
+    let hi = this.sortedIds.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.sortedIds[mid]! < id) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** A refresh or reconnect: the newer socket wins, the old one is told not to come back. */
   private replaceLocal(id: string, keep?: SignalConn): void {
     const old = this.peers.get(id);
     if (!old || old === keep) return;
-    this.peers.delete(id);
+    this.deletePeer(id);
     old.peerId = undefined;
     old.close(CLOSE.replaced, 'replaced by a newer connection of the same peer id');
   }
@@ -197,12 +265,15 @@ export class SignalingHub {
     if (this.opts.isRevoked(id)) return conn.refuse('this peer was revoked');
     this.replaceLocal(id, conn);
     conn.peerId = id;
-    this.peers.set(id, conn);
+    this.setPeer(id, conn);
     const remote = this.cluster ? (await this.cluster.joined(id), await this.cluster.remotePeers()) : [];
-    const others = [...new Set([...this.peerIds(), ...remote])].filter((p) => p !== id).sort();
+    const others = remote.length
+      ? [...new Set([...this.sortedIds, ...remote])].filter((p) => p !== id).sort()
+      : this.sortedIds.filter((p) => p !== id);
     conn.send(JSON.stringify({ type: 'peer_list', peer_id: 'registry', payload: { peers: others } }));
     this.broadcast(encodeSignal('peer_joined', 'registry', { peer_id: id }), id);
-    log.info(`[SIG] peer registered: ${id} (total ${this.peers.size})`);
+    // Not per peer at info: with thousands of peers the log line itself became a measurable cost.
+    if (this.peers.size % 1000 === 0) log.info(`[SIG] ${this.peers.size} peers registered`);
     this.opts.onPeersChanged();
   }
 
@@ -210,7 +281,7 @@ export class SignalingHub {
     this.all.delete(conn);
     const id = conn.peerId;
     if (!id || this.peers.get(id) !== conn) return;
-    this.peers.delete(id);
+    this.deletePeer(id);
     this.broadcast(encodeSignal('peer_left', 'registry', { peer_id: id }), id);
     void this.cluster?.left(id);
     log.info(`[SIG] peer left: ${id} (total ${this.peers.size})`);
@@ -251,8 +322,10 @@ export class SignalingHub {
     }
   }
 
+  /** One frame to every registered peer but `except`; encoded to UTF-8 once, not once per recipient. */
   broadcast(text: string, except?: string): void {
-    for (const [id, c] of this.peers) if (id !== except) c.send(text);
+    const bytes = Buffer.from(text);
+    for (const [id, c] of this.peers) if (id !== except) c.send(bytes);
   }
 
   closeAll(): void {
