@@ -579,7 +579,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     const gone = this.#unacked;
     this.#unacked = [];
     this.#unackedBytes = 0;
-    this.emit('undelivered', gone.filter((u) => !u.confirm).map((u) => u.json), reason);
+    const unconfirmed = gone.filter((u) => !u.confirm).map((u) => u.json);
+    if (unconfirmed.length) this.emit('undelivered', unconfirmed, reason);
     // Senders waiting for confirmation hear it from their own promise (not as 'undelivered').
     for (const u of gone) u.confirm?.reject(new LinkError('link_lost', reason));
   }

@@ -11,6 +11,7 @@ export class IpcProbe {
   private buf = '';
   private waiters = new Set<() => void>();
   private listeners = new Set<(e: PeerEvent) => void>();
+  private closeListeners = new Set<() => void>();
   private closed = false;
   /** bytes this probe has read from the socket */
   bytesIn = 0;
@@ -32,7 +33,11 @@ export class IpcProbe {
       }
       this.wake();
     });
-    socket.on('close', () => { this.closed = true; this.wake(); });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+      for (const l of this.closeListeners) l();
+    });
     socket.on('error', () => { /* close follows */ });
   }
 
@@ -60,13 +65,21 @@ export class IpcProbe {
     return () => this.listeners.delete(fn);
   }
 
+  /** Called once when the socket closes (the sidecar died, or close()). */
+  onClose(fn: () => void): () => void {
+    if (this.closed) { fn(); return () => {}; }
+    this.closeListeners.add(fn);
+    return () => this.closeListeners.delete(fn);
+  }
+
   /** Writes one IPC line; resolves when the kernel took it (false = the socket is backed up). */
   command(type: string, payload: Record<string, unknown>): boolean {
     return this.socket.write(encodeIpc({ type, payload }));
   }
 
-  send(targetPeer: string, message: MeshMessage): boolean {
-    return this.command('send', { target_peer: targetPeer, message });
+  /** `ackId`: ask the sidecar for an `ack` line (or an `error` carrying it) for this message. */
+  send(targetPeer: string, message: MeshMessage, ackId?: string): boolean {
+    return this.command('send', { target_peer: targetPeer, message, ...(ackId && { ack_id: ackId }) });
   }
 
   registerAgent(name: string, skills: string[]): boolean {

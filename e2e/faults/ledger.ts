@@ -1,6 +1,11 @@
 // Message accounting for fault tests: every probe message carries a unique request_id; it is
 // `delivered` when the target agent reads it, `failed` when the sending agent got an IPC `error`
 // naming that request_id, and `lost` when neither happened — the number that must stay 0.
+// Probe messages ask for the sidecar's acknowledgement (ack_id = request_id), as the agent SDK
+// does with `acks`: when the sender's IPC socket closes (its sidecar was killed) with messages the
+// sidecar never confirmed, the sender knows those may not have gone out — the SDK reports each as
+// an error (code `closed`), and so does the ledger. A confirmed message is never counted failed
+// that way: it is the mesh's to deliver or to report.
 import type { IpcProbe } from './ipc-probe.ts';
 
 export const PROBE_TYPE = 'fault_probe';
@@ -26,14 +31,30 @@ export class Ledger {
   readonly duplicateIds = new Map<string, number[]>();
   readonly deliveredAt = new Map<string, number>();
   overflowReported = 0;
+  /** ids the sending sidecar acknowledged (the remote peer holds them) */
+  readonly confirmed = new Set<string>();
+  /** ids sent through each probe and not yet confirmed or failed */
+  private unconfirmed = new Map<IpcProbe, Set<string>>();
   /** errors that named no request_id (e.g. broadcast), kept for diagnostics */
   readonly otherErrors: string[] = [];
   private seq = 0;
 
   /** Counts what `probe` (the agent on peer `peerId`) receives and the errors it is told about. */
   attach(probe: IpcProbe, peerId: string): () => void {
-    return probe.onEvent((e) => {
-      if (e.type === 'message') {
+    const mine = new Set<string>();
+    this.unconfirmed.set(probe, mine);
+    const offClose = probe.onClose(() => {
+      for (const id of mine) {
+        if (!this.failed.has(id)) this.failed.set(id, `closed: the IPC connection closed before the sidecar confirmed ${id}`);
+      }
+      mine.clear();
+      this.unconfirmed.delete(probe);
+    });
+    const offEvent = probe.onEvent((e) => {
+      if (e.type === 'ack') {
+        mine.delete(e.payload.ack_id);
+        this.confirmed.add(e.payload.ack_id);
+      } else if (e.type === 'message') {
         const m = e.payload.message;
         if (m.type !== PROBE_TYPE || !m.request_id) return;
         const s = this.sent.get(m.request_id);
@@ -51,19 +72,22 @@ export class Ledger {
           const n = Number(/^(\d+)/.exec(p.message)?.[1] ?? 0);
           this.overflowReported += n;
         } else if (typeof p.request_id === 'string' && this.sent.has(p.request_id)) {
+          mine.delete(p.request_id);
           this.failed.set(p.request_id, `${p.code}: ${p.message}`);
         } else if (this.otherErrors.length < 200) {
           this.otherErrors.push(`${peerId} ${p.code}: ${p.message}`);
         }
       }
     });
+    return () => { offEvent(); offClose(); };
   }
 
   /** Sends one probe message from `probe` (on peer `from`) to peer `to`; returns its id. */
   send(probe: IpcProbe, from: string, to: string, body = '', targetAgent?: string): string {
     const id = `${from}-${++this.seq}`;
     this.sent.set(id, { from, to, at: Date.now() });
-    this.lastWriteOk = probe.send(to, { type: PROBE_TYPE, request_id: id, ...(targetAgent && { target_agent: targetAgent }), payload: { body } });
+    this.unconfirmed.get(probe)?.add(id);
+    this.lastWriteOk = probe.send(to, { type: PROBE_TYPE, request_id: id, ...(targetAgent && { target_agent: targetAgent }), payload: { body } }, id);
     return id;
   }
 
