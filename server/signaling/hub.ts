@@ -22,6 +22,26 @@ export interface HubOptions {
   onPeersChanged(): void;
 }
 
+/**
+ * A registry notice sent to many sockets: its JSON once, and the same as a complete WebSocket text
+ * frame (FIN, opcode 1, unmasked as server frames are), so each recipient costs a memcpy, not a
+ * ws.send. Still one frame per notice on the wire.
+ */
+export class Broadcast {
+  readonly frame: Buffer;
+  constructor(readonly text: string) {
+    const payload = Buffer.from(text);
+    const n = payload.length;
+    const head = n < 126 ? 2 : n < 65536 ? 4 : 10;
+    this.frame = Buffer.allocUnsafe(head + n);
+    this.frame[0] = 0x81;
+    if (n < 126) this.frame[1] = n;
+    else if (n < 65536) (this.frame[1] = 126), this.frame.writeUInt16BE(n, 2);
+    else (this.frame[1] = 127), this.frame.writeBigUInt64BE(BigInt(n), 2);
+    payload.copy(this.frame, head);
+  }
+}
+
 /** One signaling socket. Auth may come with the upgrade or as the first `auth` frame. */
 export class SignalConn {
   principal: Principal | undefined;
@@ -31,7 +51,7 @@ export class SignalConn {
   private alive = true;
   closed = false;
   /** Frames waiting for this turn's flush; a frame goes out only after every frame queued before it. */
-  private outbox: (string | Buffer)[] = [];
+  private outbox: (string | Broadcast)[] = [];
 
   constructor(
     readonly ws: WebSocket,
@@ -48,8 +68,8 @@ export class SignalConn {
     ws.on('pong', () => (this.alive = true));
   }
 
-  /** Queues a text frame (a Buffer holds UTF-8 JSON encoded once for many recipients); the hub flushes it this turn. */
-  send(text: string | Buffer): void {
+  /** Queues a text frame; the hub flushes it this turn. */
+  send(text: string | Broadcast): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.outbox.push(text) === 1) this.hub.scheduleFlush(this);
   }
@@ -69,9 +89,22 @@ export class SignalConn {
     }
     // ws keeps the net.Socket as `_socket` (not in its types); without it the frames still go out, uncorked.
     const tcp = (this.ws as unknown as { _socket?: Socket })._socket;
+    // Prebuilt frames go straight to the socket only when ws would not transform them (no
+    // permessage-deflate) and writes synchronously, so they keep their place among ws.send frames.
+    const raw = tcp && this.ws.extensions === '' ? tcp : undefined;
+    let run: Buffer[] = [];
+    const writeRun = () => {
+      if (run.length) raw!.write(run.length === 1 ? run[0]! : Buffer.concat(run));
+      run = [];
+    };
     tcp?.cork();
     try {
-      for (const f of frames) this.ws.send(f, { binary: false });
+      for (const f of frames) {
+        if (typeof f === 'string') writeRun(), this.ws.send(f);
+        else if (raw) run.push(f.frame);
+        else this.ws.send(f.text);
+      }
+      writeRun();
     } finally {
       tcp?.uncork();
     }
@@ -322,10 +355,10 @@ export class SignalingHub {
     }
   }
 
-  /** One frame to every registered peer but `except`; encoded to UTF-8 once, not once per recipient. */
+  /** One frame to every registered peer but `except`; encoded and framed once, not once per recipient. */
   broadcast(text: string, except?: string): void {
-    const bytes = Buffer.from(text);
-    for (const [id, c] of this.peers) if (id !== except) c.send(bytes);
+    const notice = new Broadcast(text);
+    for (const [id, c] of this.peers) if (id !== except) c.send(notice);
   }
 
   closeAll(): void {
