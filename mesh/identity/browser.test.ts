@@ -111,7 +111,15 @@ test('a tab keeps a non-extractable key in IndexedDB and its link proofs verify 
     }
     return pc.localDescription!.sdp;
   }, nodePc.localDescription!.sdp);
-  await nodePc.setRemoteDescription({ type: 'answer', sdp: answer });
+  // Apply the answer the way the mesh does (trickle): the description first, then its candidates.
+  // node-datachannel intermittently refused a full answer with embedded candidates ("Got a remote
+  // candidate without ICE transport").
+  const lines = answer.split('\r\n');
+  const mid = lines.find((l) => l.startsWith('a=mid:'))?.slice(6) ?? '0';
+  await nodePc.setRemoteDescription({ type: 'answer', sdp: lines.filter((l) => !l.startsWith('a=candidate:')).join('\r\n') });
+  for (const l of lines.filter((x) => x.startsWith('a=candidate:'))) {
+    await nodePc.addIceCandidate({ candidate: l.slice(2), sdpMid: mid });
+  }
   await until(() => open, 'the DataChannel to open');
 
   const nodeEnds: LinkEnds = { localPeerId: 'node-1', remotePeerId: 'web-1', localSdp: nodePc.localDescription!.sdp, remoteSdp: nodePc.remoteDescription!.sdp };
