@@ -28,6 +28,10 @@ if (files.length === 0) {
   process.exit(1);
 }
 const res = spawnSync(process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files],
+  // --test-force-exit: a file whose tests are done must not hang the run on a stray handle
+  // (node-datachannel can keep a process alive after a failed handshake); --test-timeout turns a
+  // hung test into a failure instead of a stuck CI job.
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1',
+    '--test-force-exit', '--test-timeout=600000', ...files],
   { stdio: 'inherit' });
 process.exit(res.status ?? 1);
