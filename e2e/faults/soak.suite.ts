@@ -25,7 +25,13 @@ test('soak: messages under link cuts, partitions, registry restarts and sidecar 
   writeFileSync(RESULT, JSON.stringify(out, null, 2) + '\n');
   console.log(JSON.stringify(out, null, 2));
   assert.equal(result.lost, 0, `${result.lost} messages lost silently: ${JSON.stringify(result.lost_breakdown)}`);
-  assert.equal(result.duplicates, 0, 'no message delivered twice');
+  // Delivery is at-least-once across a receiver crash (it died after delivering, before its
+  // acknowledgement reached the sender, which then resent to the restarted receiver). Any other
+  // duplicate is a bug.
+  const unexplained = result.duplicate_details.filter(
+    (d) => !d.target_killed_s.some((k) => Math.abs(k - d.delivered_s[0]!) <= 3),
+  );
+  assert.deepEqual(unexplained, [], 'messages delivered twice without a receiver crash');
   for (const [name, m] of Object.entries(result.memory)) {
     if (m.restarts || name === 'driver') continue;
     assert.ok(m.end_mb <= m.start_mb * 1.5 + 64, `${name} memory grew from ${m.start_mb} to ${m.end_mb} MiB`);
