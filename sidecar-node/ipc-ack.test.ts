@@ -6,9 +6,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect as netConnect, type Socket } from 'node:net';
 import { startRegistry, type RegistryProcess } from '../server/testing.ts';
-import { startSidecarProcess, waitFor, type SidecarProcess } from './test-support.ts';
+import { rawClient, startSidecarProcess, waitFor, type SidecarProcess } from './test-support.ts';
 import { AgentError, type AgentClient } from '../mesh/agent/client.ts';
 import type { MeshMessage } from '../mesh/protocol/index.ts';
 
@@ -82,18 +81,7 @@ test('an agent asking for acks is told once the remote peer holds its message, a
 });
 
 test('an agent that never asks for acks (Python MeshClient style) sees no new line types', async () => {
-  const sock: Socket = netConnect(a.socket);
-  await new Promise<void>((r, j) => sock.once('connect', r).once('error', j));
-  const lines: { type: string; payload: Record<string, unknown> }[] = [];
-  let buf = '';
-  sock.on('data', (d) => {
-    buf += d.toString();
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      lines.push(JSON.parse(buf.slice(0, i)));
-      buf = buf.slice(i + 1);
-    }
-  });
+  const { sock, lines } = await rawClient(a.socket);
   const write = (o: unknown) => sock.write(JSON.stringify(o) + '\n');
   try {
     write({ type: 'send', payload: { target_peer: 'ack-b', message: { type: 'raw_note', request_id: 'raw-1', payload: {} } } });

@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, renameSync, unlinkSync } from 'node:fs';
 import { LIMITS } from '../mesh/protocol/limits.ts';
 import type { AgentHub, AttachedAgent, IpcLine } from '../mesh/agent-hub.ts';
 import type { Logger } from '../mesh/types.ts';
@@ -36,12 +36,15 @@ export class IpcServer {
     removeStale(this.#path);
     const server = createServer((s) => this.#accept(s));
     this.#server = server;
-    // Create the socket file already private: no window where another user could connect.
+    // Create the socket file already private (no window where another user could connect), and
+    // listening before it appears under its name: agents wait for the file, then connect once, so
+    // bind to a temporary name and rename it into place.
+    const tmp = `${this.#path}.${process.pid}.tmp`;
     const old = process.umask(0o177);
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(this.#path, () => {
+        server.listen(tmp, () => {
           server.off('error', reject);
           resolve();
         });
@@ -49,7 +52,8 @@ export class IpcServer {
     } finally {
       process.umask(old);
     }
-    chmodSync(this.#path, 0o600);
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, this.#path);
     server.on('error', (err) => this.#log.error(`[ipc] server error: ${err.message}`));
   }
 

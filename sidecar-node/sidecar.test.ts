@@ -5,12 +5,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { connect as netConnect } from 'node:net';
 import { existsSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRegistry, type RegistryProcess } from '../server/testing.ts';
-import { SIDECAR_BIN, startSidecarProcess, waitFor, type SidecarProcess } from './test-support.ts';
+import { SIDECAR_BIN, rawClient, startSidecarProcess, waitFor, type SidecarProcess } from './test-support.ts';
 import type { AgentClient } from '../mesh/agent/client.ts';
 import type { MeshMessage } from '../mesh/protocol/index.ts';
 
@@ -135,23 +134,6 @@ test('chatixia-sidecar call runs a skill through the local sidecar and prints th
   assert.equal(bad.code, 1);
   assert.match(bad.err, /no agent on peer sc-a has skill/);
 });
-
-/** A raw socket client reading JSON lines. */
-async function rawClient(path: string) {
-  const sock = netConnect(path);
-  await new Promise<void>((r, j) => sock.once('connect', () => r()).once('error', j));
-  const lines: { type: string; payload: Record<string, unknown> }[] = [];
-  let buf = '';
-  sock.on('data', (d) => {
-    buf += d.toString();
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      lines.push(JSON.parse(buf.slice(0, i)));
-      buf = buf.slice(i + 1);
-    }
-  });
-  return { sock, lines, write: (s: string) => new Promise<void>((r) => sock.write(s, () => r())) };
-}
 
 test('bad IPC lines and oversize messages get error lines; the connection and the sidecar stay up', async () => {
   const cl = await rawClient(b.socket);

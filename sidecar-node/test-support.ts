@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connect as netConnect } from 'node:net';
 import type { RegistryProcess } from '../server/testing.ts';
 import { connectAgent } from './agent-socket.ts';
 import type { AgentClient, AgentOptions } from '../mesh/agent/client.ts';
@@ -123,4 +124,21 @@ export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeout
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+}
+
+/** A raw socket client reading JSON lines. */
+export async function rawClient(path: string) {
+  const sock = netConnect(path);
+  await new Promise<void>((r, j) => sock.once('connect', () => r()).once('error', j));
+  const lines: { type: string; payload: Record<string, unknown> }[] = [];
+  let buf = '';
+  sock.on('data', (d) => {
+    buf += d.toString();
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      lines.push(JSON.parse(buf.slice(0, i)));
+      buf = buf.slice(i + 1);
+    }
+  });
+  return { sock, lines, write: (s: string) => new Promise<void>((r) => sock.write(s, () => r())) };
 }
