@@ -55,7 +55,7 @@ export function hubRoutes(reg: RegistryState) {
       reg.topologyChanged();
     }
     if (!existing || existing.record.health !== 'active') reg.agentsChanged();
-    await expire(reg);
+    // No expiry sweep here: claimFor skips expired tasks itself and the timer fails them.
     const pending = await reg.tasks.claimFor(hb.agent_id, hb.skill_names, t);
     for (const task of pending) reg.bus.publish({ type: 'tasks', data: task });
     return c.json({ status: 'ok', pending_tasks: pending } satisfies HeartbeatResponse);
