@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { generate } from 'selfsigned';
 import { startRegistry, type RegistryProcess } from './testing.ts';
 import { api } from './test-support.ts';
@@ -96,15 +96,7 @@ test('HTTPS when TLS_CERT and TLS_KEY are set', async () => {
   const r4 = await startRegistry({ env: { TLS_CERT: join(dir, 'cert.pem'), TLS_KEY: join(dir, 'key.pem') } });
   try {
     assert.match(r4.url, /^https:/);
-    const body = await new Promise<string>((res, rej) => {
-      httpsRequest(`${r4.url}/healthz`, { ca: pems.cert, servername: 'localhost', checkServerIdentity: () => undefined }, (resp) => {
-        let b = '';
-        resp.on('data', (d) => (b += d));
-        resp.on('end', () => res(b));
-      })
-        .on('error', rej)
-        .end();
-    });
+    const body = await httpsGetText(`${r4.url}/healthz`, { ca: pems.cert, servername: 'localhost', checkServerIdentity: () => undefined });
     assert.equal(JSON.parse(body).status, 'ok');
     assert.match(r4.output(), /listening on https:/);
   } finally {
@@ -123,15 +115,7 @@ test('TLS_SELF_SIGNED=1 creates a certificate for localhost and the LAN in the d
     assert.match(cert.subjectAltName ?? '', /IP Address:127\.0\.0\.1/);
     assert.equal(statSync(join(r5.dataDir, 'tls-key.pem')).mode & 0o777, 0o600);
     assert.match(r5.output(), new RegExp(cert.fingerprint256));
-    const body = await new Promise<string>((res, rej) => {
-      httpsRequest(`${r5.url}/healthz`, { ca: pem, servername: 'localhost' }, (resp) => {
-        let b = '';
-        resp.on('data', (d) => (b += d));
-        resp.on('end', () => res(b));
-      })
-        .on('error', rej)
-        .end();
-    });
+    const body = await httpsGetText(`${r5.url}/healthz`, { ca: pem, servername: 'localhost' });
     assert.equal(JSON.parse(body).status, 'ok');
     await r5.restart();
     assert.deepEqual(read(join(r5.dataDir, 'tls-cert.pem')), pem, 'reused across restarts');
@@ -139,3 +123,16 @@ test('TLS_SELF_SIGNED=1 creates a certificate for localhost and the LAN in the d
     await r5.stop();
   }
 });
+
+/** GET over HTTPS with explicit trust options (fetch cannot take a CA per request). */
+function httpsGetText(url: string, opts: RequestOptions): Promise<string> {
+  return new Promise((res, rej) => {
+    httpsRequest(url, opts, (resp) => {
+      let b = '';
+      resp.on('data', (d) => (b += d));
+      resp.on('end', () => res(b));
+    })
+      .on('error', rej)
+      .end();
+  });
+}
