@@ -70,6 +70,8 @@ export type PeerLinkEvents = {
   refused: [reason: string, message: string];
   /** Unacknowledged messages sent again over a new connection. */
   resent: [count: number];
+  /** The connection recovered in place by an ICE restart (same DataChannel, nothing resent). */
+  restarted: [];
   /** Messages handed to a channel whose delivery was never acknowledged, given up on (link closed for good). */
   undelivered: [messages: string[], reason: string];
 };
@@ -92,7 +94,10 @@ interface Attempt {
   auth: { held: unknown[]; checking: boolean; verified: boolean; accepted: boolean } | null;
   closed: boolean;
   timers: Set<ReturnType<typeof setTimeout>>;
+  /** our ICE-restart offer is out and its answer not yet applied */
   restarting: boolean;
+  /** the open connection went quiet at this time and is being recovered in place (ICE restart) */
+  recoveringSince: number | null;
 }
 
 let nextMsgId = 1;
@@ -301,7 +306,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     const pc = new this.#o.RTCPeerConnection(this.#o.rtcConfig());
     const a: Attempt = {
       connId, role, pc, dc: null, remoteSet: false, pendingRemote: [], heldLocal: [], caps: [],
-      opened: false, auth: null, closed: false, timers: new Set(), restarting: false,
+      opened: false, auth: null, closed: false, timers: new Set(), restarting: false, recoveringSince: null,
     };
     this.#attempt = a;
     this.#setState(this.#state === 'open' || this.#state === 'reconnecting' ? 'reconnecting' : 'connecting');
@@ -337,14 +342,25 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     } else if (s === 'closed') this.#fail(a, 'connection closed');
   }
 
-  /** ICE restart first (where both sides can), then a fresh connection. */
+  /**
+   * The open connection went quiet or ICE dropped: ICE restart first where both ends can (the
+   * offerer restarts, the answerer waits for its offer), then a fresh connection. The restart
+   * counts as done only when a frame arrives again, not when ICE says "connected".
+   */
   async #recover(a: Attempt, why: string): Promise<void> {
-    if (a.closed || a.restarting) return;
-    const canRestart = this.#o.iceRestart && a.opened && a.role === 'offerer' && a.caps.includes('ice_restart');
+    if (a.closed || a.recoveringSince !== null) return;
+    const canRestart = this.#o.iceRestart && a.opened && a.caps.includes('ice_restart');
     if (!canRestart) return this.#fail(a, why);
+    const since = Date.now();
+    a.recoveringSince = since;
+    this.#setState('reconnecting');
+    this.#log.info(`[link ${this.remoteId}] ${why}: trying an ICE restart`);
+    this.#timer(a, this.#o.connectTimeoutMs ?? 10_000, () => {
+      if (a.recoveringSince === since) this.#fail(a, `${why}; ICE restart did not help`);
+    });
+    if (a.role !== 'offerer') return;
     try {
       a.restarting = true;
-      this.#setState('reconnecting');
       a.pc.restartIce();
       const offer = await a.pc.createOffer({ iceRestart: true });
       await a.pc.setLocalDescription(offer);
@@ -353,12 +369,17 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       if (!this.#o.signal('offer', { sdp: offer.sdp, conn: a.connId, restart: true, caps: this.#caps() })) {
         throw new Error('signaling is down');
       }
-      this.#timer(a, this.#o.connectTimeoutMs ?? 10_000, () => {
-        if (a.pc.connectionState !== 'connected') this.#fail(a, `${why}; ICE restart did not help`);
-      });
     } catch (err) {
       this.#fail(a, `${why}; ICE restart impossible: ${errText(err)}`);
     }
+  }
+
+  /** A frame arrived on a connection being recovered: the ICE restart worked, same channel. */
+  #recovered(a: Attempt): void {
+    this.#log.info(`[link ${this.remoteId}] recovered by ICE restart after ${Date.now() - a.recoveringSince!} ms (${a.connId})`);
+    a.recoveringSince = null;
+    this.#setState('open');
+    this.emit('restarted');
   }
 
   #wireChannel(a: Attempt, dc: RTCDataChannel): void {
@@ -497,6 +518,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     if (a.closed) return;
     if (a.auth) return this.#authFrame(a, data);
     this.#lastRecv = Date.now();
+    if (a.recoveringSince !== null) this.#recovered(a);
     this.#endProbe();
     if (typeof data === 'string') {
       if (this.#countInbound(a)) this.emit('message', data);
@@ -698,7 +720,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.#keepalive = setInterval(() => {
       if (a.closed) return this.#stopKeepalive();
       const now = Date.now();
-      if (now - this.#lastRecv > dead) return this.#fail(a, `no frame from the remote for ${now - this.#lastRecv} ms`);
+      // Keep pinging while recovering: the first frame back is what ends the recovery.
+      if (now - this.#lastRecv > dead) void this.#recover(a, `no frame from the remote for ${now - this.#lastRecv} ms`);
       this.ping(a);
     }, every);
     this.ping(a);

@@ -8,6 +8,9 @@
 // that way: it is the mesh's to deliver or to report.
 import type { IpcProbe } from './ipc-probe.ts';
 
+/** What the ledger needs of an agent: a sidecar's IpcProbe, or a tab's worker agent (tab.ts). */
+export type LedgerProbe = Pick<IpcProbe, 'send' | 'onEvent' | 'onClose'>;
+
 export const PROBE_TYPE = 'fault_probe';
 
 interface Sent { from: string; to: string; at: number }
@@ -34,13 +37,13 @@ export class Ledger {
   /** ids the sending sidecar acknowledged (the remote peer holds them) */
   readonly confirmed = new Set<string>();
   /** ids sent through each probe and not yet confirmed or failed */
-  private unconfirmed = new Map<IpcProbe, Set<string>>();
+  private unconfirmed = new Map<LedgerProbe, Set<string>>();
   /** errors that named no request_id (e.g. broadcast), kept for diagnostics */
   readonly otherErrors: string[] = [];
   private seq = 0;
 
   /** Counts what `probe` (the agent on peer `peerId`) receives and the errors it is told about. */
-  attach(probe: IpcProbe, peerId: string): () => void {
+  attach(probe: LedgerProbe, peerId: string): () => void {
     const mine = new Set<string>();
     this.unconfirmed.set(probe, mine);
     const offClose = probe.onClose(() => {
@@ -83,7 +86,7 @@ export class Ledger {
   }
 
   /** Sends one probe message from `probe` (on peer `from`) to peer `to`; returns its id. */
-  send(probe: IpcProbe, from: string, to: string, body = '', targetAgent?: string): string {
+  send(probe: LedgerProbe, from: string, to: string, body = '', targetAgent?: string): string {
     const id = `${from}-${++this.seq}`;
     this.sent.set(id, { from, to, at: Date.now() });
     this.unconfirmed.get(probe)?.add(id);

@@ -11,6 +11,8 @@ import { Lab, HUB_IP, type LabHost, type LabProcess } from './netns.ts';
 import { bridgeIntoNamespace, type NsBridge } from './ns-bridge.ts';
 import { startCoturn, type Coturn } from './coturn.ts';
 import { IpcProbe } from './ipc-probe.ts';
+import { PROBE_TYPE } from './ledger.ts';
+import { buildTabPage, launchTabBrowser, TabProbe, type TabBrowser } from './tab.ts';
 
 const SIDECAR_BIN = fileURLToPath(new URL('../../bin/chatixia-sidecar.mjs', import.meta.url));
 
@@ -20,6 +22,17 @@ export interface WorldOptions {
   registryEnv?: Record<string, string>;
   /** hand out TURN credentials from /api/config (coturn always runs; this decides if peers learn of it) */
   turn?: boolean;
+  /** serve the browser peers' page (startTab) */
+  tabs?: boolean;
+}
+
+export interface Tab {
+  peerId: string;
+  apiKey: string;
+  host: LabHost;
+  probe: TabProbe;
+  /** resident memory of the tab's whole browser in MiB */
+  rssMb(): number | undefined;
 }
 
 export interface Sidecar {
@@ -47,7 +60,9 @@ export function rssMb(pid: number | undefined): number | undefined {
 
 export class FaultWorld {
   readonly sidecars: Sidecar[] = [];
+  readonly tabs: Tab[] = [];
   private probes: IpcProbe[] = [];
+  private browsers: TabBrowser[] = [];
 
   private constructor(
     readonly lab: Lab,
@@ -68,12 +83,14 @@ export class FaultWorld {
     let bridge: NsBridge | undefined;
     try {
       const dir = await mkdtemp(join(tmpdir(), 'cxf-world-'));
+      if (opts.tabs) await buildTabPage(join(dir, 'tab-page'));
       turn = await startCoturn({ lab });
       registry = await startRegistry({
         env: {
           // peers inside the lab reach only the hub: STUN on coturn, no public STUN
           STUN_URLS: `stun:${turn.ip}:${turn.port}`,
           ...(opts.turn ? { TURN_URL: turn.url, TURN_SECRET: turn.secret } : {}),
+          ...(opts.tabs ? { WEB_DIST_DIR: join(dir, 'tab-page') } : {}),
           ...opts.registryEnv,
         },
       });
@@ -124,13 +141,34 @@ export class FaultWorld {
     return sc;
   }
 
+  /**
+   * Starts a browser peer inside host `hostIndex`: its own Chromium, the tab page from the
+   * registry at the hub address, one worker agent; resolves once it is on signaling.
+   */
+  async startTab(hostIndex: number, opts: { peerId?: string } = {}): Promise<Tab> {
+    const host = this.lab.host(hostIndex);
+    const peerId = opts.peerId ?? `tab-${host.name}-${this.tabs.length + 1}`;
+    const apiKey = await this.registry.issueApiKey(peerId);
+    const b = await launchTabBrowser(this.dir, host, `http://${HUB_IP}:${this.registry.port}`);
+    this.browsers.push(b);
+    const probe = await TabProbe.open(b.browser, `${this.labUrl}/`, peerId, apiKey, PROBE_TYPE);
+    const tab: Tab = { peerId, apiKey, host, probe, rssMb: b.rssMb };
+    this.tabs.push(tab);
+    return tab;
+  }
+
   /** Everything the world's processes printed, for a failing test's diagnostics. */
   logs(): string {
-    return this.sidecars.map((s) => `--- sidecar ${s.peerId} ---\n${s.proc.output().slice(-4000)}`).join('\n');
+    return [
+      ...this.sidecars.map((s) => `--- sidecar ${s.peerId} ---\n${s.proc.output().slice(-4000)}`),
+      ...this.tabs.map((t) => `--- tab ${t.peerId} ---\n${t.probe.problems.slice(-20).join('\n')}`),
+    ].join('\n');
   }
 
   async close(): Promise<void> {
     for (const p of this.probes) p.close();
+    await Promise.all(this.tabs.map((t) => t.probe.close()));
+    await Promise.all(this.browsers.map((b) => b.browser.close().catch(() => {})));
     await Promise.all(this.sidecars.map((s) => s.kill('SIGKILL')));
     await this.bridge.close();
     await this.registry.stop().catch(() => {});
