@@ -467,7 +467,8 @@ function codeOf(err: unknown): string {
   return err instanceof MeshError ? err.code : 'send_failed';
 }
 
-function approxSize(line: IpcLine): number {
+/** Approximate size of a line (JSON chars) without serializing it: the per-agent queue bound and the worker port's in-flight window. */
+export function approxSize(line: IpcLine): number {
   const m = (line.payload as { message?: { payload?: unknown } }).message;
   if (m && typeof m.payload === 'object') {
     // Cheap estimate without serializing: strings dominate big messages.

@@ -31,6 +31,13 @@ export interface AgentOptions {
    * `sendAcked`/`broadcastAcked` ask for an acknowledgement whatever this says.
    */
   acks?: boolean;
+  /**
+   * Skill and prompt runs at once (default 64). At the limit the transport is paused (the socket
+   * stops reading, a worker withholds credit) until one finishes, so the peer queues — bounded,
+   * answering `overloaded` beyond — instead of this agent starting runs without end. Lines already
+   * on their way still start runs; there is no queue in the client.
+   */
+  maxConcurrent?: number;
 }
 
 /** The peer's `ack` line: how far the message got (see mesh/protocol/ipc.ts). */
@@ -97,6 +104,9 @@ export class AgentClient extends Emitter<AgentClientEvents> {
   readonly #ackWaits = new Map<string, AckWait>();
   readonly #ackPrefix = randomId(3);
   #ackSeq = 0;
+  readonly #maxConcurrent: number;
+  #running = 0;
+  #paused = false;
   /** Peers with an open link, as the peer reported them. */
   readonly peers = new Set<string>();
 
@@ -111,6 +121,7 @@ export class AgentClient extends Emitter<AgentClientEvents> {
     }
     this.#onPrompt = opts.onPrompt;
     this.#acks = opts.acks ?? false;
+    this.#maxConcurrent = Math.max(1, opts.maxConcurrent ?? 64);
     transport.onLine((line) => this.#onLine(line));
     transport.onClose(() => {
       this.#closed = true;
@@ -360,12 +371,27 @@ export class AgentClient extends Emitter<AgentClientEvents> {
       requestId: msg.request_id,
       stream: (text) => this.#reply(from, msg, 'task_stream_chunk', { text, done: false }),
     };
+    this.#runStarted();
     try {
       const result = await s.handler(p.args, call);
       this.#reply(from, msg, 'task_response', { result: result === undefined ? null : result });
     } catch (err) {
       this.#reply(from, msg, 'task_response', { error: err instanceof Error ? err.message : String(err) });
+    } finally {
+      this.#runEnded();
     }
+  }
+
+  #runStarted(): void {
+    if (++this.#running < this.#maxConcurrent || this.#paused) return;
+    this.#paused = true;
+    this.#t.pause?.();
+  }
+
+  #runEnded(): void {
+    if (--this.#running >= this.#maxConcurrent || !this.#paused) return;
+    this.#paused = false;
+    this.#t.resume?.();
   }
 
   async #runPrompt(msg: MeshMessage, from: string): Promise<void> {
@@ -377,6 +403,7 @@ export class AgentClient extends Emitter<AgentClientEvents> {
       sessionId: p.session_id,
       stream: (text: string) => this.#reply(from, msg, 'agent_stream_chunk', { text, done: false }),
     };
+    this.#runStarted();
     try {
       const out = await this.#onPrompt!(String(p.text ?? ''), call);
       if (typeof out === 'string') return this.#reply(from, msg, 'agent_response', { text: out });
@@ -388,6 +415,8 @@ export class AgentClient extends Emitter<AgentClientEvents> {
       this.#reply(from, msg, 'agent_response', { text: full });
     } catch (err) {
       this.#reply(from, msg, 'agent_response', { text: '', error: err instanceof Error ? err.message : String(err) });
+    } finally {
+      this.#runEnded();
     }
   }
 }

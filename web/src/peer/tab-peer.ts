@@ -107,7 +107,8 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
     ...(joined ? { linkAuth: joined.linkAuth } : {}),
   });
   // Skill policy enforced here too, with the caller identity its link proved (docs/pairing.md).
-  hub = new AgentHub({ mesh, ...(joined ? { authorize: skillGuard(joined.linkAuth, () => ice.skill_policy) } : {}) });
+  // Per-agent queues in a tab share the page's memory with everything else: 16 MiB, not the 128 MiB default.
+  hub = new AgentHub({ mesh, maxQueuedBytes: 16 * 1024 * 1024, ...(joined ? { authorize: skillGuard(joined.linkAuth, () => ice.skill_policy) } : {}) });
 
   // The dashboard talks to agents as an agent itself (chat, tasks), through the same hub.
   const dashPort = new MessageChannel();
