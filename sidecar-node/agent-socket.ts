@@ -22,9 +22,6 @@ export function socketTransport(path: string): Promise<AgentTransport> {
         onLine: (cb) => lineFns.push(cb),
         onClose: (cb) => closeFns.push(cb),
         close: () => sock.end(),
-        // Not reading fills the sidecar's socket buffer: its hub then queues (bounded) and drops.
-        pause: () => void sock.pause(),
-        resume: () => void sock.resume(),
       });
     });
   });

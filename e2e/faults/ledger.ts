@@ -34,6 +34,8 @@ export class Ledger {
   readonly duplicateIds = new Map<string, number[]>();
   readonly deliveredAt = new Map<string, number>();
   overflowReported = 0;
+  /** queue_overflow counts by the peer whose agent was told */
+  readonly overflowBy = new Map<string, number>();
   /** ids the sending sidecar acknowledged (the remote peer holds them) */
   readonly confirmed = new Set<string>();
   /** ids sent through each probe and not yet confirmed or failed */
@@ -74,6 +76,7 @@ export class Ledger {
         if (p.code === 'queue_overflow') {
           const n = Number(/^(\d+)/.exec(p.message)?.[1] ?? 0);
           this.overflowReported += n;
+          this.overflowBy.set(peerId, (this.overflowBy.get(peerId) ?? 0) + n);
         } else if (typeof p.request_id === 'string' && this.sent.has(p.request_id)) {
           mine.delete(p.request_id);
           this.failed.set(p.request_id, `${p.code}: ${p.message}`);

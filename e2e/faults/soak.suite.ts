@@ -1,6 +1,7 @@
 // `npm run test:faults` runs this with the quick fault tests: the soak (see soak.ts). Not a
-// *.test.ts file, so `npm test` does not run it. SOAK_S (600), SOAK_PEERS (10), SOAK_RATE
-// (messages/s per peer, 10), SOAK_CHAOS_S (mean seconds between faults, 20), SOAK_SEED.
+// *.test.ts file, so `npm test` does not run it. SOAK_S (600), SOAK_PEERS (10, of which
+// SOAK_BROWSERS, 3, are Chromium tabs), SOAK_RATE (messages/s per peer, 10), SOAK_CHAOS_S (mean
+// seconds between faults, 20), SOAK_SEED.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ test('soak: messages under link cuts, partitions, registry restarts and sidecar 
   const result = await runSoak({
     durationS,
     peers: num('SOAK_PEERS', 10),
+    browsers: num('SOAK_BROWSERS', 3),
     rate: num('SOAK_RATE', 10),
     chaosEveryS: num('SOAK_CHAOS_S', 20),
     seed: num('SOAK_SEED', Date.now() % 100000),

@@ -1,14 +1,17 @@
-// The soak: N sidecars in N namespaces exchange messages for SOAK_S seconds while the lab cuts
-// host links, partitions pairs of hosts, restarts (or kill -9s) the registry and kill -9s
-// sidecars at random. Every message is accounted for (see ledger.ts) and memory is sampled.
+// The soak: N peers — sidecars and Chromium tabs, each in its own namespace — exchange messages
+// for SOAK_S seconds while the lab cuts host links, partitions pairs of hosts, restarts (or
+// kill -9s) the registry and kill -9s sidecars at random. Every message is accounted for (see
+// ledger.ts) and memory is sampled.
 import { readdirSync, readFileSync } from 'node:fs';
-import { FaultWorld, waitLinked, rssMb, type Sidecar } from './world.ts';
-import { Ledger, type LedgerCounts } from './ledger.ts';
-import type { IpcProbe } from './ipc-probe.ts';
+import { FaultWorld, openLinks, rssMb, type Sidecar, type Tab } from './world.ts';
+import { Ledger, type LedgerCounts, type LedgerProbe } from './ledger.ts';
+import type { LabHost } from './netns.ts';
 
 export interface SoakOptions {
   durationS: number;
   peers: number;
+  /** how many of the peers are browser tabs (the rest are sidecars) */
+  browsers: number;
   /** messages per second per peer */
   rate: number;
   /** mean seconds between chaos actions */
@@ -33,6 +36,8 @@ export interface SoakResult extends LedgerCounts {
   /** each message delivered more than once: seconds since the soak began, and kills of its ends nearby */
   duplicate_details: { id: string; from: string; to: string; sent_s: number; delivered_s: number[]; target_killed_s: number[]; sender_killed_s: number[] }[];
   failed_by_code: Record<string, number>;
+  /** one error text per code, as the sender saw it */
+  failed_examples: Record<string, string>;
   settle_s: number;
   options: Omit<SoakOptions, 'log'>;
 }
@@ -64,31 +69,50 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const rand = rng(o.seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const between = (a: number, b: number) => a + rand() * (b - a);
-  const world = await FaultWorld.start({ hosts: o.peers });
+  const world = await FaultWorld.start({ hosts: o.peers, tabs: o.browsers > 0 });
   const ledger = new Ledger();
   const chaos: Record<string, number> = { host_cuts: 0, partitions: 0, registry_restarts: 0, registry_kill9: 0, sidecar_kill9: 0 };
   const killedAt = new Map<string, number[]>(); // peer → times its sidecar was killed
   try {
-    interface Slot { sc: Sidecar; probe: IpcProbe; alive: boolean; restarts: number; startMb: number }
+    interface Slot {
+      id: string; host: LabHost; probe: LedgerProbe & { isClosed: boolean; close(): unknown }; alive: boolean; restarts: number; startMb: number;
+      rssMb(): number | undefined; links(): Promise<string[]>; sc?: Sidecar; tab?: Tab;
+    }
     const slots: Slot[] = [];
-    for (let i = 1; i <= o.peers; i++) {
-      const sc = await world.startSidecar(i, { peerId: `soak-${String(i).padStart(2, '0')}` });
+    const sidecarSlot = async (sc: Sidecar): Promise<Slot> => {
       const probe = await sc.probe({ keepEvents: false });
       ledger.attach(probe, sc.peerId);
-      slots.push({ sc, probe, alive: true, restarts: 0, startMb: 0 });
+      return {
+        id: sc.peerId, host: sc.host, probe, alive: true, restarts: 0, startMb: 0, sc, rssMb: () => sc.rssMb(),
+        links: async () => { const p = await sc.probe(); try { return await openLinks(p); } finally { p.close(); } },
+      };
+    };
+    const sidecars = o.peers - o.browsers;
+    for (let i = 1; i <= o.peers; i++) {
+      const peerId = `soak-${i <= sidecars ? 's' : 't'}${String(i).padStart(2, '0')}`;
+      if (i <= sidecars) {
+        slots.push(await sidecarSlot(await world.startSidecar(i, { peerId })));
+      } else {
+        const tab = await world.startTab(i, { peerId });
+        ledger.attach(tab.probe, peerId);
+        slots.push({ id: peerId, host: tab.host, probe: tab.probe, alive: true, restarts: 0, startMb: 0, tab, rssMb: tab.memMb, links: () => tab.probe.links() });
+      }
     }
-    const ids = slots.map((s) => s.sc.peerId);
-    o.log(`${o.peers} sidecars started; waiting for the full mesh`);
+    const ids = slots.map((s) => s.id);
+    o.log(`${sidecars} sidecars and ${o.browsers} tabs started; waiting for the full mesh`);
     const tMesh = Date.now();
     for (const s of slots) {
-      const keep = await s.sc.probe();
-      await waitLinked(keep, ids.filter((x) => x !== s.sc.peerId), 180_000);
-      keep.close();
+      const others = ids.filter((x) => x !== s.id);
+      const deadline = Date.now() + 180_000;
+      for (let open = await s.links(); !others.every((p) => open.includes(p)); open = await s.links()) {
+        if (Date.now() > deadline) throw new Error(`${s.id}: links to ${others.filter((p) => !open.includes(p)).join(', ')} not open after 180 s`);
+        await sleep(200);
+      }
     }
     o.log(`full mesh of ${o.peers} in ${((Date.now() - tMesh) / 1000).toFixed(1)} s`);
     await sleep(2000);
     const regStart = rssMb(registryPid(world.registry.port)) ?? 0;
-    for (const s of slots) s.startMb = s.sc.rssMb() ?? 0;
+    for (const s of slots) s.startMb = s.rssMb() ?? 0;
     const driverStart = Math.round(process.memoryUsage().rss / 1048576);
 
     const t0 = Date.now();
@@ -105,9 +129,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         for (const s of slots) {
           if (!s.alive || s.probe.isClosed) continue;
           for (let k = 0; k < n; k++) {
-            const to = pick(ids.filter((x) => x !== s.sc.peerId));
+            const to = pick(ids.filter((x) => x !== s.id));
             const big = rand() < 0.01; // 1 % of messages need chunking (300 KiB)
-            ledger.send(s.probe, s.sc.peerId, to, big ? 'z'.repeat(300 * 1024) : 'soak');
+            ledger.send(s.probe, s.id, to, big ? 'z'.repeat(300 * 1024) : 'soak');
           }
         }
         await sleep(100);
@@ -149,20 +173,21 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
           }
           await world.registry.restart();
         } else {
-          const s = pick(slots);
+          // tabs are not killed: a closed tab takes its agents with it (see docs/faults.md)
+          const s = pick(slots.filter((x) => x.sc));
+          const old = s.sc!;
           chaos.sidecar_kill9!++;
-          o.log(`chaos: kill -9 sidecar ${s.sc.peerId}`);
+          o.log(`chaos: kill -9 sidecar ${s.id}`);
           s.alive = false;
-          killedAt.set(s.sc.peerId, [...(killedAt.get(s.sc.peerId) ?? []), Date.now()]);
-          await s.sc.kill('SIGKILL');
-          s.probe.close();
+          killedAt.set(s.id, [...(killedAt.get(s.id) ?? []), Date.now()]);
+          await old.kill('SIGKILL');
+          void s.probe.close();
           await sleep(between(2000, 5000));
-          const idx = world.sidecars.indexOf(s.sc);
-          const sc = await world.startSidecar(s.sc.host.index, { peerId: s.sc.peerId, apiKey: s.sc.apiKey });
+          const idx = world.sidecars.indexOf(old);
+          const sc = await world.startSidecar(old.host.index, { peerId: s.id, apiKey: old.apiKey });
           if (idx >= 0) world.sidecars.splice(idx, 1);
-          s.sc = sc;
-          s.probe = await sc.probe({ keepEvents: false });
-          ledger.attach(s.probe, sc.peerId);
+          const fresh = await sidecarSlot(sc);
+          Object.assign(s, { sc, probe: fresh.probe, rssMb: fresh.rssMb, links: fresh.links });
           s.restarts++;
           s.alive = true;
         }
@@ -190,7 +215,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const regRestarts = chaos.registry_restarts! + chaos.registry_kill9!;
     memory.registry = { start_mb: regStart, end_mb: rssMb(registryPid(world.registry.port)) ?? 0, ...(regRestarts && { restarts: regRestarts }) };
     for (const s of slots) {
-      memory[s.sc.peerId] = { start_mb: s.startMb, end_mb: s.sc.rssMb() ?? 0, ...(s.restarts && { restarts: s.restarts }) };
+      memory[s.tab ? `${s.id} (browser)` : s.id] = { start_mb: s.startMb, end_mb: s.rssMb() ?? 0, ...(s.restarts && { restarts: s.restarts }) };
     }
     memory.driver = { start_mb: driverStart, end_mb: Math.round(process.memoryUsage().rss / 1048576) };
 
@@ -212,23 +237,26 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       };
     });
     const byCode: Record<string, number> = {};
+    const examples: Record<string, string> = {};
     for (const [id, why] of ledger.failed) {
       if (ledger.delivered.has(id)) continue;
       const code = why.split(':')[0]!;
       byCode[code] = (byCode[code] ?? 0) + 1;
+      examples[code] ??= why.slice(0, 300);
     }
     return {
       ...final,
       memory,
       duration_s: o.durationS,
       at: new Date().toISOString(),
-      peers: { sidecars: o.peers, browsers: 0 },
+      peers: { sidecars: o.peers - o.browsers, browsers: o.browsers },
       chaos,
       lost_breakdown: lostBreakdown,
       duplicate_details: duplicateDetails,
       failed_by_code: byCode,
+      failed_examples: examples,
       settle_s: settleS,
-      options: { durationS: o.durationS, peers: o.peers, rate: o.rate, chaosEveryS: o.chaosEveryS, seed: o.seed },
+      options: { durationS: o.durationS, peers: o.peers, browsers: o.browsers, rate: o.rate, chaosEveryS: o.chaosEveryS, seed: o.seed },
     };
   } finally {
     for (const h of world.lab.hosts) { try { world.lab.restoreHost(h); } catch { /* gone */ } }

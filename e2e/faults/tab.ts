@@ -35,8 +35,11 @@ export async function buildTabPage(dir: string): Promise<void> {
   writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>fault tab</title><script src="/tab-page.js"></script>');
 }
 
-/** Resident memory of a process and all its descendants, in MiB (a browser is many processes). */
-export function treeRssMb(root: number): number | undefined {
+/**
+ * Memory of a process and all its descendants, in MiB (a browser is many processes): the sum of
+ * their proportional set sizes, so pages the processes share are counted once.
+ */
+export function treeMemMb(root: number): number | undefined {
   const parent = new Map<number, number>();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -51,15 +54,15 @@ export function treeRssMb(root: number): number | undefined {
     let p: number | undefined = pid;
     while (p && p !== root) p = parent.get(p);
     if (p !== root) continue;
-    try { kb += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0); } catch { /* gone */ }
+    try { kb += Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0); } catch { /* gone */ }
   }
   return Math.round((kb / 1024) * 10) / 10;
 }
 
 export interface TabBrowser {
   browser: Browser;
-  /** resident memory of the whole browser (all its processes), MiB */
-  rssMb(): number | undefined;
+  /** memory of the whole browser (all its processes, shared pages counted once), MiB */
+  memMb(): number | undefined;
 }
 
 /**
@@ -74,7 +77,7 @@ export async function launchTabBrowser(dir: string, host: LabHost, origin: strin
   chmodSync(wrapper, 0o755);
   const browser = await launchChromium({ executablePath: wrapper, args: [`--unsafely-treat-insecure-origin-as-secure=${origin}`] });
   const pid = Number(readFileSync(pidFile, 'utf8'));
-  return { browser, rssMb: () => treeRssMb(pid) };
+  return { browser, memMb: () => treeMemMb(pid) };
 }
 
 /** One tab peer with its worker agent, driven through `window.faultTab`. */
@@ -129,8 +132,12 @@ export class TabProbe implements LedgerProbe {
     return true;
   }
 
-  /** Blocks the worker agent's thread for `ms` (a busy agent reads nothing meanwhile). */
-  stall(ms: number): void { this.tell({ ctl: 'stall', ms }); }
+  /** Blocks the worker agent's thread for `ms` (a busy agent reads nothing meanwhile); resolves when it is free again. */
+  stall(ms: number): Promise<void> {
+    this.tell({ ctl: 'stall', ms });
+    return new Promise((resolve) => this.stallDone.push(resolve));
+  }
+  private stallDone: (() => void)[] = [];
 
   links(): Promise<string[]> { return this.page.evaluate(() => faultTab.links()); }
   linkEvents(): Promise<Array<{ peer: string; state: string; at: number }>> { return this.page.evaluate(() => faultTab.linkEvents()); }
@@ -154,6 +161,7 @@ export class TabProbe implements LedgerProbe {
     try {
       const evs = await this.page.evaluate(() => faultTab.drain());
       for (const e of evs) {
+        if (e.ev === 'stalled') this.stallDone.shift()?.();
         const ev = toPeerEvent(e);
         if (ev) for (const l of this.listeners) l(ev);
       }

@@ -31,8 +31,8 @@ export interface Tab {
   apiKey: string;
   host: LabHost;
   probe: TabProbe;
-  /** resident memory of the tab's whole browser in MiB */
-  rssMb(): number | undefined;
+  /** memory of the tab's whole browser in MiB (proportional set size of all its processes) */
+  memMb(): number | undefined;
 }
 
 export interface Sidecar {
@@ -152,7 +152,7 @@ export class FaultWorld {
     const b = await launchTabBrowser(this.dir, host, `http://${HUB_IP}:${this.registry.port}`);
     this.browsers.push(b);
     const probe = await TabProbe.open(b.browser, `${this.labUrl}/`, peerId, apiKey, PROBE_TYPE);
-    const tab: Tab = { peerId, apiKey, host, probe, rssMb: b.rssMb };
+    const tab: Tab = { peerId, apiKey, host, probe, memMb: b.memMb };
     this.tabs.push(tab);
     return tab;
   }
@@ -178,18 +178,22 @@ export class FaultWorld {
   }
 }
 
+/** The sidecar's open links, as it answers `list_peers`. */
+export async function openLinks(probe: IpcProbe): Promise<string[]> {
+  const seen = probe.events.length;
+  probe.command('list_peers', {});
+  await probe.waitFor(() => probe.events.slice(seen).some((e) => e.type === 'peer_list'), 5000, 'peer_list');
+  const answer = probe.events.slice(seen).find((e) => e.type === 'peer_list');
+  return answer?.type === 'peer_list' ? answer.payload.peers : [];
+}
+
 /** Asks the sidecar for its open links until `peers` are all among them. */
 export async function waitLinked(probe: IpcProbe, peers: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last: string[] = [];
   for (;;) {
-    const seen = probe.events.length;
-    probe.command('list_peers', {});
-    await probe.waitFor(() => probe.events.slice(seen).some((e) => e.type === 'peer_list'), 5000, 'peer_list');
-    const answer = probe.events.slice(seen).find((e) => e.type === 'peer_list');
-    last = answer?.type === 'peer_list' ? answer.payload.peers : [];
-    if (peers.every((p) => last.includes(p))) return;
-    if (Date.now() > deadline) throw new Error(`links to ${peers.join(', ')} not open after ${timeoutMs} ms (open: ${last.join(', ') || 'none'})`);
+    const open = await openLinks(probe);
+    if (peers.every((p) => open.includes(p))) return;
+    if (Date.now() > deadline) throw new Error(`links to ${peers.join(', ')} not open after ${timeoutMs} ms (open: ${open.join(', ') || 'none'})`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

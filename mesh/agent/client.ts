@@ -32,10 +32,9 @@ export interface AgentOptions {
    */
   acks?: boolean;
   /**
-   * Skill and prompt runs at once (default 64). At the limit the transport is paused (the socket
-   * stops reading, a worker withholds credit) until one finishes, so the peer queues — bounded,
-   * answering `overloaded` beyond — instead of this agent starting runs without end. Lines already
-   * on their way still start runs; there is no queue in the client.
+   * Skill and prompt runs at once (default 64). Beyond it a request is answered at once with an
+   * `overloaded` error instead of starting a run: runs never pile up without end. (Pausing the
+   * transport instead would also hold back the replies those runs may be waiting for.)
    */
   maxConcurrent?: number;
 }
@@ -106,7 +105,6 @@ export class AgentClient extends Emitter<AgentClientEvents> {
   #ackSeq = 0;
   readonly #maxConcurrent: number;
   #running = 0;
-  #paused = false;
   /** Peers with an open link, as the peer reported them. */
   readonly peers = new Set<string>();
 
@@ -371,27 +369,26 @@ export class AgentClient extends Emitter<AgentClientEvents> {
       requestId: msg.request_id,
       stream: (text) => this.#reply(from, msg, 'task_stream_chunk', { text, done: false }),
     };
-    this.#runStarted();
+    if (!this.#runStarted(from, msg, 'task_response')) return;
     try {
       const result = await s.handler(p.args, call);
       this.#reply(from, msg, 'task_response', { result: result === undefined ? null : result });
     } catch (err) {
       this.#reply(from, msg, 'task_response', { error: err instanceof Error ? err.message : String(err) });
     } finally {
-      this.#runEnded();
+      this.#running--;
     }
   }
 
-  #runStarted(): void {
-    if (++this.#running < this.#maxConcurrent || this.#paused) return;
-    this.#paused = true;
-    this.#t.pause?.();
-  }
-
-  #runEnded(): void {
-    if (--this.#running >= this.#maxConcurrent || !this.#paused) return;
-    this.#paused = false;
-    this.#t.resume?.();
+  /** Counts a run in; false (and the requester told `overloaded`) when maxConcurrent are running. */
+  #runStarted(from: string, msg: MeshMessage, replyType: string): boolean {
+    if (this.#running >= this.#maxConcurrent) {
+      const error = `agent ${this.#name ?? ''} is overloaded (${this.#running} runs in progress)`.replace('  ', ' ');
+      this.#reply(from, msg, replyType, replyType === 'agent_response' ? { text: '', error } : { error });
+      return false;
+    }
+    this.#running++;
+    return true;
   }
 
   async #runPrompt(msg: MeshMessage, from: string): Promise<void> {
@@ -403,7 +400,7 @@ export class AgentClient extends Emitter<AgentClientEvents> {
       sessionId: p.session_id,
       stream: (text: string) => this.#reply(from, msg, 'agent_stream_chunk', { text, done: false }),
     };
-    this.#runStarted();
+    if (!this.#runStarted(from, msg, 'agent_response')) return;
     try {
       const out = await this.#onPrompt!(String(p.text ?? ''), call);
       if (typeof out === 'string') return this.#reply(from, msg, 'agent_response', { text: out });
@@ -416,7 +413,7 @@ export class AgentClient extends Emitter<AgentClientEvents> {
     } catch (err) {
       this.#reply(from, msg, 'agent_response', { text: '', error: err instanceof Error ? err.message : String(err) });
     } finally {
-      this.#runEnded();
+      this.#running--;
     }
   }
 }

@@ -38,12 +38,11 @@ export function portTransport(port: PortLike & { close?: () => void }): AgentTra
   const lineFns: ((line: unknown) => void)[] = [];
   const closeFns: (() => void)[] = [];
   let owed = 0;
-  let paused = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {
     clearTimeout(timer);
     timer = undefined;
-    if (paused || owed === 0) return; // paused: the credit waits for resume(), and with it the tab
+    if (owed === 0) return;
     port.postMessage({ credit: owed } satisfies CreditFrame);
     owed = 0;
   };
@@ -64,11 +63,6 @@ export function portTransport(port: PortLike & { close?: () => void }): AgentTra
       port.addEventListener('message', onMessage);
     },
     onClose: (cb) => closeFns.push(cb),
-    pause: () => void (paused = true),
-    resume: () => {
-      paused = false;
-      flush();
-    },
     close: () => {
       clearTimeout(timer);
       port.removeEventListener?.('message', onMessage);

@@ -10,10 +10,4 @@ export interface AgentTransport {
   onLine(cb: (line: unknown) => void): void;
   onClose(cb: () => void): void;
   close(): void;
-  /**
-   * Stop / restart taking new lines from the peer (the client's `maxConcurrent`): the socket stops
-   * reading, the worker port withholds credit. Lines already on their way are still delivered.
-   */
-  pause?(): void;
-  resume?(): void;
 }

@@ -1,20 +1,18 @@
 /**
- * This tab as a mesh peer: the mesh core (SignalingClient + Mesh + AgentHub) on the browser's
- * native RTCPeerConnection and WebSocket, the registry through RegistryClient, the worker agents,
- * and the live dashboard feeds (registry events over SSE, mesh link events). No WebRTC logic here.
+ * This tab as a mesh peer: the mesh core as every tab wires it (tab-mesh.ts), the registry through
+ * RegistryClient, the worker agents, and the live dashboard feeds (registry events over SSE, mesh
+ * link events). No WebRTC logic here.
  */
-import {
-  AgentClient, AgentHub, Mesh, SignalingClient, attachPort, portTransport,
-  type RTCPeerConnectionCtor, type WebSocketCtor,
-} from '../../../mesh/index.ts';
+import { AgentClient, attachPort, portTransport } from '../../../mesh/index.ts';
 import { RegistryClient, RegistryError } from '../../../mesh/registry-client.ts';
 import { IndexedDbKeyStore, IndexedDbTrustRecords } from '../../../mesh/identity/index.ts';
-import { CaChangedError, describeCertificate, joinWithIdentity, skillGuard, type JoinedIdentity } from '../../../mesh/identity/join.ts';
+import { CaChangedError, describeCertificate, joinWithIdentity, type JoinedIdentity } from '../../../mesh/identity/join.ts';
 import type { IceConfig } from '../../../mesh/protocol/index.ts';
 import { useStore } from '../state/store.ts';
 import type { Action } from '../state/actions.ts';
 import { chatKey } from '../state/chat-slice.ts';
 import { WorkerAgents } from './worker-agents.ts';
+import { createTabMesh } from './tab-mesh.ts';
 import { RegistryFeed } from './registry-feed.ts';
 import { Presence } from './presence.ts';
 import { dispatchTask } from './dispatch.ts';
@@ -89,26 +87,7 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
   let ice: IceConfig = await client.config().catch(() => ({ iceServers: [] }));
   const joined = await proveIdentity(client, peerId);
 
-  const signaling = new SignalingClient({
-    url: client.signalingUrl(),
-    peerId,
-    WebSocket: WebSocket as unknown as WebSocketCtor,
-    getToken: (refresh) => client.token(refresh),
-  });
-  // eslint-disable-next-line prefer-const
-  let hub: AgentHub;
-  const mesh = new Mesh({
-    signaling,
-    RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor,
-    iceServers: () => ice.iceServers as RTCIceServer[],
-    ...(ice.iceTransportPolicy ? { iceTransportPolicy: ice.iceTransportPolicy } : {}),
-    iceRestart: true,
-    skills: () => hub.skills(),
-    ...(joined ? { linkAuth: joined.linkAuth } : {}),
-  });
-  // Skill policy enforced here too, with the caller identity its link proved (docs/pairing.md).
-  // Per-agent queues in a tab share the page's memory with everything else: 16 MiB, not the 128 MiB default.
-  hub = new AgentHub({ mesh, maxQueuedBytes: 16 * 1024 * 1024, ...(joined ? { authorize: skillGuard(joined.linkAuth, () => ice.skill_policy) } : {}) });
+  const { signaling, mesh, hub } = createTabMesh({ client, peerId, ice: () => ice, joined });
 
   // The dashboard talks to agents as an agent itself (chat, tasks), through the same hub.
   const dashPort = new MessageChannel();
