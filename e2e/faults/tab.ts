@@ -19,6 +19,7 @@ declare const faultTab: {
   links(): string[];
   linkEvents(): Array<{ peer: string; state: string; at: number }>;
   connectionId(peer: string): string | undefined;
+  paths(): Promise<Record<string, string>>;
 };
 
 const HERE = new URL('./tab/', import.meta.url).pathname;
@@ -142,6 +143,7 @@ export class TabProbe implements LedgerProbe {
   links(): Promise<string[]> { return this.page.evaluate(() => faultTab.links()); }
   linkEvents(): Promise<Array<{ peer: string; state: string; at: number }>> { return this.page.evaluate(() => faultTab.linkEvents()); }
   connectionId(peer: string): Promise<string | undefined> { return this.page.evaluate((p) => faultTab.connectionId(p), peer); }
+  paths(): Promise<Record<string, string>> { return this.page.evaluate(() => faultTab.paths()); }
 
   async close(): Promise<void> {
     clearInterval(this.timer);

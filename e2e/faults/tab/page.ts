@@ -56,5 +56,7 @@ const api = {
   /** the current connection's id: unchanged after an ICE restart, new after a fresh connection */
   connectionId: (peer: string): string | undefined => mesh?.link(peer)?.connectionId,
   linkEvents: () => linkEvents.splice(0),
+  /** the selected candidate pair of each link: host/srflx/prflx (direct) or relay (TURN) */
+  paths: async (): Promise<Record<string, string>> => Object.fromEntries((await mesh!.linkStats()).map((l) => [l.peer_id, l.path])),
 };
 (globalThis as unknown as { faultTab: typeof api }).faultTab = api;
