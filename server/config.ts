@@ -13,6 +13,13 @@ export interface RegistryConfig {
   healthStaleS: number;
   healthOfflineS: number;
   taskTtlS: number;
+  /**
+   * Seconds an assigned task stays with its agent without a heartbeat of that agent (every
+   * heartbeat of the holder renews it). When it runs out the task is re-queued, or failed if it has
+   * an idempotency key or was handed out taskMaxAttempts times.
+   */
+  taskLeaseS: number;
+  taskMaxAttempts: number;
   tokenTtlS: number;
   stunUrls: string[];
   turnUrl: string | undefined;
@@ -47,6 +54,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
   const healthOfflineS = num(env, 'HEALTH_OFFLINE_S', 270, 0.1);
   if (healthOfflineS < healthStaleS) throw new Error('HEALTH_OFFLINE_S must be >= HEALTH_STALE_S');
   const taskTtlS = num(env, 'TASK_TTL_S', 300, 0.1);
+  // 60 s: agents heartbeat every 10 s (sidecar, HEARTBEAT_MS) or 15 s (browser tab, presence.ts),
+  // so a live holder renews 4-6 times per lease and survives a few lost heartbeats or a slow
+  // registry, while a dead one's task moves on within about a minute (well inside the 300 s TTL).
+  const taskLeaseS = num(env, 'TASK_LEASE_S', 60, 1);
+  const taskMaxAttempts = num(env, 'TASK_MAX_ATTEMPTS', 3, 1);
+  if (!Number.isInteger(taskMaxAttempts)) throw new Error(`TASK_MAX_ATTEMPTS must be a whole number, got "${env.TASK_MAX_ATTEMPTS}"`);
   const policy = opt(env, 'ICE_TRANSPORT_POLICY');
   if (policy && policy !== 'all' && policy !== 'relay') throw new Error('ICE_TRANSPORT_POLICY must be all or relay');
   const tlsCert = opt(env, 'TLS_CERT');
@@ -63,6 +76,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
     healthStaleS,
     healthOfflineS,
     taskTtlS,
+    taskLeaseS,
+    taskMaxAttempts,
     tokenTtlS: num(env, 'TOKEN_TTL_S', 900, 1),
     stunUrls: (opt(env, 'STUN_URLS') ?? 'stun:stun.l.google.com:19302').split(',').map((s) => s.trim()).filter(Boolean),
     turnUrl: opt(env, 'TURN_URL'),
@@ -81,6 +96,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
       signalPerS: num(env, 'RATE_SIGNAL_PER_S', 200, 1),
     },
     pairingCodeTtlS: num(env, 'PAIRING_CODE_TTL_S', 300, 1),
-    sweepMs: Math.max(100, Math.min(5000, Math.floor(Math.min(healthStaleS, taskTtlS) * 250))),
+    sweepMs: Math.max(100, Math.min(5000, Math.floor(Math.min(healthStaleS, taskTtlS, taskLeaseS) * 250))),
   };
 }

@@ -174,6 +174,11 @@ export interface Task {
   created_at: number;
   updated_at: number;
   ttl: number;
+  /**
+   * How many times the task was handed to an agent (optional, not in the Rust registry). Above 1
+   * when a holder stopped heartbeating and the task was re-queued for another agent.
+   */
+  attempts?: number;
 }
 
 export interface OkResponse {

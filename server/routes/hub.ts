@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { Heartbeat, Id, TaskState, TaskSubmission, TaskUpdate, type HeartbeatResponse, type TaskSubmitted } from '../../mesh/protocol/index.ts';
+import { Heartbeat, Id, TaskState, TaskSubmission, TaskUpdate, type HeartbeatResponse, type Task, type TaskSubmitted } from '../../mesh/protocol/index.ts';
 import type { AppEnv } from '../http/context.ts';
 import { now, type RegistryState } from '../state.ts';
 import { clientIp, readJson } from '../http/body.ts';
@@ -7,6 +7,7 @@ import { ApiError, badRequest, conflict, forbidden, notFound, tooMany } from '..
 import { mayCall } from '../../mesh/identity/acl.ts';
 import { requireAuth } from '../http/auth.ts';
 import { claimedPeer, mayManage } from './agents.ts';
+import { log } from '../log.ts';
 
 /** Allowed moves of the task state machine. */
 const NEXT: Record<TaskState, TaskState[]> = {
@@ -56,7 +57,8 @@ export function hubRoutes(reg: RegistryState) {
     }
     if (!existing || existing.record.health !== 'active') reg.agentsChanged();
     // No expiry sweep here: claimFor skips expired tasks itself and the timer fails them.
-    const pending = await reg.tasks.claimFor(hb.agent_id, hb.skill_names, t);
+    // The same statement renews the lease of every task this agent holds.
+    const pending = await reg.tasks.claimFor(hb.agent_id, hb.skill_names, t, reg.cfg.taskLeaseS, p.peerId);
     for (const task of pending) reg.bus.publish({ type: 'tasks', data: task });
     return c.json({ status: 'ok', pending_tasks: pending } satisfies HeartbeatResponse);
   });
@@ -115,12 +117,24 @@ export function hubRoutes(reg: RegistryState) {
     if (!s) throw notFound('task');
     // Who may move a task: an admin, its submitter, or whoever owns the agent it is for.
     const agentId = s.task.assigned_agent_id || s.task.target_agent_id;
-    const agent = agentId ? await reg.agents.get(agentId, now()) : undefined;
-    const isWorker = agent ? agent.owner === p.peerId || agent.record.peer_id === p.peerId : false;
+    const worksFor = async (a: string) => {
+      const rec = await reg.agents.get(a, now());
+      return rec ? rec.owner === p.peerId || rec.record.peer_id === p.peerId : false;
+    };
+    const isWorker = agentId ? await worksFor(agentId) : false;
     const skillWorker = !agentId && s.task.skill !== '';
+    // A holder whose lease ran out (it stopped heartbeating) lost the task: its late update is
+    // refused and changes nothing, whatever became of the task since. The current holder's is not.
+    const holdsNow = s.task.state === 'assigned' && s.task.assigned_agent_id !== '' && (s.holderPeer === p.peerId || isWorker);
+    if (!holdsNow) {
+      for (const h of s.formerHolders) {
+        if (h.peer_id === p.peerId || (h.peer_id === '' && (await worksFor(h.agent_id)))) throw leaseLost(reg, s.task, h.agent_id);
+      }
+    }
     if (!(p.role === 'admin' || s.owner === p.peerId || isWorker || skillWorker)) throw forbidden('not your task');
     if (!NEXT[s.task.state].includes(upd.state)) throw conflict(`task is ${s.task.state}; it cannot become ${upd.state}`);
-    const updated = await reg.tasks.update(id, [s.task.state], upd.state, upd.result, upd.error, now());
+    // Guarded by state and hand-out count: a re-queue (and a new claim) since the read refuses it.
+    const updated = await reg.tasks.update(id, [s.task.state], upd.state, upd.result, upd.error, now(), s.task.attempts);
     if (!updated) throw conflict('task changed meanwhile; read it again');
     reg.bus.publish({ type: 'tasks', data: updated.task });
     return c.json({ status: 'ok', task: updated.task });
@@ -130,7 +144,54 @@ export function hubRoutes(reg: RegistryState) {
   return app;
 }
 
+function leaseLost(reg: RegistryState, task: Task, agentId: string): ApiError {
+  const fate =
+    task.state === 'assigned' ? `re-assigned to agent ${task.assigned_agent_id}`
+    : task.state === 'pending' ? 're-queued for another agent'
+    : task.state === 'completed' ? 'completed by another agent'
+    : `failed (${task.error})`;
+  return new ApiError(
+    409,
+    'lease_lost',
+    `task ${task.id} is no longer yours: agent ${agentId} stopped heartbeating while holding it ` +
+      `(TASK_LEASE_S ${reg.cfg.taskLeaseS} s), and the task was ${fate}; this update was not applied`,
+  );
+}
+
+/** Per registry instance: leases were extended once after start (see TaskStore.graceLeases). */
+const graced = new WeakMap<RegistryState, Promise<void>>();
+
+function grace(reg: RegistryState): Promise<void> {
+  let done = graced.get(reg);
+  if (!done) {
+    done = reg.tasks.graceLeases(now(), reg.cfg.taskLeaseS).then(
+      (n) => {
+        if (n) log.info(`tasks: ${n} held task(s) get a fresh ${reg.cfg.taskLeaseS} s lease after the start (their agents could not heartbeat while no registry was up)`);
+      },
+      (e: unknown) => {
+        graced.delete(reg);
+        throw e;
+      },
+    );
+    graced.set(reg, done);
+  }
+  return done;
+}
+
+/**
+ * The sweep (the timer, and task reads): TTL expiry and lease expiry in one atomic UPDATE; every
+ * changed task is published as a `tasks` event (a re-queued one as `pending`, which makes the
+ * sidecars with that skill heartbeat at once and claim it).
+ */
 async function expire(reg: RegistryState): Promise<void> {
-  for (const task of await reg.tasks.expire(now())) reg.bus.publish({ type: 'tasks', data: task });
+  await grace(reg);
+  for (const task of await reg.tasks.expire(now(), reg.cfg.taskMaxAttempts)) {
+    if (task.state === 'pending') {
+      log.info(`task ${task.id} (${task.skill || task.target_agent_id}) re-queued: its agent stopped heartbeating for ${reg.cfg.taskLeaseS} s (handed out ${task.attempts ?? 0} of ${reg.cfg.taskMaxAttempts} times)`);
+    } else if (task.error !== 'TTL expired') {
+      log.warn(`task ${task.id} (${task.skill || task.target_agent_id}) failed: ${task.error}`);
+    }
+    reg.bus.publish({ type: 'tasks', data: task });
+  }
 }
 export { expire as expireTasks };

@@ -2,6 +2,17 @@
  * The one SQL schema, run as is on PGlite (embedded) and on PostgreSQL (DATABASE_URL).
  * Times are epoch seconds as double precision: both drivers return them as JS numbers.
  * Secrets (API keys, device tokens, claim secrets) are stored only as SHA-256 hashes.
+ *
+ * Migrations: every start runs all of this; each statement is idempotent (IF NOT EXISTS, ADD COLUMN
+ * IF NOT EXISTS, an UPDATE that only touches rows written before a column existed), so an existing
+ * database of any earlier version is brought up to date in place. `schema_version` in `meta` is
+ * written once at creation and is informational only.
+ *
+ * Tasks: `attempts` counts how often the task was handed to an agent; `lease_until` (assigned tasks
+ * only) is renewed by every heartbeat of the holder; `holder_peer` is the peer that claimed it;
+ * `former_holders` ([{agent_id, peer_id}]) lists holders whose lease ran out (their late updates are
+ * refused). Rows from before these columns: assigned ones get attempts 1 here and a lease on the
+ * registry's first sweep (TaskStore.graceLeases).
  */
 export const SCHEMA_VERSION = 1;
 
@@ -48,6 +59,12 @@ CREATE TABLE IF NOT EXISTS tasks (
   ttl               double precision NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state);
+ALTER TABLE tasks ADD COLUMN IF NOT EXISTS attempts integer NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN IF NOT EXISTS lease_until double precision;
+ALTER TABLE tasks ADD COLUMN IF NOT EXISTS holder_peer text NOT NULL DEFAULT '';
+ALTER TABLE tasks ADD COLUMN IF NOT EXISTS former_holders jsonb NOT NULL DEFAULT '[]'::jsonb;
+UPDATE tasks SET attempts = 1 WHERE attempts = 0 AND assigned_agent_id <> '';
+CREATE INDEX IF NOT EXISTS tasks_holder ON tasks (assigned_agent_id) WHERE state = 'assigned';
 CREATE TABLE IF NOT EXISTS links (
   from_peer  text NOT NULL,
   to_peer    text NOT NULL,

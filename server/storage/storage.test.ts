@@ -8,6 +8,7 @@ import pg from 'pg';
 import { openDb, withUser, type Db } from './db.ts';
 import { AgentStore } from './agents.ts';
 import { TaskStore } from './tasks.ts';
+import { schemaStatements } from './schema.ts';
 import { KeyStore } from './keys.ts';
 import { LinkStore } from './links.ts';
 import { AuditLog } from './audit.ts';
@@ -111,6 +112,113 @@ for (const b of backends) {
       const s = await tasks.submit({ ...t, target_agent_id: 'w9' }, 'me', 3000);
       await tasks.update(s.stored.task.id, ['pending'], 'completed', 'plain text', undefined, 3001);
       assert.equal((await tasks.get(s.stored.task.id))?.task.result, 'plain text');
+    });
+
+    test('tasks: a lease renewed by heartbeats; a dead holder\'s task re-queued, failed with a key, failed after max attempts', async () => {
+      const tasks = new TaskStore(db);
+      const base = { target_agent_id: '', source_agent_id: 'src', payload: {}, ttl: 1000 };
+      const plain = (await tasks.submit({ ...base, skill: 'lease-1' }, 'me', 10_000)).stored.task.id;
+      const keyed = (await tasks.submit({ ...base, skill: 'lease-2', idempotency_key: 'pay-1' }, 'me', 10_000)).stored.task.id;
+      const [c1] = await tasks.claimFor('w1', ['lease-1'], 10_001, 10, 'peer-1');
+      assert.equal(c1?.id, plain);
+      assert.equal(c1?.attempts, 1);
+      assert.equal((await tasks.get(plain))?.leaseUntil, 10_011);
+      assert.equal((await tasks.get(plain))?.holderPeer, 'peer-1');
+      // a heartbeat of the holder renews its lease (and claims nothing new)
+      assert.deepEqual(await tasks.claimFor('w1', ['lease-1'], 10_008, 10, 'peer-1'), []);
+      assert.equal((await tasks.get(plain))?.leaseUntil, 10_018);
+      assert.deepEqual(await tasks.expire(10_012), [], 'a renewed lease holds');
+      await tasks.claimFor('w2', ['lease-2'], 10_009, 10, 'peer-2');
+      // both leases run out: the plain task goes back to the queue, the keyed one fails at once
+      const swept = await tasks.expire(10_020);
+      assert.deepEqual(swept.map((t) => t.id).sort(), [plain, keyed].sort());
+      const p1 = (await tasks.get(plain))!;
+      assert.equal(p1.task.state, 'pending');
+      assert.equal(p1.task.assigned_agent_id, '');
+      assert.equal(p1.task.attempts, 1);
+      assert.equal(p1.leaseUntil, null);
+      assert.deepEqual(p1.formerHolders, [{ agent_id: 'w1', peer_id: 'peer-1' }]);
+      const k1 = (await tasks.get(keyed))!;
+      assert.equal(k1.task.state, 'failed');
+      assert.match(k1.task.error, /agent w2 stopped heartbeating while holding it; not retried because it has an idempotency key.*submit again with a new key/);
+      assert.deepEqual(await tasks.claimFor('w3', ['lease-2'], 10_021, 10), [], 'a keyed task is never handed out again');
+      // a late update from the lost holder, guarded by the hand-out count, changes nothing
+      const [c2] = await tasks.claimFor('w3', ['lease-1'], 10_021, 10, 'peer-3');
+      assert.equal(c2?.attempts, 2);
+      assert.equal(await tasks.update(plain, ['assigned'], 'completed', 'late', undefined, 10_022, 1), undefined);
+      assert.deepEqual(await tasks.expire(10_030), [], 'lease until 10 031');
+      await tasks.expire(10_032);
+      await tasks.claimFor('w4', ['lease-1'], 10_033, 10, 'peer-4');
+      const last = await tasks.expire(10_044);
+      assert.equal(last[0]?.state, 'failed', 'three dead holders: failed');
+      const p3 = (await tasks.get(plain))!;
+      assert.equal(p3.task.attempts, 3);
+      assert.match(p3.task.error, /the agents holding it stopped heartbeating \(w1, w3, w4\); tried 3 times/);
+      assert.equal(p3.formerHolders.length, 3);
+      // TTL still applies to everything, and wins over the lease
+      const short = (await tasks.submit({ ...base, skill: 'lease-3', ttl: 5 }, 'me', 11_000)).stored.task.id;
+      await tasks.claimFor('w5', ['lease-3'], 11_001, 10, 'peer-5');
+      await tasks.claimFor('w5', ['lease-3'], 11_004, 10, 'peer-5');
+      assert.equal((await tasks.expire(11_006))[0]?.error, 'TTL expired');
+      assert.equal((await tasks.get(short))?.task.state, 'failed');
+      // the holder's own update is accepted while it holds the task
+      const fine = (await tasks.submit({ ...base, skill: 'lease-4' }, 'me', 12_000)).stored.task.id;
+      const [c4] = await tasks.claimFor('w6', ['lease-4'], 12_001, 10, 'peer-6');
+      const done = await tasks.update(fine, ['assigned'], 'completed', 'ok', undefined, 12_002, c4!.attempts);
+      assert.equal(done?.task.state, 'completed');
+      assert.equal(done?.leaseUntil, null);
+    });
+
+    test('tasks: lease expiry is one atomic UPDATE — concurrent sweeps (two connections on PostgreSQL) act on each task once', async () => {
+      const other = b.name === 'postgres' ? await b.open() : db;
+      try {
+        const one = new TaskStore(db);
+        const two = new TaskStore(other);
+        const ids: string[] = [];
+        for (let i = 0; i < 40; i++) ids.push((await one.submit({ skill: 'race', target_agent_id: '', source_agent_id: '', payload: { i }, ttl: 1000 }, 'me', 20_000)).stored.task.id);
+        assert.equal((await one.claimFor('racer', ['race'], 20_001, 5, 'peer-r')).length, 40);
+        const results = await Promise.all([one.expire(20_010), two.expire(20_010), one.expire(20_010), two.expire(20_010)]);
+        const acted = results.flat().map((t) => t.id);
+        assert.equal(acted.length, 40, `each task swept exactly once (sweeps acted on ${results.map((r) => r.length).join(' + ')})`);
+        assert.deepEqual([...new Set(acted)].sort(), [...ids].sort());
+        for (const id of ids) {
+          const t = (await one.get(id))!;
+          assert.equal(t.task.state, 'pending');
+          assert.equal(t.formerHolders.length, 1, 'recorded once');
+        }
+        // and two claims racing for the re-queued tasks never share one
+        const [x, y] = await Promise.all([one.claimFor('r1', ['race'], 20_011, 5), two.claimFor('r2', ['race'], 20_011, 5)]);
+        assert.equal(x.length + y.length, 40);
+        assert.equal(new Set([...x, ...y].map((t) => t.id)).size, 40);
+        assert.ok([...x, ...y].every((t) => t.attempts === 2));
+      } finally {
+        if (other !== db) await other.close();
+      }
+    });
+
+    test('tasks: the migration brings an existing (pre-lease) tasks table up to date in place', async () => {
+      const tasks = new TaskStore(db);
+      await db.query("UPDATE tasks SET state = 'completed', lease_until = NULL WHERE state IN ('pending', 'assigned')"); // earlier tests' leftovers
+      await db.query('ALTER TABLE tasks DROP COLUMN attempts, DROP COLUMN lease_until, DROP COLUMN holder_peer, DROP COLUMN former_holders');
+      await db.query(
+        `INSERT INTO tasks (id, owner, skill, target_agent_id, source_agent_id, assigned_agent_id, payload, state, created_at, updated_at, ttl)
+         VALUES ('legacy1', 'me', 'old', '', '', 'w-old', '{}'::jsonb, 'assigned', 30000, 30000, 1000),
+                ('legacy2', 'me', 'old', '', '', '', '{}'::jsonb, 'pending', 30000, 30000, 1000)`,
+      );
+      for (const stmt of schemaStatements()) await db.query(stmt);
+      for (const stmt of schemaStatements()) await db.query(stmt);
+      const held = (await tasks.get('legacy1'))!;
+      assert.equal(held.task.attempts, 1, 'an assigned legacy task counts one hand-out');
+      assert.equal(held.leaseUntil, null);
+      assert.deepEqual(held.formerHolders, []);
+      assert.equal((await tasks.get('legacy2'))!.task.attempts, 0);
+      // no lease yet → only the start-up grace gives it one, then it expires like any other
+      assert.deepEqual((await tasks.expire(30_100)).map((t) => t.id), []);
+      assert.equal(await tasks.graceLeases(30_100, 10), 1);
+      assert.deepEqual((await tasks.expire(30_105)).map((t) => t.id), []);
+      const swept = await tasks.expire(30_111);
+      assert.deepEqual(swept.map((t) => [t.id, t.state]), [['legacy1', 'pending']]);
+      assert.deepEqual((await tasks.claimFor('w-new', ['old'], 30_112, 10)).map((t) => [t.id, t.attempts]).sort(), [['legacy1', 2], ['legacy2', 1]]);
     });
 
     test('keys, links and the audit log', async () => {
