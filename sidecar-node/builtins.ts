@@ -76,11 +76,14 @@ async function delegate(d: Deps, a: Record<string, unknown>, ctx: SkillContext):
   let agentId = typeof a.target_agent === 'string' && a.target_agent ? a.target_agent : undefined;
 
   if (!peer) {
-    // Choose an agent with the skill: prefer another peer we have a live link to, then any other peer.
+    // Choose an agent with the skill on another peer: one present on signaling with a live link,
+    // then one present (it can link, or take the queue), then any. A peer whose sidecar was killed
+    // stays `active` in the registry for up to 90 s, and its link looks open for a few seconds more.
     const agents = (await registry.listAgents()).filter((r) => r.health !== 'offline' && r.capabilities.skills.includes(skill));
     const candidates = agentId ? agents.filter((r) => r.agent_id === agentId) : agents;
-    const others = candidates.filter((r) => r.peer_id !== mesh.peerId);
-    const pick = others.find((r) => mesh.isConnected(r.peer_id)) ?? others[0] ?? candidates[0];
+    const rank = (peer: string) => (mesh.signaling.present.has(peer) ? 0 : 2) + (mesh.isConnected(peer) ? 0 : 1);
+    const others = candidates.filter((r) => r.peer_id !== mesh.peerId).sort((x, y) => rank(x.peer_id) - rank(y.peer_id));
+    const pick = others[0] ?? candidates[0];
     if (pick) {
       peer = pick.peer_id;
       agentId ??= pick.agent_id;

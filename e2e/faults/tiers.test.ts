@@ -5,6 +5,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaultWorld, explained, waitLinked } from './world.ts';
+import { RegistryClient } from '../../mesh/registry-client.ts';
 import { pair, delegate, linkPath } from './tier-pair.ts';
 
 describe('without TURN', () => {
@@ -65,5 +66,42 @@ describe('with coturn handed out by /api/config', () => {
     assert.equal(path, 'relay');
     const log = await world.turn.log();
     assert.match(log, /ALLOCATE processed, success/, 'coturn allocated relays');
+  }));
+});
+
+describe('a peer that was just killed', () => {
+  let world: FaultWorld;
+  before(async () => { world = await FaultWorld.start({ hosts: 3 }); });
+  after(async () => { await world?.close(); });
+
+  test('delegate by skill right after kill -9 of one of two agents: the live one answers, directly', () => explained(world, async () => {
+    const env = { HEARTBEAT_MS: '500' };
+    const A = await world.startSidecar(1, { peerId: 'dk-a', env });
+    const B = await world.startSidecar(2, { peerId: 'dk-b', env });
+    const C = await world.startSidecar(3, { peerId: 'dk-c', env });
+    const pa = await A.probe();
+    const skill = 'fault_work_dk';
+    for (const s of [B, C]) {
+      const p = await s.probe();
+      p.registerAgent('worker', [skill]);
+      p.serveSkill(skill, (args) => ({ done: args, by: s.peerId }));
+    }
+    // both agents known to the registry (B's sorts first) and linked to A
+    const admin = new RegistryClient({ baseUrl: world.registry.url, apiKey: world.registry.adminKey });
+    const deadline = Date.now() + 30_000;
+    while ((await admin.listAgents()).filter((r) => r.capabilities.skills.includes(skill)).length < 2) {
+      assert.ok(Date.now() < deadline, 'the workers never appeared in the registry');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await waitLinked(pa, [B.peerId, C.peerId], 60_000);
+    await B.kill('SIGKILL');
+    // B is still `active` in the registry and its link still looks open to A for a few seconds
+    for (let n = 0; n < 3; n++) {
+      const answer = await pa.callOwnSkill(A.peerId, 'delegate', { skill, args: { n }, timeout_ms: 8000 }, 15_000);
+      assert.equal(answer.error, undefined, `delegate failed: ${answer.error}`);
+      const r = answer.result as { tier?: string; result?: { by?: string } };
+      assert.equal(r.result?.by, C.peerId, 'the agent whose peer is alive answered');
+      assert.equal(r.tier, 'direct');
+    }
   }));
 });
