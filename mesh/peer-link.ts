@@ -40,6 +40,12 @@ export interface PeerLinkOptions {
   maxMessageBytes?: number;
   /** bufferedAmount above which senders wait for `bufferedamountlow`. */
   highWaterBytes?: number;
+  /**
+   * Message bytes waiting for the channel before `send` fails with `queue_full` (default 16 MiB;
+   * one message of any allowed size is always taken when nothing waits). Kept small: whatever
+   * waits here is held in memory, and a sidecar on a Pi has little of it.
+   */
+  maxQueuedBytes?: number;
   /** Optional proof of identity exchanged as the first frame each way before the link counts as open. */
   linkAuth?: LinkAuth;
 }
@@ -644,7 +650,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       return Promise.reject(err);
     }
     const size = json.length;
-    const maxQueued = 2 * (this.#o.maxMessageBytes ?? LIMITS.meshMessageBytes);
+    const maxQueued = this.#o.maxQueuedBytes ?? 16 * 1024 * 1024;
     if (this.#queuedBytes + size > maxQueued && this.#queuedBytes > 0) {
       return Promise.reject(new LinkError('queue_full', `send queue to ${this.remoteId} is full (${this.#queuedBytes} bytes waiting)`));
     }

@@ -4,6 +4,7 @@
 // agent is accounted for exactly like a sidecar's agent.
 import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { CHROMIUM_PATH, launchChromium } from '../browser.ts';
@@ -22,7 +23,7 @@ declare const faultTab: {
   paths(): Promise<Record<string, string>>;
 };
 
-const HERE = new URL('./tab/', import.meta.url).pathname;
+const HERE = fileURLToPath(new URL('./tab/', import.meta.url));
 
 /** Bundles the tab page and its worker into `dir` (what the registry serves as WEB_DIST_DIR). */
 export async function buildTabPage(dir: string): Promise<void> {
