@@ -4,7 +4,8 @@ import { loadConfig } from './config.ts';
 
 test('config: TASK_LEASE_S and TASK_MAX_ATTEMPTS — defaults, parsing, refusals, and the sweep keeps up with a short lease', () => {
   const d = loadConfig({});
-  assert.equal(d.taskLeaseS, 60);
+  assert.equal(d.taskLeaseS, 90, 'an agent keeps its tasks while it counts as active (HEALTH_STALE_S)');
+  assert.equal(loadConfig({ HEALTH_STALE_S: '30' }).taskLeaseS, 30);
   assert.equal(d.taskMaxAttempts, 3);
   assert.equal(d.sweepMs, 5000);
   const short = loadConfig({ TASK_LEASE_S: '2', TASK_MAX_ATTEMPTS: '5' });

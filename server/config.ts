@@ -54,10 +54,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
   const healthOfflineS = num(env, 'HEALTH_OFFLINE_S', 270, 0.1);
   if (healthOfflineS < healthStaleS) throw new Error('HEALTH_OFFLINE_S must be >= HEALTH_STALE_S');
   const taskTtlS = num(env, 'TASK_TTL_S', 300, 0.1);
-  // 60 s: agents heartbeat every 10 s (sidecar, HEARTBEAT_MS) or 15 s (browser tab, presence.ts),
-  // so a live holder renews 4-6 times per lease and survives a few lost heartbeats or a slow
-  // registry, while a dead one's task moves on within about a minute (well inside the 300 s TTL).
-  const taskLeaseS = num(env, 'TASK_LEASE_S', 60, 1);
+  // Default: HEALTH_STALE_S (90 s) — an agent keeps its tasks exactly as long as it counts as
+  // active. Sidecars heartbeat every 10 s and tabs every 15 s, and Chrome may slow a hidden tab's
+  // timers to once a minute, so a live holder still renews in time; a dead one's task moves on
+  // after 90 s, leaving most of the 300 s TTL for the retry.
+  const taskLeaseS = num(env, 'TASK_LEASE_S', healthStaleS, 1);
   const taskMaxAttempts = num(env, 'TASK_MAX_ATTEMPTS', 3, 1);
   if (!Number.isInteger(taskMaxAttempts)) throw new Error(`TASK_MAX_ATTEMPTS must be a whole number, got "${env.TASK_MAX_ATTEMPTS}"`);
   const policy = opt(env, 'ICE_TRANSPORT_POLICY');
