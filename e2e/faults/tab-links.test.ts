@@ -64,7 +64,8 @@ test('tabs and a sidecar exchange messages in every direction', () => explained(
   const ids = [
     ...await exchange(end(S, ps), end(T1, T1.probe), 1000),
     ...await exchange(end(T1, T1.probe), end(T2, T2.probe), 1000),
-    ...(await Promise.all([ledger.send(ps, S.peerId, T2.peerId, 'z'.repeat(300 * 1024)), ledger.send(T2.probe, T2.peerId, S.peerId, 'z'.repeat(300 * 1024))])),
+    ledger.send(ps, S.peerId, T2.peerId, 'z'.repeat(300 * 1024)),
+    ledger.send(T2.probe, T2.peerId, S.peerId, 'z'.repeat(300 * 1024)),
   ];
   await ledger.settle(20_000);
   const t = tally(ids);
