@@ -76,14 +76,15 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   try {
     interface Slot {
       id: string; host: LabHost; probe: LedgerProbe & { isClosed: boolean; close(): unknown }; alive: boolean; restarts: number; startMb: number;
-      rssMb(): number | undefined; links(): Promise<string[]>; sc?: Sidecar; tab?: Tab;
+      /** resident memory (sidecar) or the whole browser's PSS (tab), MiB */
+      memMb(): number | undefined; links(): Promise<string[]>; sc?: Sidecar; tab?: Tab;
     }
     const slots: Slot[] = [];
     const sidecarSlot = async (sc: Sidecar): Promise<Slot> => {
       const probe = await sc.probe({ keepEvents: false });
       ledger.attach(probe, sc.peerId);
       return {
-        id: sc.peerId, host: sc.host, probe, alive: true, restarts: 0, startMb: 0, sc, rssMb: () => sc.rssMb(),
+        id: sc.peerId, host: sc.host, probe, alive: true, restarts: 0, startMb: 0, sc, memMb: () => sc.rssMb(),
         links: async () => { const p = await sc.probe(); try { return await openLinks(p); } finally { p.close(); } },
       };
     };
@@ -95,7 +96,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       } else {
         const tab = await world.startTab(i, { peerId });
         ledger.attach(tab.probe, peerId);
-        slots.push({ id: peerId, host: tab.host, probe: tab.probe, alive: true, restarts: 0, startMb: 0, tab, rssMb: tab.memMb, links: () => tab.probe.links() });
+        slots.push({ id: peerId, host: tab.host, probe: tab.probe, alive: true, restarts: 0, startMb: 0, tab, memMb: tab.memMb, links: () => tab.probe.links() });
       }
     }
     const ids = slots.map((s) => s.id);
@@ -112,7 +113,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     o.log(`full mesh of ${o.peers} in ${((Date.now() - tMesh) / 1000).toFixed(1)} s`);
     await sleep(2000);
     const regStart = rssMb(registryPid(world.registry.port)) ?? 0;
-    for (const s of slots) s.startMb = s.rssMb() ?? 0;
+    for (const s of slots) s.startMb = s.memMb() ?? 0;
     const driverStart = Math.round(process.memoryUsage().rss / 1048576);
 
     const t0 = Date.now();
@@ -187,7 +188,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
           const sc = await world.startSidecar(old.host.index, { peerId: s.id, apiKey: old.apiKey });
           if (idx >= 0) world.sidecars.splice(idx, 1);
           const fresh = await sidecarSlot(sc);
-          Object.assign(s, { sc, probe: fresh.probe, rssMb: fresh.rssMb, links: fresh.links });
+          Object.assign(s, { sc, probe: fresh.probe, memMb: fresh.memMb, links: fresh.links });
           s.restarts++;
           s.alive = true;
         }
@@ -215,7 +216,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const regRestarts = chaos.registry_restarts! + chaos.registry_kill9!;
     memory.registry = { start_mb: regStart, end_mb: rssMb(registryPid(world.registry.port)) ?? 0, ...(regRestarts && { restarts: regRestarts }) };
     for (const s of slots) {
-      memory[s.tab ? `${s.id} (browser)` : s.id] = { start_mb: s.startMb, end_mb: s.rssMb() ?? 0, ...(s.restarts && { restarts: s.restarts }) };
+      memory[s.tab ? `${s.id} (browser)` : s.id] = { start_mb: s.startMb, end_mb: s.memMb() ?? 0, ...(s.restarts && { restarts: s.restarts }) };
     }
     memory.driver = { start_mb: driverStart, end_mb: Math.round(process.memoryUsage().rss / 1048576) };
 
