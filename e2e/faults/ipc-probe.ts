@@ -3,20 +3,19 @@
 // play a slow agent, and check that what the sidecar sends is valid protocol.
 import net from 'node:net';
 import { decodePeerEvent, encodeIpc, type PeerEvent, type MeshMessage } from '../../mesh/protocol/index.ts';
+import { ProbeEvents } from './probe-events.ts';
 
-export class IpcProbe {
+export class IpcProbe extends ProbeEvents {
   readonly events: PeerEvent[] = [];
   /** lines that did not decode as a PeerEvent: the sidecar broke the protocol */
   readonly invalid: string[] = [];
   private buf = '';
   private waiters = new Set<() => void>();
-  private listeners = new Set<(e: PeerEvent) => void>();
-  private closeListeners = new Set<() => void>();
-  private closed = false;
   /** bytes this probe has read from the socket */
   bytesIn = 0;
 
   private constructor(readonly socket: net.Socket, private readonly keepEvents: boolean) {
+    super();
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       this.bytesIn += chunk.length;
@@ -29,14 +28,13 @@ export class IpcProbe {
         const d = decodePeerEvent(line);
         if (!d.ok) { this.invalid.push(line.slice(0, 500)); continue; }
         if (this.keepEvents) this.events.push(d.value);
-        for (const l of this.listeners) l(d.value);
+        this.emitEvent(d.value);
       }
       this.wake();
     });
     socket.on('close', () => {
-      this.closed = true;
+      this.markClosed();
       this.wake();
-      for (const l of this.closeListeners) l();
     });
     socket.on('error', () => { /* close follows */ });
   }
@@ -56,20 +54,6 @@ export class IpcProbe {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
-  }
-
-  get isClosed(): boolean { return this.closed; }
-
-  onEvent(fn: (e: PeerEvent) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
-  }
-
-  /** Called once when the socket closes (the sidecar died, or close()). */
-  onClose(fn: () => void): () => void {
-    if (this.closed) { fn(); return () => {}; }
-    this.closeListeners.add(fn);
-    return () => this.closeListeners.delete(fn);
   }
 
   /** Writes one IPC line; resolves when the kernel took it (false = the socket is backed up). */

@@ -12,6 +12,7 @@ import type { PeerEvent } from '../../mesh/protocol/index.ts';
 import type { LabHost } from './netns.ts';
 import type { LedgerProbe } from './ledger.ts';
 import type { PageToWorker, WorkerToPage } from './tab/messages.ts';
+import { ProbeEvents } from './probe-events.ts';
 
 declare const faultTab: {
   start(peerId: string, apiKey: string, probeType: string): Promise<void>;
@@ -83,16 +84,14 @@ export async function launchTabBrowser(dir: string, host: LabHost, origin: strin
 }
 
 /** One tab peer with its worker agent, driven through `window.faultTab`. */
-export class TabProbe implements LedgerProbe {
-  private listeners = new Set<(e: PeerEvent) => void>();
-  private closeListeners = new Set<() => void>();
-  private closed = false;
+export class TabProbe extends ProbeEvents implements LedgerProbe {
   private timer: ReturnType<typeof setInterval>;
   private draining = false;
   /** page errors and failed evaluations, for a failing test's diagnostics */
   readonly problems: string[] = [];
 
   private constructor(readonly page: Page, readonly peerId: string) {
+    super();
     page.on('pageerror', (e) => this.problems.push(`pageerror: ${e.message}`));
     page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') this.problems.push(`console ${m.type()}: ${m.text()}`); });
     page.on('crash', () => this.markClosed());
@@ -107,19 +106,6 @@ export class TabProbe implements LedgerProbe {
     await page.goto(url);
     await page.evaluate(([p, k, t]) => faultTab.start(p, k, t), [peerId, apiKey, probeType] as const);
     return new TabProbe(page, peerId);
-  }
-
-  get isClosed(): boolean { return this.closed; }
-
-  onEvent(fn: (e: PeerEvent) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
-  }
-
-  onClose(fn: () => void): () => void {
-    if (this.closed) { fn(); return () => {}; }
-    this.closeListeners.add(fn);
-    return () => this.closeListeners.delete(fn);
   }
 
   /** The worker agent sends `message` to `targetPeer` and reports its acknowledgement or error (keyed by request_id). */
@@ -166,7 +152,7 @@ export class TabProbe implements LedgerProbe {
       for (const e of evs) {
         if (e.ev === 'stalled') this.stallDone.shift()?.();
         const ev = toPeerEvent(e);
-        if (ev) for (const l of this.listeners) l(ev);
+        if (ev) this.emitEvent(ev);
       }
     } catch (e) {
       if (!this.closed) this.problems.push(`drain: ${String(e)}`);
@@ -175,11 +161,9 @@ export class TabProbe implements LedgerProbe {
     }
   }
 
-  private markClosed(): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected override markClosed(): void {
     clearInterval(this.timer);
-    for (const l of this.closeListeners) l();
+    super.markClosed();
   }
 }
 
