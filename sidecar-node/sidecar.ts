@@ -1,5 +1,6 @@
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import WebSocket from 'ws';
+import { hostname } from 'node:os';
 import { AgentHub } from '../mesh/agent-hub.ts';
 import { Mesh } from '../mesh/mesh.ts';
 import { SignalingClient } from '../mesh/signaling-client.ts';
@@ -10,7 +11,7 @@ import type { SidecarConfig } from './config.ts';
 import { IpcServer } from './ipc-server.ts';
 import { registerBuiltins } from './builtins.ts';
 import { encodeForLibdatachannel, turnFromSecret } from './ice.ts';
-import { RegistrySync } from './registry-sync.ts';
+import { RegistryPresence } from '../mesh/registry-presence.ts';
 import { sidecarIdentity } from './identity.ts';
 import { skillGuard } from '../mesh/identity/join.ts';
 import type { SkillPolicy } from '../mesh/protocol/index.ts';
@@ -38,7 +39,7 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
     baseUrl: cfg.registryUrl,
     ...(cfg.apiKey ? { apiKey: cfg.apiKey } : { deviceToken: cfg.deviceToken! }),
   });
-  let parts: { signaling: SignalingClient; mesh: Mesh; hub: AgentHub; sync: RegistrySync; iceTimer: ReturnType<typeof setInterval> } | undefined;
+  let parts: { signaling: SignalingClient; mesh: Mesh; hub: AgentHub; presence: RegistryPresence; iceTimer: ReturnType<typeof setInterval> } | undefined;
 
   const ready = (async () => {
     const backoff = new Backoff({ initialMs: 500, maxMs: 15_000 });
@@ -104,14 +105,14 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
     signaling.on('stopped', (why) => {
       if (why !== 'closed') log.error(`[sidecar] signaling stopped: ${why}`);
     });
-    const sync = new RegistrySync(registry, mesh, hub, cfg.heartbeatMs, log, cfg.hostname);
-    parts = { signaling, mesh, hub, sync, iceTimer };
+    const presence = new RegistryPresence({ registry, mesh, hub, hostname: cfg.hostname ?? hostname(), mode: 'sidecar', intervalMs: cfg.heartbeatMs, logger: log });
+    parts = { signaling, mesh, hub, presence, iceTimer };
     if (stopCtl.signal.aborted) throw new Error('stopped');
     ipc.setHub(hub);
     signaling.start();
-    sync.start();
+    presence.start();
     // Re-announce to the registry as soon as signaling is back (e.g. after a registry restart).
-    signaling.on('connected', () => sync.kick());
+    signaling.on('connected', () => presence.kick());
     return { peerId, mesh, hub };
   })();
   ready.catch(() => {});
@@ -122,7 +123,7 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
       stopCtl.abort(new Error('stopped'));
       if (parts) {
         clearInterval(parts.iceTimer);
-        await Promise.race([parts.sync.stop(), sleep(3000)]);
+        await Promise.race([parts.presence.stop(), sleep(3000)]);
         parts.hub.close();
         parts.mesh.close();
         parts.signaling.stop();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildGraph, pathLabel } from './graph.ts';
-import { targetName } from './agent-names.ts';
+import { targetName } from '../../../mesh/agent-records.ts';
 
 test('topology graph: our own live links replace what the registry last heard about us', () => {
   const g = buildGraph({

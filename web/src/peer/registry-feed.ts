@@ -43,8 +43,11 @@ export class RegistryFeed {
   /** Tasks that finished recently: the event may arrive before the submitter starts waiting. */
   readonly #finished = new Map<string, Task>();
 
-  constructor(client: RegistryClient) {
+  readonly #onTask: (t: Task) => void;
+
+  constructor(client: RegistryClient, onTask: (t: Task) => void = () => {}) {
     this.#client = client;
+    this.#onTask = onTask;
   }
 
   start(): void {
@@ -100,6 +103,7 @@ export class RegistryFeed {
         store().setRegistry({ ...topologyView(e.data), updatedAt: at });
         return;
       case 'tasks': {
+        this.#onTask(e.data);
         const v = toTaskView(e.data);
         const list = store().registry.tasks.filter((t) => t.id !== v.id);
         store().setRegistry({ tasks: [v, ...list].slice(0, MAX_TASKS), updatedAt: at });

@@ -14,9 +14,10 @@ import { chatKey } from '../state/chat-slice.ts';
 import { WorkerAgents } from './worker-agents.ts';
 import { createTabMesh } from './tab-mesh.ts';
 import { RegistryFeed } from './registry-feed.ts';
-import { Presence } from './presence.ts';
+import { RegistryPresence } from '../../../mesh/registry-presence.ts';
 import { dispatchTask } from './dispatch.ts';
-import { targetName } from '../lib/agent-names.ts';
+import { targetName } from '../../../mesh/agent-records.ts';
+import { browserName } from '../lib/browser-name.ts';
 
 const withTarget = (name: string | undefined) => (name ? { target_agent: name } : {});
 
@@ -34,6 +35,7 @@ export function isAuthError(e: unknown): boolean {
 
 const STATS_EVERY_MS = 2000;
 const ICE_REFRESH_MS = 10 * 60_000;
+const HEARTBEAT_MS = 15_000;
 
 /** Exchanges the credential for a JWT: as an API key first (asking for our own peer id), then as a device token. */
 async function signIn(credential: string, preferredPeerId: string): Promise<RegistryClient> {
@@ -135,9 +137,14 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
   offs.push(mesh.events.on('peer_connected', () => void refreshStats()));
   const iceTimer = setInterval(() => void client.config().then((c) => { ice = c; }).catch(() => {}), ICE_REFRESH_MS);
 
-  const presence = new Presence(client, hub, mesh, () => workers.list());
-  const workers = new WorkerAgents(hub, mesh, () => presence.soon());
-  const feed = new RegistryFeed(client);
+  // Kept in the registry the way a sidecar is: a record for this peer and one per worker agent.
+  const presence = new RegistryPresence({
+    registry: client, mesh, hub, hostname: browserName(), mode: 'browser', intervalMs: HEARTBEAT_MS,
+    agents: () => workers.list().map((w) => ({ name: w.id, skills: w.skills.map((s) => s.name), description: w.description })),
+    watchTasks: false, // the dashboard's feed reads the event stream and forwards task events
+  });
+  const workers = new WorkerAgents(hub, mesh, () => presence.kick());
+  const feed = new RegistryFeed(client, (t) => presence.taskAnnounced(t));
 
   store().setMesh({ signaling: 'connecting', links: {}, peers: [] });
   signaling.start();
@@ -181,13 +188,13 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
     do: async (a) => {
       switch (a.type) {
         case 'start_agent': await workers.start(a.kind); return;
-        case 'stop_agent': await workers.stop(a.id); presence.soon(); return;
+        case 'stop_agent': await workers.stop(a.id); presence.kick(); return;
         case 'restart_agent': await workers.restart(a.id); return;
-        case 'remove_agent': await workers.remove(a.id); presence.soon(); return;
-        case 'add_skill': await workers.addSkill(a.agentId, { name: a.name, code: a.code, timeoutMs: a.timeoutMs }); presence.soon(); return;
-        case 'remove_skill': await workers.removeSkill(a.agentId, a.name); presence.soon(); return;
+        case 'remove_agent': await workers.remove(a.id); presence.kick(); return;
+        case 'add_skill': await workers.addSkill(a.agentId, { name: a.name, code: a.code, timeoutMs: a.timeoutMs }); presence.kick(); return;
+        case 'remove_skill': await workers.removeSkill(a.agentId, a.name); presence.kick(); return;
         case 'prompt': await prompt(a); return;
-        case 'dispatch': await dispatchTask({ client, mesh, dash, feed, selfPeer: peerId }, a); return;
+        case 'dispatch': await dispatchTask({ hub, mesh, registry: client, feed }, a); return;
         default: throw new Error(`unexpected action ${a.type}`);
       }
     },
@@ -195,14 +202,14 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
       clearInterval(statsTimer);
       clearInterval(iceTimer);
       for (const off of offs) off();
-      presence.stop();
+      const gone = presence.stop(); // removes this browser's records once the last heartbeat is done
       feed.stop();
       workers.stopAll();
       dashAttach.detach();
       hub.close();
       mesh.close();
       signaling.stop();
-      await presence.forgetAll().catch(() => {});
+      await gone.catch(() => {});
     },
   };
 }

@@ -67,7 +67,7 @@ export class WorkerAgents {
 
   async start(kind: BuiltinAgentKind): Promise<string> {
     if (!BUILTIN_AGENTS[kind]) throw new Error(`unknown agent kind ${kind}`);
-    // Names are unique within this browser; the registry record is `name@peer` (see presence.ts).
+    // Names are unique within this browser; the registry record is `name@peer` (mesh/registry-presence.ts).
     let id: string = kind;
     for (let n = 2; this.#configs.has(id); n++) id = `${kind}-${n}`;
     this.#configs.set(id, { id, kind, custom: [], running: true });

@@ -1,0 +1,115 @@
+import type { AgentHub } from './agent-hub.ts';
+import { MeshError, type Mesh } from './mesh.ts';
+import type { RegistryClient } from './registry-client.ts';
+import type { MeshMessage, Task } from './protocol/index.ts';
+import { silentLogger, type Logger } from './types.ts';
+
+/** Which path carried a delegated task (interfaces #9); `local` = this peer ran it itself. */
+export type Tier = 'direct' | 'relay' | 'task_queue' | 'local';
+
+export interface DelegateRoute { tier: Tier; peer_id?: string; agent_id?: string; task_id?: string }
+export interface DelegateResult extends DelegateRoute { result: unknown }
+
+export interface DelegateDeps { hub: AgentHub; mesh: Mesh; registry: RegistryClient; logger?: Logger }
+
+export interface DelegateRequest {
+  skill: string;
+  args?: unknown;
+  /** A peer to run it on; default: the best agent with the skill. */
+  targetPeer?: string;
+  /** A registry record (`name@peer`, a peer id, or an HTTP-only agent's id). */
+  targetAgent?: string;
+  timeoutMs: number;
+  sourceAgent?: string;
+  /** For the queue tier: a retried task with a key fails instead of running twice. */
+  idempotencyKey?: string;
+  onChunk?: (text: string) => void;
+  /** Told each tier as it is tried (a dashboard shows where the task is). */
+  onRoute?: (route: DelegateRoute) => void;
+  /** How to wait for a queued task; default: polling the registry. */
+  waitForTask?: (taskId: string, timeoutMs: number) => Promise<Task>;
+}
+
+/**
+ * Runs a skill on another agent, choosing the tier by itself: a live DataChannel (direct, or over
+ * a TURN relay), else the registry's HTTP task queue. Only a transport failure falls through to
+ * the queue; the remote's own error is the answer. Shared by the sidecar's `delegate` skill and
+ * the dashboard's dispatch.
+ */
+export async function delegate(d: DelegateDeps, req: DelegateRequest): Promise<DelegateResult> {
+  const { hub, mesh, registry } = d;
+  const { skill, timeoutMs } = req;
+  const report = (r: DelegateRoute) => (req.onRoute?.(r), r);
+  let peer = req.targetPeer;
+  let agentId = req.targetAgent;
+
+  if (!peer) {
+    // Choose an agent with the skill, on another peer first: one present on signaling with a live
+    // link, then one present (it can link, or take the queue), then any. A peer whose sidecar was
+    // killed stays `active` in the registry for up to 90 s, and its link looks open for seconds.
+    const agents = (await registry.listAgents()).filter((r) => r.health !== 'offline' && r.capabilities.skills.includes(skill));
+    const candidates = agentId ? agents.filter((r) => r.agent_id === agentId) : agents;
+    const peerOf = (r: (typeof agents)[number]) => r.peer_id || r.sidecar_peer_id;
+    const rank = (p: string) => (mesh.signaling.present.has(p) ? 0 : 2) + (mesh.isConnected(p) ? 0 : 1);
+    const others = candidates.filter((r) => peerOf(r) !== mesh.peerId).sort((x, y) => rank(peerOf(x)) - rank(peerOf(y)));
+    const pick = others[0] ?? candidates[0];
+    if (pick) {
+      peer = peerOf(pick);
+      agentId ??= pick.agent_id;
+    }
+  }
+  // A named agent's record is `name@peer`; the message names it on that peer.
+  const name = agentId && peer && agentId.endsWith(`@${peer}`) ? agentId.slice(0, -peer.length - 1) : undefined;
+
+  if (!peer || peer === mesh.peerId) {
+    if (!hub.hasSkill(skill)) throw new Error(`no agent has skill "${skill}"`);
+    const route = report({ tier: 'local', peer_id: mesh.peerId, ...(agentId && { agent_id: agentId }) });
+    const result = await hub.runTask(skill, req.args, { timeoutMs, ...(name && { targetAgent: name }), ...(req.sourceAgent && { sourceAgent: req.sourceAgent }) });
+    return { ...route, result };
+  }
+
+  // Tier 1/2: a live DataChannel (direct, or over a TURN relay).
+  if (mesh.isConnected(peer)) {
+    const path = (await mesh.link(peer)!.stats()).path;
+    const route = report({ tier: path === 'relay' ? 'relay' : 'direct', peer_id: peer, ...(agentId && { agent_id: agentId }) });
+    const msg: MeshMessage = { type: 'task_request', payload: { skill, args: req.args, timeout_ms: timeoutMs } };
+    if (req.sourceAgent) msg.source_agent = req.sourceAgent;
+    if (name) msg.target_agent = name;
+    try {
+      const r = await mesh.request(peer, msg, { timeoutMs, ...(req.onChunk && { onChunk: (c) => req.onChunk!(String((c.payload as { text?: unknown })?.text ?? '')) }) });
+      const p = (r.payload ?? {}) as { result?: unknown; error?: unknown };
+      if (typeof p.error === 'string' && p.error) throw new Error(p.error);
+      return { ...route, result: p.result };
+    } catch (err) {
+      if (!(err instanceof MeshError) || !['not_connected', 'link_lost'].includes(err.code)) throw err;
+      (d.logger ?? silentLogger).warn(`[delegate] link to ${peer} failed (${err.message}); using the task queue`);
+    }
+  }
+
+  // Tier 3: the registry's HTTP task queue; the target's peer claims it with its heartbeat.
+  const sub = await registry.submitTask({
+    skill,
+    target_agent_id: agentId ?? peer,
+    source_agent_id: mesh.peerId,
+    payload: req.args ?? {},
+    ttl: Math.max(1, Math.ceil(timeoutMs / 1000)),
+    ...(req.idempotencyKey && { idempotency_key: req.idempotencyKey }),
+  });
+  const route = report({ tier: 'task_queue', peer_id: peer, ...(agentId && { agent_id: agentId }), task_id: sub.task_id });
+  const task = await (req.waitForTask ?? pollTask(registry))(sub.task_id, timeoutMs);
+  if (task.state === 'failed') throw new Error(`task ${task.id} failed: ${task.error}`);
+  return { ...route, result: task.result };
+}
+
+const pollTask = (registry: RegistryClient) => async (taskId: string, timeoutMs: number): Promise<Task> => {
+  const ac = new AbortController();
+  const t = setTimeout(() => ac.abort(new Error('timeout')), timeoutMs);
+  try {
+    return await registry.waitForTask(taskId, { intervalMs: 250, signal: ac.signal });
+  } catch (err) {
+    if (ac.signal.aborted) throw new Error(`task ${taskId} did not complete within ${timeoutMs} ms (tier task_queue)`);
+    throw err;
+  } finally {
+    clearTimeout(t);
+  }
+};

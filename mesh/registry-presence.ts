@@ -1,0 +1,222 @@
+import type { AgentHub } from './agent-hub.ts';
+import type { Mesh } from './mesh.ts';
+import type { RegistryClient } from './registry-client.ts';
+import type { LinkReport, Task } from './protocol/index.ts';
+import { silentLogger, type Logger } from './types.ts';
+import { Backoff, sleep } from './backoff.ts';
+import { recordId } from './agent-records.ts';
+
+export interface PresenceAgent { name: string; skills: string[]; description?: string }
+
+export interface RegistryPresenceOptions {
+  registry: RegistryClient;
+  mesh: Mesh;
+  hub: AgentHub;
+  /** What the registry shows as the records' host (the machine, or the browser and its OS). */
+  hostname: string;
+  mode: 'sidecar' | 'browser';
+  intervalMs: number;
+  /** The named agents to list; default: the hub's named agents. */
+  agents?: () => PresenceAgent[];
+  /** Follow the registry's event stream to claim queued tasks at once. A tab that already reads
+   *  the stream passes false and forwards task events to `taskAnnounced`. */
+  watchTasks?: boolean;
+  logger?: Logger;
+}
+
+interface RecordSpec { agent_id: string; skills: string[]; target?: string; description: string }
+
+/**
+ * Keeps a peer in the registry and takes work from it — the same for a sidecar and a tab.
+ * Records: one for the peer (agent_id = peer id, every skill on the hub) and one per named
+ * agent (`name@peer`). Each heartbeat carries the skills and the open links (the topology's
+ * edges) and returns the queued tasks held for this peer (the third tier), which run on the hub;
+ * results go back with POST /api/hub/tasks/:id.
+ */
+export class RegistryPresence {
+  readonly #o: RegistryPresenceOptions;
+  readonly #log: Logger;
+  readonly #started = Date.now();
+  /** agent_id → the skill list last registered; a change re-registers (the dashboard sees it at once). */
+  readonly #known = new Map<string, string>();
+  readonly #running = new Set<string>();
+  readonly #events = new AbortController();
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #inFlight: Promise<void> | null = null;
+  #busy = false;
+  #again = false;
+  #cleaned = false;
+  #stopped = false;
+
+  constructor(opts: RegistryPresenceOptions) {
+    this.#o = opts;
+    this.#log = opts.logger ?? silentLogger;
+    opts.hub.events.on('agents_changed', () => this.kick());
+  }
+
+  start(): void {
+    void this.#loop();
+    if (this.#o.watchTasks !== false) void this.#watchTasks();
+  }
+
+  /** Heartbeat now (agents changed, signaling back); a burst during a beat adds one more. */
+  kick(): void {
+    if (this.#stopped) return;
+    if (this.#busy) {
+      this.#again = true;
+      return;
+    }
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    void this.#loop();
+  }
+
+  /** A task event from the registry: a pending one for our records is claimed at once. */
+  taskAnnounced(t: Partial<Task>): void {
+    if (t.state !== 'pending') return;
+    const ours = this.#records().some((r) => r.agent_id === t.target_agent_id || (!!t.skill && r.skills.includes(t.skill)));
+    if (ours) this.kick();
+  }
+
+  /** Stops heartbeats and removes this peer's records (clean shutdown, sign-out). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#events.abort(new Error('stopped'));
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#inFlight?.catch(() => {});
+    const ids = new Set([...this.#known.keys(), ...this.#records().map((r) => r.agent_id)]);
+    this.#known.clear();
+    await Promise.all([...ids].map((id) => this.#remove(id)));
+  }
+
+  #records(): RecordSpec[] {
+    const { mesh, hub, mode } = this.#o;
+    const me = mesh.peerId;
+    const agents: PresenceAgent[] = this.#o.agents?.() ?? hub.agents().flatMap((a) => (a.name ? [{ name: a.name, skills: a.skills.map((s) => s.name) }] : []));
+    const all = new Set([...hub.skills().map((s) => s.name), ...agents.flatMap((a) => a.skills)]);
+    return [
+      { agent_id: me, skills: [...all], description: mode === 'browser' ? `browser peer ${me}` : `chatixia-sidecar ${me}` },
+      ...agents.map((a) => ({ agent_id: recordId(a.name, me), skills: a.skills, target: a.name, description: a.description ?? `agent ${a.name} on ${mode} ${me}` })),
+    ];
+  }
+
+  async #loop(): Promise<void> {
+    if (this.#stopped || this.#busy) return;
+    this.#busy = true;
+    do {
+      this.#again = false;
+      try {
+        this.#inFlight = this.#beat();
+        await this.#inFlight;
+      } catch (err) {
+        // The registry is unreachable or restarting: the next beat tries again.
+        this.#log.warn(`[registry] heartbeat failed: ${(err as Error).message}`);
+      }
+    } while (this.#again && !this.#stopped);
+    this.#busy = false;
+    if (this.#stopped) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.#loop();
+    }, this.#o.intervalMs);
+  }
+
+  async #beat(): Promise<void> {
+    const { registry, mesh, hostname, mode } = this.#o;
+    const links: LinkReport[] = (await mesh.linkStats())
+      .filter((l) => l.state === 'open')
+      .map((l) => ({ peer_id: l.peer_id, path: l.path, ...(l.rtt_ms !== undefined && { rtt_ms: Math.round(l.rtt_ms * 10) / 10 }) }));
+    const me = mesh.peerId;
+    const records = this.#records();
+    if (!this.#cleaned) {
+      // Records an earlier run of this peer left behind (a crash, a closed tab) would attract tasks nobody runs.
+      const mine = (await registry.listAgents()).filter((r) => r.peer_id === me);
+      for (const r of mine) if (!records.some((x) => x.agent_id === r.agent_id)) await this.#remove(r.agent_id);
+      this.#cleaned = true;
+    }
+    for (const r of records) {
+      if (this.#stopped) return;
+      const skills = r.skills.join(',');
+      if (this.#known.get(r.agent_id) !== skills) {
+        await registry.registerAgent({
+          agent_id: r.agent_id, hostname, sidecar_peer_id: me, peer_id: me,
+          capabilities: { skills: r.skills, mcp_servers: [], goals_count: 0, mode },
+          status: 'active', mode, description: r.description,
+        });
+        if (!this.#known.has(r.agent_id)) this.#log.info(`[registry] registered agent record ${r.agent_id}`);
+        this.#known.set(r.agent_id, skills);
+      }
+      const res = await registry.heartbeat({
+        agent_id: r.agent_id, hostname, status: 'active', mode,
+        skills_count: r.skills.length, skill_names: r.skills,
+        uptime_seconds: Math.round((Date.now() - this.#started) / 1000),
+        sidecar_peer_id: me, peer_id: me, links,
+      });
+      for (const t of res.pending_tasks ?? []) void this.#run(t, r.target);
+    }
+    // Agents that left: drop their records so routing stops choosing them.
+    const live = new Set(records.map((r) => r.agent_id));
+    for (const id of [...this.#known.keys()]) {
+      if (!live.has(id)) {
+        this.#known.delete(id);
+        await this.#remove(id);
+      }
+    }
+  }
+
+  async #remove(id: string): Promise<void> {
+    await this.#o.registry.deleteAgent(id).then(
+      () => this.#log.info(`[registry] removed agent record ${id}`),
+      (e) => {
+        if ((e as { status?: number }).status !== 404) this.#log.warn(`[registry] could not remove agent record ${id}: ${(e as Error).message}`);
+      },
+    );
+  }
+
+  async #run(task: Task, targetAgent: string | undefined): Promise<void> {
+    if (this.#running.has(task.id)) return;
+    this.#running.add(task.id);
+    const { registry, hub } = this.#o;
+    const payload = (task.payload ?? {}) as Record<string, unknown>;
+    const skill = task.skill || (typeof payload.skill === 'string' ? payload.skill : '');
+    try {
+      if (!skill) throw new Error('task has no skill');
+      this.#log.info(`[registry] running queued task ${task.id} (${skill})`);
+      const result = await hub.runTask(skill, task.payload, {
+        timeoutMs: Math.max(1000, task.ttl * 1000),
+        ...(targetAgent && { targetAgent }),
+        ...(task.source_agent_id && { sourceAgent: task.source_agent_id }),
+      });
+      await registry.updateTask(task.id, { state: 'completed', result: result ?? null });
+    } catch (err) {
+      await registry
+        .updateTask(task.id, { state: 'failed', error: String((err as Error).message ?? err).slice(0, 60_000) })
+        .catch((e) => this.#log.warn(`[registry] could not report task ${task.id}: ${(e as Error).message}`));
+    } finally {
+      this.#running.delete(task.id);
+    }
+  }
+
+  /**
+   * Queued tasks are claimed at once instead of at the next heartbeat: the event stream announces
+   * every new task. It reconnects with backoff; heartbeats stay the fallback.
+   */
+  async #watchTasks(): Promise<void> {
+    const backoff = new Backoff({ initialMs: 1000, maxMs: 30_000 });
+    while (!this.#stopped) {
+      try {
+        await this.#o.registry.events((e) => {
+          if (e.type !== 'tasks') return;
+          backoff.reset();
+          this.taskAnnounced(e.data);
+        }, this.#events.signal);
+      } catch (err) {
+        if (this.#stopped) return;
+        this.#log.debug(`[registry] event stream: ${(err as Error).message}`);
+      }
+      if (this.#stopped) return;
+      await sleep(backoff.next(), this.#events.signal).catch(() => {});
+    }
+  }
+}
