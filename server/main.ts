@@ -19,6 +19,7 @@ import { expireTasks } from './routes/hub.ts';
 import { log } from './log.ts';
 import { startPairing } from './pairing/index.ts';
 import { loadSkillPolicy } from './routes/policy.ts';
+import { loadTokenCutoffs } from './routes/keys.ts';
 import { RedisCluster } from './cluster.ts';
 import { sharedSecret } from './storage/shared-secret.ts';
 import { lockDataDir } from './storage/lock.ts';
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
     onPeersChanged: () => reg.topologyChanged(),
   });
   await startPairing(reg);
+  await loadTokenCutoffs(reg);
   await loadSkillPolicy(reg).catch((e) => fail(`skill policy: ${(e as Error).message}`));
   let cluster: RedisCluster | undefined;
   if (process.env.REDIS_URL) {

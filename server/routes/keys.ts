@@ -8,6 +8,11 @@ import { requireAdmin } from '../http/auth.ts';
 import { hashSecret, newSecret } from '../auth/secrets.ts';
 import { ADMIN_PEER_ID } from '../auth/authenticator.ts';
 
+/** At start: a deleted key's JWTs stay refused until they expire, across restarts. */
+export async function loadTokenCutoffs(reg: RegistryState): Promise<void> {
+  for (const c of await reg.keys.tokenCutoffs(now() - reg.cfg.tokenTtlS)) reg.auth.invalidateTokens(c.peer_id, c.at);
+}
+
 /** Admin management of API keys: create (the secret is shown once), list (no secrets), delete by peer id. */
 export function keyRoutes(reg: RegistryState) {
   const app = new Hono<AppEnv>();
@@ -35,9 +40,9 @@ export function keyRoutes(reg: RegistryState) {
   app.delete('/api/keys/:peer_id', async (c) => {
     const peerId = c.req.param('peer_id');
     if (!Id.safeParse(peerId).success) throw badRequest('peer_id is not a valid id');
-    const n = await reg.keys.deleteByPeer(peerId);
-    if (n === 0) throw notFound(`API key for ${peerId}`);
     const at = Math.floor(Date.now() / 1000);
+    const n = await reg.keys.deleteByPeer(peerId, at);
+    if (n === 0) throw notFound(`API key for ${peerId}`);
     reg.auth.invalidateTokens(peerId, at);
     void reg.hub.cluster?.publish({ kind: 'invalidate', peer: peerId, at });
     await reg.record(c.get('principal').peerId, 'key.delete', peerId, { count: n });

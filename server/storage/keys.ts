@@ -28,8 +28,24 @@ export class KeyStore {
     return (await this.db.query('SELECT 1 FROM api_keys WHERE peer_id = $1 LIMIT 1', [peerId])).length > 0;
   }
 
-  /** Removes every key of a peer; answers how many went. */
-  async deleteByPeer(peerId: string): Promise<number> {
-    return (await this.db.query('DELETE FROM api_keys WHERE peer_id = $1 RETURNING peer_id', [peerId])).length;
+  /**
+   * Removes every key of a peer and, in the same statement, cuts off the JWTs issued for them up
+   * to `at`; answers how many keys went.
+   */
+  async deleteByPeer(peerId: string, at: number): Promise<number> {
+    const rows = await this.db.query<{ n: number }>(
+      `WITH gone AS (DELETE FROM api_keys WHERE peer_id = $1 RETURNING peer_id),
+       cut AS (INSERT INTO token_cutoffs (peer_id, at) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM gone)
+               ON CONFLICT (peer_id) DO UPDATE SET at = EXCLUDED.at)
+       SELECT count(*)::int AS n FROM gone`,
+      [peerId, at],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /** Cut-offs that still matter (JWTs issued before `since` have expired); older ones are dropped. */
+  async tokenCutoffs(since: number): Promise<{ peer_id: string; at: number }[]> {
+    await this.db.query('DELETE FROM token_cutoffs WHERE at < $1', [since]);
+    return this.db.query('SELECT peer_id, at FROM token_cutoffs');
   }
 }

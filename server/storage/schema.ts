@@ -13,6 +13,9 @@
  * `former_holders` ([{agent_id, peer_id}]) lists holders whose lease ran out (their late updates are
  * refused). Rows from before these columns: assigned ones get attempts 1 here and a lease on the
  * registry's first sweep (TaskStore.graceLeases).
+ *
+ * `token_cutoffs`: JWTs of a peer issued at or before `at` are refused (its API key was deleted);
+ * kept so a restart does not make them valid again until they expire.
  */
 export const SCHEMA_VERSION = 1;
 
@@ -33,6 +36,10 @@ CREATE TABLE IF NOT EXISTS api_keys (
   created_at double precision NOT NULL
 );
 CREATE INDEX IF NOT EXISTS api_keys_peer ON api_keys (peer_id);
+CREATE TABLE IF NOT EXISTS token_cutoffs (
+  peer_id text PRIMARY KEY,
+  at      double precision NOT NULL
+);
 CREATE TABLE IF NOT EXISTS agents (
   agent_id       text PRIMARY KEY,
   peer_id        text NOT NULL,
