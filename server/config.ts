@@ -31,6 +31,10 @@ export interface RegistryConfig {
   webDistDir: string;
   buildWeb: boolean;
   rate: { tokenPerMin: number; pairingPerMin: number; pairingStatusPerMin: number; taskPerMin: number; signalPerS: number };
+  /** Signaling sockets open without a token at once (each has 10 s to send one); more get 503. */
+  maxUnauthenticatedSockets: number;
+  /** Open GET /api/events streams per peer id; more get 429. */
+  maxEventStreamsPerPeer: number;
   pairingCodeTtlS: number;
   /** Interval of the health/TTL sweeper, ms. */
   sweepMs: number;
@@ -96,6 +100,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
       taskPerMin: num(env, 'RATE_TASK_PER_MIN', 1200, 1),
       signalPerS: num(env, 'RATE_SIGNAL_PER_S', 200, 1),
     },
+    maxUnauthenticatedSockets: num(env, 'MAX_UNAUTHENTICATED_SOCKETS', 1000, 1),
+    maxEventStreamsPerPeer: num(env, 'MAX_EVENT_STREAMS_PER_PEER', 16, 1),
     pairingCodeTtlS: num(env, 'PAIRING_CODE_TTL_S', 300, 1),
     sweepMs: Math.max(100, Math.min(5000, Math.floor(Math.min(healthStaleS, taskTtlS, taskLeaseS) * 250))),
   };

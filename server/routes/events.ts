@@ -4,6 +4,7 @@ import type { RegistryEvent } from '../../mesh/protocol/index.ts';
 import type { AppEnv } from '../http/context.ts';
 import { now, type RegistryState } from '../state.ts';
 import { requireAuth } from '../http/auth.ts';
+import { tooMany } from '../http/errors.ts';
 
 const ADMIN_ONLY = new Set<RegistryEvent['type']>(['pairing', 'audit']);
 
@@ -14,8 +15,21 @@ const ADMIN_ONLY = new Set<RegistryEvent['type']>(['pairing', 'audit']);
  */
 export function eventRoutes(reg: RegistryState) {
   const app = new Hono<AppEnv>();
+  /** Open streams per peer id: each holds a subscription and a queue, so one token cannot open thousands. */
+  const open = new Map<string, number>();
   app.get('/api/events', requireAuth(reg, { allowQueryToken: true }), (c) => {
-    const isAdmin = c.get('principal').role === 'admin';
+    const { peerId, role } = c.get('principal');
+    const isAdmin = role === 'admin';
+    const mine = open.get(peerId) ?? 0;
+    if (mine >= reg.cfg.maxEventStreamsPerPeer) {
+      throw tooMany(`${peerId} already has ${mine} event streams open (MAX_EVENT_STREAMS_PER_PEER); close one first`);
+    }
+    open.set(peerId, mine + 1);
+    const release = () => {
+      const n = (open.get(peerId) ?? 1) - 1;
+      if (n > 0) open.set(peerId, n);
+      else open.delete(peerId);
+    };
     return streamSSE(c, async (stream) => {
       const queue: RegistryEvent[] = [];
       let wake: (() => void) | undefined;
@@ -52,6 +66,7 @@ export function eventRoutes(reg: RegistryState) {
         }
       } finally {
         unsubscribe();
+        release();
       }
     });
   });

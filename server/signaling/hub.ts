@@ -129,6 +129,11 @@ export class SignalConn {
     this.close(CLOSE.refused, message);
   }
 
+  busy(message: string): void {
+    this.error('busy', message);
+    this.close(CLOSE.limit, 'busy');
+  }
+
   /** Keepalive tick: a socket that missed the last pong is gone. */
   ping(): void {
     if (!this.alive) {
@@ -170,6 +175,7 @@ export class SignalConn {
       if (!p) return this.refuse('token is invalid, expired or revoked');
       clearTimeout(this.authTimer);
       this.principal = p;
+      this.hub.waitingForAuth--;
       return;
     }
     if (REGISTRY_ONLY.has(msg.type)) return this.error('invalid', `"${msg.type}" is sent by the registry only`);
@@ -207,6 +213,8 @@ export class SignalConn {
   }
 
   onClose(): void {
+    if (this.closed) return;
+    if (!this.principal) this.hub.waitingForAuth--;
     this.closed = true;
     this.outbox = [];
     clearTimeout(this.authTimer);
@@ -223,6 +231,8 @@ export class SignalingHub {
   private readonly pending = new Set<SignalConn>();
   private flushScheduled = false;
   private readonly all = new Set<SignalConn>();
+  /** Open sockets that have not authenticated yet (each is closed after 10 s). */
+  waitingForAuth = 0;
   private readonly keepalive: NodeJS.Timeout;
   /** Set when REDIS_URL joins this instance to others. */
   cluster: RedisCluster | undefined;
@@ -235,6 +245,7 @@ export class SignalingHub {
   accept(ws: WebSocket, principal: Principal | undefined): SignalConn {
     const conn = new SignalConn(ws, this, principal);
     this.all.add(conn);
+    if (!principal) this.waitingForAuth++;
     return conn;
   }
 

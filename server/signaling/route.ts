@@ -19,7 +19,8 @@ export function upgradeToken(protocolHeader: string | undefined, queryToken: str
 
 /**
  * GET /ws. A token that fails still gets the upgrade, then an error frame and close 4003,
- * so a client can tell "refused" (do not retry blindly) from a network failure.
+ * so a client can tell "refused" (do not retry blindly) from a network failure; a registry with
+ * too many sockets waiting to authenticate answers `busy` and 4008 (retry later).
  */
 export function signalingRoutes(reg: RegistryState) {
   const app = new Hono<AppEnv>();
@@ -34,11 +35,15 @@ export function signalingRoutes(reg: RegistryState) {
       principal = await reg.auth.jwt(token);
       refused = !principal;
     }
+    // Sockets that have not shown a token hold memory until their 10 s run out: bounded. Past the
+    // bound the upgrade still completes, so the client reads why (as with a refused token).
+    const busy = !principal && reg.hub.waitingForAuth >= reg.cfg.maxUnauthenticatedSockets;
     let conn: SignalConn | undefined;
     const handler = upgradeWebSocket(() => ({
       onOpen(_e, ws) {
         conn = reg.hub.accept(ws.raw as WebSocket, principal);
-        if (refused) conn.refuse('token is invalid, expired or revoked');
+        if (busy) conn.busy('too many connections are waiting to authenticate; retry in a few seconds, or send the token with the upgrade');
+        else if (refused) conn.refuse('token is invalid, expired or revoked');
       },
       onMessage(e) {
         conn?.onMessage(e.data);
