@@ -13,7 +13,7 @@ import { registerBuiltins } from './builtins.ts';
 import { encodeForLibdatachannel, turnFromSecret } from './ice.ts';
 import { RegistryPresence } from '../mesh/registry-presence.ts';
 import { sidecarIdentity } from './identity.ts';
-import { skillGuard } from '../mesh/identity/join.ts';
+import { RENEW_CHECK_MS, describeCertificate, skillGuard } from '../mesh/identity/join.ts';
 import type { SkillPolicy } from '../mesh/protocol/index.ts';
 
 export interface Sidecar {
@@ -59,7 +59,14 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
     const peerId = registry.peer!.peer_id;
     log.info(`[sidecar] authenticated as peer ${peerId}`);
     // Key, pinned CA and certificate before any link: every link proves who is on each end (docs/pairing.md).
-    const { linkAuth } = await sidecarIdentity(cfg, registry, peerId, log);
+    const joined = await sidecarIdentity(cfg, registry, peerId, log);
+    const { linkAuth } = joined;
+    // A sidecar may run for longer than its certificate: renew it while running, before it lapses.
+    const certTimer = setInterval(() => void joined.renewIfDue().then(
+      (c) => c && log.info(`[identity] certificate renewed: ${describeCertificate(c)}`),
+      (e) => log.warn(`[identity] certificate renewal failed (retrying tomorrow): ${(e as Error).message}`),
+    ), RENEW_CHECK_MS);
+    stopCtl.signal.addEventListener('abort', () => clearInterval(certTimer));
 
     let iceServers: RTCIceServer[] = turnFromEnv(cfg);
     let policy: RTCIceTransportPolicy = cfg.iceTransportPolicy;

@@ -6,8 +6,10 @@ import { LinkAuthenticator, type DescribedConnection } from './link-auth.ts';
 import { mayCall, type AclDecision } from './acl.ts';
 import type { MeshMessage, SkillPolicy } from '../protocol/index.ts';
 
-/** A certificate with less than this left is renewed at start. */
+/** A certificate with less than this left is renewed (at start, and by `renewIfDue` while running). */
 export const RENEW_BEFORE_MS = 30 * 86400_000;
+/** How often a running peer asks whether its certificate is due. */
+export const RENEW_CHECK_MS = 86400_000;
 
 /**
  * The mesh core's `linkAuth` hook with the local link policy (docs/pairing.md, "Which links must
@@ -52,11 +54,17 @@ export class PolicyLinkAuth {
 
 export interface JoinedIdentity {
   identity: DeviceIdentity;
-  certificate: string;
+  /** The certificate links prove with now (renewIfDue may replace it). */
+  readonly certificate: string;
   knownPeers: KnownPeers;
   linkAuth: PolicyLinkAuth;
   /** The certificate was (re)issued now rather than loaded. */
   issued: boolean;
+  /**
+   * Asks the registry for a fresh certificate when this one has less than 30 days left; answers
+   * the new one (stored, and used by every proof from now on) or undefined when none was due.
+   */
+  renewIfDue(): Promise<string | undefined>;
 }
 
 /** The registry CA differs from the one this device pinned (registry reinstalled, or an impostor). */
@@ -84,24 +92,35 @@ export async function joinWithIdentity(o: {
   const ca = await o.registry.registryCa();
   const pin = await knownPeers.pinCa(ca.public_key_jwk);
   if (!pin.ok) throw new CaChangedError(pin.message);
-  let certificate = await o.keyStore.loadCertificate();
-  let issued = false;
   const usable = async (cert: string | undefined) => {
     if (!cert) return false;
     const res = await verifyOwnCertificate(ca.public_key_jwk, cert, { keyId: identity.keyId, peerId: o.peerId }, now());
     return res.ok && res.claims.expires_at - now() > RENEW_BEFORE_MS;
   };
-  if (!(await usable(certificate))) {
+  const fresh = async () => {
     const res = await o.registry.requestCertificate(identity.publicJwk);
     const own = await verifyOwnCertificate(ca.public_key_jwk, res.certificate, { keyId: identity.keyId, peerId: o.peerId }, now());
     if (!own.ok) throw new Error(`the registry issued a certificate this device cannot use: ${own.message}`);
-    certificate = res.certificate;
-    await o.keyStore.saveCertificate(certificate);
-    issued = true;
-  }
-  const cert = certificate!;
-  const authenticator = new LinkAuthenticator({ localPeerId: o.peerId, identity, certificate: () => cert, knownPeers });
-  return { identity, certificate: cert, knownPeers, linkAuth: new PolicyLinkAuth(authenticator, o.legacyPeers), issued };
+    await o.keyStore.saveCertificate(res.certificate);
+    return res.certificate;
+  };
+  const loaded = await o.keyStore.loadCertificate();
+  const issued = !(await usable(loaded));
+  let current = issued ? await fresh() : loaded!;
+  const authenticator = new LinkAuthenticator({ localPeerId: o.peerId, identity, certificate: () => current, knownPeers });
+  return {
+    identity,
+    get certificate() {
+      return current;
+    },
+    knownPeers,
+    linkAuth: new PolicyLinkAuth(authenticator, o.legacyPeers),
+    issued,
+    async renewIfDue() {
+      if (await usable(current)) return undefined;
+      return (current = await fresh());
+    },
+  };
 }
 
 /** "key 1a2b3c4d… valid until 2027-02-20" for logs and the UI. */

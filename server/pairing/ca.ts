@@ -5,8 +5,8 @@ import type { PublicKeyJwk, RegistryCaInfo } from '../../mesh/protocol/index.ts'
 import type { Db } from '../storage/db.ts';
 import { sharedSecret } from '../storage/shared-secret.ts';
 
-/** Device certificates are valid this long; a device asks again (re-pair or POST /api/identity/certificate) after. */
-export const CERT_LIFETIME_MS = 365 * 24 * 3600 * 1000;
+/** Device certificates are valid this long; peers renew theirs (POST /api/identity/certificate) when fewer than 30 days remain. */
+export const CERT_LIFETIME_MS = 90 * 24 * 3600 * 1000;
 
 /**
  * The registry CA (mesh/identity): an ECDSA P-256 key in `$MESH_DATA_DIR/ca.jwk` (0600),

@@ -6,7 +6,7 @@
 import { AgentClient, attachPort, portTransport } from '../../../mesh/index.ts';
 import { RegistryClient, RegistryError } from '../../../mesh/registry-client.ts';
 import { IndexedDbKeyStore, IndexedDbTrustRecords } from '../../../mesh/identity/index.ts';
-import { CaChangedError, describeCertificate, joinWithIdentity, type JoinedIdentity } from '../../../mesh/identity/join.ts';
+import { CaChangedError, RENEW_CHECK_MS, describeCertificate, joinWithIdentity, type JoinedIdentity } from '../../../mesh/identity/join.ts';
 import type { IceConfig } from '../../../mesh/protocol/index.ts';
 import { useStore } from '../state/store.ts';
 import type { Action } from '../state/actions.ts';
@@ -136,6 +136,8 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
   const statsTimer = setInterval(() => void refreshStats(), STATS_EVERY_MS);
   offs.push(mesh.events.on('peer_connected', () => void refreshStats()));
   const iceTimer = setInterval(() => void client.config().then((c) => { ice = c; }).catch(() => {}), ICE_REFRESH_MS);
+  // An installed app may stay open for months: its certificate is renewed before it lapses.
+  const certTimer = setInterval(() => void joined?.renewIfDue().then((c) => c && store().setSession({ identity: describeCertificate(c) })).catch(() => {}), RENEW_CHECK_MS);
 
   // Kept in the registry the way a sidecar is: a record for this peer and one per worker agent.
   const presence = new RegistryPresence({
@@ -201,6 +203,7 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
     stop: async () => {
       clearInterval(statsTimer);
       clearInterval(iceTimer);
+      clearInterval(certTimer);
       for (const off of offs) off();
       const gone = presence.stop(); // removes this browser's records once the last heartbeat is done
       feed.stop();
