@@ -44,18 +44,33 @@ export async function delegate(d: DelegateDeps, req: DelegateRequest): Promise<D
   let agentId = req.targetAgent;
 
   if (!peer) {
-    // Choose an agent with the skill, on another peer first: one present on signaling with a live
-    // link, then one present (it can link, or take the queue), then any. A peer whose sidecar was
-    // killed stays `active` in the registry for up to 90 s, and its link looks open for seconds.
-    const agents = (await registry.listAgents()).filter((r) => r.health !== 'offline' && r.capabilities.skills.includes(skill));
-    const candidates = agentId ? agents.filter((r) => r.agent_id === agentId) : agents;
-    const peerOf = (r: (typeof agents)[number]) => r.peer_id || r.sidecar_peer_id;
-    const rank = (p: string) => (mesh.signaling.present.has(p) ? 0 : 2) + (mesh.isConnected(p) ? 0 : 1);
-    const others = candidates.filter((r) => peerOf(r) !== mesh.peerId).sort((x, y) => rank(peerOf(x)) - rank(peerOf(y)));
-    const pick = others[0] ?? candidates[0];
-    if (pick) {
-      peer = peerOf(pick);
-      agentId ??= pick.agent_id;
+    let unreachable = '';
+    const agents = await registry.listAgents().catch((err: Error) => {
+      // Control plane down, data plane up: the peers we have links to can still be asked.
+      unreachable = err.message;
+      (d.logger ?? silentLogger).warn(`[delegate] registry unreachable (${err.message}); asking linked peers for "${skill}"`);
+      return undefined;
+    });
+    if (agents) {
+      // Choose an agent with the skill, on another peer first: one present on signaling with a live
+      // link, then one present (it can link, or take the queue), then any. A peer whose sidecar was
+      // killed stays `active` in the registry for up to 90 s, and its link looks open for seconds.
+      const withSkill = agents.filter((r) => r.health !== 'offline' && r.capabilities.skills.includes(skill));
+      const candidates = agentId ? withSkill.filter((r) => r.agent_id === agentId) : withSkill;
+      const peerOf = (r: (typeof agents)[number]) => r.peer_id || r.sidecar_peer_id;
+      const rank = (p: string) => (mesh.signaling.present.has(p) ? 0 : 2) + (mesh.isConnected(p) ? 0 : 1);
+      const others = candidates.filter((r) => peerOf(r) !== mesh.peerId).sort((x, y) => rank(peerOf(x)) - rank(peerOf(y)));
+      const pick = others[0] ?? candidates[0];
+      if (pick) {
+        peer = peerOf(pick);
+        agentId ??= pick.agent_id;
+      }
+    } else {
+      // A record id names its peer: `name@peer`, or the peer's own record.
+      if (agentId?.includes('@')) peer = agentId.slice(agentId.lastIndexOf('@') + 1);
+      else if (agentId && mesh.isConnected(agentId)) peer = agentId;
+      else peer = await linkedPeerWith(mesh, skill);
+      if (!peer && !hub.hasSkill(skill)) throw new Error(`the registry is unreachable (${unreachable}) and no linked peer has skill "${skill}"`);
     }
   }
   // A named agent's record is `name@peer`; the message names it on that peer.
@@ -99,6 +114,19 @@ export async function delegate(d: DelegateDeps, req: DelegateRequest): Promise<D
   const task = await (req.waitForTask ?? pollTask(registry))(sub.task_id, timeoutMs);
   if (task.state === 'failed') throw new Error(`task ${task.id} failed: ${task.error}`);
   return { ...route, result: task.result };
+}
+
+/** The first linked peer whose agents have the skill (each answers `skill_query` itself). */
+async function linkedPeerWith(mesh: Mesh, skill: string): Promise<string | undefined> {
+  const answers = await Promise.all(
+    mesh.peers().map((p) =>
+      mesh.request(p, { type: 'skill_query', payload: { skill } }, { timeoutMs: 3000 }).then(
+        (r) => ((r.payload as { available?: unknown } | undefined)?.available === true ? p : undefined),
+        () => undefined,
+      ),
+    ),
+  );
+  return answers.find((p) => p !== undefined);
 }
 
 const pollTask = (registry: RegistryClient) => async (taskId: string, timeoutMs: number): Promise<Task> => {

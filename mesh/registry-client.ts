@@ -59,6 +59,9 @@ export interface RegistryClientOptions {
   /** Admin keys only: the peer id this client wants in its token (e.g. one per browser tab). */
   peerId?: string;
   fetch?: typeof fetch;
+  /** A request unanswered this long fails as `network` (default 20 s): a registry cut off by the
+   *  network drops packets instead of refusing, and heartbeats must not wait minutes on TCP. */
+  requestTimeoutMs?: number;
 }
 
 /** Renew this long before the JWT expires. */
@@ -119,19 +122,23 @@ export class RegistryClient {
   }
 
   private async raw<T>(method: string, path: string, body: unknown, headers: Record<string, string>, signal?: AbortSignal): Promise<T> {
+    const timeoutMs = this.opts.requestTimeoutMs ?? 20_000;
+    const timeout = AbortSignal.timeout(timeoutMs);
     let res: Response;
+    let text: string;
     try {
       res = await this.fetchFn(this.baseUrl + path, {
         method,
         headers,
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        ...(signal ? { signal } : {}),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
+      text = await res.text();
     } catch (e) {
+      if (timeout.aborted && !signal?.aborted) throw new RegistryError(0, 'network', `registry did not answer within ${timeoutMs / 1000} s`);
       if ((e as Error).name === 'AbortError') throw e;
       throw new RegistryError(0, 'network', `registry unreachable: ${(e as Error).message}`);
     }
-    const text = await res.text();
     let parsed: unknown = undefined;
     if (text) {
       try {

@@ -26,7 +26,7 @@ before(async () => {
   ]);
   gamma = await c.agent({ name: 'gamma' });
   alpha = await a.agent({ name: 'alpha' });
-  beta = await b.agent({ name: 'beta' });
+  beta = await b.agent({ name: 'beta', skills: { shout: (x: { text: string }) => `${x.text.toUpperCase()}!` } });
   delta = await d.agent({ name: 'delta', skills: { only_here: (x: { n: number }) => x.n * 2 } });
   console.log(`# sidecars and agents up after ${Date.now() - t0} ms`);
   await waitFor(async () => (await alpha.listPeers()).includes('rs-b'), 'a-b link');
@@ -97,4 +97,19 @@ test('restarting the registry does not interrupt a stream of messages between tw
   assert.equal(disconnects, 0, 'no link went down');
   assert.deepEqual(sendErrors, []);
   console.log(`# registry restart took ${restartEnd - restartStart} ms; ${during} messages arrived meanwhile; ${sent} sent, ${arrivals.length} delivered`);
+});
+
+test('with the registry down, delegate by skill still runs over an open DataChannel', async () => {
+  await reg.kill();
+  try {
+    // Nobody to ask for routes: the linked peers answer skill_query themselves.
+    const bySkill = (await alpha.task('delegate', { skill: 'shout', args: { text: 'hi' }, timeout_ms: 10_000 }, { timeoutMs: 20_000 })) as { tier: string; peer_id: string; result: unknown };
+    assert.deepEqual([bySkill.tier, bySkill.peer_id, bySkill.result], ['direct', 'rs-b', 'HI!']);
+    // A record id names its peer.
+    const byAgent = (await alpha.task('delegate', { skill: 'shout', args: { text: 'yo' }, target_agent: 'beta@rs-b', timeout_ms: 10_000 }, { timeoutMs: 20_000 })) as { tier: string; agent_id: string; result: unknown };
+    assert.deepEqual([byAgent.tier, byAgent.agent_id, byAgent.result], ['direct', 'beta@rs-b', 'YO!']);
+    await assert.rejects(alpha.task('delegate', { skill: 'nobody_has_it', args: {}, timeout_ms: 10_000 }, { timeoutMs: 20_000 }), /registry is unreachable \(.*\) and no linked peer has skill "nobody_has_it"/);
+  } finally {
+    await reg.restart();
+  }
 });
