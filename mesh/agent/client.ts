@@ -1,5 +1,5 @@
 import { Emitter } from '../emitter.ts';
-import { randomId } from '../peer-link.ts';
+import { randomId } from '../ids.ts';
 import { decodePeerEvent, type MeshMessage, type PeerEvent } from '../protocol/index.ts';
 import type { SkillInfo } from '../types.ts';
 import type { AgentTransport } from './transport.ts';
