@@ -1,10 +1,10 @@
 import { Emitter } from './emitter.ts';
-import { CAPS, encodeControl, FrameError, KIND_ACK, KIND_PONG, parseBinaryFrame, Reassembler, type Capability } from './framing.ts';
+import { CAPS, encodeControl, FrameError, KIND_PONG, parseBinaryFrame, type Capability } from './framing.ts';
 import { randomId } from './ids.ts';
 import { Connection, offerAction, type LinkSignal, type Role } from './link/connection.ts';
 import { IdentityGate, type LinkAuth } from './link/identity-gate.ts';
 import { Keepalive } from './link/keepalive.ts';
-import { InboundLedger } from './link/ledger.ts';
+import { Inbox } from './link/inbox.ts';
 import { LinkError } from './link/link-error.ts';
 import { Outbox, sendControl } from './link/outbox.ts';
 import { Recovery } from './link/recovery.ts';
@@ -81,7 +81,7 @@ interface Attempt {
  * The link to one remote peer: one ordered, reliable DataChannel over one RTCPeerConnection, and
  * everything needed to keep it up. It composes one unit per job (mesh/link/): the connection and
  * its negotiation, ICE-restart recovery, the identity gate, acknowledged delivery (outbox +
- * ledgers) and keepalive/redial; this class holds the state and routes frames between them.
+ * inbox) and keepalive/redial; this class holds the state and routes frames between them.
  *
  * Roles: whoever dials sends an offer carrying a fresh connection id (`conn`). An offer with the id
  * of the current connection is a renegotiation (ICE restart); any other id means "start over".
@@ -92,15 +92,13 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   readonly remoteId: string;
   readonly #o: PeerLinkOptions;
   readonly #log: Logger;
-  readonly #reasm: Reassembler;
   readonly #outbox: Outbox;
-  readonly #inbox = new InboundLedger();
+  readonly #inbox: Inbox;
   readonly #keepalive: Keepalive;
   readonly #redial: Redial;
   #attempt: Attempt | null = null;
   #state: LinkState = 'new';
   #closed = false;
-  #ackTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(opts: PeerLinkOptions) {
     super();
@@ -108,7 +106,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.remoteId = opts.remoteId;
     this.#log = opts.logger ?? quietLogger;
     const maxMessageBytes = opts.maxMessageBytes ?? LIMITS.meshMessageBytes;
-    this.#reasm = new Reassembler(maxMessageBytes);
+    this.#inbox = new Inbox(maxMessageBytes);
     this.#outbox = new Outbox({ remoteId: opts.remoteId, maxMessageBytes, maxQueuedBytes: opts.maxQueuedBytes, highWaterBytes: opts.highWaterBytes });
     this.#keepalive = new Keepalive({ everyMs: opts.keepaliveMs, deadAfterMs: opts.deadAfterMs });
     this.#redial = new Redial(opts.localId < opts.remoteId ? 0 : 1_000);
@@ -173,6 +171,16 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     return conn ? this.#outbox.sendConfirmed(conn, json) : Promise.reject(this.#notConnected());
   }
 
+  /** The current connection if the link is open for sending. */
+  #openConnection(): Connection | null {
+    const conn = this.#attempt?.conn;
+    return conn && conn.opened && conn.dc && this.#state === 'open' ? conn : null;
+  }
+
+  #notConnected(): LinkError {
+    return new LinkError('not_connected', `no open link to ${this.remoteId}`);
+  }
+
   /**
    * Checks quickly whether the remote is still there (e.g. after its signaling socket closed):
    * fails the link when no frame arrives within `deadlineMs`. Only for extended peers.
@@ -197,7 +205,6 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.#closed = true;
     this.#redial.cancel();
     if (this.#attempt) this.#teardown(this.#attempt, 'closed');
-    if (this.#ackTimer) clearTimeout(this.#ackTimer);
     this.#setState('closed');
     this.#giveUp('link closed');
   }
@@ -352,7 +359,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.#keepalive.received();
     a.recovery.frameArrived();
     if (typeof data === 'string') {
-      if (this.#accept(conn)) this.emit('message', data);
+      if (this.#inbox.text(conn)) this.emit('message', data);
       return;
     }
     if (!(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) {
@@ -363,20 +370,10 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       const f = parseBinaryFrame(data);
       if (f.kind === 'ping') sendControl(conn, encodeControl(KIND_PONG, f.nonce));
       else if (f.kind === 'pong') this.#keepalive.pong(f.nonce);
-      else if (f.kind === 'ack') this.#outbox.ledger.ack(f.seq);
-      else if (f.kind === 'resume') {
-        this.#inbox.resume(f.firstSeq, f.session);
-        this.#scheduleAck(conn, 0);
-      } else {
-        // The last chunk of a message counts as one message even when the message is refused,
-        // so the implicit numbering stays in step with the sender.
-        const last = f.offset + f.data.byteLength >= f.total;
-        let text: string | null = null;
-        try {
-          text = this.#reasm.push(f);
-        } finally {
-          if (last && !this.#accept(conn)) text = null;
-        }
+      else if (f.kind === 'ack') this.#outbox.ack(f.seq);
+      else if (f.kind === 'resume') this.#inbox.resume(conn, f.firstSeq, f.session);
+      else {
+        const text = this.#inbox.chunk(conn, f);
         if (text !== null) this.emit('message', text);
       }
     } catch (err) {
@@ -384,33 +381,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     }
   }
 
-  /** Numbers one inbound message on an acknowledging connection; false = a duplicate (drop it). */
-  #accept(conn: Connection): boolean {
-    if (!conn.has('ack')) return true;
-    const seen = this.#inbox.accept();
-    if (seen === 'new') this.#scheduleAck(conn);
-    return seen !== 'duplicate';
-  }
-
-  /** Acks what was delivered, at most once per `delayMs` (one ack covers every message before it). */
-  #scheduleAck(conn: Connection, delayMs = 50): void {
-    if (this.#ackTimer) return;
-    this.#ackTimer = setTimeout(() => {
-      this.#ackTimer = null;
-      if (!conn.closed) sendControl(conn, encodeControl(KIND_ACK, this.#inbox.delivered));
-    }, delayMs);
-  }
-
   // ─── failure, redial, close ─────────────────────────────────────────
-
-  #openConnection(): Connection | null {
-    const conn = this.#attempt?.conn;
-    return conn && conn.opened && conn.dc && this.#state === 'open' ? conn : null;
-  }
-
-  #notConnected(): LinkError {
-    return new LinkError('not_connected', `no open link to ${this.remoteId}`);
-  }
 
   #fail(a: Attempt, why: string): void {
     if (a.conn.closed || this.#attempt !== a) return;
@@ -428,7 +399,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     if (this.#attempt === a) {
       this.#attempt = null;
       this.#keepalive.stop();
-      this.#reasm.clear();
+      this.#inbox.reset();
     }
     // Data the channel accepted but never got across is lost with the connection: say so.
     const lost = a.conn.close();
@@ -454,7 +425,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   }
 
   #giveUp(reason: string): void {
-    const unconfirmed = this.#outbox.ledger.giveUp(reason);
+    const unconfirmed = this.#outbox.giveUp(reason);
     if (unconfirmed.length) this.emit('undelivered', unconfirmed, reason);
   }
 

@@ -8,8 +8,7 @@ export interface ChannelLike {
   readonly readyState: RTCDataChannelState;
   readonly bufferedAmount: number;
   readonly bufferedAmountLowThreshold: number;
-  send(data: string): void;
-  send(data: ArrayBufferView<ArrayBuffer>): void;
+  send(data: WireFrame): void;
   addEventListener(type: 'bufferedamountlow', fn: () => void): void;
   removeEventListener(type: 'bufferedamountlow', fn: () => void): void;
 }
@@ -37,7 +36,7 @@ export interface OutboxOptions {
  * message in the ledger until the remote acks it, resending it on the next connection.
  */
 export class Outbox {
-  readonly ledger = new OutboundLedger();
+  readonly #ledger = new OutboundLedger();
   readonly #remoteId: string;
   readonly #maxMessageBytes: number;
   readonly #maxQueuedBytes: number;
@@ -99,14 +98,27 @@ export class Outbox {
    * what it already has). Returns how many messages are resent.
    */
   resume(wire: Wire): number {
-    sendControl(wire, encodeResume(this.ledger.firstSeq, this.ledger.session));
-    const resend = this.ledger.unacked();
+    sendControl(wire, encodeResume(this.#ledger.firstSeq, this.#ledger.session));
+    const resend = this.#ledger.unacked();
     if (resend.length) {
       void this.#after(async () => {
         for (const json of resend) await this.#write(wire, this.#encode(json, true));
       });
     }
     return resend.length;
+  }
+
+  /** The remote acknowledged every message up to `seq`. */
+  ack(seq: number): void {
+    this.#ledger.ack(seq);
+  }
+
+  /**
+   * Gives up on every unacknowledged message (the link is closed for good, or the new connection
+   * cannot acknowledge). Returns the texts nobody waits a confirmation for: report them.
+   */
+  giveUp(reason: string): string[] {
+    return this.#ledger.giveUp(reason);
   }
 
   #encode(json: string, remoteChunks: boolean): WireFrame[] {
@@ -127,16 +139,16 @@ export class Outbox {
       return confirm?.sent();
     }
     // Bounded memory: wait for acknowledgements when too much is outstanding.
-    while (!this.ledger.hasRoom(json.length)) {
+    while (!this.#ledger.hasRoom(json.length)) {
       if (wire.closed) throw this.#lost();
-      await this.ledger.waitForAck();
+      await this.#ledger.waitForAck();
     }
     if (wire.closed || wire.dc?.readyState !== 'open') throw this.#lost();
-    const entry = this.ledger.track(json, confirm);
+    const entry = this.#ledger.track(json, confirm);
     try {
       await this.#write(wire, frames);
     } catch (err) {
-      this.ledger.untrack(entry);
+      this.#ledger.untrack(entry);
       throw err;
     }
   }
@@ -147,7 +159,7 @@ export class Outbox {
       if (wire.closed || !dc || dc.readyState !== 'open') throw this.#lost();
       if (dc.bufferedAmount > this.#highWaterBytes) await waitLow(wire, dc);
       if (wire.closed || dc.readyState !== 'open') throw this.#lost();
-      sendFrame(dc, frame);
+      dc.send(frame);
     }
   }
 
@@ -159,15 +171,10 @@ export class Outbox {
 /** A control frame (resume, ack, ping, pong) straight onto the channel, ahead of queued messages. */
 export function sendControl(wire: Wire, frame: WireFrame): void {
   try {
-    if (wire.dc?.readyState === 'open') sendFrame(wire.dc, frame);
+    if (wire.dc?.readyState === 'open') wire.dc.send(frame);
   } catch {
     /* the failure path handles a dead channel */
   }
-}
-
-function sendFrame(dc: ChannelLike, frame: WireFrame): void {
-  if (typeof frame === 'string') dc.send(frame);
-  else dc.send(frame);
 }
 
 /** Waits for `bufferedamountlow`, or rejects when the connection dies first (checked every second). */
