@@ -1,5 +1,5 @@
 /**
- * The isomorphic mesh core (interfaces #8). Written only against the W3C RTCPeerConnection /
+ * The isomorphic mesh core. Written only against the W3C RTCPeerConnection /
  * RTCDataChannel API and an injected WebSocket constructor, so the same code runs in a tab
  * (native WebRTC) and in Node (node-datachannel/polyfill + ws).
  *

@@ -87,7 +87,7 @@ interface Pending {
 
 /**
  * The agent SDK: the same in a sidecar agent process (socket transport) and in a worker agent
- * (postMessage transport). Speaks the IPC protocol of DESIGN §3.3.
+ * (postMessage transport). Speaks the IPC protocol (docs/sidecar.md).
  */
 export class AgentClient extends Emitter<AgentClientEvents> {
   readonly #t: AgentTransport;
