@@ -8,7 +8,7 @@ import { decode, fail, check, type Decoded } from './decode.ts';
  * (`conn`, the same id again = a renegotiation of that connection) and the sender's capabilities
  * (`caps`). The Rust sidecar sends neither.
  */
-const ConnectionId = z.string().max(64);
+const ConnectionId = z.string().min(1).max(64);
 const Capabilities = z.array(z.string().max(32)).max(32);
 
 /** Payload of each signaling type (docs/protocol.md). Extra fields pass through for forward compatibility. */
