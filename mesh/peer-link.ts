@@ -6,7 +6,7 @@ import { IdentityGate, type LinkAuth } from './link/identity-gate.ts';
 import { Keepalive } from './link/keepalive.ts';
 import { Inbox } from './link/inbox.ts';
 import { LinkError } from './link/link-error.ts';
-import { Outbox, sendControl } from './link/outbox.ts';
+import { Outbox, sendNow } from './link/outbox.ts';
 import { Recovery } from './link/recovery.ts';
 import { Redial } from './link/redial.ts';
 import { readPath } from './stats.ts';
@@ -297,7 +297,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
         get closed() {
           return a.conn.closed;
         },
-        send: (text) => sendControl(a.conn, text),
+        send: (text) => sendNow(a.conn, text),
         timer: (ms, fn) => a.conn.timer(ms, fn),
         pass: (held) => {
           a.gate = null;
@@ -332,7 +332,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     }
     this.#setState('open');
     if (conn.has('keepalive')) {
-      this.#keepalive.start((frame) => sendControl(conn, frame), (quietMs) => a.recovery.recover(`no frame from the remote for ${quietMs} ms`));
+      this.#keepalive.start((frame) => sendNow(conn, frame), (quietMs) => a.recovery.recover(`no frame from the remote for ${quietMs} ms`));
     } else {
       this.#keepalive.stop();
     }
@@ -368,7 +368,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     }
     try {
       const f = parseBinaryFrame(data);
-      if (f.kind === 'ping') sendControl(conn, encodeControl(KIND_PONG, f.nonce));
+      if (f.kind === 'ping') sendNow(conn, encodeControl(KIND_PONG, f.nonce));
       else if (f.kind === 'pong') this.#keepalive.pong(f.nonce);
       else if (f.kind === 'ack') this.#outbox.ack(f.seq);
       else if (f.kind === 'resume') this.#inbox.resume(conn, f.firstSeq, f.session);

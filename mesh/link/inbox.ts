@@ -1,6 +1,6 @@
 import { encodeControl, KIND_ACK, Reassembler, type BinaryFrame } from '../framing.ts';
 import { InboundLedger } from './ledger.ts';
-import { sendControl, type Wire } from './outbox.ts';
+import { sendNow, type Wire } from './outbox.ts';
 
 type ChunkFrame = Extract<BinaryFrame, { kind: 'chunk' }>;
 
@@ -70,7 +70,7 @@ export class Inbox {
     if (this.#ackTimer) return;
     this.#ackTimer = setTimeout(() => {
       this.#ackTimer = null;
-      if (!wire.closed) sendControl(wire, encodeControl(KIND_ACK, this.#ledger.delivered));
+      if (!wire.closed) sendNow(wire, encodeControl(KIND_ACK, this.#ledger.delivered));
     }, delayMs);
   }
 }

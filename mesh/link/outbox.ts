@@ -98,7 +98,7 @@ export class Outbox {
    * what it already has). Returns how many messages are resent.
    */
   resume(wire: Wire): number {
-    sendControl(wire, encodeResume(this.#ledger.firstSeq, this.#ledger.session));
+    sendNow(wire, encodeResume(this.#ledger.firstSeq, this.#ledger.session));
     const resend = this.#ledger.unacked();
     if (resend.length) {
       void this.#after(async () => {
@@ -168,8 +168,8 @@ export class Outbox {
   }
 }
 
-/** A control frame (resume, ack, ping, pong) straight onto the channel, ahead of queued messages. */
-export function sendControl(wire: Wire, frame: WireFrame): void {
+/** A frame straight onto the channel, ahead of queued messages: control frames (resume, ack, ping, pong) and identity frames. */
+export function sendNow(wire: Wire, frame: WireFrame): void {
   try {
     if (wire.dc?.readyState === 'open') wire.dc.send(frame);
   } catch {
