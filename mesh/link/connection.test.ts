@@ -117,8 +117,8 @@ test('the answer to an offer without a connection id (the Rust sidecar) carries 
 test('close() closes the connection once and cancels its timers', async () => {
   const p = pair();
   let fired = false;
-  p.offerer.timer(50, () => (fired = true));
   await p.offerer.offer();
+  p.offerer.timer(50, () => (fired = true));
   assert.equal(p.offerer.close(), 0, 'nothing was buffered');
   assert.equal(p.offerer.close(), 0);
   assert.ok(p.offerer.closed);
