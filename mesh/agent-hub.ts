@@ -1,6 +1,6 @@
 import { Emitter } from './emitter.ts';
 import { Mesh, MeshError, reply } from './mesh.ts';
-import { randomId } from './peer-link.ts';
+import { randomId } from './ids.ts';
 import { quietLogger, type Logger, type SkillInfo } from './types.ts';
 import { decodeAgentCommand, type AgentCommand, type MeshMessage } from './protocol/index.ts';
 

@@ -1,23 +1,19 @@
 /**
- * How MeshMessages travel on a DataChannel.
+ * How MeshMessages travel on a DataChannel (the contract: docs/protocol.md).
  *
  * - A message that fits one frame is ONE plain JSON text frame, exactly what the Rust sidecar sends
  *   and expects, so the two interoperate.
  * - Anything larger is UTF-8 encoded and split into binary chunk frames (only towards peers that
  *   announced the `chunk` capability). Binary frames start with a 4-byte magic so they can never be
  *   mistaken for JSON text.
- * - Keepalive ping/pong are tiny binary frames too (capability `keepalive`), invisible to agents.
- *
- * - Delivery acknowledgement (capability `ack`): each connection starts with a RESUME frame giving
- *   the sender's session id and the sequence number of its next message; messages are numbered
- *   implicitly in channel order; the receiver acks the highest number delivered. Unacknowledged
- *   messages are resent on the next connection and duplicates dropped, so a link that dies and
- *   heals loses nothing.
+ * - Keepalive ping/pong (capability `keepalive`) and the resume/ack frames of acknowledged delivery
+ *   (capability `ack`, bookkeeping in link/ledger.ts) are tiny binary frames too, invisible to agents.
  *
  * Chunk frame:  "CXM1" | kind=1 u8 | msgId u32 | totalBytes u32 | offset u32 | data
  * Ping / pong:  "CXM1" | kind=2|3 u8 | nonce u32
  * Resume:       "CXM1" | kind=4 u8 | firstSeq u32 | sessionHi u32 | sessionLo u32
  * Ack:          "CXM1" | kind=5 u8 | seq u32
+ * (integers big-endian)
  */
 import { LIMITS } from './protocol/index.ts';
 
@@ -36,6 +32,11 @@ export const CHUNK_BYTES = MAX_FRAME_BYTES - CHUNK_HEADER;
 
 /** Capabilities this core announces in offers/answers; the Rust sidecar announces none. */
 export const CAPS = ['chunk', 'keepalive', 'ack'] as const;
+/** What a peer may announce: ours, plus `ice_restart` where its WebRTC stack can restart ICE (browsers). */
+export type Capability = (typeof CAPS)[number] | 'ice_restart';
+
+/** One DataChannel frame: a JSON text frame or a binary frame of this format. */
+export type WireFrame = string | Uint8Array<ArrayBuffer>;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -54,7 +55,7 @@ export class FrameError extends Error {
  * Turns a serialized message into frames. Throws FrameError when it exceeds `maxBytes` or needs
  * chunking the remote cannot reassemble.
  */
-export function encodeFrames(json: string, msgId: number, maxBytes: number, remoteChunks: boolean): (string | Uint8Array)[] {
+export function encodeFrames(json: string, msgId: number, maxBytes: number, remoteChunks: boolean): WireFrame[] {
   // Cheap path: 3 bytes per UTF-16 unit is the worst case, so short strings never need encoding.
   if (json.length * 3 <= MAX_FRAME_BYTES) return [json];
   const bytes = encoder.encode(json);
@@ -68,7 +69,7 @@ export function encodeFrames(json: string, msgId: number, maxBytes: number, remo
       `message of ${bytes.byteLength} bytes needs chunking, which this peer does not support (limit ${MAX_FRAME_BYTES} bytes)`,
     );
   }
-  const frames: Uint8Array[] = [];
+  const frames: Uint8Array<ArrayBuffer>[] = [];
   for (let offset = 0; offset < bytes.byteLength; offset += CHUNK_BYTES) {
     const part = bytes.subarray(offset, Math.min(offset + CHUNK_BYTES, bytes.byteLength));
     const frame = new Uint8Array(CHUNK_HEADER + part.byteLength);
@@ -84,7 +85,7 @@ export function encodeFrames(json: string, msgId: number, maxBytes: number, remo
   return frames;
 }
 
-export function encodeResume(firstSeq: number, session: [number, number]): Uint8Array {
+export function encodeResume(firstSeq: number, session: readonly [number, number]): Uint8Array<ArrayBuffer> {
   const frame = new Uint8Array(17);
   frame.set(FRAME_MAGIC, 0);
   const view = new DataView(frame.buffer);
@@ -95,7 +96,7 @@ export function encodeResume(firstSeq: number, session: [number, number]): Uint8
   return frame;
 }
 
-export function encodeControl(kind: typeof KIND_PING | typeof KIND_PONG | typeof KIND_ACK, nonce: number): Uint8Array {
+export function encodeControl(kind: typeof KIND_PING | typeof KIND_PONG | typeof KIND_ACK, nonce: number): Uint8Array<ArrayBuffer> {
   const frame = new Uint8Array(9);
   frame.set(FRAME_MAGIC, 0);
   const view = new DataView(frame.buffer);
@@ -106,7 +107,8 @@ export function encodeControl(kind: typeof KIND_PING | typeof KIND_PONG | typeof
 
 export type BinaryFrame =
   | { kind: 'chunk'; msgId: number; total: number; offset: number; data: Uint8Array }
-  | { kind: 'ping' | 'pong'; nonce: number }
+  | { kind: 'ping'; nonce: number }
+  | { kind: 'pong'; nonce: number }
   | { kind: 'ack'; seq: number }
   | { kind: 'resume'; firstSeq: number; session: string };
 
@@ -117,7 +119,8 @@ export function parseBinaryFrame(buf: ArrayBuffer | ArrayBufferView): BinaryFram
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const kind = view.getUint8(4);
-  if (kind === KIND_PING || kind === KIND_PONG) return { kind: kind === KIND_PING ? 'ping' : 'pong', nonce: view.getUint32(5) };
+  if (kind === KIND_PING) return { kind: 'ping', nonce: view.getUint32(5) };
+  if (kind === KIND_PONG) return { kind: 'pong', nonce: view.getUint32(5) };
   if (kind === KIND_ACK) return { kind: 'ack', seq: view.getUint32(5) };
   if (kind === KIND_RESUME && bytes.byteLength >= 17) {
     return { kind: 'resume', firstSeq: view.getUint32(5), session: `${view.getUint32(9)}.${view.getUint32(13)}` };

@@ -1,5 +1,5 @@
 /**
- * The isomorphic mesh core (interfaces #8). Written only against the W3C RTCPeerConnection /
+ * The isomorphic mesh core. Written only against the W3C RTCPeerConnection /
  * RTCDataChannel API and an injected WebSocket constructor, so the same code runs in a tab
  * (native WebRTC) and in Node (node-datachannel/polyfill + ws).
  *
@@ -11,8 +11,9 @@
  */
 export { SignalingClient, CLOSE_REPLACED, CLOSE_REFUSED, CLOSE_RATE_LIMIT } from './signaling-client.ts';
 export type { SignalingClientOptions, SignalingEvents } from './signaling-client.ts';
-export { PeerLink, LinkError, randomId } from './peer-link.ts';
-export type { PeerLinkOptions, PeerLinkEvents, LinkAuth } from './peer-link.ts';
+export { PeerLink, LinkError } from './peer-link.ts';
+export type { PeerLinkOptions, PeerLinkEvents, LinkAuth, LinkSignal } from './peer-link.ts';
+export { randomId } from './ids.ts';
 export { Mesh, MeshError, reply } from './mesh.ts';
 export type { MeshOptions, MeshEvents, MessageHandler, RequestOptions, BroadcastResult } from './mesh.ts';
 export { AgentHub, messageLine } from './agent-hub.ts';

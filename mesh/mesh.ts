@@ -1,5 +1,6 @@
 import { Emitter } from './emitter.ts';
-import { PeerLink, LinkError, randomId, type LinkAuth } from './peer-link.ts';
+import { PeerLink, LinkError, type LinkAuth } from './peer-link.ts';
+import { randomId } from './ids.ts';
 import { FrameError } from './framing.ts';
 import type { SignalingClient } from './signaling-client.ts';
 import { quietLogger, type LinkInfo, type LinkState, type Logger, type RTCPeerConnectionCtor, type SkillInfo } from './types.ts';
@@ -298,7 +299,7 @@ export class Mesh {
         iceServers: this.#o.iceServers?.() ?? [],
         iceTransportPolicy: this.#o.iceTransportPolicy ?? 'all',
       }),
-      signal: (type, payload) => this.#sig.send(type, payload as never, peerId),
+      signal: (type, payload) => this.#sig.send(type, payload, peerId),
       shouldRedial: () => !this.#closed && this.#sig.present.has(peerId),
       logger: this.#log,
       ...(this.#o.connectTimeoutMs !== undefined && { connectTimeoutMs: this.#o.connectTimeoutMs }),

@@ -1,37 +1,33 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under the source folders with Node's own test runner.
-// Node 20's --test takes no globs, so the file list is collected here.
-// `npm test -- server` runs only files whose path contains "server".
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// Runs the tests with Node's own test runner (Node 20's --test takes no globs: see test-files.mjs).
+//
+//   npm test                  every *.test.ts / *.test.tsx: the whole suite (needs root, Chromium,
+//                             coturn, PostgreSQL and Redis, see README)
+//   npm test -- server        only the files whose path contains "server"
+//   npm run test:unit         only the pure unit tests, *.unit.test.ts(x): no network, browser,
+//                             database or root, and the whole run fails after 30 s. Name a test
+//                             file so when it needs nothing but Node and the code it tests.
 import { spawnSync } from 'node:child_process';
+import { testFiles } from './test-files.mjs';
 
-const roots = ['mesh', 'server', 'sidecar-node', 'web', 'e2e'];
-const filters = process.argv.slice(2);
-
-function walk(dir, out) {
-  let names;
-  try { names = readdirSync(dir); } catch { return out; }
-  for (const name of names) {
-    if (name === 'node_modules' || name === 'dist') continue;
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else if (name.endsWith('.test.ts')) out.push(p);
-  }
-  return out;
-}
-
-const files = roots.flatMap((r) => walk(r, [])).sort()
-  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
-if (files.length === 0) {
+const args = process.argv.slice(2);
+const unit = args.includes('--unit');
+const filters = args.filter((a) => a !== '--unit');
+if (testFiles({ unit, filters }).length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const res = spawnSync(process.execPath,
-  // --test-force-exit: a file whose tests are done must not hang the run on a stray handle
-  // (node-datachannel can keep a process alive after a failed handshake); --test-timeout turns a
-  // hung test into a failure instead of a stuck CI job.
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1',
-    '--test-force-exit', '--test-timeout=600000', ...files],
-  { stdio: 'inherit' });
+const common = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-force-exit'];
+const res = unit
+  ? spawnSync(process.execPath, [...common, '--test-timeout=30000', 'scripts/unit-tests.mjs'], {
+      stdio: 'inherit',
+      env: { ...process.env, UNIT_TEST_FILTERS: JSON.stringify(filters) },
+    })
+  : spawnSync(process.execPath,
+      // One file at a time (real registries, sidecars and browsers would fight over 2 cores); a
+      // hung test fails after 10 minutes instead of stalling CI; --test-force-exit: a file whose
+      // tests are done must not hang the run on a stray handle (node-datachannel can keep a
+      // process alive after a failed handshake).
+      [...common, '--test-concurrency=1', '--test-timeout=600000', ...testFiles({ unit, filters })],
+      { stdio: 'inherit' });
 process.exit(res.status ?? 1);

@@ -47,9 +47,9 @@ export async function startMitmRelay(o: { registryWsUrl: string; victim: string;
     const common = { RTCPeerConnection: ctor, rtcConfig: () => ({ iceServers: [] }), shouldRedial: () => false, connectTimeoutMs: 15_000 };
     // Leg 1: the relay plays `other` towards the victim. Leg 2: it plays the victim towards `other`.
     const towardsVictim = new PeerLink({ ...common, localId: o.other, remoteId: o.victim,
-      signal: (type, payload) => { if (down.readyState !== WebSocket.OPEN) return false; down.send(encodeSignal(type, o.other, payload as never, o.victim)); return true; } });
+      signal: (type, payload) => { if (down.readyState !== WebSocket.OPEN) return false; down.send(encodeSignal(type, o.other, payload, o.victim)); return true; } });
     const towardsOther = new PeerLink({ ...common, localId: o.victim, remoteId: o.other,
-      signal: (type, payload) => { sendUp(encodeSignal(type, o.victim, payload as never, o.other)); return true; } });
+      signal: (type, payload) => { sendUp(encodeSignal(type, o.victim, payload, o.other)); return true; } });
     links.push(towardsVictim, towardsOther);
     const pipe = (from: PeerLink, to: PeerLink) => {
       const held: string[] = [];

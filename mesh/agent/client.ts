@@ -1,5 +1,5 @@
 import { Emitter } from '../emitter.ts';
-import { randomId } from '../peer-link.ts';
+import { randomId } from '../ids.ts';
 import { decodePeerEvent, type MeshMessage, type PeerEvent } from '../protocol/index.ts';
 import type { SkillInfo } from '../types.ts';
 import type { AgentTransport } from './transport.ts';
@@ -87,7 +87,7 @@ interface Pending {
 
 /**
  * The agent SDK: the same in a sidecar agent process (socket transport) and in a worker agent
- * (postMessage transport). Speaks the IPC protocol of DESIGN §3.3.
+ * (postMessage transport). Speaks the IPC protocol (docs/sidecar.md).
  */
 export class AgentClient extends Emitter<AgentClientEvents> {
   readonly #t: AgentTransport;

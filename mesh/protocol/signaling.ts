@@ -3,18 +3,37 @@ import { Id, JsonObject } from './common.ts';
 import { LIMITS } from './limits.ts';
 import { decode, fail, check, type Decoded } from './decode.ts';
 
-/** Payload of each signaling type (DESIGN.md §3.1). Extra fields pass through for forward compatibility. */
+/**
+ * This core's additions to offers, answers and candidates (docs/protocol.md): the connection id
+ * (`conn`, the same id again = a renegotiation of that connection) and the sender's capabilities
+ * (`caps`). The Rust sidecar sends neither.
+ */
+const ConnectionId = z.string().min(1).max(64);
+const Capabilities = z.array(z.string().max(32)).max(32);
+
+/** Payload of each signaling type (docs/protocol.md). Extra fields pass through for forward compatibility. */
 export const SignalPayloads = {
   /** First-message auth, for clients that cannot set Sec-WebSocket-Protocol. */
   auth: z.looseObject({ token: z.string().min(1).max(8192) }),
   register: z.looseObject({}),
   peer_list: z.looseObject({ peers: z.array(Id) }),
-  offer: z.looseObject({ sdp: z.string().min(1).max(LIMITS.signalFrameBytes) }),
-  answer: z.looseObject({ sdp: z.string().min(1).max(LIMITS.signalFrameBytes) }),
+  offer: z.looseObject({
+    sdp: z.string().min(1).max(LIMITS.signalFrameBytes),
+    conn: ConnectionId.optional(),
+    caps: Capabilities.optional(),
+    /** An ICE restart of connection `conn` (informational: the id already says so). */
+    restart: z.boolean().optional(),
+  }),
+  answer: z.looseObject({
+    sdp: z.string().min(1).max(LIMITS.signalFrameBytes),
+    conn: ConnectionId.optional(),
+    caps: Capabilities.optional(),
+  }),
   ice_candidate: z.looseObject({
     candidate: z.string().max(4096),
     sdpMid: z.string().max(64).nullish(),
     sdpMLineIndex: z.number().int().min(0).max(1024).nullish(),
+    conn: ConnectionId.optional(),
   }),
   heartbeat: z.looseObject({}),
   peer_joined: z.looseObject({ peer_id: Id }),
