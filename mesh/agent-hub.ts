@@ -2,7 +2,7 @@ import { Emitter } from './emitter.ts';
 import { Mesh, MeshError, reply } from './mesh.ts';
 import { randomId } from './peer-link.ts';
 import { quietLogger, type Logger, type SkillInfo } from './types.ts';
-import { decodeAgentCommand, type AgentCommand, type MeshMessage } from './protocol/index.ts';
+import { decodeAgentCommand, skillSpec, type AgentCommand, type ArgsSchema, type MeshMessage } from './protocol/index.ts';
 
 /** One IPC line, as an object (the socket transport adds JSON + newline). */
 export interface IpcLine {
@@ -130,9 +130,9 @@ export class AgentHub {
     return this.#mesh.peerId;
   }
 
-  /** Registers a skill the peer itself answers. */
-  registerSkill(name: string, description: string, fn: BuiltinSkill): void {
-    this.#builtins.set(name, { info: { name, description }, fn });
+  /** Registers a skill the peer itself answers (`argsSchema`: JSON Schema of its args, docs/skills.md). */
+  registerSkill(name: string, description: string, fn: BuiltinSkill, argsSchema?: ArgsSchema): void {
+    this.#builtins.set(name, { info: { name, description, ...(argsSchema && { args_schema: argsSchema }) }, fn });
   }
 
   /** Skills of this peer: every registered agent's plus the built-ins (for skill_query and heartbeats). */
@@ -228,7 +228,7 @@ export class AgentHub {
         const taken = [...this.#agents.values()].some((o) => o !== a && o.name === name);
         if (taken) return this.#error(a, 'name_taken', `an agent named "${name}" is already connected to this peer`);
         a.name = name;
-        a.skills = cmd.payload.skills.map((s) => (typeof s === 'string' ? { name: s } : { name: s.name, ...(s.description && { description: s.description }) }));
+        a.skills = cmd.payload.skills.map(skillSpec);
         this.#enqueue(a, { type: 'registered', payload: { peer_id: this.peerId, name } });
         this.events.emit('agents_changed');
         return;

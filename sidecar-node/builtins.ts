@@ -23,7 +23,7 @@ const str = (v: unknown, what: string): string => {
 export function registerBuiltins(d: Deps): void {
   const { hub, mesh, registry } = d;
 
-  hub.registerSkill('echo', 'Returns its arguments unchanged.', (args) => args);
+  hub.registerSkill('echo', 'Returns its arguments unchanged.', (args) => args, { type: 'object' });
 
   hub.registerSkill('list_agents', 'Agents known to the registry, with health, skills and the peer they live on.', async () =>
     (await registry.listAgents()).map(summary),
@@ -32,7 +32,7 @@ export function registerBuiltins(d: Deps): void {
   hub.registerSkill('find_agent', 'The best active agent for a skill: {skill} -> agent or null.', async (args) => {
     const rec = await registry.route(str(obj(args).skill, 'skill'));
     return rec ? summary(rec) : null;
-  });
+  }, { type: 'object', properties: { skill: { type: 'string' } }, required: ['skill'] });
 
   hub.registerSkill('mesh_send', 'Sends a mesh message to a peer: {target_peer, message}.', async (args) => {
     const a = obj(args);

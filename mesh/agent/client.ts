@@ -1,6 +1,7 @@
 import { Emitter } from '../emitter.ts';
 import { randomId } from '../peer-link.ts';
-import { decodePeerEvent, type MeshMessage, type PeerEvent } from '../protocol/index.ts';
+import { z } from 'zod';
+import { ArgsSchema, describe, decodePeerEvent, skillSpec, type MeshMessage, type PeerEvent } from '../protocol/index.ts';
 import type { SkillInfo } from '../types.ts';
 import type { AgentTransport } from './transport.ts';
 
@@ -13,13 +14,20 @@ export interface SkillCall {
   stream(text: string): void;
 }
 export type SkillHandler = (args: any, call: SkillCall) => unknown | Promise<unknown>;
+/** A skill with what it tells others about itself (docs/skills.md): offered to LLMs as a tool. */
+export interface SkillDefinition {
+  description?: string;
+  /** JSON Schema of the args (an object schema); args that do not match are refused before the handler runs. */
+  args_schema?: Record<string, unknown>;
+  handler: SkillHandler;
+}
 export type PromptHandler = (text: string, call: SkillCall & { sessionId?: string | undefined }) =>
   string | Promise<string> | AsyncIterable<string>;
 
 export interface AgentOptions {
   /** Registers the agent under this name (needed to get task_requests for its skills routed to it). */
   name?: string;
-  skills?: Record<string, SkillHandler | { description?: string; handler: SkillHandler }>;
+  skills?: Record<string, SkillHandler | SkillDefinition>;
   onPrompt?: PromptHandler;
   /** How long to wait for the peer to confirm registration. */
   registerTimeoutMs?: number;
@@ -91,7 +99,7 @@ interface Pending {
  */
 export class AgentClient extends Emitter<AgentClientEvents> {
   readonly #t: AgentTransport;
-  readonly #skills = new Map<string, { info: SkillInfo; handler: SkillHandler }>();
+  readonly #skills = new Map<string, { info: SkillInfo; handler: SkillHandler; args?: z.ZodType | undefined }>();
   readonly #pending = new Map<string, Pending>();
   readonly #peerListWaiters: ((peers: string[]) => void)[] = [];
   #onPrompt: PromptHandler | undefined;
@@ -112,11 +120,7 @@ export class AgentClient extends Emitter<AgentClientEvents> {
     super();
     this.#t = transport;
     this.#name = opts.name;
-    for (const [name, s] of Object.entries(opts.skills ?? {})) {
-      const handler = typeof s === 'function' ? s : s.handler;
-      const description = typeof s === 'function' ? undefined : s.description;
-      this.#skills.set(name, { info: { name, ...(description && { description }) }, handler });
-    }
+    for (const [name, s] of Object.entries(opts.skills ?? {})) this.#addSkill(name, s);
     this.#onPrompt = opts.onPrompt;
     this.#acks = opts.acks ?? false;
     this.#maxConcurrent = Math.max(1, opts.maxConcurrent ?? 64);
@@ -160,11 +164,28 @@ export class AgentClient extends Emitter<AgentClientEvents> {
   }
 
   /** Adds a skill (re-announces when registered). */
-  skill(name: string, handler: SkillHandler, description?: string): void {
-    this.#skills.set(name, { info: { name, ...(description && { description }) }, handler });
+  skill(name: string, handler: SkillHandler, about?: string | Omit<SkillDefinition, 'handler'>): void {
+    this.#addSkill(name, { ...(typeof about === 'string' ? { description: about } : about), handler });
     if (this.#peerId && this.#name) {
       this.#t.send({ type: 'register_agent', payload: { name: this.#name, skills: [...this.#skills.values()].map((s) => s.info) } });
     }
+  }
+
+  /** Checks the spec as the peer will (a bad schema fails here, not at registration) and compiles the args schema. */
+  #addSkill(name: string, s: SkillHandler | SkillDefinition): void {
+    const def = typeof s === 'function' ? { handler: s } : s;
+    let args: z.ZodType | undefined;
+    if (def.args_schema) {
+      const checked = ArgsSchema.safeParse(def.args_schema);
+      if (!checked.success) throw new AgentError('invalid', `skill ${name}: ${describe(checked.error)}`);
+      try {
+        args = z.fromJSONSchema(def.args_schema as z.core.JSONSchema.JSONSchema);
+      } catch (err) {
+        throw new AgentError('invalid', `skill ${name}: args_schema is not a usable JSON Schema: ${(err as Error).message}`);
+      }
+    }
+    const info = skillSpec({ name, ...(def.description && { description: def.description }), ...(def.args_schema && { args_schema: def.args_schema }) });
+    this.#skills.set(name, { info, handler: def.handler, args });
   }
 
   onPrompt(handler: PromptHandler): void {
@@ -369,6 +390,10 @@ export class AgentClient extends Emitter<AgentClientEvents> {
       requestId: msg.request_id,
       stream: (text) => this.#reply(from, msg, 'task_stream_chunk', { text, done: false }),
     };
+    if (s.args) {
+      const ok = s.args.safeParse(p.args ?? {});
+      if (!ok.success) return this.#reply(from, msg, 'task_response', { error: `invalid args for skill ${p.skill}: ${describe(ok.error)}` });
+    }
     if (!this.#runStarted(from, msg, 'task_response')) return;
     try {
       const result = await s.handler(p.args, call);

@@ -5,7 +5,7 @@
  * control messages from the tab: init, add/remove a person's skill, and busy/idle reports for the
  * tab's watchdog.
  */
-import { AgentClient, portTransport, type SkillCall } from '../../../mesh/agent/index.ts';
+import { AgentClient, portTransport, type SkillCall, type SkillDefinition } from '../../../mesh/agent/index.ts';
 import { BUILTIN_AGENTS } from './builtins.ts';
 import { compileSkill, runWithLimit } from './sandbox.ts';
 import type { CustomSkill, HostToWorker, SkillSummary, WorkerToHost } from './control.ts';
@@ -46,10 +46,10 @@ self.onmessage = async (ev: MessageEvent<HostToWorker & { port?: MessagePort }>)
     const port = ev.ports[0];
     if (!def || !port) throw new Error(`cannot start agent kind ${m.kind}`);
     port.start();
-    const skills: Record<string, { description: string; handler: (args: unknown, call: SkillCall) => unknown }> = {};
+    const skills: Record<string, SkillDefinition> = {};
     for (const s of def.skills) {
-      summaries.set(s.name, { name: s.name, description: s.description, custom: false });
-      skills[s.name] = { description: s.description, handler: guarded(s.name, BUILTIN_LIMIT_MS, (args) => s.run(args)) };
+      summaries.set(s.name, { name: s.name, description: s.description, custom: false, args_schema: s.args_schema });
+      skills[s.name] = { description: s.description, ...(s.args_schema && { args_schema: s.args_schema }), handler: guarded(s.name, BUILTIN_LIMIT_MS, (args) => s.run(args)) };
     }
     client = new AgentClient(portTransport(port), {
       name: m.id,

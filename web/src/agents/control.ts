@@ -4,7 +4,7 @@
  * postMessage carries only these `ctl` messages about the worker's life (skills, the watchdog).
  */
 export interface CustomSkill { name: string; code: string; timeoutMs: number }
-export interface SkillSummary { name: string; description: string; custom: boolean }
+export interface SkillSummary { name: string; description: string; custom: boolean; args_schema?: Record<string, unknown> | undefined }
 
 export type HostToWorker =
   | { ctl: 'init'; id: string; kind: string; custom: CustomSkill[] }

@@ -7,7 +7,7 @@ import { AgentClient, attachPort, portTransport } from '../../../mesh/index.ts';
 import { RegistryClient, RegistryError } from '../../../mesh/registry-client.ts';
 import { IndexedDbKeyStore, IndexedDbTrustRecords } from '../../../mesh/identity/index.ts';
 import { CaChangedError, RENEW_CHECK_MS, describeCertificate, joinWithIdentity, type JoinedIdentity } from '../../../mesh/identity/join.ts';
-import type { IceConfig } from '../../../mesh/protocol/index.ts';
+import { skillSpec, type IceConfig } from '../../../mesh/protocol/index.ts';
 import { useStore } from '../state/store.ts';
 import type { Action } from '../state/actions.ts';
 import { chatKey } from '../state/chat-slice.ts';
@@ -142,7 +142,7 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
   // Kept in the registry the way a sidecar is: a record for this peer and one per worker agent.
   const presence = new RegistryPresence({
     registry: client, mesh, hub, hostname: browserName(), mode: 'browser', intervalMs: HEARTBEAT_MS,
-    agents: () => workers.list().map((w) => ({ name: w.id, skills: w.skills.map((s) => s.name), description: w.description })),
+    agents: () => workers.list().map((w) => ({ name: w.id, skills: w.skills.map((s) => skillSpec({ name: s.name, description: s.description, args_schema: s.args_schema })), description: w.description })),
     watchTasks: false, // the dashboard's feed reads the event stream and forwards task events
   });
   const workers = new WorkerAgents(hub, mesh, () => presence.kick());

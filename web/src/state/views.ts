@@ -9,6 +9,8 @@ export interface AgentView {
   hostname: string;
   health: Health | string;
   skills: string[];
+  /** Description and args schema per skill, where the agent announced them (docs/skills.md). */
+  specs?: Record<string, { description?: string | undefined; args_schema?: Record<string, unknown> | undefined }>;
   mode?: string;
   last_heartbeat?: number;
 }
