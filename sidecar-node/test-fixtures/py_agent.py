@@ -3,7 +3,8 @@
 chatixia-mesh's MeshClient does (asyncio Unix socket, JSON lines, no register_agent).
 
 Usage: py_agent.py SOCKET [GREET_PEER]
-- answers task_request for skill "py_upper" with the upper-cased args.text
+- answers task_request for skill "py_upper" with the upper-cased args.text, and for "echo" with
+  {"from": "python", "args": …} (a built-in of the sidecar has the same name)
 - answers a "py_ping" message with "py_pong" (same request_id)
 - when GREET_PEER is given, sends it {"type": "hello_from_python"} once a peer_connected
   or peer_list names it
@@ -53,7 +54,14 @@ async def main() -> None:
             frm = p.get("from_peer", "")
             m = p.get("message", {})
             mt = m.get("type")
-            if mt == "task_request" and m.get("payload", {}).get("skill") == "py_upper":
+            skill = m.get("payload", {}).get("skill") if mt == "task_request" else None
+            if skill == "echo":
+                # chatixia-mesh's agents have an `echo` skill too: answers that say who answered
+                await send(frm, {"type": "task_response", "request_id": m.get("request_id", ""),
+                                 "target_agent": m.get("source_agent", ""),
+                                 "payload": {"result": {"from": "python", "args": m.get("payload", {}).get("args")}}})
+                print(json.dumps({"event": "echo", "from": frm, "target_agent": m.get("target_agent", "")}), flush=True)
+            elif skill == "py_upper":
                 text = str(m.get("payload", {}).get("args", {}).get("text", ""))
                 await send(frm, {"type": "task_response", "request_id": m.get("request_id", ""),
                                  "target_agent": m.get("source_agent", ""),
