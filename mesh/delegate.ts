@@ -62,8 +62,9 @@ export async function delegate(d: DelegateDeps, req: DelegateRequest): Promise<D
       const withSkill = agents.filter((r) => r.health !== 'offline' && r.capabilities.skills.includes(skill));
       const candidates = agentId ? withSkill.filter((r) => r.agent_id === agentId) : withSkill;
       const peerOf = (r: (typeof agents)[number]) => r.peer_id || r.sidecar_peer_id;
-      const rank = (p: string) => (mesh.signaling.present.has(p) ? 0 : 2) + (mesh.isConnected(p) ? 0 : 1);
-      const others = candidates.filter((r) => peerOf(r) !== mesh.peerId).sort((x, y) => rank(peerOf(x)) - rank(peerOf(y)));
+      // Among equals, an agent's own record before its peer's (the answer then names who ran it).
+      const rank = (r: (typeof agents)[number]) => (mesh.signaling.present.has(peerOf(r)) ? 0 : 4) + (mesh.isConnected(peerOf(r)) ? 0 : 2) + (r.agent_id === peerOf(r) ? 1 : 0);
+      const others = candidates.filter((r) => peerOf(r) !== mesh.peerId).sort((x, y) => rank(x) - rank(y));
       const pick = others[0] ?? candidates[0];
       if (pick) {
         peer = peerOf(pick);

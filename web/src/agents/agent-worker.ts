@@ -8,7 +8,10 @@
 import { AgentClient, portTransport, type SkillCall, type SkillDefinition } from '../../../mesh/agent/index.ts';
 import { BUILTIN_AGENTS } from './builtins.ts';
 import { compileSkill, runWithLimit } from './sandbox.ts';
-import type { CustomSkill, HostToWorker, SkillSummary, WorkerToHost } from './control.ts';
+import { llmKeyName, type CustomSkill, type HostToWorker, type SkillSummary, type WorkerToHost } from './control.ts';
+import { startLlmAgent } from '../../../mesh/llm/agent.ts';
+import { parseDefinition } from '../../../mesh/llm/definition.ts';
+import { idb } from '../lib/idb.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 const BUILTIN_LIMIT_MS = 10_000;
@@ -41,6 +44,7 @@ function addCustom(s: CustomSkill): void {
 self.onmessage = async (ev: MessageEvent<HostToWorker & { port?: MessagePort }>) => {
   const m = ev.data;
   if (!m || typeof m !== 'object' || !('ctl' in m)) return;
+  if (m.ctl === 'init' && m.kind === 'llm') return startLlm(m, ev.ports[0]);
   if (m.ctl === 'init') {
     const def = BUILTIN_AGENTS[m.kind];
     const port = ev.ports[0];
@@ -88,3 +92,18 @@ self.onmessage = async (ev: MessageEvent<HostToWorker & { port?: MessagePort }>)
     }
   }
 };
+
+/** An LLM agent: the same implementation a Pi runs (mesh/llm/agent.ts); the key never leaves this origin's IndexedDB but for the provider call. */
+async function startLlm(m: Extract<HostToWorker, { ctl: 'init' }>, port: MessagePort | undefined): Promise<void> {
+  if (!port || !m.llm) return post({ ctl: 'fatal', message: 'no definition for this LLM agent' });
+  port.start();
+  try {
+    const def = parseDefinition({ ...m.llm, name: m.id });
+    const apiKey = await idb.get<string>(llmKeyName(m.id));
+    client = await startLlmAgent(portTransport(port), def, { apiKey });
+    const skills = [def.skill, def.serve_as_gateway].filter((x): x is string => !!x).map((name) => ({ name, description: name === def.skill ? 'asks this agent' : 'provider gateway', custom: false }));
+    post({ ctl: 'ready', skills });
+  } catch (e) {
+    post({ ctl: 'fatal', message: (e as Error).message });
+  }
+}
