@@ -26,6 +26,8 @@ let upperAgent: AgentClient;
 let runner: ChildProcess;
 let runnerLog = '';
 const seenByTools: MeshMessage[] = [];
+/** What the skill on the other peer was asked (args, who asked). */
+const ran: unknown[] = [];
 const dir = tempDir('chatixia-llm-pi-');
 
 function runAgentFile(file: string, socket: string, env: Record<string, string> = {}): ChildProcess {
@@ -43,7 +45,10 @@ before(async () => {
       upper: {
         description: 'Upper-cases a text',
         args_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
-        handler: (a: { text: string }) => a.text.toUpperCase(),
+        handler: (a: { text: string }, call) => {
+          ran.push({ args: a, from: call.fromPeer, agent: call.sourceAgent });
+          return a.text.toUpperCase();
+        },
       },
     },
   });
@@ -100,6 +105,7 @@ test('a Python agent asks the Pi\'s LLM agent over IPC; its tool call runs a ski
   assert.ok(typeof done.ms === 'number');
   const text = chunks.filter((c) => !c.tool).map((c) => c.text).join('');
   assert.equal(text, 'The upper tool says: "FROM PYTHON"');
+  assert.deepEqual(ran, [{ args: { text: 'from python' }, from: 'pi-llm', agent: 'assistant' }]);
   assert.ok(chunks.filter((c) => !c.tool).length >= 4, 'the answer streamed in pieces');
   assert.deepEqual(py.events.find((e) => e.event === 'response')!.payload, { text });
   // The model got the skill as a tool, with its description and schema, and the tool's result.
@@ -174,7 +180,7 @@ test('the key reaches the provider and nothing else: not the registry\'s databas
     ['the sidecar running the agent (log)', llmPi.output()],
     ['the other sidecar (log)', toolsPi.output()],
     ['the agent runner (log)', runnerLog],
-    ['messages the skill agent on the other peer received', JSON.stringify(seenByTools)],
+    ['messages the skill agent on the other peer received', JSON.stringify([seenByTools, ran])],
     ['the registry (log)', reg.output()],
   ];
   for (const [where, text] of places) assert.ok(!text.includes(KEY), `the key is in ${where}`);

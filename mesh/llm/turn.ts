@@ -29,10 +29,9 @@ export type TurnPiece = string | { tool: ToolEvent };
 
 /** Longest tool result handed back to the model (characters of JSON). */
 const TOOL_RESULT_CHARS = 32 * 1024;
-const short = (v: unknown, n = 300) => {
-  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? 'null';
-  return s.length > n ? `${s.slice(0, n)}…` : s;
-};
+const short = (s: string, n = 300) => (s.length > n ? `${s.slice(0, n)}…` : s);
+/** Results go to the model (and the chat) as JSON: a string result keeps its quotes. */
+const json = (v: unknown) => JSON.stringify(v ?? null) ?? 'null';
 
 /**
  * One answer of an LLM agent: model → tool calls (run on the mesh) → model …, at most
@@ -97,8 +96,8 @@ export async function* runTurn(o: TurnOptions, messages: ChatMessage[], added: C
           const t0 = Date.now();
           try {
             const r = await o.callTool(skill, args, o.signal);
-            content = short(r.result ?? null, TOOL_RESULT_CHARS);
-            yield { tool: { ...event, state: 'done', ms: Date.now() - t0, result: short(r.result ?? null), ...(r.tier && { tier: r.tier }), ...(r.peer_id && { peer_id: r.peer_id }), ...(r.agent_id && { agent_id: r.agent_id }) } };
+            content = short(json(r.result), TOOL_RESULT_CHARS);
+            yield { tool: { ...event, state: 'done', ms: Date.now() - t0, result: short(json(r.result)), ...(r.tier && { tier: r.tier }), ...(r.peer_id && { peer_id: r.peer_id }), ...(r.agent_id && { agent_id: r.agent_id }) } };
           } catch (err) {
             if (o.signal.aborted) throw explain(err, o.provider.label, o.signal);
             content = `error: ${(err as Error).message}`;

@@ -9,8 +9,6 @@ import { AgentClient, portTransport, type SkillCall, type SkillDefinition } from
 import { BUILTIN_AGENTS } from './builtins.ts';
 import { compileSkill, runWithLimit } from './sandbox.ts';
 import { llmKeyName, type CustomSkill, type HostToWorker, type SkillSummary, type WorkerToHost } from './control.ts';
-import { startLlmAgent } from '../../../mesh/llm/agent.ts';
-import { parseDefinition } from '../../../mesh/llm/definition.ts';
 import { idb } from '../lib/idb.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -98,6 +96,8 @@ async function startLlm(m: Extract<HostToWorker, { ctl: 'init' }>, port: Message
   if (!port || !m.llm) return post({ ctl: 'fatal', message: 'no definition for this LLM agent' });
   port.start();
   try {
+    // Loaded only by LLM agents: the echo and math workers stay small.
+    const [{ startLlmAgent }, { parseDefinition }] = await Promise.all([import('../../../mesh/llm/agent.ts'), import('../../../mesh/llm/definition.ts')]);
     const def = parseDefinition({ ...m.llm, name: m.id });
     const apiKey = await idb.get<string>(llmKeyName(m.id));
     client = await startLlmAgent(portTransport(port), def, { apiKey });
