@@ -16,6 +16,9 @@ import { startStandInProvider, type StandInProvider } from '../../mesh/test-supp
 import type { AgentClient } from '../../mesh/agent/client.ts';
 import type { MeshMessage, ToolEvent } from '../../mesh/protocol/index.ts';
 import { readDefinition } from '../../sidecar-node/llm-agent.ts';
+import { socketTransport } from '../../sidecar-node/agent-socket.ts';
+import { startLlmAgent } from '../../mesh/llm/agent.ts';
+import { parseDefinition } from '../../mesh/llm/definition.ts';
 import { findInRegistryData, pythonAgent } from './support.ts';
 
 const KEY = `sk-pi-secret-${process.pid}-7f3a9c`;
@@ -65,6 +68,7 @@ before(async () => {
     `  api_key_file: ${keyFile}`,
     'skills: [upper]',
     'timeout_s: 20',
+    'serve_as_gateway: llm_gateway',
   ].join('\n'));
   runner = runAgentFile(file, llmPi.socket);
   runner.stderr!.on('data', (d: Buffer) => (runnerLog += d.toString()));
@@ -139,6 +143,30 @@ test('Python\'s cancel stops the stand-in\'s stream; the agent answers the next 
     again.child.kill();
   }
   assert.deepEqual(again.events.find((e) => e.event === 'response')!.payload, { text: 'Hello! You said: are you there' });
+});
+
+test('gateway: an agent on another peer with no key uses the Pi\'s provider through its gateway skill', async () => {
+  const n = stand.requests.length;
+  const def = parseDefinition({ name: 'via-gateway', provider: { kind: 'gateway', model: 'gateway', gateway_skill: 'llm_gateway' }, skills: [] });
+  const remote = await startLlmAgent(await socketTransport(toolsPi.socket), def, { registerTimeoutMs: 30_000 });
+  const asker = await toolsPi.agent({ name: 'gw-asker', registerTimeoutMs: 30_000 });
+  try {
+    await waitFor(async () => {
+      const agents = await (await fetch(`${reg.url}/api/registry/agents`, { headers: { Authorization: `Bearer ${await reg.token(reg.adminKey)}` } })).json() as { agent_id: string; capabilities: { skills: string[] } }[];
+      return agents.some((a) => a.agent_id === 'assistant@pi-llm' && a.capabilities.skills.includes('llm_gateway'));
+    }, 'the gateway skill in the registry', 60_000);
+    const pieces: string[] = [];
+    const r = await asker.request('local', { type: 'agent_prompt', target_agent: 'via-gateway', payload: { text: 'through the pi', session_id: 'g' } }, {
+      timeoutMs: 60_000, onChunk: (m) => pieces.push((m.payload as { text: string }).text),
+    });
+    assert.deepEqual(r.payload, { text: 'Hello! You said: through the pi' });
+    assert.ok(pieces.length >= 3, 'streamed through the gateway');
+    assert.equal(stand.requests.length, n + 1);
+    assert.equal(stand.requests[n]!.authorization, `Bearer ${KEY}`, 'the Pi\'s key, from the Pi');
+  } finally {
+    remote.close();
+    asker.close();
+  }
 });
 
 test('scaffold: agent init writes a definition that parses; a key file others can read is refused', async () => {
