@@ -1,4 +1,4 @@
-import { AgentClient, AgentError, type PromptPiece, type SkillCall, type SkillDefinition } from '../agent/client.ts';
+import { AgentClient, type PromptPiece, type SkillCall, type SkillDefinition } from '../agent/client.ts';
 import type { AgentTransport } from '../agent/transport.ts';
 import type { MeshMessage } from '../protocol/index.ts';
 import type { DelegateResult } from '../delegate.ts';
@@ -61,7 +61,7 @@ export async function startLlmAgent(transport: AgentTransport, def: LlmAgentDefi
         signal: call.signal,
       }, [{ role: 'system', content: def.system_prompt }, ...history, user], added);
     } catch (err) {
-      throw err instanceof AgentError && call.signal.aborted ? explain(err, provider.label, call.signal) : err instanceof LlmError ? err : explain(err, provider.label, call.signal);
+      throw explain(err, provider.label, call.signal);
     }
     if (chat) memory.commit(chat, [user, ...added]);
   }
