@@ -107,6 +107,46 @@ test('several agents on one peer: skills, target_agent and replies are routed to
   assert.deepEqual(pr.payload, { text: 'you said: hi' });
 });
 
+test('skill specs: announced with register_agent, reported by skill_query, and args checked against the schema', async () => {
+  const args_schema = { type: 'object', properties: { text: { type: 'string' } }, required: ['text'], additionalProperties: false };
+  const s = await portAgent(hub1, { name: 'specced', skills: { shout: { description: 'Upper-cases text', args_schema, handler: (a: { text: string }) => a.text.toUpperCase() } } });
+  const z = await portAgent(hub2, { name: 'asker' });
+  assert.deepEqual(hub1.agents().find((a) => a.name === 'specced')!.skills, [{ name: 'shout', description: 'Upper-cases text', args_schema }]);
+  const q = await p2.mesh.request('hub-1', { type: 'skill_query', payload: { skill: 'shout' } });
+  assert.deepEqual((q.payload as { skills: unknown[] }).skills.find((x) => (x as { name: string }).name === 'shout'), { name: 'shout', description: 'Upper-cases text', args_schema });
+  assert.equal(await z.task('shout', { text: 'ok' }, { peer: 'hub-1' }), 'OK');
+  // Args that do not match are refused before the handler runs, with the path of the problem.
+  await assert.rejects(z.task('shout', { text: 5 }, { peer: 'hub-1' }), /invalid args for skill shout: text: .*expected string/);
+  await assert.rejects(z.task('shout', { text: 'a', extra: 1 }, { peer: 'hub-1' }), /invalid args for skill shout/);
+  // A schema that is not an object schema is a programming error, reported when the skill is added.
+  assert.throws(() => s.skill('bad', () => 1, { args_schema: { type: 'string' } }), /skill bad: type: args_schema must describe an object/);
+  s.close();
+  z.close();
+});
+
+test('a legacy agent (never registered) gets every request that names it; a built-in never answers in its place', async () => {
+  hub2.registerSkill('echo', 'built-in echo', (args) => ({ from: 'built-in', args }));
+  const legacy = await portAgent(hub2, {}); // like chatixia-mesh's Python MeshClient: no register_agent
+  const named = await portAgent(hub2, { name: 'bystander', onPrompt: () => 'not me' });
+  const legacySaw: MeshMessage[] = [];
+  const bystanderSaw: string[] = [];
+  legacy.on('message', (m, from) => {
+    legacySaw.push(m);
+    if (m.type === 'task_request') legacy.send(from, { type: 'task_response', request_id: m.request_id, payload: { result: { from: 'legacy' } } });
+    if (m.type === 'agent_prompt') legacy.send(from, { type: 'agent_response', request_id: m.request_id, payload: { text: 'legacy here' } });
+  });
+  named.on('message', (m) => bystanderSaw.push(m.type));
+  const asker = await portAgent(hub1, { name: 'asker-8' });
+  assert.deepEqual(await asker.task('echo', { n: 1 }, { peer: 'hub-2', agent: 'py-agent' }), { from: 'legacy' });
+  const prompt = await asker.request('hub-2', { type: 'agent_prompt', target_agent: 'py-agent', payload: { text: 'hi' } });
+  assert.deepEqual(prompt.payload, { text: 'legacy here' }, 'the registered agent with onPrompt did not answer in its place');
+  assert.deepEqual(legacySaw.map((m) => [m.type, m.target_agent]), [['task_request', 'py-agent'], ['agent_prompt', 'py-agent']]);
+  assert.deepEqual(bystanderSaw, []);
+  // Unnamed, the request is for the peer: its built-in answers.
+  assert.deepEqual(await asker.task('echo', { n: 2 }, { peer: 'hub-2' }), { from: 'built-in', args: { n: 2 } });
+  for (const c of [legacy, named, asker]) c.close();
+});
+
 test('a bad line gets an error line and the agent stays connected', async () => {
   const { port1, port2 } = new MessageChannel();
   ports.push(port1, port2);

@@ -2,7 +2,7 @@ import { Emitter } from './emitter.ts';
 import { Mesh, MeshError, reply } from './mesh.ts';
 import { randomId } from './ids.ts';
 import { quietLogger, type Logger, type SkillInfo } from './types.ts';
-import { decodeAgentCommand, type AgentCommand, type MeshMessage } from './protocol/index.ts';
+import { decodeAgentCommand, skillSpec, type AgentCommand, type ArgsSchema, type MeshMessage } from './protocol/index.ts';
 
 /** One IPC line, as an object (the socket transport adds JSON + newline). */
 export interface IpcLine {
@@ -38,6 +38,15 @@ export interface SkillContext {
   requestId?: string | undefined;
   /** Sends a `task_stream_chunk` (done: false) to the requester. */
   stream(text: string): void;
+  /** Aborted when the requester sends `cancel` for this request. */
+  signal: AbortSignal;
+}
+
+export interface BuiltinOptions {
+  /** JSON Schema of the args (docs/skills.md). */
+  argsSchema?: ArgsSchema;
+  /** Only this peer's own agents may call it; not announced to the mesh (it would act as this peer for others). */
+  localOnly?: boolean;
 }
 
 export interface AgentHubOptions {
@@ -79,10 +88,13 @@ const REQUEST_TYPES = new Set(['task_request', 'skill_query', 'ping', 'agent_pro
  * `send` to our own peer id or to "local"):
  *  1. a reply (same request_id) to a request a local agent sent → that agent only;
  *  2. `target_agent` naming a registered local agent → that agent only;
- *  3. `task_request` → the first registered agent with that skill (round robin), else a built-in
+ *  3. `target_agent` naming no registered agent, while agents that never registered (legacy: the
+ *     Python MeshClient) are attached → those agents only, whatever the type or skill: a request
+ *     meant for a legacy agent is never answered by a built-in or another agent;
+ *  4. `task_request` → the first registered agent with that skill (round robin), else a built-in
  *     skill, else every agent that never registered (the Python MeshClient handles its own), else
  *     a `task_response` error back to the sender;
- *  4. anything else → every agent (for a local sender: every other agent).
+ *  5. anything else → every agent (for a local sender: every other agent).
  * Per-agent queues are bounded; an agent that does not read loses messages with an
  * `error {code: "queue_overflow"}` line (and the requester gets a task_response error), while the
  * mesh and other agents carry on.
@@ -93,7 +105,9 @@ export class AgentHub {
   readonly #mesh: Mesh;
   readonly #log: Logger;
   readonly #agents = new Map<number, LocalAgent>();
-  readonly #builtins = new Map<string, { info: SkillInfo; fn: BuiltinSkill }>();
+  readonly #builtins = new Map<string, { info: SkillInfo; fn: BuiltinSkill; localOnly: boolean }>();
+  /** `${fromPeer}\0${request_id}` of a request being handled here → who handles it (for `cancel`). */
+  readonly #handling = new Map<string, number | AbortController>();
   /** request_id → agent that sent the request (replies go back to it). */
   readonly #requesters = new Map<string, number>();
   /** request_id → agent that sent a message with it (to report undelivered messages). */
@@ -131,15 +145,16 @@ export class AgentHub {
   }
 
   /** Registers a skill the peer itself answers. */
-  registerSkill(name: string, description: string, fn: BuiltinSkill): void {
-    this.#builtins.set(name, { info: { name, description }, fn });
+  registerSkill(name: string, description: string, fn: BuiltinSkill, opts: BuiltinOptions = {}): void {
+    const info = { name, description, ...(opts.argsSchema && { args_schema: opts.argsSchema }) };
+    this.#builtins.set(name, { info, fn, localOnly: opts.localOnly ?? false });
   }
 
   /** Skills of this peer: every registered agent's plus the built-ins (for skill_query and heartbeats). */
   skills(): SkillInfo[] {
     const seen = new Map<string, SkillInfo>();
     for (const a of this.#agents.values()) for (const s of a.skills) if (!seen.has(s.name)) seen.set(s.name, s);
-    for (const b of this.#builtins.values()) if (!seen.has(b.info.name)) seen.set(b.info.name, b.info);
+    for (const b of this.#builtins.values()) if (!b.localOnly && !seen.has(b.info.name)) seen.set(b.info.name, b.info);
     return [...seen.values()];
   }
 
@@ -228,7 +243,7 @@ export class AgentHub {
         const taken = [...this.#agents.values()].some((o) => o !== a && o.name === name);
         if (taken) return this.#error(a, 'name_taken', `an agent named "${name}" is already connected to this peer`);
         a.name = name;
-        a.skills = cmd.payload.skills.map((s) => (typeof s === 'string' ? { name: s } : { name: s.name, ...(s.description && { description: s.description }) }));
+        a.skills = cmd.payload.skills.map(skillSpec);
         this.#enqueue(a, { type: 'registered', payload: { peer_id: this.peerId, name } });
         this.events.emit('agents_changed');
         return;
@@ -248,6 +263,7 @@ export class AgentHub {
         const ackId = cmd.payload.ack_id;
         const msg = this.#stamp(a, cmd.payload.message, ackId === undefined);
         const target = cmd.payload.target_peer;
+        if (msg.request_id && isFinalReply(msg)) this.#handling.delete(handlingKey(target === LOCAL ? this.peerId : target, msg.request_id));
         const names = { target_peer: target, ...(msg.request_id && { request_id: msg.request_id }), ...(ackId && { ack_id: ackId }) };
         if (target === this.peerId || target === LOCAL) {
           this.#route(msg, this.peerId, a.id);
@@ -326,6 +342,7 @@ export class AgentHub {
   // ─── routing to local agents ────────────────────────────────────────
 
   #route(msg: MeshMessage, fromPeer: string, fromAgent: number | undefined): void {
+    if (msg.type === 'cancel') return this.#cancel(msg, fromPeer);
     const rid = msg.request_id;
     const isReply = !REQUEST_TYPES.has(msg.type);
     if (rid && isReply) {
@@ -347,16 +364,24 @@ export class AgentHub {
     }
     const line = messageLine(fromPeer, msg);
     const others = [...this.#agents.values()].filter((x) => x.id !== fromAgent);
-    const target = msg.target_agent && msg.target_agent !== '*' ? others.find((x) => x.name === msg.target_agent) : undefined;
-    if (target) return this.#enqueue(target, line, () => this.#overloaded(msg, fromPeer, fromAgent));
+    const named = msg.target_agent && msg.target_agent !== '*' ? msg.target_agent : undefined;
+    const target = named ? others.find((x) => x.name === named) : undefined;
+    if (target) return this.#handOver(target, msg, fromPeer, fromAgent);
+    // Named, but by no agent that registered here: it is for a legacy agent (it names itself to the
+    // registry, never to us), which gets it whatever the skill — a built-in never answers in its place.
+    const legacy = named ? others.filter((x) => !x.name) : [];
+    if (legacy.length) {
+      for (const x of legacy) this.#enqueue(x, line);
+      return;
+    }
     if (msg.type === 'task_request') {
       const skill = (msg.payload as { skill: string }).skill;
       const withSkill = others.filter((x) => x.skills.some((s) => s.name === skill));
-      if (withSkill.length) {
-        const pick = withSkill[this.#rr++ % withSkill.length]!;
-        return this.#enqueue(pick, line, () => this.#overloaded(msg, fromPeer, fromAgent));
-      }
+      if (withSkill.length) return this.#handOver(withSkill[this.#rr++ % withSkill.length]!, msg, fromPeer, fromAgent);
       const b = this.#builtins.get(skill);
+      if (b && b.localOnly && fromPeer !== this.peerId) {
+        return this.#answer(reply(msg, 'task_response', { error: `skill "${skill}" of peer ${this.peerId} serves only its own agents` }), fromPeer, fromAgent);
+      }
       if (b) return void this.#runBuiltin(b.fn, msg, fromPeer, fromAgent);
       const unregistered = others.filter((x) => !x.name);
       if (unregistered.length) {
@@ -368,19 +393,48 @@ export class AgentHub {
     for (const x of others) this.#enqueue(x, line);
   }
 
+  /** A request for one local agent: remembered (so `cancel` finds it), then queued to it. */
+  #handOver(a: LocalAgent, msg: MeshMessage, fromPeer: string, fromAgent: number | undefined): void {
+    if (msg.request_id && (msg.type === 'task_request' || msg.type === 'agent_prompt')) this.#remember(handlingKey(fromPeer, msg.request_id), a.id);
+    this.#enqueue(a, messageLine(fromPeer, msg), () => this.#overloaded(msg, fromPeer, fromAgent));
+  }
+
+  #remember(key: string, who: number | AbortController): void {
+    this.#handling.set(key, who);
+    if (this.#handling.size > 10_000) this.#handling.delete(this.#handling.keys().next().value!);
+  }
+
+  /** `cancel` from the peer that sent the request: to the agent running it, or aborts the built-in. */
+  #cancel(msg: MeshMessage, fromPeer: string): void {
+    if (!msg.request_id) return;
+    const key = handlingKey(fromPeer, msg.request_id);
+    const who = this.#handling.get(key);
+    if (who === undefined) return;
+    this.#handling.delete(key);
+    if (typeof who !== 'number') return who.abort(new MeshError('cancelled', 'the requester cancelled'));
+    const a = this.#agents.get(who);
+    if (a) this.#enqueue(a, messageLine(fromPeer, msg));
+  }
+
   async #runBuiltin(fn: BuiltinSkill, msg: MeshMessage, fromPeer: string, fromAgent: number | undefined): Promise<void> {
     const p = msg.payload as { args?: unknown };
+    const abort = new AbortController();
+    const key = msg.request_id ? handlingKey(fromPeer, msg.request_id) : undefined;
+    if (key) this.#remember(key, abort);
     const ctx: SkillContext = {
       fromPeer,
       sourceAgent: msg.source_agent,
       requestId: msg.request_id,
       stream: (text) => this.#answer(reply(msg, 'task_stream_chunk', { text, done: false }), fromPeer, fromAgent),
+      signal: abort.signal,
     };
     let out: MeshMessage;
     try {
       out = reply(msg, 'task_response', { result: await fn(p.args, ctx) });
     } catch (err) {
       out = reply(msg, 'task_response', { error: err instanceof Error ? err.message : String(err) });
+    } finally {
+      if (key && this.#handling.get(key) === abort) this.#handling.delete(key);
     }
     this.#answer(out, fromPeer, fromAgent);
   }
@@ -457,6 +511,14 @@ export class AgentHub {
   #error(a: LocalAgent, code: string, message: string, extra: Record<string, unknown> = {}): void {
     this.#enqueue(a, { type: 'error', payload: { code, message: message.slice(0, 4000), ...extra } });
   }
+}
+
+const handlingKey = (peer: string, requestId: string) => `${peer}\u0000${requestId}`;
+
+/** The last message of an exchange: the answer, an error, or the closing chunk of a stream. */
+function isFinalReply(m: MeshMessage): boolean {
+  if (REQUEST_TYPES.has(m.type) || m.type === 'cancel') return false;
+  return !m.type.endsWith('_stream_chunk') || (m.payload as { done?: unknown } | undefined)?.done === true;
 }
 
 export function messageLine(fromPeer: string, message: MeshMessage): IpcLine {

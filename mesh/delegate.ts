@@ -1,5 +1,7 @@
-import type { AgentHub } from './agent-hub.ts';
+import type { AgentHub, BuiltinSkill } from './agent-hub.ts';
+import { targetName } from './agent-records.ts';
 import { MeshError, type Mesh } from './mesh.ts';
+import { randomId } from './ids.ts';
 import type { RegistryClient } from './registry-client.ts';
 import type { MeshMessage, Task } from './protocol/index.ts';
 import { silentLogger, type Logger } from './types.ts';
@@ -28,6 +30,8 @@ export interface DelegateRequest {
   onRoute?: (route: DelegateRoute) => void;
   /** How to wait for a queued task; default: polling the registry. */
   waitForTask?: (taskId: string, timeoutMs: number) => Promise<Task>;
+  /** Stops waiting; a task sent over a DataChannel is cancelled at the agent running it. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -58,8 +62,9 @@ export async function delegate(d: DelegateDeps, req: DelegateRequest): Promise<D
       const withSkill = agents.filter((r) => r.health !== 'offline' && r.capabilities.skills.includes(skill));
       const candidates = agentId ? withSkill.filter((r) => r.agent_id === agentId) : withSkill;
       const peerOf = (r: (typeof agents)[number]) => r.peer_id || r.sidecar_peer_id;
-      const rank = (p: string) => (mesh.signaling.present.has(p) ? 0 : 2) + (mesh.isConnected(p) ? 0 : 1);
-      const others = candidates.filter((r) => peerOf(r) !== mesh.peerId).sort((x, y) => rank(peerOf(x)) - rank(peerOf(y)));
+      // Among equals, an agent's own record before its peer's (the answer then names who ran it).
+      const rank = (r: (typeof agents)[number]) => (mesh.signaling.present.has(peerOf(r)) ? 0 : 4) + (mesh.isConnected(peerOf(r)) ? 0 : 2) + (r.agent_id === peerOf(r) ? 1 : 0);
+      const others = candidates.filter((r) => peerOf(r) !== mesh.peerId).sort((x, y) => rank(x) - rank(y));
       const pick = others[0] ?? candidates[0];
       if (pick) {
         peer = peerOf(pick);
@@ -73,8 +78,8 @@ export async function delegate(d: DelegateDeps, req: DelegateRequest): Promise<D
       if (!peer && !hub.hasSkill(skill)) throw new Error(`the registry is unreachable (${unreachable}) and no linked peer has skill "${skill}"`);
     }
   }
-  // A named agent's record is `name@peer`; the message names it on that peer.
-  const name = agentId && peer && agentId.endsWith(`@${peer}`) ? agentId.slice(0, -peer.length - 1) : undefined;
+  // A named agent's record is `name@peer`, a legacy agent's its own name: the message names it on that peer.
+  const name = agentId && peer ? targetName(agentId, peer) : undefined;
 
   if (!peer || peer === mesh.peerId) {
     if (!hub.hasSkill(skill)) throw new Error(`no agent has skill "${skill}"`);
@@ -87,19 +92,25 @@ export async function delegate(d: DelegateDeps, req: DelegateRequest): Promise<D
   if (mesh.isConnected(peer)) {
     const path = (await mesh.link(peer)!.stats()).path;
     const route = report({ tier: path === 'relay' ? 'relay' : 'direct', peer_id: peer, ...(agentId && { agent_id: agentId }) });
-    const msg: MeshMessage = { type: 'task_request', payload: { skill, args: req.args, timeout_ms: timeoutMs } };
+    const msg: MeshMessage = { type: 'task_request', request_id: `dg-${randomId(6)}`, payload: { skill, args: req.args, timeout_ms: timeoutMs } };
     if (req.sourceAgent) msg.source_agent = req.sourceAgent;
     if (name) msg.target_agent = name;
+    // Giving up tells the agent running it (mesh/protocol: cancel), which stops its work.
+    const cancel = () => void mesh.send(peer!, { type: 'cancel', request_id: msg.request_id, ...(name && { target_agent: name }), payload: { reason: 'the requester gave up' } }).catch(() => {});
+    req.signal?.addEventListener('abort', cancel, { once: true });
     try {
-      const r = await mesh.request(peer, msg, { timeoutMs, ...(req.onChunk && { onChunk: (c) => req.onChunk!(String((c.payload as { text?: unknown })?.text ?? '')) }) });
+      const r = await mesh.request(peer, msg, { timeoutMs, ...(req.signal && { signal: req.signal }), ...(req.onChunk && { onChunk: (c) => req.onChunk!(String((c.payload as { text?: unknown })?.text ?? '')) }) });
       const p = (r.payload ?? {}) as { result?: unknown; error?: unknown };
       if (typeof p.error === 'string' && p.error) throw new Error(p.error);
       return { ...route, result: p.result };
     } catch (err) {
       if (!(err instanceof MeshError) || !['not_connected', 'link_lost'].includes(err.code)) throw err;
       (d.logger ?? silentLogger).warn(`[delegate] link to ${peer} failed (${err.message}); using the task queue`);
+    } finally {
+      req.signal?.removeEventListener('abort', cancel);
     }
   }
+  if (req.signal?.aborted) throw new MeshError('aborted', 'delegate cancelled');
 
   // Tier 3: the registry's HTTP task queue; the target's peer claims it with its heartbeat.
   const sub = await registry.submitTask({
@@ -111,7 +122,7 @@ export async function delegate(d: DelegateDeps, req: DelegateRequest): Promise<D
     ...(req.idempotencyKey && { idempotency_key: req.idempotencyKey }),
   });
   const route = report({ tier: 'task_queue', peer_id: peer, ...(agentId && { agent_id: agentId }), task_id: sub.task_id });
-  const task = await (req.waitForTask ?? pollTask(registry))(sub.task_id, timeoutMs);
+  const task = await (req.waitForTask ?? pollTask(registry, req.signal))(sub.task_id, timeoutMs);
   if (task.state === 'failed') throw new Error(`task ${task.id} failed: ${task.error}`);
   return { ...route, result: task.result };
 }
@@ -129,15 +140,54 @@ async function linkedPeerWith(mesh: Mesh, skill: string): Promise<string | undef
   return answers.find((p) => p !== undefined);
 }
 
-const pollTask = (registry: RegistryClient) => async (taskId: string, timeoutMs: number): Promise<Task> => {
+const pollTask = (registry: RegistryClient, signal?: AbortSignal) => async (taskId: string, timeoutMs: number): Promise<Task> => {
   const ac = new AbortController();
   const t = setTimeout(() => ac.abort(new Error('timeout')), timeoutMs);
+  const stop = () => ac.abort(signal?.reason);
+  signal?.addEventListener('abort', stop, { once: true });
   try {
     return await registry.waitForTask(taskId, { intervalMs: 250, signal: ac.signal });
   } catch (err) {
+    if (signal?.aborted) throw new MeshError('aborted', `stopped waiting for task ${taskId}`);
     if (ac.signal.aborted) throw new Error(`task ${taskId} did not complete within ${timeoutMs} ms (tier task_queue)`);
     throw err;
   } finally {
     clearTimeout(t);
+    signal?.removeEventListener('abort', stop);
   }
 };
+
+const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const opt = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+
+export const DELEGATE_DESCRIPTION =
+  'Runs a skill on another agent: {skill, args, target_peer?, target_agent?, timeout_ms?}. Direct DataChannel first, the registry task queue when there is no live link; the result names the tier.';
+export const DELEGATE_ARGS = {
+  type: 'object',
+  properties: {
+    skill: { type: 'string' }, args: {}, target_peer: { type: 'string' }, target_agent: { type: 'string' },
+    timeout_ms: { type: 'integer', minimum: 1 },
+  },
+  required: ['skill'],
+};
+
+/** The `delegate` skill of a peer (the sidecar's and the tab's): `delegate()` for its agents, streaming and cancellable. */
+export function delegateSkill(d: DelegateDeps): BuiltinSkill {
+  return (args, ctx) => {
+    const a = obj(args);
+    const skill = opt(a.skill);
+    if (!skill) throw new Error('skill is required');
+    const targetPeer = opt(a.target_peer);
+    const targetAgent = opt(a.target_agent);
+    return delegate(d, {
+      skill,
+      args: a.args,
+      ...(targetPeer && { targetPeer }),
+      ...(targetAgent && { targetAgent }),
+      timeoutMs: typeof a.timeout_ms === 'number' && a.timeout_ms > 0 ? Math.min(a.timeout_ms, 3_600_000) : 60_000,
+      ...(ctx.sourceAgent && { sourceAgent: ctx.sourceAgent }),
+      onChunk: (text) => ctx.stream(text),
+      signal: ctx.signal,
+    });
+  };
+}

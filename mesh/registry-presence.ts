@@ -1,12 +1,12 @@
 import type { AgentHub } from './agent-hub.ts';
 import type { Mesh } from './mesh.ts';
 import type { RegistryClient } from './registry-client.ts';
-import type { LinkReport, Task } from './protocol/index.ts';
+import type { LinkReport, SkillSpec, Task } from './protocol/index.ts';
 import { silentLogger, type Logger } from './types.ts';
 import { Backoff, sleep } from './backoff.ts';
 import { recordId } from './agent-records.ts';
 
-export interface PresenceAgent { name: string; skills: string[]; description?: string }
+export interface PresenceAgent { name: string; skills: SkillSpec[]; description?: string }
 
 export interface RegistryPresenceOptions {
   registry: RegistryClient;
@@ -24,7 +24,7 @@ export interface RegistryPresenceOptions {
   logger?: Logger;
 }
 
-interface RecordSpec { agent_id: string; skills: string[]; target?: string; description: string }
+interface RecordSpec { agent_id: string; skills: string[]; specs: SkillSpec[]; target?: string; description: string }
 
 /**
  * Keeps a peer in the registry and takes work from it — the same for a sidecar and a tab.
@@ -37,7 +37,7 @@ export class RegistryPresence {
   readonly #o: RegistryPresenceOptions;
   readonly #log: Logger;
   readonly #started = Date.now();
-  /** agent_id → the skill list last registered; a change re-registers (the dashboard sees it at once). */
+  /** agent_id → the skill specs last registered; a change re-registers (the dashboard sees it at once). */
   readonly #known = new Map<string, string>();
   readonly #running = new Set<string>();
   readonly #events = new AbortController();
@@ -92,11 +92,13 @@ export class RegistryPresence {
   #records(): RecordSpec[] {
     const { mesh, hub, mode } = this.#o;
     const me = mesh.peerId;
-    const agents: PresenceAgent[] = this.#o.agents?.() ?? hub.agents().flatMap((a) => (a.name ? [{ name: a.name, skills: a.skills.map((s) => s.name) }] : []));
-    const all = new Set([...hub.skills().map((s) => s.name), ...agents.flatMap((a) => a.skills)]);
+    const agents: PresenceAgent[] = this.#o.agents?.() ?? hub.agents().flatMap((a) => (a.name ? [{ name: a.name, skills: a.skills }] : []));
+    const all = new Map<string, SkillSpec>();
+    for (const s of [...hub.skills(), ...agents.flatMap((a) => a.skills)]) if (!all.has(s.name)) all.set(s.name, s);
+    const record = (agent_id: string, specs: SkillSpec[]) => ({ agent_id, skills: specs.map((s) => s.name), specs });
     return [
-      { agent_id: me, skills: [...all], description: mode === 'browser' ? `browser peer ${me}` : `chatixia-sidecar ${me}` },
-      ...agents.map((a) => ({ agent_id: recordId(a.name, me), skills: a.skills, target: a.name, description: a.description ?? `agent ${a.name} on ${mode} ${me}` })),
+      { ...record(me, [...all.values()]), description: mode === 'browser' ? `browser peer ${me}` : `chatixia-sidecar ${me}` },
+      ...agents.map((a) => ({ ...record(recordId(a.name, me), a.skills), target: a.name, description: a.description ?? `agent ${a.name} on ${mode} ${me}` })),
     ];
   }
 
@@ -137,11 +139,11 @@ export class RegistryPresence {
     }
     for (const r of records) {
       if (this.#stopped) return;
-      const skills = r.skills.join(',');
+      const skills = JSON.stringify(r.specs);
       if (this.#known.get(r.agent_id) !== skills) {
         await registry.registerAgent({
           agent_id: r.agent_id, hostname, sidecar_peer_id: me, peer_id: me,
-          capabilities: { skills: r.skills, mcp_servers: [], goals_count: 0, mode },
+          capabilities: { skills: r.skills, skill_specs: r.specs, mcp_servers: [], goals_count: 0, mode },
           status: 'active', mode, description: r.description,
         });
         if (!this.#known.has(r.agent_id)) this.#log.info(`[registry] registered agent record ${r.agent_id}`);

@@ -51,8 +51,5 @@ export interface LinkInfo {
 
 export type LinkState = 'new' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
-/** A skill as agents announce it and `skill_query` reports it. */
-export interface SkillInfo {
-  name: string;
-  description?: string;
-}
+/** A skill as agents announce it and `skill_query` reports it (name, description, args schema). */
+export type { SkillSpec as SkillInfo } from './protocol/skills.ts';

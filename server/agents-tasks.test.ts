@@ -44,6 +44,23 @@ test('register, list, get; update by the owner; delete by self or admin only', a
   assert.equal((await api(r.url, 'DELETE', '/api/registry/agents/reg-2', { token: admin })).status, 404);
 });
 
+test('skill specs: the record keeps a description and args schema per skill beside capabilities.skills', async () => {
+  const a = new RegistryClient({ baseUrl: r.url, apiKey: keyA });
+  const upper = { name: 'upper', description: 'Upper-cases text', args_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] } };
+  await a.registerAgent({ agent_id: 'spec-1', capabilities: { skills: ['upper', 'plain'], skill_specs: [upper] } });
+  const rec = (await a.listAgents()).find((x) => x.agent_id === 'spec-1')!;
+  assert.deepEqual(rec.capabilities.skills, ['upper', 'plain'], 'the Rust/Python list is unchanged');
+  assert.deepEqual(rec.capabilities.skill_specs, [upper]);
+  // A spec for a skill the agent does not list, or a schema that is not an object schema: 400 with the path.
+  for (const [specs, why] of [[[{ name: 'ghost' }], /skill_specs\.0\.name.*not in capabilities\.skills/], [[{ ...upper, args_schema: { type: 'array' } }], /args_schema\.type.*object/]] as const) {
+    const res = await api(r.url, 'POST', '/api/registry/agents', { token: admin, body: { agent_id: 'spec-2', capabilities: { skills: ['upper'], skill_specs: specs } } });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, 'invalid');
+    assert.match(res.body.error.message, why);
+  }
+  await a.deleteAgent('spec-1');
+});
+
 test('bad input: malformed JSON, wrong types, oversize body, bad ids — all {"error":{code,message}}', async () => {
   const cases: [string, string, { rawBody?: string; body?: unknown }, number, string][] = [
     ['POST', '/api/registry/agents', { rawBody: '{nope' }, 400, 'bad_json'],

@@ -1,6 +1,6 @@
 import type { AgentHub } from '../mesh/agent-hub.ts';
 import type { Mesh } from '../mesh/mesh.ts';
-import { delegate } from '../mesh/delegate.ts';
+import { DELEGATE_ARGS, DELEGATE_DESCRIPTION, delegateSkill } from '../mesh/delegate.ts';
 import type { RegistryClient } from '../mesh/registry-client.ts';
 import type { AgentRecord } from '../mesh/protocol/index.ts';
 import { MeshMessageSchema } from '../mesh/protocol/index.ts';
@@ -32,7 +32,7 @@ export function registerBuiltins(d: Deps): void {
   hub.registerSkill('find_agent', 'The best active agent for a skill: {skill} -> agent or null.', async (args) => {
     const rec = await registry.route(str(obj(args).skill, 'skill'));
     return rec ? summary(rec) : null;
-  });
+  }, { argsSchema: { type: 'object', properties: { skill: { type: 'string' } }, required: ['skill'] } });
 
   hub.registerSkill('mesh_send', 'Sends a mesh message to a peer: {target_peer, message}.', async (args) => {
     const a = obj(args);
@@ -47,25 +47,7 @@ export function registerBuiltins(d: Deps): void {
     return mesh.broadcast(msg);
   });
 
-  hub.registerSkill(
-    'delegate',
-    'Runs a skill on another agent: {skill, args, target_peer?, target_agent?, timeout_ms?}. Direct DataChannel first, the registry task queue when there is no live link; the result names the tier.',
-    (args, ctx) => {
-      const a = obj(args);
-      const opt = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
-      const targetPeer = opt(a.target_peer);
-      const targetAgent = opt(a.target_agent);
-      return delegate({ hub, mesh, registry, logger: d.log }, {
-        skill: str(a.skill, 'skill'),
-        args: a.args,
-        ...(targetPeer && { targetPeer }),
-        ...(targetAgent && { targetAgent }),
-        timeoutMs: typeof a.timeout_ms === 'number' && a.timeout_ms > 0 ? Math.min(a.timeout_ms, 3_600_000) : 60_000,
-        ...(ctx.sourceAgent && { sourceAgent: ctx.sourceAgent }),
-        onChunk: (text) => ctx.stream(text),
-      });
-    },
-  );
+  hub.registerSkill('delegate', DELEGATE_DESCRIPTION, delegateSkill({ hub, mesh, registry, logger: d.log }), { argsSchema: DELEGATE_ARGS });
 }
 
 function summary(r: AgentRecord) {

@@ -50,6 +50,7 @@ export function helpText(): string {
     'Usage: chatixia-sidecar [options]    (or: npm run sidecar -- [options])',
     '       chatixia-sidecar call <skill> [json-args] [--peer <id>] [--agent <name>]   run a skill via the local sidecar',
     '       chatixia-sidecar pair <code> [--registry-url URL] [--data-dir DIR]   pair this machine (approved in the dashboard)',
+    '       chatixia-sidecar agent init [file] | agent run <file>   scaffold / run an LLM agent next to this sidecar',
     '',
     'Each option may also be given as an environment variable; the flag wins.',
     '',

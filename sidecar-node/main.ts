@@ -11,6 +11,10 @@ if (process.argv[2] === 'pair') {
   const { pairMain } = await import('./pair.ts');
   process.exit(await pairMain(process.argv.slice(3)));
 }
+if (process.argv[2] === 'agent') {
+  const { agentMain } = await import('./llm-agent.ts');
+  process.exit(await agentMain(process.argv.slice(3)));
+}
 if (process.argv[2] === 'call') {
   const { callMain } = await import('./call.ts');
   process.exit(await callMain(process.argv.slice(3)));

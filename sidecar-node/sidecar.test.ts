@@ -193,6 +193,18 @@ test('a Python agent (stdlib only) exchanges messages with a TS agent over IPC',
     assert.equal(pong.type, 'py_pong');
     assert.deepEqual(pong.payload, { echo: { k: 1 } });
     assert.ok(events.some((e) => e.event === 'task'));
+
+    // A legacy agent gets every request meant for it (target_agent = its name, which it never
+    // announced here), even for a skill a built-in of the sidecar also has; other agents never see it.
+    const gammaSaw: string[] = [];
+    gamma.on('message', (m) => gammaSaw.push(m.type));
+    assert.deepEqual(await alpha.task('echo', { n: 1 }, { peer: 'sc-c', agent: 'py-agent' }), { from: 'python', args: { n: 1 } });
+    assert.ok(events.some((e) => e.event === 'echo' && e.target_agent === 'py-agent'));
+    const named = await alpha.request('sc-c', { type: 'py_ping', target_agent: 'py-agent', payload: { k: 2 } });
+    assert.deepEqual(named.payload, { echo: { k: 2 } });
+    // Unnamed, the peer's built-in answers (the request is for the peer, as delegate's peer record says).
+    assert.equal(await alpha.task('echo', 'for the peer', { peer: 'sc-c' }), 'for the peer');
+    assert.deepEqual(gammaSaw, []);
   } finally {
     py.kill();
   }

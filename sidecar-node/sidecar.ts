@@ -10,6 +10,7 @@ import type { RTCPeerConnectionCtor, WebSocketCtor, Logger } from '../mesh/types
 import type { SidecarConfig } from './config.ts';
 import { IpcServer } from './ipc-server.ts';
 import { registerBuiltins } from './builtins.ts';
+import { registerLlmSupport } from '../mesh/llm/catalog.ts';
 import { encodeForLibdatachannel, turnFromSecret } from './ice.ts';
 import { RegistryPresence } from '../mesh/registry-presence.ts';
 import { sidecarIdentity } from './identity.ts';
@@ -107,6 +108,7 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
     mesh.events.on('link_refused', (p, reason, message) => log.warn(`[identity] link to ${p} refused: ${reason}: ${message}`));
     hub = new AgentHub({ mesh, logger: log, authorize: skillGuard(linkAuth, () => skillPolicy) });
     registerBuiltins({ hub, mesh, registry, log });
+    registerLlmSupport(hub, { hub, mesh, registry, logger: log, policy: () => skillPolicy, role: () => registry.peer?.role ?? 'agent' }, { delegate: false });
     mesh.events.on('peer_connected', (p) => log.info(`[mesh] peer connected: ${p}`));
     mesh.events.on('peer_disconnected', (p, why) => log.info(`[mesh] peer disconnected: ${p} (${why})`));
     signaling.on('stopped', (why) => {

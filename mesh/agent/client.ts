@@ -1,6 +1,7 @@
 import { Emitter } from '../emitter.ts';
 import { randomId } from '../ids.ts';
-import { decodePeerEvent, type MeshMessage, type PeerEvent } from '../protocol/index.ts';
+import { z } from 'zod';
+import { ArgsSchema, describe, decodePeerEvent, skillSpec, type MeshMessage, type PeerEvent, type ToolEvent } from '../protocol/index.ts';
 import type { SkillInfo } from '../types.ts';
 import type { AgentTransport } from './transport.ts';
 
@@ -11,15 +12,26 @@ export interface SkillCall {
   requestId?: string | undefined;
   /** Streams a piece of the answer (`task_stream_chunk`, done: false) before the final result. */
   stream(text: string): void;
+  /** Aborted when the requester cancels (a `cancel` message); pass it on to the work (a provider call). */
+  signal: AbortSignal;
 }
 export type SkillHandler = (args: any, call: SkillCall) => unknown | Promise<unknown>;
+/** A skill with what it tells others about itself (docs/skills.md): offered to LLMs as a tool. */
+export interface SkillDefinition {
+  description?: string;
+  /** JSON Schema of the args (an object schema); args that do not match are refused before the handler runs. */
+  args_schema?: Record<string, unknown>;
+  handler: SkillHandler;
+}
+/** A piece of a streamed answer: text, or a step shown to the requester (an LLM agent's tool call). */
+export type PromptPiece = string | { tool: ToolEvent };
 export type PromptHandler = (text: string, call: SkillCall & { sessionId?: string | undefined }) =>
-  string | Promise<string> | AsyncIterable<string>;
+  string | Promise<string> | AsyncIterable<PromptPiece>;
 
 export interface AgentOptions {
   /** Registers the agent under this name (needed to get task_requests for its skills routed to it). */
   name?: string;
-  skills?: Record<string, SkillHandler | { description?: string; handler: SkillHandler }>;
+  skills?: Record<string, SkillHandler | SkillDefinition>;
   onPrompt?: PromptHandler;
   /** How long to wait for the peer to confirm registration. */
   registerTimeoutMs?: number;
@@ -91,13 +103,13 @@ interface Pending {
  */
 export class AgentClient extends Emitter<AgentClientEvents> {
   readonly #t: AgentTransport;
-  readonly #skills = new Map<string, { info: SkillInfo; handler: SkillHandler }>();
+  readonly #skills = new Map<string, { info: SkillInfo; handler: SkillHandler; args?: z.ZodType | undefined }>();
   readonly #pending = new Map<string, Pending>();
   readonly #peerListWaiters: ((peers: string[]) => void)[] = [];
   #onPrompt: PromptHandler | undefined;
   #name: string | undefined;
   #peerId: string | undefined;
-  #registered: ((peerId: string) => void) | undefined;
+  #registered: { resolve: (peerId: string) => void; reject: (e: AgentError) => void } | undefined;
   #closed = false;
   readonly #acks: boolean;
   readonly #ackWaits = new Map<string, AckWait>();
@@ -105,6 +117,8 @@ export class AgentClient extends Emitter<AgentClientEvents> {
   #ackSeq = 0;
   readonly #maxConcurrent: number;
   #running = 0;
+  /** `${fromPeer}\0${request_id}` of the skill/prompt runs in progress → their abort (for `cancel`). */
+  readonly #runs = new Map<string, AbortController>();
   /** Peers with an open link, as the peer reported them. */
   readonly peers = new Set<string>();
 
@@ -112,11 +126,7 @@ export class AgentClient extends Emitter<AgentClientEvents> {
     super();
     this.#t = transport;
     this.#name = opts.name;
-    for (const [name, s] of Object.entries(opts.skills ?? {})) {
-      const handler = typeof s === 'function' ? s : s.handler;
-      const description = typeof s === 'function' ? undefined : s.description;
-      this.#skills.set(name, { info: { name, ...(description && { description }) }, handler });
-    }
+    for (const [name, s] of Object.entries(opts.skills ?? {})) this.#addSkill(name, s);
     this.#onPrompt = opts.onPrompt;
     this.#acks = opts.acks ?? false;
     this.#maxConcurrent = Math.max(1, opts.maxConcurrent ?? 64);
@@ -148,9 +158,15 @@ export class AgentClient extends Emitter<AgentClientEvents> {
     if (!this.#name) return Promise.reject(new AgentError('invalid', 'an agent needs a name to register'));
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new AgentError('timeout', 'the peer did not confirm registration')), timeoutMs);
-      this.#registered = (peerId) => {
-        clearTimeout(t);
-        resolve(peerId);
+      this.#registered = {
+        resolve: (peerId) => {
+          clearTimeout(t);
+          resolve(peerId);
+        },
+        reject: (e) => {
+          clearTimeout(t);
+          reject(e);
+        },
       };
       this.#t.send({
         type: 'register_agent',
@@ -160,11 +176,28 @@ export class AgentClient extends Emitter<AgentClientEvents> {
   }
 
   /** Adds a skill (re-announces when registered). */
-  skill(name: string, handler: SkillHandler, description?: string): void {
-    this.#skills.set(name, { info: { name, ...(description && { description }) }, handler });
+  skill(name: string, handler: SkillHandler, about?: string | Omit<SkillDefinition, 'handler'>): void {
+    this.#addSkill(name, { ...(typeof about === 'string' ? { description: about } : about), handler });
     if (this.#peerId && this.#name) {
       this.#t.send({ type: 'register_agent', payload: { name: this.#name, skills: [...this.#skills.values()].map((s) => s.info) } });
     }
+  }
+
+  /** Checks the spec as the peer will (a bad schema fails here, not at registration) and compiles the args schema. */
+  #addSkill(name: string, s: SkillHandler | SkillDefinition): void {
+    const def = typeof s === 'function' ? { handler: s } : s;
+    let args: z.ZodType | undefined;
+    if (def.args_schema) {
+      const checked = ArgsSchema.safeParse(def.args_schema);
+      if (!checked.success) throw new AgentError('invalid', `skill ${name}: ${describe(checked.error)}`);
+      try {
+        args = z.fromJSONSchema(def.args_schema as z.core.JSONSchema.JSONSchema);
+      } catch (err) {
+        throw new AgentError('invalid', `skill ${name}: args_schema is not a usable JSON Schema: ${(err as Error).message}`);
+      }
+    }
+    const info = skillSpec({ name, ...(def.description && { description: def.description }), ...(def.args_schema && { args_schema: def.args_schema }) });
+    this.#skills.set(name, { info, handler: def.handler, args });
   }
 
   onPrompt(handler: PromptHandler): void {
@@ -224,8 +257,15 @@ export class AgentClient extends Emitter<AgentClientEvents> {
     const requestId = msg.request_id || randomId(6);
     const timeoutMs = opts.timeoutMs ?? 30_000;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => done(new AgentError('timeout', `no reply within ${timeoutMs} ms`)), timeoutMs);
-      const onAbort = () => done(new AgentError('aborted', 'request aborted'));
+      // Giving up tells the other end, which stops the work (an LLM agent stops generating).
+      const giveUp = (err: AgentError) => {
+        if (this.#pending.has(requestId) && !this.#closed) {
+          this.#t.send({ type: 'send', payload: { target_peer: targetPeer, message: this.#withSource({ type: 'cancel', request_id: requestId, ...(msg.target_agent && { target_agent: msg.target_agent }), payload: { reason: err.message } }) } });
+        }
+        done(err);
+      };
+      const timer = setTimeout(() => giveUp(new AgentError('timeout', `no reply within ${timeoutMs} ms`)), timeoutMs);
+      const onAbort = () => giveUp(new AgentError('aborted', 'request aborted'));
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       const done = (err: Error | null, m?: MeshMessage) => {
         if (!this.#pending.has(requestId)) return;
@@ -288,7 +328,7 @@ export class AgentClient extends Emitter<AgentClientEvents> {
     switch (ev.type) {
       case 'registered':
         this.#peerId = ev.payload.peer_id;
-        this.#registered?.(ev.payload.peer_id);
+        this.#registered?.resolve(ev.payload.peer_id);
         this.#registered = undefined;
         return;
       case 'peer_connected':
@@ -314,6 +354,11 @@ export class AgentClient extends Emitter<AgentClientEvents> {
         return;
       }
       case 'error': {
+        if (ev.payload.code === 'name_taken' && this.#registered) {
+          this.#registered.reject(new AgentError(ev.payload.code, ev.payload.message));
+          this.#registered = undefined;
+          return;
+        }
         const ackId = (ev.payload as { ack_id?: unknown }).ack_id;
         const w = typeof ackId === 'string' ? this.#ackWaits.get(ackId) : undefined;
         if (w && !w.broadcast) {
@@ -333,6 +378,11 @@ export class AgentClient extends Emitter<AgentClientEvents> {
 
   #onMessage(msg: MeshMessage, from: string): void {
     const rid = msg.request_id;
+    if (msg.type === 'cancel') {
+      const run = rid ? this.#runs.get(`${from}\u0000${rid}`) : undefined;
+      if (run) return run.abort(new AgentError('cancelled', 'the requester cancelled'));
+      return void this.emit('message', msg, from);
+    }
     if (rid && msg.type !== 'task_request' && msg.type !== 'agent_prompt') {
       const p = this.#pending.get(rid);
       if (p) {
@@ -363,13 +413,19 @@ export class AgentClient extends Emitter<AgentClientEvents> {
       else this.emit('message', msg, from);
       return;
     }
+    if (s.args) {
+      const ok = s.args.safeParse(p.args ?? {});
+      if (!ok.success) return this.#reply(from, msg, 'task_response', { error: `invalid args for skill ${p.skill}: ${describe(ok.error)}` });
+    }
+    if (!this.#runStarted(from, msg, 'task_response')) return;
+    const run = this.#track(from, msg);
     const call: SkillCall = {
       fromPeer: from,
       sourceAgent: msg.source_agent,
       requestId: msg.request_id,
       stream: (text) => this.#reply(from, msg, 'task_stream_chunk', { text, done: false }),
+      signal: run.signal,
     };
-    if (!this.#runStarted(from, msg, 'task_response')) return;
     try {
       const result = await s.handler(p.args, call);
       this.#reply(from, msg, 'task_response', { result: result === undefined ? null : result });
@@ -377,7 +433,16 @@ export class AgentClient extends Emitter<AgentClientEvents> {
       this.#reply(from, msg, 'task_response', { error: err instanceof Error ? err.message : String(err) });
     } finally {
       this.#running--;
+      run.end();
     }
+  }
+
+  /** An abort the requester can trigger with `cancel` while the run lasts. */
+  #track(from: string, msg: MeshMessage): { signal: AbortSignal; end: () => void } {
+    const ac = new AbortController();
+    const key = msg.request_id ? `${from}\u0000${msg.request_id}` : undefined;
+    if (key) this.#runs.set(key, ac);
+    return { signal: ac.signal, end: () => { if (key && this.#runs.get(key) === ac) this.#runs.delete(key); } };
   }
 
   /** Counts a run in; false (and the requester told `overloaded`) when maxConcurrent are running. */
@@ -393,27 +458,35 @@ export class AgentClient extends Emitter<AgentClientEvents> {
 
   async #runPrompt(msg: MeshMessage, from: string): Promise<void> {
     const p = (msg.payload ?? {}) as { text?: string; session_id?: string };
+    if (!this.#runStarted(from, msg, 'agent_response')) return;
+    const run = this.#track(from, msg);
     const call = {
       fromPeer: from,
       sourceAgent: msg.source_agent,
       requestId: msg.request_id,
       sessionId: p.session_id,
       stream: (text: string) => this.#reply(from, msg, 'agent_stream_chunk', { text, done: false }),
+      signal: run.signal,
     };
-    if (!this.#runStarted(from, msg, 'agent_response')) return;
+    let full = '';
     try {
       const out = await this.#onPrompt!(String(p.text ?? ''), call);
       if (typeof out === 'string') return this.#reply(from, msg, 'agent_response', { text: out });
-      let full = '';
       for await (const piece of out) {
-        full += piece;
-        call.stream(piece);
+        if (typeof piece === 'string') {
+          full += piece;
+          call.stream(piece);
+        } else {
+          this.#reply(from, msg, 'agent_stream_chunk', { text: '', done: false, tool: piece.tool });
+        }
       }
       this.#reply(from, msg, 'agent_response', { text: full });
     } catch (err) {
-      this.#reply(from, msg, 'agent_response', { text: '', error: err instanceof Error ? err.message : String(err) });
+      // What was streamed stays the answer so far; the error says why it stopped.
+      this.#reply(from, msg, 'agent_response', { text: full, error: err instanceof Error ? err.message : String(err) });
     } finally {
       this.#running--;
+      run.end();
     }
   }
 }

@@ -5,5 +5,6 @@ export * from './common.ts';
 export * from './signaling.ts';
 export * from './message.ts';
 export * from './ipc.ts';
+export * from './skills.ts';
 export * from './rest.ts';
 export * from './identity.ts';

@@ -3,6 +3,7 @@ import { Id } from './common.ts';
 import { LIMITS } from './limits.ts';
 import { MeshMessageSchema } from './message.ts';
 import { check, decode, fail, type Decoded } from './decode.ts';
+import { SKILL_LIMITS, SkillSpec } from './skills.ts';
 
 /**
  * IPC lines between a local agent and its peer (DESIGN.md §3.3): JSON lines over the sidecar's
@@ -30,9 +31,11 @@ export const AgentCommands = {
    */
   register_agent: z.looseObject({
     name: Id,
+    /** Skill names, or specs with a description and a JSON Schema for the args (protocol/skills.ts). */
     skills: z
-      .array(z.union([Id, z.looseObject({ name: Id, description: z.string().max(1024).optional() })]))
-      .max(256)
+      .array(z.union([Id, SkillSpec]))
+      .max(SKILL_LIMITS.skillsPerAgent)
+      .refine((s) => JSON.stringify(s).length <= SKILL_LIMITS.specsChars, `the skills are more than ${SKILL_LIMITS.specsChars} characters as JSON`)
       .default([]),
   }),
 } as const;

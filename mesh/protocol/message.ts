@@ -35,9 +35,33 @@ export const MeshPayloads = {
   }),
   agent_status: z.looseObject({ status: z.string().max(64) }),
   agent_prompt: z.looseObject({ text: z.string(), session_id: z.string().max(LIMITS.idChars).optional() }),
-  agent_response: z.looseObject({ text: z.string() }),
-  agent_stream_chunk: z.looseObject({ text: z.string(), done: z.boolean() }),
+  agent_response: z.looseObject({ text: z.string(), error: z.string().max(64 * 1024).optional() }),
+  /** `tool`: an extension — a step of the answer (an LLM agent's tool call); `text` is then "". */
+  agent_stream_chunk: z.looseObject({ text: z.string(), done: z.boolean(), tool: z.lazy(() => ToolEvent).optional() }),
+  /**
+   * Extension: the requester gives up on its request `request_id` (sent to the peer it asked, naming
+   * the same `target_agent`). The agent running it stops — an LLM agent stops generating at the
+   * provider — and may still answer with an error. Only the peer that sent the request can cancel it.
+   */
+  cancel: z.looseObject({ reason: z.string().max(1024).optional() }),
 } as const;
+
+/** One tool call of an LLM agent, as its requester sees it (one event when it starts, one when it ends). */
+export const ToolEvent = z.looseObject({
+  call_id: z.string().max(LIMITS.idChars),
+  skill: z.string().max(LIMITS.idChars),
+  state: z.enum(['running', 'done', 'failed']),
+  /** The record that ran it (`name@peer`), the peer, and the tier that carried it (mesh/delegate.ts). */
+  agent_id: z.string().max(LIMITS.idChars).optional(),
+  peer_id: z.string().max(LIMITS.idChars).optional(),
+  tier: z.enum(['direct', 'relay', 'task_queue', 'local']).optional(),
+  ms: z.number().min(0).max(1e9).optional(),
+  /** Short renderings for the chat (the model gets the full result). */
+  args: z.string().max(4096).optional(),
+  result: z.string().max(4096).optional(),
+  error: z.string().max(4096).optional(),
+});
+export type ToolEvent = z.infer<typeof ToolEvent>;
 export type KnownMeshType = keyof typeof MeshPayloads;
 export type MeshPayload<T extends KnownMeshType> = z.infer<(typeof MeshPayloads)[T]>;
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Id } from './common.ts';
 import { LIMITS } from './limits.ts';
 import { PublicKeyJwkSchema, type PublicKeyJwk, type SkillPolicy } from './identity.ts';
+import { SkillSpecs } from './skills.ts';
 
 /**
  * Registry REST bodies (DESIGN.md §3.4), wire-compatible with the Rust registry of chatixia-mesh:
@@ -51,12 +52,21 @@ export interface ApiKeyInfo {
 
 // ── agents ──────────────────────────────────────────────────────────────────
 
-export const AgentCapabilities = z.looseObject({
-  skills: Names.default([]),
-  mcp_servers: Names.default([]),
-  goals_count: z.number().int().min(0).max(1e9).default(0),
-  mode: Text(64).default(''),
-});
+export const AgentCapabilities = z
+  .looseObject({
+    skills: Names.default([]),
+    /** Extension: a description and args schema per skill, beside the plain names the Rust/Python agents read. */
+    skill_specs: SkillSpecs.optional(),
+    mcp_servers: Names.default([]),
+    goals_count: z.number().int().min(0).max(1e9).default(0),
+    mode: Text(64).default(''),
+  })
+  .superRefine((c, ctx) => {
+    const names = new Set(c.skills);
+    for (const [i, s] of (c.skill_specs ?? []).entries()) {
+      if (!names.has(s.name)) ctx.addIssue({ code: 'custom', path: ['skill_specs', i, 'name'], message: `"${s.name}" is not in capabilities.skills` });
+    }
+  });
 export type AgentCapabilities = z.infer<typeof AgentCapabilities>;
 
 /** POST /api/registry/agents: register or update (the Rust `AgentInfo`, plus `peer_id` and a description). */

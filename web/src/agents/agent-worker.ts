@@ -5,10 +5,11 @@
  * control messages from the tab: init, add/remove a person's skill, and busy/idle reports for the
  * tab's watchdog.
  */
-import { AgentClient, portTransport, type SkillCall } from '../../../mesh/agent/index.ts';
+import { AgentClient, portTransport, type SkillCall, type SkillDefinition } from '../../../mesh/agent/index.ts';
 import { BUILTIN_AGENTS } from './builtins.ts';
 import { compileSkill, runWithLimit } from './sandbox.ts';
-import type { CustomSkill, HostToWorker, SkillSummary, WorkerToHost } from './control.ts';
+import { llmKeyName, type CustomSkill, type HostToWorker, type SkillSummary, type WorkerToHost } from './control.ts';
+import { idb } from '../lib/idb.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 const BUILTIN_LIMIT_MS = 10_000;
@@ -41,15 +42,16 @@ function addCustom(s: CustomSkill): void {
 self.onmessage = async (ev: MessageEvent<HostToWorker & { port?: MessagePort }>) => {
   const m = ev.data;
   if (!m || typeof m !== 'object' || !('ctl' in m)) return;
+  if (m.ctl === 'init' && m.kind === 'llm') return startLlm(m, ev.ports[0]);
   if (m.ctl === 'init') {
     const def = BUILTIN_AGENTS[m.kind];
     const port = ev.ports[0];
     if (!def || !port) throw new Error(`cannot start agent kind ${m.kind}`);
     port.start();
-    const skills: Record<string, { description: string; handler: (args: unknown, call: SkillCall) => unknown }> = {};
+    const skills: Record<string, SkillDefinition> = {};
     for (const s of def.skills) {
-      summaries.set(s.name, { name: s.name, description: s.description, custom: false });
-      skills[s.name] = { description: s.description, handler: guarded(s.name, BUILTIN_LIMIT_MS, (args) => s.run(args)) };
+      summaries.set(s.name, { name: s.name, description: s.description, custom: false, args_schema: s.args_schema });
+      skills[s.name] = { description: s.description, ...(s.args_schema && { args_schema: s.args_schema }), handler: guarded(s.name, BUILTIN_LIMIT_MS, (args) => s.run(args)) };
     }
     client = new AgentClient(portTransport(port), {
       name: m.id,
@@ -88,3 +90,20 @@ self.onmessage = async (ev: MessageEvent<HostToWorker & { port?: MessagePort }>)
     }
   }
 };
+
+/** An LLM agent: the same implementation a Pi runs (mesh/llm/agent.ts); the key never leaves this origin's IndexedDB but for the provider call. */
+async function startLlm(m: Extract<HostToWorker, { ctl: 'init' }>, port: MessagePort | undefined): Promise<void> {
+  if (!port || !m.llm) return post({ ctl: 'fatal', message: 'no definition for this LLM agent' });
+  port.start();
+  try {
+    // Loaded only by LLM agents: the echo and math workers stay small.
+    const [{ startLlmAgent }, { parseDefinition }] = await Promise.all([import('../../../mesh/llm/agent.ts'), import('../../../mesh/llm/definition.ts')]);
+    const def = parseDefinition({ ...m.llm, name: m.id });
+    const apiKey = await idb.get<string>(llmKeyName(m.id));
+    client = await startLlmAgent(portTransport(port), def, { apiKey });
+    const skills = [def.skill, def.serve_as_gateway].filter((x): x is string => !!x).map((name) => ({ name, description: name === def.skill ? 'asks this agent' : 'provider gateway', custom: false }));
+    post({ ctl: 'ready', skills });
+  } catch (e) {
+    post({ ctl: 'fatal', message: (e as Error).message });
+  }
+}

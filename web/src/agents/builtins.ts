@@ -2,7 +2,7 @@
  * The agents that ship with the app. Each runs in its own worker; `chat` streams its answer in
  * pieces through `emit` (sent as agent_stream_chunk).
  */
-export interface BuiltinSkill { name: string; description: string; run: (args: unknown) => unknown }
+export interface BuiltinSkill { name: string; description: string; args_schema?: Record<string, unknown>; run: (args: unknown) => unknown }
 export interface BuiltinAgent {
   description: string;
   skills: BuiltinSkill[];
@@ -28,20 +28,26 @@ function numbers(a: unknown): number[] {
   return list.map(Number).filter((n) => Number.isFinite(n));
 }
 
+const TEXT = { type: 'object', properties: { text: { type: 'string', description: 'the text' } }, required: ['text'] };
+const NUMBERS = {
+  type: 'object',
+  properties: { numbers: { type: 'array', items: { type: 'number' }, description: 'the numbers' }, a: { type: 'number' }, b: { type: 'number' } },
+};
+
 export const BUILTIN_AGENTS: Record<string, BuiltinAgent> = {
   echo: {
     description: 'Echoes what it gets; chat replies are streamed word by word.',
     skills: [
-      { name: 'echo', description: 'Returns its arguments unchanged', run: (args) => args },
-      { name: 'upper', description: 'Upper-cases args.text', run: (args) => textOf(args).toUpperCase() },
+      { name: 'echo', description: 'Returns its arguments unchanged', args_schema: { type: 'object' }, run: (args) => args },
+      { name: 'upper', description: 'Upper-cases a text', args_schema: TEXT, run: (args) => textOf(args).toUpperCase() },
     ],
     chat: (text, emit) => stream(`You said: ${text}. I am an echo agent running in a Web Worker of this browser tab.`, emit),
   },
   math: {
     description: 'Adds and multiplies numbers.',
     skills: [
-      { name: 'sum', description: 'Sum of args.numbers (or args.a + args.b)', run: (args) => numbers(args).reduce((s, n) => s + n, 0) },
-      { name: 'product', description: 'Product of args.numbers', run: (args) => numbers(args).reduce((s, n) => s * n, 1) },
+      { name: 'sum', description: 'Adds numbers', args_schema: NUMBERS, run: (args) => numbers(args).reduce((s, n) => s + n, 0) },
+      { name: 'product', description: 'Multiplies numbers', args_schema: NUMBERS, run: (args) => numbers(args).reduce((s, n) => s * n, 1) },
     ],
     chat: async (text, emit) => {
       const ns = (text.match(/-?\d+(\.\d+)?/g) ?? []).map(Number);

@@ -1,5 +1,6 @@
 import { useMemo } from 'react';
 import { useStore } from '../state/store.ts';
+import type { AgentView } from '../state/views.ts';
 
 /** Every agent the registry knows, live from /api/events. */
 export function Agents({ onChat }: { onChat: (agent: string, peerId: string) => void }) {
@@ -33,12 +34,24 @@ export function Agents({ onChat }: { onChat: (agent: string, peerId: string) => 
             </div>
             {a.skills.length > 0 && (
               <ul className="chips" aria-label="Skills">
-                {a.skills.map((s) => <li key={s} className="chip skill">{s}</li>)}
+                {a.skills.map((s) => <SkillChip key={s} name={s} spec={a.specs?.[s]} />)}
               </ul>
             )}
           </li>
         ))}
       </ul>
     </section>
+  );
+}
+
+/** A skill with its description and arguments (from its args schema) on hover and focus. */
+function SkillChip({ name, spec }: { name: string; spec?: NonNullable<AgentView['specs']>[string] | undefined }) {
+  const props = spec?.args_schema?.properties;
+  const args = props && typeof props === 'object' ? Object.keys(props) : [];
+  const about = [spec?.description, args.length ? `args: ${args.join(', ')}` : ''].filter(Boolean).join(' — ');
+  return (
+    <li className={`chip skill${spec ? ' specced' : ''}`} title={about || undefined} tabIndex={about ? 0 : undefined} data-skill={name}>
+      {name}{args.length > 0 && <span className="muted">({args.join(', ')})</span>}
+    </li>
   );
 }

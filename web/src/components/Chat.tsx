@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useStore } from '../state/store.ts';
 import { chatKey } from '../state/chat-slice.ts';
+import type { ToolView } from '../state/views.ts';
 
 const EMPTY: never[] = [];
 
@@ -13,6 +14,8 @@ export function Chat({ target, onTarget }: {
   const self = useStore((s) => s.session.peerId);
   const messages = useStore((s) => (target ? s.chats[chatKey(target.agent, target.peerId)] ?? EMPTY : EMPTY));
   const sendPrompt = useStore((s) => s.sendPrompt);
+  const stopPrompt = useStore((s) => s.stopPrompt);
+  const answering = messages.some((m) => (m.from === 'agent' || m.from === 'tool') && !m.done);
   const [text, setText] = useState('');
   const logRef = useRef<HTMLOListElement>(null);
   useEffect(() => {
@@ -50,7 +53,7 @@ export function Chat({ target, onTarget }: {
       </div>
       <ol className="chat-log" ref={logRef} aria-live="polite" aria-label="Messages" data-testid="chat-log">
         {!target && <li className="muted empty">Pick an agent to talk to. Replies stream in as the agent writes them.</li>}
-        {messages.map((m) => (
+        {messages.map((m) => m.tool ? <ToolLine key={m.id} tool={m.tool} /> : m.from === 'agent' && m.done && !m.text ? null : (
           <li key={m.id} className={`msg msg-${m.from}${m.done ? '' : ' msg-streaming'}`} data-testid={`msg-${m.from}`}>
             {m.text}
           </li>
@@ -60,8 +63,28 @@ export function Chat({ target, onTarget }: {
         <label htmlFor="chat-input" className="sr-only">Message</label>
         <input id="chat-input" value={text} onChange={(e) => setText(e.target.value)} placeholder={target ? `Message ${target.agent}` : 'Choose an agent first'}
           disabled={!target} autoComplete="off" />
-        <button type="submit" className="primary" disabled={!target || !text.trim()}>Send</button>
+        {answering && target
+          ? <button type="button" className="ghost" data-testid="chat-stop" onClick={() => void stopPrompt(target.agent, target.peerId)}>Stop</button>
+          : <button type="submit" className="primary" disabled={!target || !text.trim()}>Send</button>}
       </form>
     </section>
+  );
+}
+
+/** One tool call of an LLM agent: which skill, on which agent and peer, over which tier, how long, and what came back. */
+function ToolLine({ tool }: { tool: ToolView }) {
+  const where = [tool.agent_id, tool.peer_id && `on ${tool.peer_id}`, tool.tier, tool.ms !== undefined && `${tool.ms} ms`].filter(Boolean).join(' · ');
+  return (
+    <li className={`msg msg-tool tool-${tool.state}`} data-testid="msg-tool" data-skill={tool.skill} data-state={tool.state}
+      data-agent={tool.agent_id ?? ''} data-peer={tool.peer_id ?? ''} data-tier={tool.tier ?? ''}>
+      <span className="tool-head">
+        <span aria-hidden="true">⚙ </span><strong>{tool.skill}</strong>
+        {tool.args && tool.args !== '{}' && <span className="mono muted"> {tool.args}</span>}
+        {tool.state === 'running' && <span className="muted"> — running…</span>}
+      </span>
+      {where && <span className="tool-where muted">{where}</span>}
+      {tool.result !== undefined && <span className="tool-result mono">→ {tool.result}</span>}
+      {tool.error && <span className="tool-result error">✕ {tool.error}</span>}
+    </li>
   );
 }

@@ -7,7 +7,8 @@ import { AgentClient, attachPort, portTransport } from '../../../mesh/index.ts';
 import { RegistryClient, RegistryError } from '../../../mesh/registry-client.ts';
 import { IndexedDbKeyStore, IndexedDbTrustRecords } from '../../../mesh/identity/index.ts';
 import { CaChangedError, RENEW_CHECK_MS, describeCertificate, joinWithIdentity, type JoinedIdentity } from '../../../mesh/identity/join.ts';
-import type { IceConfig } from '../../../mesh/protocol/index.ts';
+import { skillSpec, type IceConfig, type ToolEvent } from '../../../mesh/protocol/index.ts';
+import { registerLlmSupport } from '../../../mesh/llm/catalog.ts';
 import { useStore } from '../state/store.ts';
 import type { Action } from '../state/actions.ts';
 import { chatKey } from '../state/chat-slice.ts';
@@ -142,10 +143,12 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
   // Kept in the registry the way a sidecar is: a record for this peer and one per worker agent.
   const presence = new RegistryPresence({
     registry: client, mesh, hub, hostname: browserName(), mode: 'browser', intervalMs: HEARTBEAT_MS,
-    agents: () => workers.list().map((w) => ({ name: w.id, skills: w.skills.map((s) => s.name), description: w.description })),
+    agents: () => workers.list().map((w) => ({ name: w.id, skills: w.skills.map((s) => skillSpec({ name: s.name, description: s.description, args_schema: s.args_schema })), description: w.description })),
     watchTasks: false, // the dashboard's feed reads the event stream and forwards task events
   });
   const workers = new WorkerAgents(hub, mesh, () => presence.kick());
+  // What this browser's LLM agents use: their tools (list_skills) and how to run them (delegate), for its own agents only.
+  registerLlmSupport(hub, { hub, mesh, registry: client, policy: () => ice.skill_policy, role: () => role }, { delegate: true });
   const feed = new RegistryFeed(client, (t) => presence.taskAnnounced(t));
 
   store().setMesh({ signaling: 'connecting', links: {}, peers: [] });
@@ -156,31 +159,53 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
   if (store().localAgents.length === 0 && !(await workers.hasSaved())) await workers.start('echo');
   presence.start();
 
+  /** Answers being streamed, per chat: Stop aborts the request, which sends `cancel` to the agent. */
+  const streaming = new Map<string, AbortController>();
   const prompt = async (a: Extract<Action, { type: 'prompt' }>) => {
     const key = chatKey(a.agent, a.peerId);
     const rid = crypto.randomUUID().slice(0, 12);
     // A message queued offline is already in the conversation: mark it sent.
     store().chatAppend(key, a.queuedAt ? `q-${a.queuedAt}` : `${rid}-me`, 'me', a.text, true, true);
-    store().chatAppend(key, `${rid}-agent`, 'agent', '', false);
+    // The answer is text, tool calls, text…: text after a tool call starts a new bubble below it.
+    let seg = 0;
+    let segId = `${rid}-agent-0`;
+    let segText = false;
     let streamed = false;
+    store().chatAppend(key, segId, 'agent', '', false);
+    const abort = new AbortController();
+    streaming.get(key)?.abort();
+    streaming.set(key, abort);
     try {
       const r = await dash.request(a.peerId === peerId ? 'local' : a.peerId, {
         type: 'agent_prompt', request_id: rid, ...withTarget(targetName(a.agent, a.peerId)), payload: { text: a.text, session_id: `${peerId}:${a.agent}` },
       }, {
-        timeoutMs: 120_000,
+        timeoutMs: 300_000,
+        signal: abort.signal,
         onChunk: (m) => {
-          const t = (m.payload as { text?: unknown } | undefined)?.text;
-          if (typeof t === 'string') { streamed = true; store().chatAppend(key, `${rid}-agent`, 'agent', t, false); }
+          const p = m.payload as { text?: unknown; tool?: ToolEvent } | undefined;
+          if (p?.tool) {
+            if (segText || seg === 0) store().chatAppend(key, segId, 'agent', '', true);
+            store().chatTool(key, `${rid}-tool-${p.tool.call_id}`, p.tool);
+            segId = `${rid}-agent-${++seg}`;
+            segText = false;
+          } else if (typeof p?.text === 'string' && p.text) {
+            streamed = segText = true;
+            store().chatAppend(key, segId, 'agent', p.text, false);
+          }
         },
       });
       const p = (r.payload ?? {}) as { text?: unknown; error?: unknown };
       if (typeof p.error === 'string' && p.error) throw new Error(p.error);
       const text = typeof p.text === 'string' ? p.text : JSON.stringify(r.payload);
-      store().chatAppend(key, `${rid}-agent`, 'agent', streamed && !text ? '' : text, true, !streamed || text.length > 0);
+      if (!streamed) store().chatAppend(key, segId, 'agent', text, true, true);
+      else if (segText) store().chatAppend(key, segId, 'agent', '', true);
     } catch (e) {
-      store().chatAppend(key, `${rid}-agent`, 'agent', '', true);
-      store().chatAppend(key, `${rid}-err`, 'system', `Not answered: ${(e as Error).message}`, true);
-      throw e;
+      if (segText || seg === 0) store().chatAppend(key, segId, 'agent', '', true);
+      const stopped = abort.signal.aborted;
+      store().chatAppend(key, `${rid}-err`, 'system', stopped ? 'Stopped.' : `Not answered: ${(e as Error).message}`, true);
+      if (!stopped) throw e;
+    } finally {
+      if (streaming.get(key) === abort) streaming.delete(key);
     }
   };
 
@@ -190,6 +215,8 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
     do: async (a) => {
       switch (a.type) {
         case 'start_agent': await workers.start(a.kind); return;
+        case 'add_llm_agent': await workers.startLlm(a.definition); return;
+        case 'stop_prompt': streaming.get(chatKey(a.agent, a.peerId))?.abort(); return;
         case 'stop_agent': await workers.stop(a.id); presence.kick(); return;
         case 'restart_agent': await workers.restart(a.id); return;
         case 'remove_agent': await workers.remove(a.id); presence.kick(); return;

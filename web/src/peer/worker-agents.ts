@@ -11,12 +11,13 @@ import { useStore } from '../state/store.ts';
 import type { LocalAgentView } from '../state/views.ts';
 import type { BuiltinAgentKind } from '../state/actions.ts';
 import { BUILTIN_AGENTS } from '../agents/builtins.ts';
-import { MAX_SKILL_MS, WATCHDOG_SLACK_MS, type CustomSkill, type HostToWorker, type SkillSummary, type WorkerToHost } from '../agents/control.ts';
+import { MAX_SKILL_MS, WATCHDOG_SLACK_MS, llmKeyName, type CustomSkill, type HostToWorker, type SkillSummary, type WorkerToHost } from '../agents/control.ts';
+import { parseDefinition, type LlmAgentDefinition, type LlmAgentDefinitionInput } from '../../../mesh/llm/definition.ts';
 
 const CONFIG_KEY = 'worker-agents';
 const MAX_QUICK_RESTARTS = 5;
 
-interface AgentConfig { id: string; kind: BuiltinAgentKind; custom: CustomSkill[]; running: boolean }
+interface AgentConfig { id: string; kind: BuiltinAgentKind | 'llm'; custom: CustomSkill[]; running: boolean; llm?: LlmAgentDefinition | undefined }
 
 interface Running {
   worker: Worker;
@@ -46,7 +47,7 @@ export class WorkerAgents {
   async restore(): Promise<void> {
     const saved = (await idb.get<AgentConfig[]>(CONFIG_KEY)) ?? [];
     for (const c of saved) {
-      if (!BUILTIN_AGENTS[c.kind]) continue;
+      if (c.kind !== 'llm' && !BUILTIN_AGENTS[c.kind]) continue;
       this.#configs.set(c.id, c);
       this.#view(c.id, { id: c.id, kind: c.kind, status: 'stopped', skills: [], restarts: 0 });
       if (c.running) this.#spawn(c.id);
@@ -62,7 +63,21 @@ export class WorkerAgents {
   list(): Array<{ id: string; skills: SkillSummary[]; description: string }> {
     return [...this.#running.entries()]
       .filter(([, r]) => r.ready)
-      .map(([id, r]) => ({ id, skills: r.skills, description: BUILTIN_AGENTS[this.#configs.get(id)!.kind]!.description }));
+      .map(([id, r]) => ({ id, skills: r.skills, description: describe(this.#configs.get(id)!) }));
+  }
+
+  /**
+   * Adds an LLM agent (its key was already put in IndexedDB under llmKeyName(name) by the page
+   * the person typed it in; it is never part of the definition, a message or the registry).
+   */
+  async startLlm(input: LlmAgentDefinitionInput): Promise<string> {
+    const def = parseDefinition(input);
+    if (this.#configs.has(def.name)) throw new Error(`an agent named ${def.name} already runs in this browser; choose another name`);
+    this.#configs.set(def.name, { id: def.name, kind: 'llm', custom: [], running: true, llm: def });
+    this.#view(def.name, { id: def.name, kind: `LLM · ${def.provider.kind} ${def.provider.model}`, status: 'starting', skills: [], restarts: 0 });
+    this.#spawn(def.name);
+    await this.#save();
+    return def.name;
   }
 
   async start(kind: BuiltinAgentKind): Promise<string> {
@@ -96,6 +111,7 @@ export class WorkerAgents {
 
   async remove(id: string): Promise<void> {
     this.#kill(id);
+    if (this.#configs.get(id)?.kind === 'llm') await idb.del(llmKeyName(id));
     this.#configs.delete(id);
     this.#views.delete(id);
     this.#publish();
@@ -106,6 +122,7 @@ export class WorkerAgents {
   async addSkill(id: string, skill: CustomSkill): Promise<void> {
     const c = this.#need(id);
     if (!/^[\w.:-]{1,64}$/.test(skill.name)) throw new Error('skill names use letters, digits, . _ : - (up to 64)');
+    if (c.kind === 'llm') throw new Error(`${id} is an LLM agent: its tools are the mesh's skills`);
     if (BUILTIN_AGENTS[c.kind]!.skills.some((s) => s.name === skill.name)) throw new Error(`${skill.name} is a built-in skill of ${id}`);
     const timeoutMs = Math.max(50, Math.min(MAX_SKILL_MS, Math.round(skill.timeoutMs) || 2000));
     const s = { ...skill, timeoutMs };
@@ -148,7 +165,7 @@ export class WorkerAgents {
       ev.preventDefault();
       this.#crashed(id, `worker error: ${ev.message || 'failed to load'}`);
     };
-    worker.postMessage({ ctl: 'init', id, kind: c.kind, custom: c.custom } satisfies HostToWorker, [ipc.port2]);
+    worker.postMessage({ ctl: 'init', id, kind: c.kind, custom: c.custom, llm: c.llm } satisfies HostToWorker, [ipc.port2]);
   }
 
   #fromWorker(id: string, r: Running, m: WorkerToHost): void {
@@ -182,6 +199,10 @@ export class WorkerAgents {
         r.runs.delete(m.run);
         return;
       }
+      case 'fatal':
+        this.#kill(id);
+        this.#view(id, { status: 'crashed', lastError: m.message });
+        return;
     }
   }
 
@@ -247,6 +268,11 @@ export class WorkerAgents {
   #save(): Promise<void> {
     return idb.set(CONFIG_KEY, [...this.#configs.values()]);
   }
+}
+
+function describe(c: AgentConfig): string {
+  if (c.kind === 'llm') return c.llm?.description ?? `LLM agent (${c.llm?.provider.kind} ${c.llm?.provider.model})`;
+  return BUILTIN_AGENTS[c.kind]!.description;
 }
 
 function post(w: Worker, m: HostToWorker): void {

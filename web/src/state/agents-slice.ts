@@ -2,6 +2,9 @@ import type { StateCreator } from 'zustand';
 import type { Store } from './store.ts';
 import type { DispatchView, LocalAgentView } from './views.ts';
 import { runtime, type BuiltinAgentKind, type DispatchTarget } from './actions.ts';
+import { parseDefinition, type LlmAgentDefinitionInput } from '../../../mesh/llm/definition.ts';
+import { llmKeyName } from '../agents/control.ts';
+import { idb } from '../lib/idb.ts';
 
 export interface AgentsSlice {
   /** Agents running in this browser's Web Workers (owned by the leader tab). */
@@ -9,6 +12,8 @@ export interface AgentsSlice {
   /** Tasks this browser dispatched, with the tier that carried each. */
   dispatches: DispatchView[];
   startAgent: (kind: BuiltinAgentKind) => Promise<void>;
+  /** Saves the key in this browser's IndexedDB, then starts the agent; rejects with a readable reason. */
+  addLlmAgent: (definition: LlmAgentDefinitionInput, apiKey: string) => Promise<void>;
   stopAgent: (id: string) => Promise<void>;
   restartAgent: (id: string) => Promise<void>;
   removeAgent: (id: string) => Promise<void>;
@@ -34,6 +39,12 @@ export const createAgentsSlice: StateCreator<Store, [], [], AgentsSlice> = (set,
     localAgents: [],
     dispatches: [],
     startAgent: (kind) => act('Could not start the agent', { type: 'start_agent', kind }),
+    addLlmAgent: async (definition, apiKey) => {
+      const def = parseDefinition(definition); // a bad field is refused here, before anything is saved
+      if (apiKey) await idb.set(llmKeyName(def.name), apiKey);
+      else await idb.del(llmKeyName(def.name));
+      await runtime().do({ type: 'add_llm_agent', definition });
+    },
     stopAgent: (id) => act('Could not stop the agent', { type: 'stop_agent', id }),
     restartAgent: (id) => act('Could not restart the agent', { type: 'restart_agent', id }),
     removeAgent: (id) => act('Could not remove the agent', { type: 'remove_agent', id }),

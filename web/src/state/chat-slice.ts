@@ -1,6 +1,6 @@
 import type { StateCreator } from 'zustand';
 import type { Store } from './store.ts';
-import type { ChatMessage } from './views.ts';
+import type { ChatMessage, ToolView } from './views.ts';
 import { runtime } from './actions.ts';
 
 /** Chats are keyed by `agent@peer` so two agents with one name on two peers stay apart. */
@@ -13,6 +13,10 @@ const cap = (t: string) => (t.length > MAX_CHARS ? t.slice(0, MAX_CHARS) + ' …
 export interface ChatSlice {
   chats: Record<string, ChatMessage[]>;
   sendPrompt: (agent: string, peerId: string, text: string) => Promise<void>;
+  /** Stops the answer streaming in that chat. */
+  stopPrompt: (agent: string, peerId: string) => Promise<void>;
+  /** Adds or updates the line of one tool call. */
+  chatTool: (key: string, id: string, tool: ToolView) => void;
   /** Adds a message, or appends text to the message with the same id (streamed chunks). */
   chatAppend: (key: string, id: string, from: ChatMessage['from'], text: string, done: boolean, replace?: boolean) => void;
 }
@@ -25,6 +29,20 @@ export const createChatSlice: StateCreator<Store, [], [], ChatSlice> = (set, get
     } catch (e) {
       get().notify('error', `Message to ${agent} not sent: ${(e as Error).message}`);
     }
+  },
+  stopPrompt: async (agent, peerId) => {
+    try {
+      await runtime().do({ type: 'stop_prompt', agent, peerId });
+    } catch (e) {
+      get().notify('error', `Could not stop ${agent}: ${(e as Error).message}`);
+    }
+  },
+  chatTool: (key, id, tool) => {
+    const list = get().chats[key] ?? [];
+    const i = list.findIndex((m) => m.id === id);
+    const m: ChatMessage = { id, from: 'tool', text: '', done: tool.state !== 'running', at: i < 0 ? Date.now() : list[i]!.at, tool };
+    const next = i < 0 ? [...list, m].slice(-MAX_MESSAGES) : list.map((x, j) => (j === i ? m : x));
+    set({ chats: { ...get().chats, [key]: next } });
   },
   chatAppend: (key, id, from, text, done, replace = false) => {
     const list = get().chats[key] ?? [];

@@ -9,6 +9,8 @@ export interface AgentView {
   hostname: string;
   health: Health | string;
   skills: string[];
+  /** Description and args schema per skill, where the agent announced them (docs/skills.md). */
+  specs?: Record<string, { description?: string | undefined; args_schema?: Record<string, unknown> | undefined }>;
   mode?: string;
   last_heartbeat?: number;
 }
@@ -31,12 +33,26 @@ export interface NodeView { peer_id: string; health: Health | string; agents: st
 
 export interface LinkView { peer_id: string; state: string; path: PathType; rtt_ms?: number | undefined }
 
+/** A tool call of an LLM agent, as the chat shows it (mesh/protocol ToolEvent). */
+export interface ToolView {
+  skill: string;
+  state: 'running' | 'done' | 'failed';
+  agent_id?: string | undefined;
+  peer_id?: string | undefined;
+  tier?: string | undefined;
+  ms?: number | undefined;
+  args?: string | undefined;
+  result?: string | undefined;
+  error?: string | undefined;
+}
+
 export interface ChatMessage {
   id: string;
-  from: 'me' | 'agent' | 'system';
+  from: 'me' | 'agent' | 'system' | 'tool';
   text: string;
   done: boolean;
   at: number;
+  tool?: ToolView | undefined;
 }
 
 export interface LocalSkill { name: string; description: string; custom: boolean; code?: string; timeoutMs?: number }

@@ -1,0 +1,161 @@
+/**
+ * An LLM agent in a real Chromium tab's Web Worker, added with "+ LLM agent", against the stand-in
+ * provider (CORS like OpenAI's), with a real registry and a real sidecar on another peer:
+ * the answer streams into the dashboard chat; the model's tool call runs a skill on the sidecar's
+ * agent and the answer uses its result, with the call shown in the chat (skill, agent, peer,
+ * tier, time); Stop ends the provider's stream; the agent survives a reload; a provider that
+ * refuses browser calls gives a readable error; the key is found nowhere but at the provider.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { startWebStack, openSignedIn, screenshot, until, type WebStack } from '../web/helpers.ts';
+import { startSidecarProcess, type SidecarProcess } from '../../sidecar-node/test-support.ts';
+import { startStandInProvider, type StandInProvider } from '../../mesh/test-support/stand-in-provider.ts';
+import type { AgentClient } from '../../mesh/agent/client.ts';
+import type { MeshMessage } from '../../mesh/protocol/index.ts';
+import { findInRegistryData } from './support.ts';
+
+const KEY = `sk-tab-secret-${process.pid}-c0ffee`;
+let stack: WebStack;
+let stand: StandInProvider;
+let noCors: StandInProvider;
+let pi: SidecarProcess;
+let upper: AgentClient;
+const seenByPi: MeshMessage[] = [];
+/** What the skill on the other peer was asked (args, who asked). */
+const ran: unknown[] = [];
+const consoleLines: string[] = [];
+
+before(async () => {
+  stack = await startWebStack();
+  stand = await startStandInProvider({ apiKey: KEY, chunkDelayMs: 30 });
+  noCors = await startStandInProvider({ cors: false });
+  pi = await startSidecarProcess(stack.registry, 'pi-tools');
+  upper = await pi.agent({
+    name: 'upper',
+    registerTimeoutMs: 30_000,
+    skills: {
+      upper: {
+        description: 'Upper-cases a text',
+        args_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
+        handler: (a: { text: string }, call) => {
+          ran.push({ args: a, from: call.fromPeer, agent: call.sourceAgent });
+          return a.text.toUpperCase();
+        },
+      },
+    },
+  });
+  upper.on('message', (m) => seenByPi.push(m));
+});
+after(async () => {
+  upper?.close();
+  await pi?.stop();
+  await stand?.close();
+  await noCors?.close();
+  await stack?.close();
+});
+
+async function addLlmAgent(page: Page, o: { name: string; baseUrl: string; key: string; skills: string }) {
+  await page.getByRole('button', { name: '+ LLM agent' }).click();
+  const form = page.getByTestId('llm-form');
+  await form.getByTestId('llm-name').fill(o.name);
+  await form.getByTestId('llm-kind').selectOption('compatible');
+  await form.getByTestId('llm-base-url').fill(o.baseUrl);
+  await form.getByTestId('llm-model').fill('stand-in-1');
+  await form.getByTestId('llm-key').fill(o.key);
+  await form.getByTestId('llm-skills').fill(o.skills);
+  await form.getByRole('button', { name: 'Add LLM agent' }).click();
+  await page.locator(`[data-testid=local-agent][data-agent="${o.name}"][data-status=running]`).waitFor({ timeout: 60_000 });
+}
+
+async function say(page: Page, text: string) {
+  await page.locator('#chat-input').fill(text);
+  await page.locator('#chat-input').press('Enter');
+}
+const chatText = async (page: Page) => (await page.getByTestId('chat-log').textContent()) ?? '';
+
+test('an LLM agent in a tab streams its answer, calls a skill on a sidecar peer, stops on Stop, survives a reload', async () => {
+  const { context, page, peerId, errors } = await openSignedIn(stack, stack.registry.adminKey);
+  page.on('console', (m) => consoleLines.push(m.text()));
+  await addLlmAgent(page, { name: 'assistant', baseUrl: stand.baseUrl, key: KEY, skills: 'upper' });
+  await page.locator(`[data-testid=agent-row][data-agent="assistant@${peerId}"]`).waitFor({ timeout: 60_000 });
+  await page.locator('[data-testid=agent-row][data-agent="upper@pi-tools"] .chip.skill[data-skill=upper]', { hasText: '(text)' }).waitFor({ timeout: 60_000 });
+  await page.getByTestId('chat-target').selectOption({ label: `assistant@${peerId} on ${peerId} (this browser)` });
+
+  // 1. Streaming: the reply bubble grows in several steps.
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { __seen: string[] }).__seen = seen;
+    new MutationObserver(() => {
+      const last = [...document.querySelectorAll('[data-testid=msg-agent]')].pop()?.textContent ?? '';
+      if (last && seen[seen.length - 1] !== last) seen.push(last);
+    }).observe(document.querySelector('[data-testid=chat-log]')!, { subtree: true, childList: true, characterData: true });
+  });
+  await say(page, 'hello there, model');
+  await until('the streamed answer', async () => (await chatText(page)).includes('Hello! You said: hello there, model'), 60_000);
+  const seen = await page.evaluate(() => (window as unknown as { __seen: string[] }).__seen);
+  assert.ok(seen.length >= 4, `the answer arrived in ${seen.length} step(s)`);
+  assert.equal(stand.requests.at(-1)!.authorization, `Bearer ${KEY}`, 'the worker called the provider with the key');
+  assert.match(stand.requests.at(-1)!.origin ?? '', /^http:\/\/127\.0\.0\.1:/, 'a browser call (with an Origin)');
+
+  // 2. A tool call: the model asks for `upper`, which runs on the sidecar's agent on another peer.
+  await say(page, 'use upper with {"text":"from the tab"}');
+  const tool = page.locator('[data-testid=msg-tool][data-skill=upper][data-state=done]');
+  await tool.waitFor({ timeout: 60_000 });
+  assert.equal(await tool.getAttribute('data-agent'), 'upper@pi-tools');
+  assert.equal(await tool.getAttribute('data-peer'), 'pi-tools');
+  assert.equal(await tool.getAttribute('data-tier'), 'direct');
+  assert.match((await tool.textContent()) ?? '', /upper.*upper@pi-tools · on pi-tools · direct · \d+ ms.*→ "FROM THE TAB"/);
+  await until('the answer using the result', async () => (await chatText(page)).includes('The upper tool says: "FROM THE TAB"'), 60_000);
+  assert.deepEqual(ran, [{ args: { text: 'from the tab' }, from: peerId, agent: 'assistant' }], 'the skill ran on the sidecar, asked by the tab\'s agent');
+  await screenshot(page, 'llm-chat');
+
+  // 3. Stop: the provider's stream ends (the stand-in sees the client go away).
+  stand.setChunkDelay(150);
+  const n = stand.requests.length;
+  await say(page, 'count to 300');
+  await until('the first numbers', async () => /\b3 4 /.test(await chatText(page)), 60_000);
+  await page.getByTestId('chat-stop').click();
+  await until('the provider to see the client go away', () => stand.requests[n]?.outcome === 'client_closed', 15_000);
+  await page.getByTestId('msg-system').filter({ hasText: 'Stopped.' }).waitFor({ timeout: 10_000 });
+  assert.ok(stand.requests[n]!.chunksSent < 100, `${stand.requests[n]!.chunksSent} chunks went out after Stop`);
+  console.log(`# Stop: the provider had sent ${stand.requests[n]!.chunksSent} of 302 chunks`);
+  stand.setChunkDelay(30);
+
+  // 4. It survives a reload (definition and key in IndexedDB) and answers again, remembering the chat.
+  await page.reload();
+  await page.locator('[data-testid=local-agent][data-agent="assistant"][data-status=running]').waitFor({ timeout: 60_000 });
+  await page.getByTestId('chat-target').selectOption({ label: `assistant@${peerId} on ${peerId} (this browser)` });
+  await say(page, 'back again');
+  await until('an answer after the reload', async () => (await chatText(page)).includes('Hello! You said: back again'), 60_000);
+  assert.ok(await page.evaluate(() => !JSON.stringify({ ...localStorage }).includes('sk-')), 'no key in localStorage');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a provider that refuses browser calls (no CORS) gives a readable error in the chat', async () => {
+  const { context, page, peerId } = await openSignedIn(stack, stack.registry.adminKey);
+  page.on('console', (m) => consoleLines.push(m.text()));
+  await addLlmAgent(page, { name: 'closed', baseUrl: noCors.baseUrl, key: 'not-needed', skills: '' });
+  await page.locator(`[data-testid=agent-row][data-agent="closed@${peerId}"]`).waitFor({ timeout: 60_000 });
+  await page.getByTestId('chat-target').selectOption({ label: `closed@${peerId} on ${peerId} (this browser)` });
+  await say(page, 'anyone there?');
+  const err = page.getByTestId('msg-system').filter({ hasText: 'Not answered' });
+  await err.waitFor({ timeout: 60_000 });
+  assert.match((await err.textContent()) ?? '', /could not reach .*CORS.*OLLAMA_ORIGINS.*gateway/);
+  await context.close();
+});
+
+test('the key reaches the provider and nothing else: not the registry\'s database, logs or audit, not any peer, not the console', async () => {
+  const places: [string, string][] = [
+    ['the sidecar peer (log)', pi.output()],
+    ['messages the agent on the sidecar received', JSON.stringify([seenByPi, ran])],
+    ['the browser console', consoleLines.join('\n')],
+    ['the registry (log)', stack.registry.output()],
+  ];
+  for (const [where, text] of places) assert.ok(!text.includes(KEY), `the key is in ${where}`);
+  await pi.stop();
+  await stack.registry.stop();
+  assert.deepEqual(await findInRegistryData(stack.registry.dataDir, KEY), []);
+});
