@@ -6,7 +6,7 @@ import { RateLimiter } from '../http/rate-limit.ts';
 import { log } from '../log.ts';
 import type { ClusterMessage, RedisCluster } from '../cluster.ts';
 
-/** Close codes of the signaling contract (interfaces.md #3). */
+/** Close codes of the signaling contract (docs/registry.md, Signaling). */
 export const CLOSE = { replaced: 4001, refused: 4003, limit: 4008 } as const;
 
 /** Types only the registry sends; a client sending one gets an error frame. */
