@@ -4,7 +4,7 @@ import { Emitter } from './emitter.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { quietLogger, type Logger, type WebSocketCtor, type WebSocketLike } from './types.ts';
 
-/** Close codes the registry uses (interfaces #3). */
+/** Close codes the registry uses (docs/registry.md, Signaling). */
 export const CLOSE_REPLACED = 4001;
 export const CLOSE_REFUSED = 4003;
 export const CLOSE_RATE_LIMIT = 4008;

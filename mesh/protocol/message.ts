@@ -4,7 +4,7 @@ import { LIMITS } from './limits.ts';
 import { check, decode, type Decoded } from './decode.ts';
 
 /**
- * The application message carried over DataChannels (DESIGN.md §3.2). Only `type` is required.
+ * The application message carried over DataChannels (docs/protocol.md, Frames on the DataChannel). Only `type` is required.
  * Agent names are free-form here (the Python agents use display names), but bounded.
  */
 export const MeshMessageSchema = z.looseObject({

@@ -13,7 +13,7 @@ import { log } from '../log.ts';
 const ENTRY_ID = /^[0-9a-f]{8}$/;
 
 /**
- * Pairing (DESIGN §3.4, issue 5): an admin makes a 6-digit single-use code; a device redeems it
+ * Pairing (docs/pairing.md): an admin makes a 6-digit single-use code; a device redeems it
  * (public, rate limited per client) and waits as a pending entry; the admin approves, rejects or
  * later revokes it; the device collects its device token once with its claim secret.
  */
