@@ -9,7 +9,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRegistry, type RegistryProcess } from './testing.ts';
 import { api, registeredPeer, TestEventStream, TestSocket, waitFor } from './test-support.ts';
+import WS from 'ws';
 import { RegistryClient } from '../mesh/registry-client.ts';
+import { SignalingClient } from '../mesh/signaling-client.ts';
+import type { WebSocketCtor } from '../mesh/types.ts';
 import { REVOKED_TASK_ERROR, RevokedNotice, isRevokedBody, isRevokedClose } from '../mesh/protocol/index.ts';
 
 let r: RegistryProcess;
@@ -134,6 +137,13 @@ test('a cut-off survives a restart with a smaller TOKEN_TTL_S; sessions end at t
   const a = await registeredPeer(small.wsUrl, await small.token(k2), 'exp-a');
   const b = await registeredPeer(small.wsUrl, await small.token(k3), 'exp-b');
   const ev = await TestEventStream.open(small.url, await small.token(k3));
+  // The mesh's own signaling client renews by itself (an auth frame at 80 % of the token's life).
+  const k4 = await small.issueApiKey('exp-c');
+  const client = new SignalingClient({ url: small.wsUrl, peerId: 'exp-c', WebSocket: WS as unknown as WebSocketCtor, getToken: () => small.token(k4) });
+  const drops: number[] = [];
+  client.on('disconnected', (d) => drops.push(d.code));
+  client.start();
+  await waitFor('client registered', () => client.connected);
   const t0 = Date.now();
   const renew = setInterval(() => void small.token(k2).then((t) => a.sock.send({ type: 'auth', payload: { token: t } })), 1500);
   try {
@@ -144,9 +154,12 @@ test('a cut-off survives a restart with a smaller TOKEN_TTL_S; sessions end at t
     await ev.ended;
     await new Promise((res) => setTimeout(res, 3000));
     assert.equal(a.sock.closeInfo, undefined, 'the renewed socket stays open past its first token');
+    assert.deepEqual(drops, [], 'the signaling client renewed its session instead of being closed');
+    assert.ok(client.connected);
   } finally {
     clearInterval(renew);
     a.sock.close();
+    client.stop();
   }
   await small.stop();
   await r.restart(); // for after()
