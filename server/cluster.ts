@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RegistryEvent } from '../mesh/protocol/index.ts';
+import type { Revocation } from './revocation.ts';
 import { log } from './log.ts';
 
 /**
@@ -11,8 +12,7 @@ export type ClusterMessage =
   | { kind: 'joined'; peer: string }
   | { kind: 'left'; peer: string }
   | { kind: 'relay'; to: string; text: string }
-  | { kind: 'revoke'; peer: string }
-  | { kind: 'invalidate'; peer: string; at: number }
+  | { kind: 'revoke'; revocation: Revocation }
   | { kind: 'event'; event: RegistryEvent };
 
 export interface ClusterHandlers {
