@@ -45,7 +45,8 @@ export const PeerEvents = {
   peer_connected: z.looseObject({ peer_id: Id }),
   peer_disconnected: z.looseObject({ peer_id: Id }),
   peer_list: z.looseObject({ peers: z.array(Id) }),
-  error: z.looseObject({ code: z.string().max(64), message: z.string().max(4096) }),
+  /** `ack_id` / `request_id` (extensions) name the `send` or request the error is about. */
+  error: z.looseObject({ code: z.string().max(64), message: z.string().max(4096), ack_id: Id.optional(), request_id: z.string().max(LIMITS.idChars).optional() }),
   /** Extension: answer to `register_agent`, tells the agent the id of the peer it lives on. */
   registered: z.looseObject({ peer_id: Id, name: Id }),
   /**
