@@ -76,6 +76,8 @@ function toStored(r: TaskRow): StoredTask {
       updated_at: r.updated_at,
       ttl: r.ttl,
       attempts: Number(r.attempts ?? 0),
+      submitter_peer_id: r.owner,
+      holder_peer_id: r.holder_peer ?? '',
     },
   };
 }
@@ -141,10 +143,13 @@ export class TaskStore {
     return rows[0] && toStored(rows[0]);
   }
 
-  async list(limit: number, state?: TaskState): Promise<Task[]> {
-    const rows = state
-      ? await this.db.query<TaskRow>('SELECT * FROM tasks WHERE state = $1 ORDER BY created_at DESC LIMIT $2', [state, limit])
-      : await this.db.query<TaskRow>('SELECT * FROM tasks ORDER BY created_at DESC LIMIT $1', [limit]);
+  /** Newest first; `peer`: only the tasks it submitted or holds (or held) — admins pass none. */
+  async list(limit: number, state?: TaskState, peer?: string): Promise<Task[]> {
+    const rows = await this.db.query<TaskRow>(
+      `SELECT * FROM tasks WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR owner = $2 OR holder_peer = $2)
+       ORDER BY created_at DESC LIMIT $3`,
+      [state ?? null, peer ?? null, limit],
+    );
     return rows.map((r) => toStored(r).task);
   }
 
