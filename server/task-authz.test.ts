@@ -17,7 +17,9 @@ let c: string; // another ordinary peer
 before(async () => {
   r = await startRegistry();
   admin = await r.token(r.adminKey);
-  [a, b, c] = await Promise.all(['ta-a', 'ta-b', 'ta-c'].map(async (p) => r.token(await r.issueApiKey(p))));
+  a = await r.token(await r.issueApiKey('ta-a'));
+  b = await r.token(await r.issueApiKey('ta-b'));
+  c = await r.token(await r.issueApiKey('ta-c'));
 });
 after(async () => r?.stop());
 
