@@ -189,8 +189,9 @@ export interface Task {
    * when a holder stopped heartbeating and the task was re-queued for another agent.
    */
   attempts?: number;
-  /** The peer that submitted it (not in the Rust registry; absent in announcements, see `announceTask`). */
+  /** The peer that submitted it and its role (not in the Rust registry; absent in announcements, see `announceTask`). */
   submitter_peer_id?: string;
+  submitter_role?: Role;
   /** The peer whose claim made it the holder ("" until claimed; kept after it finished). */
   holder_peer_id?: string;
 }

@@ -94,6 +94,7 @@ export function hubRoutes(reg: RegistryState) {
       },
       p.peerId,
       now(),
+      p.role,
     );
     if (created) reg.bus.publish({ type: 'tasks', data: stored.task });
     return c.json({ task_id: stored.task.id } satisfies TaskSubmitted, created ? 201 : 200);

@@ -73,6 +73,7 @@ ALTER TABLE tasks ADD COLUMN IF NOT EXISTS attempts integer NOT NULL DEFAULT 0;
 ALTER TABLE tasks ADD COLUMN IF NOT EXISTS lease_until double precision;
 ALTER TABLE tasks ADD COLUMN IF NOT EXISTS holder_peer text NOT NULL DEFAULT '';
 ALTER TABLE tasks ADD COLUMN IF NOT EXISTS former_holders jsonb NOT NULL DEFAULT '[]'::jsonb;
+ALTER TABLE tasks ADD COLUMN IF NOT EXISTS owner_role text NOT NULL DEFAULT 'agent';
 UPDATE tasks SET attempts = 1 WHERE attempts = 0 AND assigned_agent_id <> '';
 CREATE INDEX IF NOT EXISTS tasks_holder ON tasks (assigned_agent_id) WHERE state = 'assigned';
 CREATE TABLE IF NOT EXISTS links (
