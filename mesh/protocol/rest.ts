@@ -138,6 +138,8 @@ export type Heartbeat = z.input<typeof Heartbeat>;
 export interface HeartbeatResponse {
   status: 'ok';
   pending_tasks: Task[];
+  /** Advertised skills the policy lets only other peers offer (`providers`): dropped from the record. */
+  refused_skills?: string[];
 }
 
 // ── tasks ───────────────────────────────────────────────────────────────────

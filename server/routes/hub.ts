@@ -8,7 +8,7 @@ import { clientIp, readJson } from '../http/body.ts';
 import { ApiError, badRequest, conflict, forbidden, notFound, tooMany } from '../http/errors.ts';
 import { mayCall } from '../../mesh/identity/acl.ts';
 import { requireAuth } from '../http/auth.ts';
-import { claimedPeer, mayManage } from './agents.ts';
+import { claimedPeer, ownAgentId, providedSkills } from './agents.ts';
 import { log } from '../log.ts';
 
 /**
@@ -37,8 +37,10 @@ export function hubRoutes(reg: RegistryState) {
     const hb = await readJson(c, Heartbeat);
     const t = now();
     const existing = await reg.agents.get(hb.agent_id, t);
-    if (!mayManage(p, existing)) throw forbidden(`agent ${hb.agent_id} belongs to another peer`);
+    const owner = await ownAgentId(reg, p, hb.agent_id, existing);
     const peerId = claimedPeer(p, hb.peer_id, hb.sidecar_peer_id, p.role === 'admin' ? existing?.record.peer_id : undefined);
+    // Skill advertisements: only for the caller's own agents (above), and only skills its peer may offer.
+    const { skills, refused } = providedSkills(reg, peerId, hb.skill_names);
     const prev = existing?.record;
     await reg.agents.upsert(
       {
@@ -49,7 +51,7 @@ export function hubRoutes(reg: RegistryState) {
         sidecar_peer_id: hb.sidecar_peer_id || prev?.sidecar_peer_id || peerId,
         capabilities: {
           ...(prev?.capabilities ?? { mcp_servers: [], mode: '' }),
-          skills: hb.skill_names,
+          skills,
           goals_count: hb.goals_count,
           mode: hb.mode,
         },
@@ -58,7 +60,7 @@ export function hubRoutes(reg: RegistryState) {
         description: prev?.description,
       },
       peerId,
-      existing?.owner ?? p.peerId,
+      owner,
       t,
     );
     if (hb.links) {
@@ -68,9 +70,9 @@ export function hubRoutes(reg: RegistryState) {
     if (!existing || existing.record.health !== 'active') reg.agentsChanged();
     // No expiry sweep here: claimFor skips expired tasks itself and the timer fails them.
     // The same statement renews the lease of every task this agent holds.
-    const pending = await reg.tasks.claimFor(hb.agent_id, hb.skill_names, t, reg.cfg.taskLeaseS, p.peerId);
+    const pending = await reg.tasks.claimFor(hb.agent_id, skills, t, reg.cfg.taskLeaseS, p.peerId);
     for (const task of pending) reg.bus.publish({ type: 'tasks', data: task });
-    return c.json({ status: 'ok', pending_tasks: pending } satisfies HeartbeatResponse);
+    return c.json({ status: 'ok', pending_tasks: pending, ...(refused.length && { refused_skills: refused }) } satisfies HeartbeatResponse);
   });
 
   app.post('/api/hub/tasks', async (c) => {
