@@ -91,6 +91,7 @@ CREATE TABLE IF NOT EXISTS pairing_codes (
   expires_at double precision NOT NULL,
   used       boolean NOT NULL DEFAULT false
 );
+ALTER TABLE pairing_codes ADD COLUMN IF NOT EXISTS wrong_attempts integer NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS pairing (
   id                text PRIMARY KEY,
   agent_name        text NOT NULL,
