@@ -49,6 +49,7 @@ export function helpText(): string {
     '',
     'Usage: chatixia-sidecar [options]    (or: npm run sidecar -- [options])',
     '       chatixia-sidecar call <skill> [json-args] [--peer <id>] [--agent <name>]   run a skill via the local sidecar',
+    '       chatixia-sidecar mcp [--ipc-socket PATH]   an MCP server on stdio: the mesh\'s skills as tools (docs/interop.md)',
     '       chatixia-sidecar pair <code> [--registry-url URL] [--data-dir DIR]   pair this machine (approved in the dashboard)',
     '       chatixia-sidecar agent init [file] | agent run <file>   scaffold / run an LLM agent next to this sidecar',
     '',

@@ -15,6 +15,10 @@ if (process.argv[2] === 'agent') {
   const { agentMain } = await import('./llm-agent.ts');
   process.exit(await agentMain(process.argv.slice(3)));
 }
+if (process.argv[2] === 'mcp') {
+  const { mcpMain } = await import('./mcp-stdio.ts');
+  process.exit(await mcpMain(process.argv.slice(3)));
+}
 if (process.argv[2] === 'call') {
   const { callMain } = await import('./call.ts');
   process.exit(await callMain(process.argv.slice(3)));
