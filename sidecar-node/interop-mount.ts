@@ -13,8 +13,12 @@ export async function mountAll(cfg: InteropConfig, socketPath: string, log: Logg
     const { mountMcpServer } = await import('./mount-mcp.ts');
     for (const [name, server] of Object.entries(cfg.mcpServers)) jobs.push(mountMcpServer(name, server, socketPath, log));
   }
+  if (Object.keys(cfg.a2aAgents).length) {
+    const { mountA2aAgent } = await import('./mount-a2a.ts');
+    for (const [name, agent] of Object.entries(cfg.a2aAgents)) jobs.push(mountA2aAgent(name, agent, cfg.allowPrivateNetworks, socketPath, log));
+  }
   const settled = await Promise.allSettled(jobs);
-  const names = Object.keys(cfg.mcpServers);
+  const names = [...Object.keys(cfg.mcpServers), ...Object.keys(cfg.a2aAgents)];
   settled.forEach((s, i) => {
     if (s.status === 'rejected') log.error(`[interop] ${names[i]} could not be mounted: ${(s.reason as Error).message}`);
   });

@@ -151,6 +151,8 @@ test('refused: a client without a token, a policy-forbidden skill, a message tha
   await assert.rejects(send(reg, 'upper', { text: 'x' }), /401|unauthori/i);
   const c = await factory(token).createFromUrl(agentUrl(AGENT));
   await assert.rejects(send(c, 'secret', {}), /secret.*not allowed|403/);
+  // No push notifications here (the card says so): a push URL (an SSRF vector) is never stored.
+  await assert.rejects(c.createTaskPushNotificationConfig({ tenant: '', id: 'p1', taskId: 'any', url: 'http://169.254.169.254/latest', token: '', authentication: undefined }), /push/i);
   await assert.rejects(c.sendMessage({ tenant: '', message: message([{ content: { $case: 'text', value: 'hi' }, metadata: undefined, filename: '', mediaType: 'text/plain' }]), configuration: undefined, metadata: undefined }), /name the skill/);
 });
 
