@@ -2,7 +2,7 @@ import { Emitter } from './emitter.ts';
 import { Mesh, MeshError, reply } from './mesh.ts';
 import { randomId } from './ids.ts';
 import { quietLogger, type Logger, type SkillInfo } from './types.ts';
-import { decodeAgentCommand, skillSpec, type AgentCommand, type ArgsSchema, type BackedBy, type MeshMessage } from './protocol/index.ts';
+import { decodeAgentCommand, payloadOf, skillSpec, type AgentCommand, type ArgsSchema, type BackedBy, type MeshMessage } from './protocol/index.ts';
 
 /** One IPC line, as an object (the socket transport adds JSON + newline). */
 export interface IpcLine {
@@ -83,7 +83,7 @@ const LOCAL = 'local';
 const REQUEST_TYPES = new Set(['task_request', 'skill_query', 'ping', 'agent_prompt']);
 
 /**
- * The IPC host logic of DESIGN §3.3, shared by the sidecar's Unix socket and the tab's workers.
+ * The IPC host logic (docs/sidecar.md, The IPC protocol), shared by the sidecar's Unix socket and the tab's workers.
  *
  * Routing of a message that reaches this peer (from the mesh, or from a local agent via
  * `send` to our own peer id or to "local"):
@@ -218,7 +218,7 @@ export class AgentHub {
           done();
           resolve(m);
         },
-        ...(opts.onChunk && { onChunk: (m: MeshMessage) => opts.onChunk!(String((m.payload as { text?: unknown } | undefined)?.text ?? '')) }),
+        ...(opts.onChunk && { onChunk: (m: MeshMessage) => opts.onChunk!(payloadOf(m, 'task_stream_chunk')?.text ?? '') }),
       });
       this.#route(msg, this.peerId, undefined);
     });

@@ -16,6 +16,7 @@ import type { SignalingHub } from './signaling/hub.ts';
 import { PairingStore } from './storage/pairing.ts';
 import { IdentityStore } from './storage/identities.ts';
 import type { CertificateAuthority } from './pairing/ca.ts';
+import { LiveSessions } from './sessions.ts';
 
 export const now = () => Date.now() / 1000;
 
@@ -37,6 +38,8 @@ export class RegistryState {
    * stream, not across instances: a door waits on the instance its holder posts to — docs/interop.md).
    */
   readonly taskChunks = new Emitter<{ chunk: [taskId: string, text: string] }>();
+  /** Open event streams by peer (a revocation ends them). */
+  readonly sessions = new LiveSessions();
   readonly startedAt = Date.now();
   readonly limits: { token: RateLimiter; pairing: RateLimiter; task: RateLimiter; pairingStatus: RateLimiter };
   hub!: SignalingHub;

@@ -7,8 +7,10 @@
  */
 import { parseArgs } from 'node:util';
 import { connectAgent } from './agent-socket.ts';
+import type { AgentClient } from '../mesh/agent/client.ts';
 import type { CatalogSkill } from '../mesh/llm/tools.ts';
 import type { DelegateResult } from '../mesh/delegate.ts';
+import { payloadOf } from '../mesh/protocol/index.ts';
 
 const LIST_TIMEOUT_MS = 20_000;
 const CALL_TIMEOUT_MS = 5 * 60_000;
@@ -16,7 +18,7 @@ const CALL_TIMEOUT_MS = 5 * 60_000;
 export async function mcpMain(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { 'ipc-socket': { type: 'string' } } });
   const socketPath = values['ipc-socket'] ?? process.env.IPC_SOCKET ?? '/tmp/chatixia-sidecar.sock';
-  let client;
+  let client: AgentClient;
   try {
     client = await connectAgent({ socketPath });
   } catch (err) {
@@ -36,7 +38,7 @@ export async function mcpMain(argv: string[]): Promise<number> {
         (await sidecar.task('delegate', { skill, args, timeout_ms: CALL_TIMEOUT_MS }, {
           timeoutMs: CALL_TIMEOUT_MS + 5_000,
           signal: call.signal,
-          onChunk: (m) => call.onChunk(String((m.payload as { text?: unknown } | undefined)?.text ?? '')),
+          onChunk: (m) => call.onChunk(payloadOf(m, 'task_stream_chunk')?.text ?? ''),
         })) as DelegateResult,
     },
     { name: 'chatixia-sidecar', version: VERSION },

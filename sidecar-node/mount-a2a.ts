@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { SkillDefinition } from '../mesh/agent/client.ts';
 import type { Logger } from '../mesh/types.ts';
 import { Id } from '../mesh/protocol/index.ts';
-import { guardedFetch } from '../mesh/interop/url-guard.ts';
+import { guardedFetch } from './url-guard.ts';
 import { connectAgent } from './agent-socket.ts';
 import type { Mounted } from './mount-mcp.ts';
 

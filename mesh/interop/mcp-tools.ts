@@ -5,7 +5,7 @@
  * Node only (the SDK is loaded lazily by the doors).
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, CancelledNotificationSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, CallToolResultSchema, CancelledNotificationSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogSkill } from '../llm/tools.ts';
 import { LIMITS } from '../protocol/index.ts';
 
@@ -45,7 +45,9 @@ function toolNames(skills: CatalogSkill[]): Map<string, CatalogSkill> {
 export function toolResult(answer: ToolAnswer): CallToolResult {
   const r = answer.result;
   const meta = { 'chatixia/tier': answer.tier, ...(answer.agent_id && { 'chatixia/agent_id': answer.agent_id }), ...(answer.task_id && { 'chatixia/task_id': answer.task_id }) };
-  if (r && typeof r === 'object' && Array.isArray((r as { content?: unknown }).content)) return { ...(r as CallToolResult), _meta: meta };
+  const passed = CallToolResultSchema.safeParse(r);
+  // An MCP-backed agent's answer (it has `content`; the schema would default a missing one).
+  if (passed.success && r && typeof r === 'object' && 'content' in r) return { ...passed.data, _meta: meta };
   const text = typeof r === 'string' ? r : JSON.stringify(r ?? null);
   const structured = r && typeof r === 'object' && !Array.isArray(r) ? { structuredContent: r as Record<string, unknown> } : {};
   return { content: [{ type: 'text', text }], ...structured, _meta: meta };

@@ -3,7 +3,7 @@
  * handler (task lifecycle, streaming, cancel, listing) and JSON-RPC transport handler, mounted in
  * Hono. Loaded on the first A2A request (server/routes/a2a.ts).
  */
-import { A2A_VERSION_HEADER, SendMessageRequest } from '@a2a-js/sdk';
+import { A2A_VERSION_HEADER, SendMessageRequest, type Message } from '@a2a-js/sdk';
 import { DefaultRequestHandler, JsonRpcTransportHandler, validateVersion } from '@a2a-js/sdk/server';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
@@ -37,15 +37,15 @@ export function a2aDoor(reg: RegistryState) {
 
   /** Refusals a client should see before a task exists: a message that names no skill, an agent without it, a skill the policy forbids. */
   async function precheck(c: Context<AppEnv>, params: unknown, agentId: string): Promise<void> {
-    let msg;
+    let msg: Message | undefined;
     try {
-      msg = SendMessageRequest.fromJSON(params as never).message;
+      msg = SendMessageRequest.fromJSON(params ?? {}).message;
     } catch (e) {
       throw new ApiError(400, 'invalid', `params are not a SendMessageRequest: ${(e as Error).message}`);
     }
     if (!msg) throw new ApiError(400, 'invalid', 'params.message is required');
     const rec = agentId ? await reg.agents.get(agentId, now()) : undefined;
-    let call;
+    let call: { skill: string; args: unknown };
     try {
       call = skillCall(msg, rec?.record.capabilities.skills);
     } catch (e) {
@@ -77,7 +77,7 @@ export function a2aDoor(reg: RegistryState) {
       if (!(Symbol.asyncIterator in out)) return c.json(out);
       // Streaming: an error before the first event is a plain JSON-RPC answer, as the SDK's own adapters do it.
       const events = out[Symbol.asyncIterator]();
-      let first;
+      let first: IteratorResult<unknown>;
       try {
         first = await events.next();
       } catch (e) {

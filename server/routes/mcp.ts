@@ -44,7 +44,8 @@ export function mcpRoutes(reg: RegistryState) {
       { name: 'chatixia-mesh registry', version: VERSION },
       callsOf(calls, p.peerId),
     );
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    // No session id generator: stateless.
+    const transport = new WebStandardStreamableHTTPServerTransport({});
     await server.connect(transport);
     return transport.handleRequest(c.req.raw);
   });
