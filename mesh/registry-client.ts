@@ -4,6 +4,7 @@
  * token for a JWT, renews it before it expires, and retries once after a 401.
  */
 import type {
+  TaskChunk,
   AgentRecord,
   AgentRegistration,
   ApiErrorBody,
@@ -209,6 +210,10 @@ export class RegistryClient {
   }
   async updateTask(taskId: string, upd: TaskUpdate): Promise<Task> {
     return (await this.request<{ task: Task }>('POST', `/api/hub/tasks/${encodeURIComponent(taskId)}`, upd)).task;
+  }
+  /** A streamed piece of a task this peer holds. */
+  async taskChunk(taskId: string, text: string): Promise<void> {
+    await this.request('POST', `/api/hub/tasks/${encodeURIComponent(taskId)}/chunks`, { text } satisfies TaskChunk);
   }
   listTasks(q: { state?: TaskState; limit?: number } = {}): Promise<Task[]> {
     const p = new URLSearchParams();

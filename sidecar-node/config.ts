@@ -21,6 +21,8 @@ export interface SidecarConfig {
   identityDir?: string;
   /** Peer ids allowed to open links without an identity proof (Rust sidecars). */
   legacyPeers: string[];
+  /** MCP servers and A2A agents to mount (docs/interop.md). */
+  interopConfig?: string;
 }
 
 /** Each option: flag, environment variable, help text. Flags override the environment. */
@@ -39,6 +41,7 @@ const OPTIONS = [
   ['log-level', 'LOG_LEVEL', 'debug | info (default) | warn | error. Tokens and keys are never logged.'],
   ['hostname', 'SIDECAR_HOSTNAME', 'Host name reported to the registry (default: the machine\'s).'],
   ['data-dir', 'SIDECAR_DATA_DIR', 'Identity key, certificate, known peers and (after `pair`) the device token, all 0600 (default ~/.local/state/chatixia-sidecar; used when paired or given).'],
+  ['interop-config', 'INTEROP_CONFIG', 'JSON or YAML file of MCP servers (mcpServers) and A2A agents (a2aAgents) to mount as agents of this peer (docs/interop.md).'],
   ['legacy-peers', 'LEGACY_PEERS', 'Comma-separated peer ids that may open links without an identity proof (Rust sidecars). Everyone else must prove.'],
 ] as const;
 
@@ -49,6 +52,7 @@ export function helpText(): string {
     '',
     'Usage: chatixia-sidecar [options]    (or: npm run sidecar -- [options])',
     '       chatixia-sidecar call <skill> [json-args] [--peer <id>] [--agent <name>]   run a skill via the local sidecar',
+    '       chatixia-sidecar mcp [--ipc-socket PATH]   an MCP server on stdio: the mesh\'s skills as tools (docs/interop.md)',
     '       chatixia-sidecar pair <code> [--registry-url URL] [--data-dir DIR]   pair this machine (approved in the dashboard)',
     '       chatixia-sidecar agent init [file] | agent run <file>   scaffold / run an LLM agent next to this sidecar',
     '',
@@ -110,6 +114,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   const turnUrl = get('turn-url');
   const turnSecret = get('turn-secret');
   const hostname = get('hostname');
+  const interopConfig = get('interop-config');
   return {
     registryUrl,
     tokenUrl,
@@ -125,6 +130,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     logLevel: level as SidecarConfig['logLevel'],
     ...(hostname && { hostname }),
     ...((givenDir ?? (paired && defaultDataDir(env))) && { identityDir: givenDir ?? defaultDataDir(env) }),
+    ...(interopConfig && { interopConfig }),
     legacyPeers: (get('legacy-peers') ?? '').split(',').map((x) => x.trim()).filter(Boolean),
   };
 }

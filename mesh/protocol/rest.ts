@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Id } from './common.ts';
 import { LIMITS } from './limits.ts';
 import { PublicKeyJwkSchema, type PublicKeyJwk, type SkillPolicy } from './identity.ts';
-import { SkillSpecs } from './skills.ts';
+import { BackedBy, SkillSpecs } from './skills.ts';
 
 /**
  * Registry REST bodies (docs/registry.md), wire-compatible with the Rust registry of chatixia-mesh:
@@ -58,6 +58,8 @@ export const AgentCapabilities = z
     /** Extension: a description and args schema per skill, beside the plain names the Rust/Python agents read. */
     skill_specs: SkillSpecs.optional(),
     mcp_servers: Names.default([]),
+    /** Extension: the agent stands for an MCP server or an external A2A agent (docs/interop.md). */
+    backed_by: BackedBy.optional(),
     goals_count: z.number().int().min(0).max(1e9).default(0),
     mode: Text(64).default(''),
   })
@@ -170,6 +172,10 @@ export const TaskUpdate = z.looseObject({
   error: Text(64 * 1024).optional(),
 });
 export type TaskUpdate = z.input<typeof TaskUpdate>;
+
+/** POST /api/hub/tasks/:id/chunks: a streamed piece of a held task's answer (the A2A and MCP doors pass it on). */
+export const TaskChunk = z.object({ text: Text(64 * 1024) });
+export type TaskChunk = z.infer<typeof TaskChunk>;
 
 export interface Task {
   id: string;

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { Heartbeat, Id, TaskState, TaskSubmission, TaskUpdate, taskSkills, type HeartbeatResponse, type Task, type TaskSubmitted } from '../../mesh/protocol/index.ts';
+import { Heartbeat, Id, TaskChunk, TaskState, TaskSubmission, TaskUpdate, taskSkills, type HeartbeatResponse, type Task, type TaskSubmitted } from '../../mesh/protocol/index.ts';
 import type { Principal } from '../auth/tokens.ts';
 import type { StoredTask } from '../storage/tasks.ts';
 import type { AppEnv } from '../http/context.ts';
@@ -149,6 +149,20 @@ export function hubRoutes(reg: RegistryState) {
     if (!updated) throw conflict('task changed meanwhile; read it again');
     reg.bus.publish({ type: 'tasks', data: updated.task });
     return c.json({ status: 'ok', task: updated.task });
+  });
+
+  /** A streamed piece from the agent holding the task (its current holder only). */
+  app.post('/api/hub/tasks/:id/chunks', async (c) => {
+    const p = c.get('principal');
+    const id = c.req.param('id');
+    if (!Id.safeParse(id).success) throw badRequest('task id is not a valid id');
+    const { text } = await readJson(c, TaskChunk);
+    const s = await reg.tasks.get(id);
+    if (!s) throw notFound('task');
+    if (s.task.state !== 'assigned') throw conflict(`task is ${s.task.state}; chunks are for a task being worked on`);
+    if (s.holderPeer !== p.peerId) throw forbidden('only the peer holding the task streams its answer');
+    reg.taskChunks.emit('chunk', id, text);
+    return c.json({ status: 'ok' });
   });
 
   app.get('/api/hub/network/topology', async (c) => c.json(await reg.topology()));

@@ -14,6 +14,7 @@ const MAX_TASKS = 100;
 export const toAgentView = (a: AgentRecord): AgentView => ({
   agent_id: a.agent_id, peer_id: a.peer_id || a.sidecar_peer_id, hostname: a.hostname, health: a.health,
   skills: a.capabilities?.skills ?? [], mode: a.mode,
+  ...(a.capabilities?.backed_by && { backedBy: a.capabilities.backed_by }),
   ...(a.capabilities?.skill_specs?.length && { specs: Object.fromEntries(a.capabilities.skill_specs.map(({ name, ...about }) => [name, about])) }),
 });
 
