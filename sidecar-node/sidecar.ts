@@ -53,7 +53,7 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
           throw new Error(`the registry refused the credentials: ${err.message}`);
         }
         const d = backoff.next();
-        log.warn(`[sidecar] registry not reachable (${(err as Error).message}); retrying in ${d} ms`);
+        log.warn(`[sidecar] registry at ${cfg.registryUrl} not reachable (${(err as Error).message}); retrying in ${d} ms — is it running, and is REGISTRY_URL right?`);
         await sleep(d, stopCtl.signal);
       }
     }

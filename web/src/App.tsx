@@ -13,6 +13,7 @@ import { PairPage, isPairPath } from './pairing/PairPage.tsx';
 
 export function App() {
   const phase = useStore((s) => s.session.phase);
+  const isAdmin = useStore((s) => s.session.role === 'admin');
   const [chatTarget, setChatTarget] = useState<{ agent: string; peerId: string } | null>(null);
   const openChat = (agent: string, peerId: string) => {
     setChatTarget({ agent, peerId });
@@ -31,6 +32,7 @@ export function App() {
           <nav className="jump" aria-label="Sections">
             <a href="#topology">Topology</a><a href="#agents">Agents</a><a href="#chat">Chat</a>
             <a href="#tasks">Tasks</a><a href="#local">This browser</a>
+            {isAdmin && <><a href="#devices">Devices</a><a href="#keys">Keys</a><a href="#audit">Audit</a></>}
           </nav>
           <div className="col col-a">
             <Topology />

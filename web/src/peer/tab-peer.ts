@@ -38,27 +38,31 @@ const STATS_EVERY_MS = 2000;
 const ICE_REFRESH_MS = 10 * 60_000;
 const HEARTBEAT_MS = 15_000;
 
-/** Exchanges the credential for a JWT: as an API key first (asking for our own peer id), then as a device token. */
+/** Device tokens from pairing carry this prefix (server/auth/secrets.ts); anything else is an API key. */
+const DEVICE_TOKEN_PREFIX = 'dt_';
+
+/**
+ * Exchanges the credential for a JWT: a device token as such; an API key asking for our own peer id
+ * first, then — only if the registry says the key is bound to its own id (403) or our id is taken
+ * (409) — for the key's own id. A wrong key costs one request.
+ */
 async function signIn(credential: string, preferredPeerId: string): Promise<RegistryClient> {
   const baseUrl = location.origin;
-  const attempts: Array<() => RegistryClient> = [
-    () => new RegistryClient({ baseUrl, apiKey: credential, peerId: preferredPeerId }),
-    () => new RegistryClient({ baseUrl, apiKey: credential }), // an agent key is bound to its own peer id
-    () => new RegistryClient({ baseUrl, deviceToken: credential }),
-  ];
-  let last: unknown;
-  for (const make of attempts) {
-    const c = make();
-    try {
-      await c.token();
-      return c;
-    } catch (e) {
-      last = e;
-      // 409: our preferred peer id belongs to another key or device — take the key's own id instead.
-      if (!isAuthError(e) && !(e instanceof RegistryError && e.status === 409)) throw e; // network trouble: stop here
-    }
+  if (credential.startsWith(DEVICE_TOKEN_PREFIX)) {
+    const c = new RegistryClient({ baseUrl, deviceToken: credential });
+    await c.token();
+    return c;
   }
-  throw last;
+  const own = new RegistryClient({ baseUrl, apiKey: credential, peerId: preferredPeerId });
+  try {
+    await own.token();
+    return own;
+  } catch (e) {
+    if (!(e instanceof RegistryError && (e.status === 403 || e.status === 409))) throw e;
+  }
+  const bound = new RegistryClient({ baseUrl, apiKey: credential });
+  await bound.token();
+  return bound;
 }
 
 /**
