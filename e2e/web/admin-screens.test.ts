@@ -67,7 +67,7 @@ test('phone: a skill that does not compile shows its error beside the code and t
   await form.getByRole('button', { name: 'Add skill' }).click();
   const alert = form.getByRole('alert');
   await alert.waitFor({ timeout: 15_000 });
-  assert.match((await alert.textContent()) ?? '', /Not added: /);
+  assert.match((await alert.textContent()) ?? '', /Skill broken not added: /);
   assert.ok(await form.isVisible(), 'the form closed on an error');
   const box = (await alert.boundingBox())!;
   assert.ok(box.y >= 0 && box.y + box.height <= PHONE.height, `the error is off-screen (y=${box.y})`);
