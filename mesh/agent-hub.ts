@@ -82,7 +82,7 @@ const LOCAL = 'local';
 const REQUEST_TYPES = new Set(['task_request', 'skill_query', 'ping', 'agent_prompt']);
 
 /**
- * The IPC host logic of DESIGN §3.3, shared by the sidecar's Unix socket and the tab's workers.
+ * The IPC host logic (docs/sidecar.md, The IPC protocol), shared by the sidecar's Unix socket and the tab's workers.
  *
  * Routing of a message that reaches this peer (from the mesh, or from a local agent via
  * `send` to our own peer id or to "local"):

@@ -1,5 +1,5 @@
 /**
- * Typed client of the registry REST API (interfaces.md #5). Isomorphic: only `fetch`, so the
+ * Typed client of the registry REST API (docs/registry.md). Isomorphic: only `fetch`, so the
  * sidecar (Node 20) and the web app use the same code. It exchanges an API key or a device
  * token for a JWT, renews it before it expires, and retries once after a 401.
  */

@@ -4,7 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import { LIMITS, type HealthzResponse } from '../mesh/protocol/index.ts';
 import type { AppEnv } from './http/context.ts';
 import type { RegistryState } from './state.ts';
-import { ApiError, errorBody } from './http/errors.ts';
+import { ApiError, RevokedError, errorBody, revokedBody } from './http/errors.ts';
 import { log } from './log.ts';
 import { tokenRoutes } from './routes/token.ts';
 import { keyRoutes } from './routes/keys.ts';
@@ -50,6 +50,7 @@ export function buildApp(reg: RegistryState): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.onError((err, c) => {
+    if (err instanceof RevokedError) return c.json(revokedBody(err.message), 401);
     if (err instanceof ApiError) return c.json(errorBody(err.code, err.message), err.status);
     if (err instanceof HTTPException) return c.json(errorBody('bad_request', err.message || 'bad request'), err.status);
     log.error(`${c.req.method} ${c.req.path} failed`, err);

@@ -15,6 +15,7 @@ import type { SignalingHub } from './signaling/hub.ts';
 import { PairingStore } from './storage/pairing.ts';
 import { IdentityStore } from './storage/identities.ts';
 import type { CertificateAuthority } from './pairing/ca.ts';
+import { LiveSessions } from './sessions.ts';
 
 export const now = () => Date.now() / 1000;
 
@@ -31,6 +32,8 @@ export class RegistryState {
   ca!: CertificateAuthority;
   readonly auth: Authenticator;
   readonly bus = new EventBus();
+  /** Open event streams by peer (a revocation ends them). */
+  readonly sessions = new LiveSessions();
   readonly startedAt = Date.now();
   readonly limits: { token: RateLimiter; pairing: RateLimiter; task: RateLimiter; pairingStatus: RateLimiter };
   hub!: SignalingHub;

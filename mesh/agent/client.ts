@@ -1,7 +1,7 @@
 import { Emitter } from '../emitter.ts';
 import { randomId } from '../ids.ts';
 import { z } from 'zod';
-import { ArgsSchema, describe, decodePeerEvent, skillSpec, type MeshMessage, type PeerEvent, type ToolEvent } from '../protocol/index.ts';
+import { ArgsSchema, describe, decodePeerEvent, isOpenStreamChunk, meshErrorOf, payloadOf, skillSpec, type MeshMessage, type PeerEvent, type ToolEvent } from '../protocol/index.ts';
 import type { SkillInfo } from '../types.ts';
 import type { AgentTransport } from './transport.ts';
 
@@ -287,8 +287,12 @@ export class AgentClient extends Emitter<AgentClientEvents> {
     const msg: MeshMessage = { type: 'task_request', payload: { skill, args, ...(opts.timeoutMs && { timeout_ms: opts.timeoutMs }) } };
     if (opts.agent) msg.target_agent = opts.agent;
     const r = await this.request(opts.peer ?? 'local', msg, opts);
-    const p = (r.payload ?? {}) as { result?: unknown; error?: string };
-    if (r.type === 'error') throw new AgentError(String((r.payload as { code?: string })?.code ?? 'error'), String((r.payload as { message?: string })?.message));
+    if (r.type === 'error') {
+      const e = meshErrorOf(r);
+      throw new AgentError(e.code, e.message);
+    }
+    const p = payloadOf(r, 'task_response');
+    if (!p) throw new AgentError('bad_response', `expected a task_response, got ${r.type} with a payload that does not fit`);
     if (p.error) throw new AgentError('task_failed', p.error);
     return p.result;
   }
@@ -359,14 +363,14 @@ export class AgentClient extends Emitter<AgentClientEvents> {
           this.#registered = undefined;
           return;
         }
-        const ackId = (ev.payload as { ack_id?: unknown }).ack_id;
-        const w = typeof ackId === 'string' ? this.#ackWaits.get(ackId) : undefined;
-        if (w && !w.broadcast) {
-          this.#ackWaits.delete(ackId as string);
+        const ackId = ev.payload.ack_id;
+        const w = ackId ? this.#ackWaits.get(ackId) : undefined;
+        if (ackId && w && !w.broadcast) {
+          this.#ackWaits.delete(ackId);
           return w.reject(new AgentError(ev.payload.code, ev.payload.message, w.details));
         }
-        const rid = (ev.payload as { request_id?: unknown }).request_id;
-        const p = typeof rid === 'string' ? this.#pending.get(rid) : undefined;
+        const rid = ev.payload.request_id;
+        const p = rid ? this.#pending.get(rid) : undefined;
         if (p) p.reject(new AgentError(ev.payload.code, ev.payload.message));
         else this.emit('error', ev.payload);
         return;
@@ -386,10 +390,11 @@ export class AgentClient extends Emitter<AgentClientEvents> {
     if (rid && msg.type !== 'task_request' && msg.type !== 'agent_prompt') {
       const p = this.#pending.get(rid);
       if (p) {
-        const done = (msg.payload as { done?: unknown } | undefined)?.done;
-        if (msg.type.endsWith('_stream_chunk') && done !== true) p.onChunk?.(msg);
-        else if (msg.type === 'error') p.reject(new AgentError(String((msg.payload as { code?: string })?.code ?? 'error'), String((msg.payload as { message?: string })?.message ?? 'error')));
-        else p.resolve(msg);
+        if (isOpenStreamChunk(msg)) p.onChunk?.(msg);
+        else if (msg.type === 'error') {
+          const e = meshErrorOf(msg);
+          p.reject(new AgentError(e.code, e.message));
+        } else p.resolve(msg);
         return;
       }
     }
@@ -406,10 +411,11 @@ export class AgentClient extends Emitter<AgentClientEvents> {
   }
 
   async #runSkill(msg: MeshMessage, from: string): Promise<void> {
-    const p = (msg.payload ?? {}) as { skill?: string; args?: unknown };
-    const s = p.skill ? this.#skills.get(p.skill) : undefined;
-    if (!s) {
-      if (this.#name) this.#reply(from, msg, 'task_response', { error: `agent ${this.#name} has no skill "${p.skill}"` });
+    const p = payloadOf(msg, 'task_request');
+    const s = p ? this.#skills.get(p.skill) : undefined;
+    if (!p || !s) {
+      const why = p ? `has no skill "${p.skill}"` : 'got a task_request without a valid skill name';
+      if (this.#name) this.#reply(from, msg, 'task_response', { error: `agent ${this.#name} ${why}` });
       else this.emit('message', msg, from);
       return;
     }
@@ -457,7 +463,8 @@ export class AgentClient extends Emitter<AgentClientEvents> {
   }
 
   async #runPrompt(msg: MeshMessage, from: string): Promise<void> {
-    const p = (msg.payload ?? {}) as { text?: string; session_id?: string };
+    const p = payloadOf(msg, 'agent_prompt');
+    if (!p) return this.#reply(from, msg, 'agent_response', { text: '', error: 'an agent_prompt needs a text' });
     if (!this.#runStarted(from, msg, 'agent_response')) return;
     const run = this.#track(from, msg);
     const call = {
@@ -470,7 +477,7 @@ export class AgentClient extends Emitter<AgentClientEvents> {
     };
     let full = '';
     try {
-      const out = await this.#onPrompt!(String(p.text ?? ''), call);
+      const out = await this.#onPrompt!(p.text, call);
       if (typeof out === 'string') return this.#reply(from, msg, 'agent_response', { text: out });
       for await (const piece of out) {
         if (typeof piece === 'string') {

@@ -12,7 +12,7 @@ export interface PortLike {
  * Flow control on the port. postMessage never pushes back, so a busy worker would let the tab's
  * lines pile up in its event queue without limit. The worker therefore returns credit for the
  * lines it has handed to its agent, as a port-level frame `{ credit: n }`: it has no `type`, so it
- * is never an IPC line (DESIGN §3.3 lines are unchanged) and the tab takes it out before the hub.
+ * is never an IPC line (the IPC lines of docs/sidecar.md are unchanged) and the tab takes it out before the hub.
  * The worker's first frame is `{ credit: 0 }` (hello): only then does the tab hold lines back, so
  * a worker that speaks raw lines and never returns credit works as before (unbounded).
  */

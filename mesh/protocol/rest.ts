@@ -5,7 +5,7 @@ import { PublicKeyJwkSchema, type PublicKeyJwk, type SkillPolicy } from './ident
 import { SkillSpecs } from './skills.ts';
 
 /**
- * Registry REST bodies (DESIGN.md §3.4), wire-compatible with the Rust registry of chatixia-mesh:
+ * Registry REST bodies (docs/registry.md), wire-compatible with the Rust registry of chatixia-mesh:
  * field names and defaults follow its serde structs, so its Python agents keep working.
  * Request schemas are loose (unknown fields pass) and bounded; response types are what the
  * registry answers. Every error answer is `ApiErrorBody`.
@@ -100,7 +100,7 @@ export interface AgentRecord {
   capabilities: AgentCapabilities;
   status: string;
   mode: string;
-  description?: string;
+  description?: string | undefined;
   health: Health;
   registered_at: string;
   last_heartbeat: string;

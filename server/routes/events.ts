@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { RegistryEvent } from '../../mesh/protocol/index.ts';
+import { REVOKED_SSE_EVENT, type RegistryEvent, type RevokedNotice } from '../../mesh/protocol/index.ts';
 import type { AppEnv } from '../http/context.ts';
 import { now, type RegistryState } from '../state.ts';
 import { requireAuth } from '../http/auth.ts';
@@ -12,13 +12,15 @@ const ADMIN_ONLY = new Set<RegistryEvent['type']>(['pairing', 'audit']);
  * GET /api/events: a text/event-stream; each `data:` line is one RegistryEvent JSON. The first
  * events are snapshots (agents, topology) so a dashboard needs no extra request. Pairing and
  * audit events go to admins only. `?token=` works here because EventSource cannot set headers.
+ * A revocation of the caller ends the stream with `event: revoked` (mesh/protocol/revocation.ts);
+ * the stream also ends when the caller's token expires (the client reconnects with a fresh one).
  */
 export function eventRoutes(reg: RegistryState) {
   const app = new Hono<AppEnv>();
   /** Open streams per peer id: each holds a subscription and a queue, so one token cannot open thousands. */
   const open = new Map<string, number>();
   app.get('/api/events', requireAuth(reg, { allowQueryToken: true }), (c) => {
-    const { peerId, role } = c.get('principal');
+    const { peerId, role, exp } = c.get('principal');
     const isAdmin = role === 'admin';
     const mine = open.get(peerId) ?? 0;
     if (mine >= reg.cfg.maxEventStreamsPerPeer) {
@@ -40,11 +42,18 @@ export function eventRoutes(reg: RegistryState) {
         wake?.();
       });
       let closed = false;
-      stream.onAbort(() => {
+      let revoked: RevokedNotice | undefined;
+      const stop = () => {
         closed = true;
         unsubscribe();
         wake?.();
+      };
+      stream.onAbort(stop);
+      const forget = reg.sessions.add(peerId, (notice) => {
+        revoked = notice;
+        stop();
       });
+      const expiry = exp === undefined ? undefined : setTimeout(stop, Math.min(2 ** 31 - 1, Math.max(0, exp * 1000 - Date.now())));
       try {
         queue.unshift(
           { type: 'agents', data: (await reg.agents.list(now())).map((a) => a.record) },
@@ -64,7 +73,10 @@ export function eventRoutes(reg: RegistryState) {
           wake = undefined;
           if (!woke && !closed) await stream.write(': keep-alive\n\n');
         }
+        if (revoked) await stream.writeSSE({ event: REVOKED_SSE_EVENT, data: JSON.stringify(revoked) });
       } finally {
+        clearTimeout(expiry);
+        forget();
         unsubscribe();
         release();
       }

@@ -9,11 +9,12 @@ import { ApiError, conflict, forbidden, notFound, tooMany } from '../http/errors
 import { principalOf, requireAdmin } from '../http/auth.ts';
 import { hashSecret, newSecret } from '../auth/secrets.ts';
 import { log } from '../log.ts';
+import { revokePeer } from '../revocation.ts';
 
 const ENTRY_ID = /^[0-9a-f]{8}$/;
 
 /**
- * Pairing (DESIGN §3.4, issue 5): an admin makes a 6-digit single-use code; a device redeems it
+ * Pairing (docs/pairing.md): an admin makes a 6-digit single-use code; a device redeems it
  * (public, rate limited per client) and waits as a pending entry; the admin approves, rejects or
  * later revokes it; the device collects its device token once with its claim secret.
  */
@@ -92,11 +93,8 @@ export function pairingRoutes(reg: RegistryState) {
       }
       const moved = await reg.pairing.transition(id, from, to, now(), certificate);
       if (!moved) throw conflict('entry changed meanwhile; read it again');
-      if (action === 'revoke') {
-        reg.auth.setRevoked([moved.entry.peer_id]);
-        reg.hub.revoke(moved.entry.peer_id);
-      }
-      await reg.record(c.get('principal').peerId, `pairing.${action}`, moved.entry.peer_id, { id, agent_name: moved.entry.agent_name });
+      const gone = action === 'revoke' ? await revokePeer(reg, { peer: moved.entry.peer_id, how: 'pairing', at: Math.floor(Date.now() / 1000) }) : {};
+      await reg.record(c.get('principal').peerId, `pairing.${action}`, moved.entry.peer_id, { id, agent_name: moved.entry.agent_name, ...gone });
       publish(moved.entry);
       return c.json(moved.entry);
     });

@@ -90,6 +90,12 @@ export class AgentStore {
     return (await this.db.query('DELETE FROM agents WHERE agent_id = $1 RETURNING agent_id', [agentId])).length > 0;
   }
 
+  /** A revoked peer's agents leave the registry at once; answers their ids. */
+  async deleteByPeer(peerId: string): Promise<string[]> {
+    const rows = await this.db.query<{ agent_id: string }>('DELETE FROM agents WHERE peer_id = $1 OR owner = $1 RETURNING agent_id', [peerId]);
+    return rows.map((r) => r.agent_id);
+  }
+
   /**
    * The active agent with the skill that was routed to least recently (round robin across
    * equals; an agent that never got a route goes first, then the freshest heartbeat).

@@ -103,9 +103,13 @@ export class PairingStore {
     return rows[0] && toStored(rows[0]);
   }
 
-  async peerByDeviceToken(hash: string): Promise<string | undefined> {
-    const rows = await this.db.query<{ peer_id: string }>("SELECT peer_id FROM pairing WHERE device_token_hash = $1 AND status = 'approved'", [hash]);
-    return rows[0]?.peer_id;
+  /** The peer of a device token that is (approved) or was (revoked) valid. */
+  async peerByDeviceToken(hash: string): Promise<{ peer_id: string; status: 'approved' | 'revoked' } | undefined> {
+    const rows = await this.db.query<{ peer_id: string; status: 'approved' | 'revoked' }>(
+      "SELECT peer_id, status FROM pairing WHERE device_token_hash = $1 AND status IN ('approved', 'revoked')",
+      [hash],
+    );
+    return rows[0];
   }
 
   async revokedPeers(): Promise<string[]> {

@@ -15,7 +15,9 @@
  * registry's first sweep (TaskStore.graceLeases).
  *
  * `token_cutoffs`: JWTs of a peer issued at or before `at` are refused (its API key was deleted);
- * kept so a restart does not make them valid again until they expire.
+ * kept for good, so neither a restart nor a change of TOKEN_TTL_S makes them valid again.
+ * `api_keys.deleted_at`: a deleted key stays as a tombstone (hash only), so presenting it again is
+ * answered "revoked" rather than "unknown key".
  */
 export const SCHEMA_VERSION = 1;
 
@@ -36,6 +38,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
   created_at double precision NOT NULL
 );
 CREATE INDEX IF NOT EXISTS api_keys_peer ON api_keys (peer_id);
+ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS deleted_at double precision;
 CREATE TABLE IF NOT EXISTS token_cutoffs (
   peer_id text PRIMARY KEY,
   at      double precision NOT NULL

@@ -197,6 +197,23 @@ export class TaskStore {
   }
 
   /**
+   * A peer was revoked: every unfinished task it holds, that is meant for one of its agents, or
+   * that it submitted, fails now with `error`, so nobody waits for the TTL.
+   */
+  async failForPeer(peerId: string, agentIds: string[], error: string, now: number): Promise<Task[]> {
+    const rows = await this.db.query<TaskRow>(
+      `UPDATE tasks SET state = 'failed', error = $3, updated_at = $4, lease_until = NULL
+       WHERE state IN ('pending', 'assigned') AND (
+         owner = $1 OR (state = 'assigned' AND holder_peer = $1) OR
+         target_agent_id IN (SELECT jsonb_array_elements_text($2::jsonb)) OR
+         (state = 'assigned' AND assigned_agent_id IN (SELECT jsonb_array_elements_text($2::jsonb))))
+       RETURNING *`,
+      [peerId, JSON.stringify(agentIds), error, now],
+    );
+    return rows.map((r) => toStored(r).task);
+  }
+
+  /**
    * Moves a task to a new state; only from the states given (the caller checks transitions) and,
    * when `attempts` is given, only if the task was not handed out again meanwhile (a re-queue and
    * a new claim between the caller's read and this write must not let a lost holder's update in).
