@@ -6,7 +6,7 @@
  * LLM agent from `agent init` / `agent run` next to a sidecar. Lines a person leaves running
  * ("terminal 2", an agent) run in the background; the test waits for what they start before the
  * next line, as a person would. Only two commands do not run, each for a stated reason; every other
- * line of every sh block runs.
+ * line of every sh block runs. The systemd unit is checked against the code (its exit status on revocation).
  *
  * Not literal: the port (a free one instead of 8080, which may be taken) and the working directory
  * (a fresh directory holding links to the repository's files, so `.mesh-data` starts empty).
@@ -22,6 +22,7 @@ import { RegistryClient } from '../mesh/registry-client.ts';
 import { launchChromium } from './browser.ts';
 import { ensureBuilt, REPO } from './web/build.ts';
 import { signIn, until } from './web/helpers.ts';
+import { REVOKED_EXIT_CODE } from '../mesh/revocation.ts';
 
 /** Commands of the README that this test does not run, and why. */
 const NOT_RUN: Array<[RegExp, string]> = [
@@ -170,4 +171,14 @@ test('every README sh snippet runs as written and prints what the README says', 
       assert.deepEqual(JSON.parse(r.stdout), JSON.parse(expect), `run ${i + 1} of "${cmd}"`);
     }
   }
+});
+
+test('the README\'s systemd unit runs the sidecar the repository ships and does not restart it after a revocation', () => {
+  const unit = /```ini\n([\s\S]*?)```/.exec(readFileSync(join(REPO, 'README.md'), 'utf8'))?.[1];
+  assert.ok(unit, 'no systemd unit in README.md');
+  const get = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(unit)?.[1]?.replace(/\s+#.*$/, '').trim();
+  const script = get('ExecStart')?.split(/\s+/)[1];
+  assert.ok(script && existsSync(join(REPO, script)), `ExecStart runs ${script}, which is not in the repository`);
+  assert.equal(get('Restart'), 'on-failure');
+  assert.equal(get('RestartPreventExitStatus'), String(REVOKED_EXIT_CODE), 'systemd would restart a revoked sidecar forever');
 });
