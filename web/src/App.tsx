@@ -10,6 +10,7 @@ import { Tasks } from './components/Tasks.tsx';
 import { LocalAgents } from './components/LocalAgents.tsx';
 import { AdminPanels } from './components/AdminPanels.tsx';
 import { PairPage, isPairPath } from './pairing/PairPage.tsx';
+import { Revoked } from './components/Revoked.tsx';
 
 export function App() {
   const phase = useStore((s) => s.session.phase);
@@ -27,6 +28,7 @@ export function App() {
       <StatusBar />
       {phase === 'starting' && <main id="main" className="login"><p className="muted">Starting…</p></main>}
       {(phase === 'signed_out' || phase === 'signing_in') && (isPairPath() ? <PairPage /> : <Login />)}
+      {phase === 'revoked' && <Revoked />}
       {phase === 'signed_in' && (
         <main id="main" className="dash">
           <nav className="jump" aria-label="Sections">

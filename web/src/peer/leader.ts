@@ -9,10 +9,13 @@ import { idb } from '../lib/idb.ts';
 import { enqueue, flush, loadOutbox } from '../lib/outbox.ts';
 import { restoreSnapshot, keepSnapshot, clearSnapshot } from './snapshot.ts';
 import { clientFor, isAuthError, openTabPeer, signIn, type TabPeer } from './tab-peer.ts';
+import { isRevokedError } from '../../../mesh/revocation.ts';
 import { chatKey } from '../state/chat-slice.ts';
 
 const CREDENTIAL = 'credential';
 const PEER_ID = 'peer_id';
+/** Set when an admin revoked this browser: a reload shows it again instead of a login form. */
+const REVOKED = 'revoked';
 /**
  * While the registry cannot be reached, /healthz is probed this often (plus up to as much again
  * of jitter, so a fleet of tabs does not knock in step): a tab is back within seconds of the
@@ -41,6 +44,29 @@ export async function startLeader(): Promise<Runtime> {
     return id;
   };
 
+  /** Back to a blank app: nothing of the last session stays on screen. */
+  const reset = (session: ReturnType<typeof store>['session']) => useStore.setState({
+    session, registry: { agents: [], tasks: [], edges: [], peers: [], live: false, updatedAt: null },
+    mesh: { signaling: 'idle', peers: [], links: {} }, chats: {}, localAgents: [], dispatches: [], stale: false, savedAt: null,
+  });
+
+  /**
+   * An admin revoked this browser. Everything stops at once — links, signaling, heartbeats, event
+   * stream, worker agents, the /healthz probe — and the credential is forgotten: nothing retries.
+   * The page says so in plain words and offers to pair again.
+   */
+  const revoked = async (message: string) => {
+    const p = peer;
+    peer = null;
+    credential = undefined;
+    stopProbing();
+    reset({ phase: 'revoked', peerId: p?.peerId, error: message });
+    await p?.stop(true);
+    await Promise.all([idb.del(CREDENTIAL), clearSnapshot(), idb.set(REVOKED, { message, peerId: p?.peerId })]);
+  };
+  const open = (client: Parameters<typeof openTabPeer>[0], peerId: string, role: string | undefined) =>
+    openTabPeer(client, peerId, role, (m) => void revoked(m));
+
   const stopProbing = () => { if (probeTimer) { clearTimeout(probeTimer); probeTimer = null; } };
   /** Waits for the registry to answer /healthz, then joins. */
   const probe = () => {
@@ -62,14 +88,15 @@ export async function startLeader(): Promise<Runtime> {
       try {
         if (!peer) {
           const client = await signIn(cred, await preferredPeerId());
-          peer = openTabPeer(client, client.peer!.peer_id, client.peer!.role);
+          peer = open(client, client.peer!.peer_id, client.peer!.role);
         }
         await peer.join();
         store().setSession({ phase: 'signed_in', peerId: peer.peerId, role: peer.role, error: undefined });
         store().setNet({ stale: false });
-        await idb.set(CREDENTIAL, cred);
+        await Promise.all([idb.set(CREDENTIAL, cred), idb.del(REVOKED)]);
         void flush(run);
       } catch (e) {
+        if (isRevokedError(e) && store().session.phase === 'revoked') return; // the peer's revocation watch took over
         if (isAuthError(e)) {
           await idb.del(CREDENTIAL);
           credential = undefined;
@@ -110,10 +137,13 @@ export async function startLeader(): Promise<Runtime> {
         stopProbing();
         await p?.stop();
         await Promise.all([idb.del(CREDENTIAL), clearSnapshot()]);
-        useStore.setState({
-          session: { phase: 'signed_out' }, registry: { agents: [], tasks: [], edges: [], peers: [], live: false, updatedAt: null },
-          mesh: { signaling: 'idle', peers: [], links: {} }, chats: {}, localAgents: [], dispatches: [], stale: false, savedAt: null,
-        });
+        reset({ phase: 'signed_out' });
+        return;
+      }
+      if (a.type === 'leave_revoked') {
+        await idb.del(REVOKED);
+        if (a.then === 'pair') location.assign('/pair');
+        else store().setSession({ phase: 'signed_out', error: undefined });
         return;
       }
       // What this browser's own agents can do is done now, registry or not; the rest waits in the outbox.
@@ -145,10 +175,12 @@ export async function startLeader(): Promise<Runtime> {
     // Show the saved dashboard at once and start this browser's agents; the registry catches up.
     store().setSession({ phase: 'signed_in' });
     const { peerId, role } = store().session;
-    if (peerId) peer = openTabPeer(clientFor(credential, peerId), peerId, role);
+    if (peerId) peer = open(clientFor(credential, peerId), peerId, role);
     void connect(false).catch(() => {});
   } else {
-    store().setSession({ phase: 'signed_out' });
+    const was = await idb.get<{ message: string; peerId?: string }>(REVOKED).catch(() => undefined);
+    if (was) reset({ phase: 'revoked', peerId: was.peerId, error: was.message });
+    else store().setSession({ phase: 'signed_out' });
   }
   return runtime;
 }

@@ -19,6 +19,7 @@ import { RegistryPresence } from '../../../mesh/registry-presence.ts';
 import { dispatchTask } from './dispatch.ts';
 import { targetName } from '../../../mesh/agent-records.ts';
 import { browserName } from '../lib/browser-name.ts';
+import { watchRevocation } from '../../../mesh/revocation.ts';
 
 const withTarget = (name: string | undefined) => (name ? { target_agent: name } : {});
 
@@ -35,7 +36,8 @@ export interface TabPeer {
   /** Signs in with the registry and joins the mesh; rejects while it cannot be reached (call again) or refuses. */
   join(): Promise<void>;
   do(a: Action): Promise<void>;
-  stop(): Promise<void>;
+  /** Stops everything; `revoked`: the registry already removed this peer's records. */
+  stop(revoked?: boolean): Promise<void>;
 }
 
 /** The registry refused the credential (as opposed to: could not be reached). */
@@ -110,7 +112,7 @@ async function proveIdentity(client: RegistryClient, peerId: string): Promise<Jo
  * answer this browser, while the registry is unreachable); then `join()` — sign in, identity,
  * signaling, registry presence and the live feed — retried by the leader until it succeeds.
  */
-export function openTabPeer(client: RegistryClient, peerId: string, knownRole?: string): TabPeer {
+export function openTabPeer(client: RegistryClient, peerId: string, knownRole: string | undefined, onRevoked: (message: string) => void): TabPeer {
   const store = useStore.getState;
   let role = knownRole;
   let ice: IceConfig = { iceServers: [] };
@@ -144,6 +146,8 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole?: 
         store().notify('error', 'The registry refused this browser\'s credential. Sign out and sign in again.');
       }
     }),
+    // Revoked (any channel, once): the leader stops this peer and says so; nothing retries.
+    watchRevocation({ registry: client, signaling }, onRevoked),
     mesh.events.on('link_refused', (p, reason, message) => {
       store().notify('error', `The link to ${p} was refused (${reason}): ${message}`);
     }),
@@ -277,10 +281,10 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole?: 
         default: throw new Error(`unexpected action ${a.type}`);
       }
     },
-    stop: async () => {
+    stop: async (revoked = false) => {
       for (const t of timers) clearInterval(t);
       for (const off of offs) off();
-      const gone = isJoined ? presence.stop() : Promise.resolve(); // removes this browser's records once the last heartbeat is done
+      const gone = isJoined ? presence.stop(!revoked) : Promise.resolve(); // removes this browser's records once the last heartbeat is done
       feed.stop();
       workers.stopAll();
       dashAttach.detach();
