@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { LIMITS } from '../mesh/protocol/limits.ts';
 import { defaultDataDir, readDeviceFile } from './device-file.ts';
+import { WEBRTC_STACKS, type WebRtcStackName } from './webrtc.ts';
 
 export interface SidecarConfig {
   /** http(s)://host:port of the registry (derived from TOKEN_URL when not given). */
@@ -21,6 +22,8 @@ export interface SidecarConfig {
   identityDir?: string;
   /** Peer ids allowed to open links without an identity proof (Rust sidecars). */
   legacyPeers: string[];
+  /** The WebRTC implementation asked for; none = node-datachannel when its binary loads, else werift. */
+  webrtcStack?: WebRtcStackName;
 }
 
 /** Each option: flag, environment variable, help text. Flags override the environment. */
@@ -40,6 +43,7 @@ const OPTIONS = [
   ['hostname', 'SIDECAR_HOSTNAME', 'Host name reported to the registry (default: the machine\'s).'],
   ['data-dir', 'SIDECAR_DATA_DIR', 'Identity key, certificate, known peers and (after `pair`) the device token, all 0600 (default ~/.local/state/chatixia-sidecar; used when paired or given).'],
   ['legacy-peers', 'LEGACY_PEERS', 'Comma-separated peer ids that may open links without an identity proof (Rust sidecars). Everyone else must prove.'],
+  ['webrtc-stack', 'WEBRTC_STACK', 'node-datachannel | werift. Default: node-datachannel where its native binary loads (x86-64, arm64), else werift (pure TypeScript, e.g. 32-bit ARM).'],
 ] as const;
 
 export function helpText(): string {
@@ -110,6 +114,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   const turnUrl = get('turn-url');
   const turnSecret = get('turn-secret');
   const hostname = get('hostname');
+  const webrtcStack = get('webrtc-stack');
+  if (webrtcStack !== undefined && !(WEBRTC_STACKS as readonly string[]).includes(webrtcStack)) throw new ConfigError(`WEBRTC_STACK must be ${WEBRTC_STACKS.join(' or ')}`);
   return {
     registryUrl,
     tokenUrl,
@@ -126,5 +132,6 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     ...(hostname && { hostname }),
     ...((givenDir ?? (paired && defaultDataDir(env))) && { identityDir: givenDir ?? defaultDataDir(env) }),
     legacyPeers: (get('legacy-peers') ?? '').split(',').map((x) => x.trim()).filter(Boolean),
+    ...(webrtcStack && { webrtcStack: webrtcStack as WebRtcStackName }),
   };
 }
