@@ -19,23 +19,24 @@ export interface WebRtcStack {
 
 /** Loads `choice`, or (none given) node-datachannel when its binary loads here, else werift. */
 export async function loadWebRtcStack(choice: WebRtcStackName | undefined, log: Logger): Promise<WebRtcStack> {
+  const here = `${process.platform}-${process.arch}`;
   let nativeMissing = '';
   if (choice !== 'werift') {
     try {
       const { RTCPeerConnection } = await import('node-datachannel/polyfill');
-      log.info(`[webrtc] using node-datachannel (native libdatachannel)${choice ? ', as WEBRTC_STACK asks' : ''}`);
+      log.info(`[webrtc] using node-datachannel (native libdatachannel) on ${here}${choice ? ', as WEBRTC_STACK asks' : ''}`);
       return { name: 'node-datachannel', RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor, iceServers: encodeForLibdatachannel };
     } catch (err) {
       const why = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
-      if (choice) throw new Error(`WEBRTC_STACK=node-datachannel, but it does not load on ${process.platform}-${process.arch}: ${why}`);
+      if (choice) throw new Error(`WEBRTC_STACK=node-datachannel, but it does not load on ${here}: ${why}`);
       nativeMissing = why;
     }
   }
   const werift = await import('werift');
   const { RTCPeerConnection } = 'RTCPeerConnection' in werift ? werift : (werift as { default: typeof werift }).default;
   log.info(nativeMissing
-    ? `[webrtc] using werift (pure TypeScript): node-datachannel does not load on ${process.platform}-${process.arch} (${nativeMissing})`
-    : '[webrtc] using werift (pure TypeScript), as WEBRTC_STACK asks');
+    ? `[webrtc] using werift (pure TypeScript) on ${here}: node-datachannel does not load here (${nativeMissing})`
+    : `[webrtc] using werift (pure TypeScript) on ${here}, as WEBRTC_STACK asks`);
   // werift announces a 64 KiB max-message-size by default, where libdatachannel and browsers take
   // the 256 KiB frames of this core: announce (and accept) those too.
   class WeriftPeerConnection extends RTCPeerConnection {
