@@ -51,6 +51,8 @@ export async function startSidecarProcess(
     env?: Record<string, string>; apiKey?: string; socket?: string; args?: string[];
     /** Another Node and sidecar entry point (an ARM Node under emulation running the packed package). */
     node?: string; bin?: string;
+    /** Command words before node (e.g. a shell that joins a cgroup and execs). */
+    prefix?: string[];
     /** How long the IPC socket may take to appear (default 20 s; emulation needs more). */
     startTimeoutMs?: number;
   } = {},
@@ -59,7 +61,8 @@ export async function startSidecarProcess(
   const apiKey = opts.apiKey ?? (await reg.issueApiKey(peerId));
   const socket = opts.socket ?? join(tempDir(), 'sidecar.sock');
   let buf = '';
-  const child = spawn(opts.node ?? process.execPath, [opts.bin ?? SIDECAR_BIN, ...(opts.args ?? [])], {
+  const [cmd, ...argv] = [...(opts.prefix ?? []), opts.node ?? process.execPath, opts.bin ?? SIDECAR_BIN, ...(opts.args ?? [])];
+  const child = spawn(cmd!, argv, {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -111,7 +114,11 @@ export async function startSidecarProcess(
       child.kill('SIGKILL');
       await waitExit(5000);
     },
-    restart: () => startSidecarProcess(reg, peerId, { ...opts, apiKey, socket }),
+    // A killed sidecar leaves its socket file behind: remove it, or the wait below would see it at once.
+    restart: () => {
+      if (child.exitCode !== null || child.signalCode !== null) rmSync(socket, { force: true });
+      return startSidecarProcess(reg, peerId, { ...opts, apiKey, socket });
+    },
     agent: (o = {}) => connectAgent({ ...o, socketPath: socket }),
   };
   return sp;

@@ -5,7 +5,7 @@
  * `npm install --cpu=<arch> --os=linux --libc=glibc --omit=dev chatixia-sidecar-<v>.tgz`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSidecarPackage } from '../../scripts/build-sidecar.ts';
@@ -41,4 +41,43 @@ export async function installPacked(cpu: 'arm64' | 'arm'): Promise<{ dir: string
 export function installedPackages(dir: string): string[] {
   const nm = join(dir, 'node_modules');
   return readdirSync(nm).filter((n) => !n.startsWith('.')).flatMap((n) => (n.startsWith('@') ? readdirSync(join(nm, n)).map((m) => `${n}/${m}`) : [n]));
+}
+
+/**
+ * A memory limit like a Pi Zero 2 W's (512 MB, no swap) for the processes started through
+ * `prefix`: a cgroup of its own, v2 (memory.max) or v1 (memory.limit_in_bytes), whichever the
+ * machine mounts. `peakBytes` and `oomKills` read what the kernel counted.
+ */
+export interface MemoryCage {
+  /** Put before a command: the shell joins the cgroup, then execs the command (same pid). */
+  prefix: string[];
+  limitBytes: number;
+  peakBytes(): number;
+  oomKills(): number;
+  remove(): void;
+}
+
+export function memoryCage(name: string, limitBytes = 512 * 1024 * 1024): MemoryCage {
+  const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+  const dir = v2 ? `/sys/fs/cgroup/${name}` : `/sys/fs/cgroup/memory/${name}`;
+  if (existsSync(dir)) rmdirSync(dir);
+  mkdirSync(dir);
+  const set = (file: string, v: number | string) => writeFileSync(join(dir, file), String(v));
+  const read = (file: string) => readFileSync(join(dir, file), 'utf8');
+  if (v2) {
+    set('memory.max', limitBytes);
+    set('memory.swap.max', 0);
+  } else {
+    set('memory.limit_in_bytes', limitBytes);
+    if (existsSync(join(dir, 'memory.memsw.limit_in_bytes'))) set('memory.memsw.limit_in_bytes', limitBytes);
+  }
+  return {
+    prefix: ['sh', '-c', `echo $$ > ${dir}/cgroup.procs && exec "$0" "$@"`],
+    limitBytes,
+    peakBytes: () => Number(v2 ? (existsSync(join(dir, 'memory.peak')) ? read('memory.peak') : read('memory.current')) : read('memory.max_usage_in_bytes')),
+    oomKills: () => Number(/^oom_kill (\d+)/m.exec(read(v2 ? 'memory.events' : 'memory.oom_control'))?.[1] ?? 0),
+    remove: () => {
+      try { rmdirSync(dir); } catch { /* still has a process: the kernel removes nothing, try later */ }
+    },
+  };
 }
