@@ -29,7 +29,7 @@ export function setUpEmulation(): ArmNodes {
 let packed: Promise<string> | undefined;
 
 /** Packs chatixia-sidecar (once per test process) and installs it for `cpu`; returns the bin path. */
-export async function installPacked(cpu: 'arm64' | 'arm'): Promise<{ dir: string; bin: string }> {
+export async function installPacked(cpu: 'x64' | 'arm64' | 'arm'): Promise<{ dir: string; bin: string }> {
   const tarball = await (packed ??= buildSidecarPackage({ pack: true }).then((r) => r.tarball!));
   const dir = tempDir(`chatixia-pi-${cpu}-`);
   writeFileSync(join(dir, 'package.json'), '{"private":true}\n');
