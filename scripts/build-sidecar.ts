@@ -17,8 +17,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Beside the web app's dist/ (vite empties that folder on each build). */
 export const SIDECAR_DIST = join(ROOT, 'dist-sidecar');
 export const SIDECAR_PKG_DIR = join(SIDECAR_DIST, 'chatixia-sidecar');
-/** A template unit: the instance is the user the sidecar runs as (the one who paired). */
-export const SYSTEMD_UNIT = 'chatixia-sidecar@.service';
+export const SYSTEMD_UNIT = 'chatixia-sidecar.service';
 
 /** Loaded at run time from node_modules: a native binary, and werift's many CommonJS files. */
 const RUNTIME_DEPENDENCIES = ['node-datachannel', 'werift'] as const;
