@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { startWebStack, openSignedIn, type WebStack } from '../web/helpers.ts';
 import { startSidecarProcess, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
 import type { AgentClient } from '../../mesh/agent/client.ts';
-import { installPacked, installedPackages, setUpEmulation } from './support.ts';
+import { installPacked, installedPackages, progress, setUpEmulation } from './support.ts';
 
 const PI = 'pi-arm64';
 /** Emulated ARM code runs several times slower than native; links and answers get minutes. */
@@ -34,6 +34,7 @@ async function startPi(): Promise<AgentClient> {
 }
 
 before(async () => {
+  progress('setting up emulation, packing and installing for arm64');
   armNode = setUpEmulation().arm64;
   pkg = await installPacked('arm64');
   stack = await startWebStack();
@@ -68,6 +69,7 @@ test('the arm64 sidecar links with two x86-64 sidecars and a Chromium tab', asyn
 test('messages, a 4 MiB message and delegate cross the links to and from the Pi', async () => {
   x1Agent.send(PI, { type: 'bulk', payload: { data: 'hello pi' } });
   await waitFor(() => got.pi!.includes('hello pi'), 'a message at the Pi', SLOW);
+  progress('4 MiB both ways');
   const big = 'π0123456789abcdef'.repeat((4 * 1024 * 1024) / 17);
   piAgent.send('x86-two', { type: 'bulk', payload: { data: big } });
   await waitFor(() => got.x2!.some((d) => d === big), 'the 4 MiB message from the Pi, intact', SLOW);
@@ -82,6 +84,7 @@ test('messages, a 4 MiB message and delegate cross the links to and from the Pi'
 });
 
 test('kill -9 of the Pi: the others see it leave; restarted, it links again and answers', async () => {
+  progress('kill -9 and restart');
   await pi.kill();
   await waitFor(async () => !(await x1Agent.listPeers()).includes(PI), 'x86-one to drop the Pi', 60_000);
   pi = await pi.restart();
@@ -90,6 +93,7 @@ test('kill -9 of the Pi: the others see it leave; restarted, it links again and 
     const peers = await piAgent.listPeers();
     return ['x86-one', 'x86-two', tabPeer].every((p) => peers.includes(p));
   }, 'the restarted Pi to link again', SLOW);
+  await waitFor(async () => (await x2Agent.listPeers()).includes(PI), 'x86-two to list the Pi again', SLOW);
   const again = (await x2Agent.task('pi_reverse', { text: 'back' }, { peer: PI, agent: 'sensor', timeoutMs: SLOW })) as string;
   assert.equal(again, 'kcab');
 });

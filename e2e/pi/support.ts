@@ -81,3 +81,8 @@ export function memoryCage(name: string, limitBytes = 512 * 1024 * 1024): Memory
     },
   };
 }
+
+/** Emulated steps take minutes: say what is being waited for (stderr, beside the test report). */
+export function progress(what: string): void {
+  process.stderr.write(`# pi ${new Date().toISOString().slice(11, 19)} ${what}\n`);
+}
