@@ -1,9 +1,10 @@
 /**
- * Typed client of the registry REST API (interfaces.md #5). Isomorphic: only `fetch`, so the
+ * Typed client of the registry REST API (docs/registry.md). Isomorphic: only `fetch`, so the
  * sidecar (Node 20) and the web app use the same code. It exchanges an API key or a device
  * token for a JWT, renews it before it expires, and retries once after a 401.
  */
 import type {
+  TaskChunk,
   AgentRecord,
   AgentRegistration,
   ApiErrorBody,
@@ -209,6 +210,10 @@ export class RegistryClient {
   }
   async updateTask(taskId: string, upd: TaskUpdate): Promise<Task> {
     return (await this.request<{ task: Task }>('POST', `/api/hub/tasks/${encodeURIComponent(taskId)}`, upd)).task;
+  }
+  /** A streamed piece of a task this peer holds. */
+  async taskChunk(taskId: string, text: string): Promise<void> {
+    await this.request('POST', `/api/hub/tasks/${encodeURIComponent(taskId)}/chunks`, { text } satisfies TaskChunk);
   }
   listTasks(q: { state?: TaskState; limit?: number } = {}): Promise<Task[]> {
     const p = new URLSearchParams();

@@ -1,10 +1,10 @@
 import { decodeSignal, encodeSignal, type SignalMessage, type SignalType, type SignalPayloads } from './protocol/index.ts';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { Emitter } from './emitter.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { quietLogger, type Logger, type WebSocketCtor, type WebSocketLike } from './types.ts';
 
-/** Close codes the registry uses (interfaces #3). */
+/** Close codes the registry uses (docs/registry.md, Signaling). */
 export const CLOSE_REPLACED = 4001;
 export const CLOSE_REFUSED = 4003;
 export const CLOSE_RATE_LIMIT = 4008;
@@ -59,6 +59,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   #refusedOnce = false;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #heartbeat: ReturnType<typeof setInterval> | null = null;
+  /** Renews the session before its token expires (the registry closes it at expiry otherwise). */
+  #renewal: ReturnType<typeof setTimeout> | null = null;
   /** Peers the registry says are registered right now (signaling presence, not link state). */
   readonly present = new Set<string>();
 
@@ -141,6 +143,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       this.#registered = true;
       this.#refreshToken = false;
       this.#startHeartbeat();
+      this.#scheduleRenewal(token);
       this.#log.info(`[signaling] registered as ${this.peerId}`);
       this.emit('connected');
     };
@@ -256,6 +259,37 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   #clearHeartbeat(): void {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#heartbeat = null;
+    if (this.#renewal) clearTimeout(this.#renewal);
+    this.#renewal = null;
+  }
+
+  /** At 80 % of the token's life, an `auth` frame with a fresh token keeps the session open. */
+  #scheduleRenewal(token: string): void {
+    const exp = jwtExpiry(token);
+    if (exp === undefined) return;
+    const ms = Math.min(2 ** 31 - 1, Math.max(1000, (exp * 1000 - Date.now()) * 0.8));
+    this.#renewal = setTimeout(() => {
+      this.#renewal = null;
+      this.#opts.getToken(true).then(
+        (fresh) => {
+          if (this.send('auth', { token: fresh })) this.#scheduleRenewal(fresh);
+        },
+        (err: unknown) => this.#log.warn(`[signaling] could not renew the token: ${errorText(err)}`),
+      );
+    }, ms);
+    (this.#renewal as { unref?: () => void }).unref?.();
+  }
+}
+
+const JwtExpiry = z.looseObject({ exp: z.number() });
+
+/** The `exp` claim of a JWT (epoch s), read without verifying: only to time the renewal. */
+function jwtExpiry(token: string): number | undefined {
+  try {
+    const claims = JwtExpiry.safeParse(JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))));
+    return claims.success ? claims.data.exp : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { RegistryEvent } from '../mesh/protocol/index.ts';
+import type { Revocation } from './revocation.ts';
 import { log } from './log.ts';
 
 /**
- * Several registry instances behind a load balancer (DESIGN §5): state is in the shared
+ * Several registry instances behind a load balancer (docs/registry.md, Several instances): state is in the shared
  * PostgreSQL; what lives in memory — who is connected where, signaling frames for a peer on
  * another instance, live events, revocations — goes over Redis pub/sub (REDIS_URL).
  */
@@ -11,8 +12,7 @@ export type ClusterMessage =
   | { kind: 'joined'; peer: string }
   | { kind: 'left'; peer: string }
   | { kind: 'relay'; to: string; text: string }
-  | { kind: 'revoke'; peer: string }
-  | { kind: 'invalidate'; peer: string; at: number }
+  | { kind: 'revoke'; revocation: Revocation }
   | { kind: 'event'; event: RegistryEvent };
 
 export interface ClusterHandlers {

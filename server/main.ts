@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { networkInterfaces } from 'node:os';
-import { serve } from '@hono/node-server';
+import { serve, type WebSocketServerLike } from '@hono/node-server';
 import { WebSocketServer } from 'ws';
 import { LIMITS } from '../mesh/protocol/index.ts';
 import { loadConfig, type RegistryConfig } from './config.ts';
@@ -21,6 +21,7 @@ import { startPairing } from './pairing/index.ts';
 import { loadSkillPolicy } from './routes/policy.ts';
 import { loadTokenCutoffs } from './routes/keys.ts';
 import { RedisCluster } from './cluster.ts';
+import { applyRevocation } from './revocation.ts';
 import { sharedSecret } from './storage/shared-secret.ts';
 import { lockDataDir } from './storage/lock.ts';
 import { randomBytes } from 'node:crypto';
@@ -85,9 +86,8 @@ async function main(): Promise<void> {
   if (process.env.REDIS_URL) {
     cluster = new RedisCluster(process.env.REDIS_URL, process.env.REDIS_PREFIX || 'chatixia', {
       onMessage(msg) {
-        if (msg.kind === 'revoke') reg.auth.setRevoked([msg.peer]);
-        else if (msg.kind === 'invalidate') reg.auth.invalidateTokens(msg.peer, msg.at);
-        else if (msg.kind === 'event') {
+        if (msg.kind === 'revoke') return applyRevocation(reg, msg.revocation);
+        if (msg.kind === 'event') {
           if (msg.event.type === 'policy') reg.skillPolicy = msg.event.data;
           reg.bus.deliver(msg.event);
           return;
@@ -126,7 +126,9 @@ async function main(): Promise<void> {
       fetch: app.fetch,
       port: cfg.port,
       hostname: cfg.host,
-      websocket: { server: wss },
+      // The adapter's type was written without exactOptionalPropertyTypes (`noServer?: boolean`
+      // vs ws's `boolean | undefined`): the same shape, told to the compiler once here.
+      websocket: { server: wss as WebSocketServerLike },
       ...(tls ? { createServer: createHttpsServer, serverOptions: tls } : {}),
     },
     (info) => {
@@ -169,7 +171,7 @@ async function main(): Promise<void> {
     force.unref();
     void cluster?.stop(localPeers);
     server.close(() => undefined);
-    if ('closeAllConnections' in server) (server as { closeAllConnections(): void }).closeAllConnections();
+    if ('closeAllConnections' in server) server.closeAllConnections();
     db.close()
       .catch(() => undefined)
       .finally(() => process.exit(0));

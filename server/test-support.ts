@@ -137,3 +137,51 @@ export async function registeredPeer(wsUrl: string, token: string, peerId: strin
   const list = await sock.next('peer_list');
   return { sock, peers: list.payload.peers as string[] };
 }
+
+/** A raw SSE reader of GET /api/events: keeps every block (`event:` and `data:` lines) and knows when the stream ended. */
+export class TestEventStream {
+  readonly blocks: { event: string; data: string }[] = [];
+  readonly ended: Promise<void>;
+  private buf = '';
+
+  private constructor(readonly res: Response, private readonly ctl: AbortController) {
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    this.ended = (async () => {
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          this.buf += decoder.decode(value, { stream: true });
+          let i: number;
+          while ((i = this.buf.indexOf('\n\n')) >= 0) {
+            const raw = this.buf.slice(0, i);
+            this.buf = this.buf.slice(i + 2);
+            const lines = raw.split('\n');
+            const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
+            const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim() ?? 'message';
+            if (data) this.blocks.push({ event, data });
+          }
+        }
+      } catch {
+        /* aborted */
+      }
+    })();
+  }
+
+  static async open(base: string, token: string): Promise<TestEventStream> {
+    const ctl = new AbortController();
+    const res = await fetch(`${base}/api/events`, { headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' }, signal: ctl.signal });
+    if (!res.ok) throw new Error(`GET /api/events: ${res.status} ${await res.text()}`);
+    return new TestEventStream(res, ctl);
+  }
+
+  /** Parsed `data:` JSON of the plain (unnamed) events. */
+  events(): { type: string; data: any }[] { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return this.blocks.filter((b) => b.event === 'message').map((b) => JSON.parse(b.data));
+  }
+
+  close(): void {
+    this.ctl.abort();
+  }
+}

@@ -8,3 +8,4 @@ export * from './ipc.ts';
 export * from './skills.ts';
 export * from './rest.ts';
 export * from './identity.ts';
+export * from './revocation.ts';

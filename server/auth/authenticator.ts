@@ -4,13 +4,17 @@ import type { KeyStore } from '../storage/keys.ts';
 import { hashSecret } from './secrets.ts';
 import type { StaticKeys } from './keys-file.ts';
 import type { Principal, TokenSigner } from './tokens.ts';
+import { RevokedError } from '../http/errors.ts';
 
 export const ADMIN_PEER_ID = 'admin';
 
-/** Looks up device tokens; provided by the pairing module. */
+/** Looks up device tokens; provided by the pairing module. `revoked`: the device was revoked. */
 export interface DeviceTokenLookup {
-  lookupDeviceToken(token: string): Promise<Principal | undefined>;
+  lookupDeviceToken(token: string): Promise<(Principal & { revoked: boolean }) | undefined>;
 }
+
+export const revokedDeviceText = (peerId: string) => `device ${peerId} was revoked by an admin; pair it again to rejoin the mesh`;
+export const deletedKeyText = (peerId: string) => `the API key of ${peerId} was deleted by an admin; its tokens no longer work; ask the admin for a new key`;
 
 function sameText(a: string, b: string): boolean {
   const ab = Buffer.from(a);
@@ -21,7 +25,8 @@ function sameText(a: string, b: string): boolean {
 /**
  * Every way a caller proves who it is: the admin key, API_KEYS_FILE keys, keys created over
  * the API, device tokens from pairing, and the JWTs issued for any of them. Revoked peer ids
- * are refused everywhere, whatever they present.
+ * are refused everywhere, whatever they present, with a RevokedError (the revocation contract);
+ * an unknown or malformed credential is answered with undefined.
  */
 export class Authenticator {
   private readonly revoked = new Set<string>();
@@ -51,6 +56,10 @@ export class Authenticator {
     this.notBefore.set(peerId, nowS);
   }
 
+  private refuseRevoked(peerId: string): void {
+    if (this.revoked.has(peerId)) throw new RevokedError(revokedDeviceText(peerId));
+  }
+
   async apiKey(key: string): Promise<Principal | undefined> {
     if (key.length < 8 || key.length > 256) return undefined;
     let found: Principal | undefined;
@@ -60,24 +69,31 @@ export class Authenticator {
       if (s) found = { peerId: s.peer_id, role: s.role };
       else {
         const stored = await this.keys.find(hashSecret(key));
+        if (stored?.deleted_at != null) throw new RevokedError(deletedKeyText(stored.peer_id));
         if (stored) found = { peerId: stored.peer_id, role: stored.role as Role };
       }
     }
-    return found && !this.revoked.has(found.peerId) ? found : undefined;
+    if (found) this.refuseRevoked(found.peerId);
+    return found;
   }
 
   async deviceToken(token: string): Promise<Principal | undefined> {
     if (!this.devices || token.length > 256) return undefined;
     const p = await this.devices.lookupDeviceToken(token);
-    return p && !this.revoked.has(p.peerId) ? p : undefined;
+    if (!p) return undefined;
+    if (p.revoked) throw new RevokedError(revokedDeviceText(p.peerId));
+    this.refuseRevoked(p.peerId);
+    return { peerId: p.peerId, role: p.role };
   }
 
-  async jwt(token: string): Promise<Principal | undefined> {
+  /** A valid JWT's principal, with its expiry (a live session ends then unless renewed). */
+  async jwt(token: string): Promise<(Principal & { exp: number }) | undefined> {
     const p = await this.signer.verify(token);
-    if (!p || this.revoked.has(p.peerId)) return undefined;
+    if (!p) return undefined;
+    this.refuseRevoked(p.peerId);
     const nb = this.notBefore.get(p.peerId);
-    if (nb !== undefined && p.iat <= nb) return undefined;
-    return { peerId: p.peerId, role: p.role };
+    if (nb !== undefined && p.iat <= nb) throw new RevokedError(deletedKeyText(p.peerId));
+    return { peerId: p.peerId, role: p.role, exp: p.exp };
   }
 
   /** Peer ids of the keys from the environment and files (listed by GET /api/keys). */

@@ -6,6 +6,8 @@ const ISSUER = 'chatixia-registry';
 export interface Principal {
   peerId: string;
   role: Role;
+  /** Epoch s when the credential expires (JWTs): live sessions opened with it end then unless renewed. */
+  exp?: number;
 }
 
 /** HS256 JWTs: `sub` = peer id, `role`. Verification pins the algorithm, so `alg: none` and RS/HS confusion fail. */

@@ -9,8 +9,8 @@ export async function startPairing(reg: RegistryState): Promise<void> {
   reg.auth.devices = {
     async lookupDeviceToken(token: string) {
       if (!token.startsWith('dt_')) return undefined;
-      const peerId = await reg.pairing.peerByDeviceToken(hashSecret(token));
-      return peerId ? { peerId, role: 'agent' as const } : undefined;
+      const found = await reg.pairing.peerByDeviceToken(hashSecret(token));
+      return found && { peerId: found.peer_id, role: 'agent' as const, revoked: found.status === 'revoked' };
     },
   };
 }

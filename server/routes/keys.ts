@@ -7,10 +7,11 @@ import { badRequest, conflict, notFound } from '../http/errors.ts';
 import { requireAdmin } from '../http/auth.ts';
 import { hashSecret, newSecret } from '../auth/secrets.ts';
 import { ADMIN_PEER_ID } from '../auth/authenticator.ts';
+import { revokePeer } from '../revocation.ts';
 
-/** At start: a deleted key's JWTs stay refused until they expire, across restarts. */
+/** At start: a deleted key's JWTs stay refused, across restarts and whatever TOKEN_TTL_S is now. */
 export async function loadTokenCutoffs(reg: RegistryState): Promise<void> {
-  for (const c of await reg.keys.tokenCutoffs(now() - reg.cfg.tokenTtlS)) reg.auth.invalidateTokens(c.peer_id, c.at);
+  for (const c of await reg.keys.tokenCutoffs()) reg.auth.invalidateTokens(c.peer_id, c.at);
 }
 
 /** Admin management of API keys: create (the secret is shown once), list (no secrets), delete by peer id. */
@@ -43,9 +44,8 @@ export function keyRoutes(reg: RegistryState) {
     const at = Math.floor(Date.now() / 1000);
     const n = await reg.keys.deleteByPeer(peerId, at);
     if (n === 0) throw notFound(`API key for ${peerId}`);
-    reg.auth.invalidateTokens(peerId, at);
-    void reg.hub.cluster?.publish({ kind: 'invalidate', peer: peerId, at });
-    await reg.record(c.get('principal').peerId, 'key.delete', peerId, { count: n });
+    const gone = await revokePeer(reg, { peer: peerId, how: 'key', at });
+    await reg.record(c.get('principal').peerId, 'key.delete', peerId, { count: n, ...gone });
     return c.json({ status: 'ok', deleted: n });
   });
   return app;

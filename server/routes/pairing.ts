@@ -9,11 +9,12 @@ import { ApiError, conflict, forbidden, notFound, tooMany } from '../http/errors
 import { principalOf, requireAdmin } from '../http/auth.ts';
 import { hashSecret, newSecret } from '../auth/secrets.ts';
 import { log } from '../log.ts';
+import { revokePeer } from '../revocation.ts';
 
 const ENTRY_ID = /^[0-9a-f]{8}$/;
 
 /**
- * Pairing (DESIGN §3.4, issue 5): an admin makes a 6-digit single-use code; a device redeems it
+ * Pairing (docs/pairing.md): an admin makes a 6-digit single-use code; a device redeems it
  * (public, rate limited per client) and waits as a pending entry; the admin approves, rejects or
  * later revokes it; the device collects its device token once with its claim secret.
  */
@@ -41,13 +42,19 @@ export function pairingRoutes(reg: RegistryState) {
 
   app.post('/api/pairing/pair', async (c) => {
     const ip = clientIp(c);
-    // Every attempt counts, valid or not: 5 a minute makes guessing a 6-digit code hopeless.
+    // Every attempt counts, valid or not: 5 a minute per address; wrong ones also count against a
+    // global budget per minute (many addresses cannot add up) and against every live code, which
+    // dies after PAIRING_MAX_WRONG_ATTEMPTS of them.
     if (!reg.limits.pairing.take(`pair|${ip}`)) throw tooMany('too many pairing attempts, try again later');
+    if (!reg.limits.pairingWrong.allows('global')) throw tooMany('too many wrong pairing codes were tried in the last minute; try again in a minute');
     const body = await readJson(c, PairRequest);
     const t = now();
     const invitedBy = await reg.pairing.consumeCode(body.code, t);
     if (!invitedBy) {
-      log.warn(`[PAIRING] invalid or expired code from ${ip}`);
+      reg.limits.pairingWrong.take('global');
+      const burned = await reg.pairing.wrongAttempt(t, reg.cfg.pairingMaxWrong);
+      log.warn(`[PAIRING] invalid or expired code from ${ip}${burned ? `; ${burned} live code(s) reached ${reg.cfg.pairingMaxWrong} wrong attempts and died` : ''}`);
+      await reg.record(`device@${ip}`, 'pairing.failed', 'invite', { ip, agent_name: body.agent_name, codes_burned: burned });
       throw new ApiError(401, 'invalid_code', 'invalid or expired pairing code');
     }
     const claimSecret = newSecret('cs_');
@@ -92,11 +99,8 @@ export function pairingRoutes(reg: RegistryState) {
       }
       const moved = await reg.pairing.transition(id, from, to, now(), certificate);
       if (!moved) throw conflict('entry changed meanwhile; read it again');
-      if (action === 'revoke') {
-        reg.auth.setRevoked([moved.entry.peer_id]);
-        reg.hub.revoke(moved.entry.peer_id);
-      }
-      await reg.record(c.get('principal').peerId, `pairing.${action}`, moved.entry.peer_id, { id, agent_name: moved.entry.agent_name });
+      const gone = action === 'revoke' ? await revokePeer(reg, { peer: moved.entry.peer_id, how: 'pairing', at: Math.floor(Date.now() / 1000) }) : {};
+      await reg.record(c.get('principal').peerId, `pairing.${action}`, moved.entry.peer_id, { id, agent_name: moved.entry.agent_name, ...gone });
       publish(moved.entry);
       return c.json(moved.entry);
     });

@@ -1,13 +1,17 @@
-import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { LIMITS, decodeSignal, encodeSignal, type SignalMessage } from '../../mesh/protocol/index.ts';
+import { LIMITS, REVOKED, REVOKED_CLOSE_CODE, REVOKED_CLOSE_REASON, decodeSignal, encodeSignal, type SignalMessage } from '../../mesh/protocol/index.ts';
+import { RevokedError } from '../http/errors.ts';
+import { revokedDeviceText } from '../auth/authenticator.ts';
 import type { Principal } from '../auth/tokens.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
 import { log } from '../log.ts';
 import type { ClusterMessage, RedisCluster } from '../cluster.ts';
+import { Broadcast, rawFrameSink, tcpSocketOf } from './raw-frames.ts';
 
-/** Close codes of the signaling contract (interfaces.md #3). */
-export const CLOSE = { replaced: 4001, refused: 4003, limit: 4008 } as const;
+/** Close codes of the signaling contract (docs/registry.md, Signaling; revoked: mesh/protocol/revocation.ts). */
+export const CLOSE = { replaced: 4001, refused: 4003, limit: 4008, revoked: REVOKED_CLOSE_CODE } as const;
+/** setTimeout's limit; a token living longer is checked again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Types only the registry sends; a client sending one gets an error frame. */
 const REGISTRY_ONLY = new Set(['peer_list', 'peer_joined', 'peer_left', 'peer_revoked', 'error']);
@@ -22,32 +26,14 @@ export interface HubOptions {
   onPeersChanged(): void;
 }
 
-/**
- * A registry notice sent to many sockets: its JSON once, and the same as a complete WebSocket text
- * frame (FIN, opcode 1, unmasked as server frames are), so each recipient costs a memcpy, not a
- * ws.send. Still one frame per notice on the wire.
- */
-export class Broadcast {
-  readonly frame: Buffer;
-  constructor(readonly text: string) {
-    const payload = Buffer.from(text);
-    const n = payload.length;
-    const head = n < 126 ? 2 : n < 65536 ? 4 : 10;
-    this.frame = Buffer.allocUnsafe(head + n);
-    this.frame[0] = 0x81;
-    if (n < 126) this.frame[1] = n;
-    else if (n < 65536) (this.frame[1] = 126), this.frame.writeUInt16BE(n, 2);
-    else (this.frame[1] = 127), this.frame.writeBigUInt64BE(BigInt(n), 2);
-    payload.copy(this.frame, head);
-  }
-}
-
 /** One signaling socket. Auth may come with the upgrade or as the first `auth` frame. */
 export class SignalConn {
   principal: Principal | undefined;
   peerId: string | undefined;
   private readonly limiter: RateLimiter;
   private authTimer: NodeJS.Timeout | undefined;
+  /** Ends the session when its token expires, unless an `auth` frame renewed it. */
+  private expiryTimer: NodeJS.Timeout | undefined;
   private alive = true;
   closed = false;
   /** Frames waiting for this turn's flush; a frame goes out only after every frame queued before it. */
@@ -58,7 +44,7 @@ export class SignalConn {
     private readonly hub: SignalingHub,
     principal: Principal | undefined,
   ) {
-    this.principal = principal;
+    if (principal) this.authenticated(principal);
     // Burst of 2 s worth of frames (an ICE gathering burst), refilled at signalPerS.
     this.limiter = new RateLimiter(hub.opts.signalPerS, 1000, hub.opts.signalPerS * 2);
     if (!principal) {
@@ -87,11 +73,10 @@ export class SignalConn {
       this.close(CLOSE.limit, 'too slow: send buffer full');
       return;
     }
-    // ws keeps the net.Socket as `_socket` (not in its types); without it the frames still go out, uncorked.
-    const tcp = (this.ws as unknown as { _socket?: Socket })._socket;
-    // Prebuilt frames go straight to the socket only when ws would not transform them (no
-    // permessage-deflate) and writes synchronously, so they keep their place among ws.send frames.
-    const raw = tcp && this.ws.extensions === '' ? tcp : undefined;
+    // Without the TCP socket (an unknown ws version) the frames still go out, uncorked, via ws.send.
+    const tcp = tcpSocketOf(this.ws);
+    // ws writes synchronously, so prebuilt frames keep their place among ws.send frames.
+    const raw = rawFrameSink(this.ws);
     let run: Buffer[] = [];
     const writeRun = () => {
       if (run.length) raw!.write(run.length === 1 ? run[0]! : Buffer.concat(run));
@@ -127,6 +112,36 @@ export class SignalConn {
   refuse(message: string): void {
     this.error('unauthorized', message);
     this.close(CLOSE.refused, message);
+  }
+
+  /** The revocation contract: error frame `revoked`, close 4003 with a reason starting "revoked". */
+  revoked(message: string): void {
+    this.error(REVOKED, message);
+    this.close(CLOSE.revoked, `${REVOKED_CLOSE_REASON}: ${message}`);
+  }
+
+  private authenticated(p: Principal): void {
+    this.principal = p;
+    clearTimeout(this.expiryTimer);
+    if (p.exp === undefined) return;
+    this.expiryTimer = setTimeout(() => {
+      if (this.principal !== p) return;
+      if (p.exp! * 1000 > Date.now()) return this.authenticated(p); // beyond one timer's reach
+      this.error('token_expired', 'the token of this session expired; send an auth frame with a fresh token before it does, or reconnect');
+      this.close(CLOSE.refused, 'token expired');
+    }, Math.min(MAX_TIMER_MS, Math.max(0, p.exp * 1000 - Date.now())));
+    this.expiryTimer.unref?.();
+  }
+
+  /** A token check: undefined when refused (this socket was told why). Revoked closes it. */
+  private async verify(token: string): Promise<Principal | undefined> {
+    try {
+      return await this.hub.opts.verifyToken(token);
+    } catch (e) {
+      if (!(e instanceof RevokedError)) throw e;
+      this.revoked(e.message);
+      return undefined;
+    }
   }
 
   busy(message: string): void {
@@ -171,17 +186,18 @@ export class SignalConn {
     const msg = decoded.value;
     if (!this.principal) {
       if (msg.type !== 'auth') return this.refuse('authenticate first: Sec-WebSocket-Protocol, ?token= or an auth frame');
-      const p = await this.hub.opts.verifyToken(msg.payload.token);
+      const p = await this.verify(msg.payload.token);
+      if (this.closed || this.principal) return;
       if (!p) return this.refuse('token is invalid, expired or revoked');
       clearTimeout(this.authTimer);
-      this.principal = p;
+      this.authenticated(p);
       this.hub.waitingForAuth--;
       return;
     }
     if (REGISTRY_ONLY.has(msg.type)) return this.error('invalid', `"${msg.type}" is sent by the registry only`);
     switch (msg.type) {
       case 'auth':
-        return; // already authenticated
+        return await this.renew(msg.payload.token);
       case 'heartbeat':
         return;
       case 'register':
@@ -196,6 +212,15 @@ export class SignalConn {
       default:
         return this.error('unknown_type', `unhandled type "${msg.type}"`);
     }
+  }
+
+  /** An `auth` frame on an authenticated socket renews the session with a fresh token of the same peer. */
+  private async renew(token: string): Promise<void> {
+    const p = await this.verify(token);
+    if (this.closed) return;
+    if (!p) return this.error('unauthorized', 'token is invalid or expired; the session keeps its current token');
+    if (p.peerId !== this.principal!.peerId) return this.error('forbidden', `this session belongs to ${this.principal!.peerId}, not ${p.peerId}`);
+    this.authenticated(p);
   }
 
   private async relay(msg: SignalMessage): Promise<void> {
@@ -218,6 +243,7 @@ export class SignalConn {
     this.closed = true;
     this.outbox = [];
     clearTimeout(this.authTimer);
+    clearTimeout(this.expiryTimer);
     this.hub.unregister(this);
   }
 }
@@ -306,7 +332,7 @@ export class SignalingHub {
 
   async register(conn: SignalConn): Promise<void> {
     const id = conn.principal!.peerId;
-    if (this.opts.isRevoked(id)) return conn.refuse('this peer was revoked');
+    if (this.opts.isRevoked(id)) return conn.revoked(revokedDeviceText(id));
     this.replaceLocal(id, conn);
     conn.peerId = id;
     this.setPeer(id, conn);
@@ -332,14 +358,12 @@ export class SignalingHub {
     this.opts.onPeersChanged();
   }
 
-  /** Revocation: close the peer's socket (4003) and tell every other peer to drop its links to it. */
-  revoke(peerId: string): void {
-    this.revokeLocal(peerId);
-    void this.cluster?.publish({ kind: 'revoke', peer: peerId });
-  }
-
-  private revokeLocal(peerId: string): void {
-    for (const c of this.all) if (c.principal?.peerId === peerId) c.refuse('this peer was revoked');
+  /**
+   * Revocation on this instance (server/revocation.ts calls it on every instance): close the peer's
+   * sockets as the revocation contract says and tell every other peer to drop its links to it.
+   */
+  revoke(peerId: string, message: string): void {
+    for (const c of this.all) if (c.principal?.peerId === peerId) c.revoked(message);
     this.broadcast(encodeSignal('peer_revoked', 'registry', { peer_id: peerId }), peerId);
   }
 
@@ -357,9 +381,6 @@ export class SignalingHub {
         return;
       case 'relay':
         this.peers.get(msg.to)?.send(msg.text);
-        return;
-      case 'revoke':
-        this.revokeLocal(msg.peer);
         return;
       default:
         return;

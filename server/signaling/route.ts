@@ -5,6 +5,7 @@ import type { AppEnv } from '../http/context.ts';
 import type { RegistryState } from '../state.ts';
 import type { Principal } from '../auth/tokens.ts';
 import type { SignalConn } from './hub.ts';
+import { RevokedError } from '../http/errors.ts';
 
 export const JWT_SUBPROTOCOL = 'chatixia-jwt';
 
@@ -31,8 +32,14 @@ export function signalingRoutes(reg: RegistryState) {
     const token = upgradeToken(c.req.header('sec-websocket-protocol'), c.req.query('token'));
     let principal: Principal | undefined;
     let refused = false;
+    let revoked: string | undefined;
     if (token) {
-      principal = await reg.auth.jwt(token);
+      try {
+        principal = await reg.auth.jwt(token);
+      } catch (e) {
+        if (!(e instanceof RevokedError)) throw e;
+        revoked = e.message;
+      }
       refused = !principal;
     }
     // Sockets that have not shown a token hold memory until their 10 s run out: bounded. Past the
@@ -42,7 +49,8 @@ export function signalingRoutes(reg: RegistryState) {
     const handler = upgradeWebSocket(() => ({
       onOpen(_e, ws) {
         conn = reg.hub.accept(ws.raw as WebSocket, principal);
-        if (busy) conn.busy('too many connections are waiting to authenticate; retry in a few seconds, or send the token with the upgrade');
+        if (revoked) conn.revoked(revoked);
+        else if (busy) conn.busy('too many connections are waiting to authenticate; retry in a few seconds, or send the token with the upgrade');
         else if (refused) conn.refuse('token is invalid, expired or revoked');
       },
       onMessage(e) {

@@ -64,12 +64,12 @@ export class AgentStore {
     };
   }
 
-  /** Inserts or replaces an agent; the first registrant stays its owner. */
+  /** Inserts or replaces an agent with its owner (the caller decides it: server/routes/agents.ts ownAgentId). */
   async upsert(info: AgentInfo, peerId: string, owner: string, now: number): Promise<StoredAgent> {
     const rows = await this.db.query<AgentRow>(
       `INSERT INTO agents (agent_id, peer_id, owner, info, registered_at, last_heartbeat)
        VALUES ($1, $2, $3, $4::jsonb, $5, $5)
-       ON CONFLICT (agent_id) DO UPDATE SET peer_id = EXCLUDED.peer_id, info = EXCLUDED.info, last_heartbeat = EXCLUDED.last_heartbeat
+       ON CONFLICT (agent_id) DO UPDATE SET peer_id = EXCLUDED.peer_id, owner = EXCLUDED.owner, info = EXCLUDED.info, last_heartbeat = EXCLUDED.last_heartbeat
        RETURNING *`,
       [info.agent_id, peerId, owner, JSON.stringify(info), now],
     );
@@ -88,6 +88,12 @@ export class AgentStore {
 
   async delete(agentId: string): Promise<boolean> {
     return (await this.db.query('DELETE FROM agents WHERE agent_id = $1 RETURNING agent_id', [agentId])).length > 0;
+  }
+
+  /** A revoked peer's agents leave the registry at once; answers their ids. */
+  async deleteByPeer(peerId: string): Promise<string[]> {
+    const rows = await this.db.query<{ agent_id: string }>('DELETE FROM agents WHERE peer_id = $1 OR owner = $1 RETURNING agent_id', [peerId]);
+    return rows.map((r) => r.agent_id);
   }
 
   /**

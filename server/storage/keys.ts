@@ -5,6 +5,8 @@ export interface StoredKey {
   peer_id: string;
   role: Role;
   created_at: number;
+  /** Set when an admin deleted the key (the row stays as a tombstone). */
+  deleted_at?: number | null;
 }
 
 /** API keys created through POST /api/keys; only their SHA-256 hash is stored. */
@@ -16,25 +18,25 @@ export class KeyStore {
   }
 
   async find(keyHash: string): Promise<StoredKey | undefined> {
-    const rows = await this.db.query<StoredKey>('SELECT peer_id, role, created_at FROM api_keys WHERE key_hash = $1', [keyHash]);
+    const rows = await this.db.query<StoredKey>('SELECT peer_id, role, created_at, deleted_at FROM api_keys WHERE key_hash = $1', [keyHash]);
     return rows[0];
   }
 
   async list(): Promise<StoredKey[]> {
-    return this.db.query<StoredKey>('SELECT peer_id, role, created_at FROM api_keys ORDER BY created_at, peer_id');
+    return this.db.query<StoredKey>('SELECT peer_id, role, created_at FROM api_keys WHERE deleted_at IS NULL ORDER BY created_at, peer_id');
   }
 
   async hasPeer(peerId: string): Promise<boolean> {
-    return (await this.db.query('SELECT 1 FROM api_keys WHERE peer_id = $1 LIMIT 1', [peerId])).length > 0;
+    return (await this.db.query('SELECT 1 FROM api_keys WHERE peer_id = $1 AND deleted_at IS NULL LIMIT 1', [peerId])).length > 0;
   }
 
   /**
-   * Removes every key of a peer and, in the same statement, cuts off the JWTs issued for them up
-   * to `at`; answers how many keys went.
+   * Deletes every live key of a peer (they stay as tombstones) and, in the same statement, cuts
+   * off the JWTs issued for them up to `at`; answers how many keys went.
    */
   async deleteByPeer(peerId: string, at: number): Promise<number> {
     const rows = await this.db.query<{ n: number }>(
-      `WITH gone AS (DELETE FROM api_keys WHERE peer_id = $1 RETURNING peer_id),
+      `WITH gone AS (UPDATE api_keys SET deleted_at = $2 WHERE peer_id = $1 AND deleted_at IS NULL RETURNING peer_id),
        cut AS (INSERT INTO token_cutoffs (peer_id, at) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM gone)
                ON CONFLICT (peer_id) DO UPDATE SET at = EXCLUDED.at)
        SELECT count(*)::int AS n FROM gone`,
@@ -43,9 +45,11 @@ export class KeyStore {
     return Number(rows[0]?.n ?? 0);
   }
 
-  /** Cut-offs that still matter (JWTs issued before `since` have expired); older ones are dropped. */
-  async tokenCutoffs(since: number): Promise<{ peer_id: string; at: number }[]> {
-    await this.db.query('DELETE FROM token_cutoffs WHERE at < $1', [since]);
+  /**
+   * Every cut-off, whatever its age: dropping the ones older than the token lifetime made a
+   * deleted key's tokens valid again after a restart with a smaller TOKEN_TTL_S (one row per peer).
+   */
+  async tokenCutoffs(): Promise<{ peer_id: string; at: number }[]> {
     return this.db.query('SELECT peer_id, at FROM token_cutoffs');
   }
 }

@@ -27,6 +27,11 @@ export class LinkStore {
     }
   }
 
+  /** A revoked peer's links leave the topology, both directions. */
+  async deletePeer(peerId: string): Promise<void> {
+    await this.db.query('DELETE FROM links WHERE from_peer = $1 OR to_peer = $1', [peerId]);
+  }
+
   /** Edges reported since `since`, one per pair of peers (the freshest report wins). */
   async edges(since: number): Promise<MeshEdge[]> {
     const rows = await this.db.query<LinkRow>('SELECT * FROM links WHERE updated_at >= $1 ORDER BY updated_at DESC', [since]);

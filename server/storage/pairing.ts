@@ -62,6 +62,19 @@ export class PairingStore {
     return rows[0]?.created_by;
   }
 
+  /**
+   * A redemption that matched no live code: it counts against every live code (a guess names no
+   * particular one), and codes that reach `max` wrong attempts die. Answers how many died now.
+   */
+  async wrongAttempt(now: number, max: number): Promise<number> {
+    const rows = await this.db.query<{ used: boolean }>(
+      `UPDATE pairing_codes SET wrong_attempts = wrong_attempts + 1, used = (wrong_attempts + 1 >= $2)
+       WHERE NOT used AND expires_at > $1 RETURNING used`,
+      [now, max],
+    );
+    return rows.filter((r) => r.used).length;
+  }
+
   async create(e: { id: string; agent_name: string; peer_id: string; claim_secret_hash: string; public_key: PublicKeyJwk | undefined; key_id: string | undefined; client_ip: string }, now: number): Promise<StoredPairing> {
     const rows = await this.db.query<PairingRow>(
       `INSERT INTO pairing (id, agent_name, peer_id, status, claim_secret_hash, public_key, key_id, client_ip, created_at, updated_at)
@@ -103,9 +116,13 @@ export class PairingStore {
     return rows[0] && toStored(rows[0]);
   }
 
-  async peerByDeviceToken(hash: string): Promise<string | undefined> {
-    const rows = await this.db.query<{ peer_id: string }>("SELECT peer_id FROM pairing WHERE device_token_hash = $1 AND status = 'approved'", [hash]);
-    return rows[0]?.peer_id;
+  /** The peer of a device token that is (approved) or was (revoked) valid. */
+  async peerByDeviceToken(hash: string): Promise<{ peer_id: string; status: 'approved' | 'revoked' } | undefined> {
+    const rows = await this.db.query<{ peer_id: string; status: 'approved' | 'revoked' }>(
+      "SELECT peer_id, status FROM pairing WHERE device_token_hash = $1 AND status IN ('approved', 'revoked')",
+      [hash],
+    );
+    return rows[0];
   }
 
   async revokedPeers(): Promise<string[]> {

@@ -1,7 +1,7 @@
 /**
  * The dashboard's "Dispatch": the shared `delegate` (mesh/delegate.ts) picks the tier — this
  * browser's own agents, a DataChannel (direct or over a TURN relay), or the registry's task queue
- * — and each step shows in the task list with the tier that carried it (interfaces #9).
+ * — and each step shows in the task list with the tier that carried it (direct, relay, task_queue: docs/sidecar.md).
  */
 import { delegate, type DelegateDeps } from '../../../mesh/delegate.ts';
 import { useStore } from '../state/store.ts';

@@ -26,7 +26,7 @@ export async function startLeader(): Promise<Runtime> {
   await loadOutbox().catch(() => []);
   keepSnapshot();
 
-  /** A persistent peer id for this browser when signed in with an admin key (interfaces #2). */
+  /** A persistent peer id for this browser when signed in with an admin key (docs/web.md, Sign in and join). */
   const preferredPeerId = async () => {
     let id = await idb.get<string>(PEER_ID);
     if (!id) {

@@ -5,7 +5,7 @@
  */
 import { Backoff } from '../../../mesh/index.ts';
 import type { RegistryClient } from '../../../mesh/registry-client.ts';
-import type { AgentRecord, RegistryEvent, Task, Topology } from '../../../mesh/protocol/index.ts';
+import type { AgentRecord, RegistryEvent, SkillPolicy, Task, Topology } from '../../../mesh/protocol/index.ts';
 import { useStore } from '../state/store.ts';
 import type { AgentView, EdgeView, TaskView } from '../state/views.ts';
 
@@ -14,6 +14,7 @@ const MAX_TASKS = 100;
 export const toAgentView = (a: AgentRecord): AgentView => ({
   agent_id: a.agent_id, peer_id: a.peer_id || a.sidecar_peer_id, hostname: a.hostname, health: a.health,
   skills: a.capabilities?.skills ?? [], mode: a.mode,
+  ...(a.capabilities?.backed_by && { backedBy: a.capabilities.backed_by }),
   ...(a.capabilities?.skill_specs?.length && { specs: Object.fromEntries(a.capabilities.skill_specs.map(({ name, ...about }) => [name, about])) }),
 });
 
@@ -45,10 +46,12 @@ export class RegistryFeed {
   readonly #finished = new Map<string, Task>();
 
   readonly #onTask: (t: Task) => void;
+  readonly #onPolicy: (p: SkillPolicy) => void;
 
-  constructor(client: RegistryClient, onTask: (t: Task) => void = () => {}) {
+  constructor(client: RegistryClient, onTask: (t: Task) => void = () => {}, onPolicy: (p: SkillPolicy) => void = () => {}) {
     this.#client = client;
     this.#onTask = onTask;
+    this.#onPolicy = onPolicy;
   }
 
   start(): void {
@@ -115,6 +118,10 @@ export class RegistryFeed {
         }
         return;
       }
+      case 'policy':
+        // Applied at once: the tab's agents check requests against it (mesh/policy-guard.ts).
+        this.#onPolicy(e.data);
+        return;
       default:
         return;
     }
