@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { LIMITS } from '../mesh/protocol/limits.ts';
 import { defaultDataDir, readDeviceFile } from './device-file.ts';
+import { WEBRTC_STACKS, type WebRtcStackName } from './webrtc.ts';
 
 export interface SidecarConfig {
   /** http(s)://host:port of the registry (derived from TOKEN_URL when not given). */
@@ -21,6 +22,8 @@ export interface SidecarConfig {
   identityDir?: string;
   /** Peer ids allowed to open links without an identity proof (Rust sidecars). */
   legacyPeers: string[];
+  /** The WebRTC implementation asked for; none = node-datachannel when its binary loads, else werift. */
+  webrtcStack?: WebRtcStackName;
   /** MCP servers and A2A agents to mount (docs/interop.md). */
   interopConfig?: string;
 }
@@ -43,6 +46,7 @@ const OPTIONS = [
   ['data-dir', 'SIDECAR_DATA_DIR', 'Identity key, certificate, known peers and (after `pair`) the device token, all 0600 (default ~/.local/state/chatixia-sidecar; used when paired or given).'],
   ['interop-config', 'INTEROP_CONFIG', 'JSON or YAML file of MCP servers (mcpServers) and A2A agents (a2aAgents) to mount as agents of this peer (docs/interop.md).'],
   ['legacy-peers', 'LEGACY_PEERS', 'Comma-separated peer ids that may open links without an identity proof (Rust sidecars). Everyone else must prove.'],
+  ['webrtc-stack', 'WEBRTC_STACK', 'node-datachannel | werift. Default: node-datachannel where its native binary loads (x86-64, arm64), else werift (pure TypeScript, e.g. 32-bit ARM).'],
 ] as const;
 
 export function helpText(): string {
@@ -114,6 +118,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   const turnUrl = get('turn-url');
   const turnSecret = get('turn-secret');
   const hostname = get('hostname');
+  const webrtcStack = get('webrtc-stack');
+  if (webrtcStack !== undefined && !(WEBRTC_STACKS as readonly string[]).includes(webrtcStack)) throw new ConfigError(`WEBRTC_STACK must be ${WEBRTC_STACKS.join(' or ')}`);
   const interopConfig = get('interop-config');
   return {
     registryUrl,
@@ -132,5 +138,6 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     ...((givenDir ?? (paired && defaultDataDir(env))) && { identityDir: givenDir ?? defaultDataDir(env) }),
     ...(interopConfig && { interopConfig }),
     legacyPeers: (get('legacy-peers') ?? '').split(',').map((x) => x.trim()).filter(Boolean),
+    ...(webrtcStack && { webrtcStack: webrtcStack as WebRtcStackName }),
   };
 }
