@@ -5,7 +5,7 @@
  * times, with the dashboard open in Chromium (its tab has an echo agent with `upper` too) — and an
  * LLM agent from `agent init` / `agent run` next to a sidecar. Lines a person leaves running
  * ("terminal 2", an agent) run in the background; the test waits for what they start before the
- * next line, as a person would. Only two commands do not run, each for a stated reason; every other
+ * next line, as a person would. Only the commands in NOT_RUN do not run, each for a stated reason; every other
  * line of every sh block runs. The systemd unit the README installs is checked against the code (its exit status on revocation).
  *
  * Not literal: the port (a free one instead of 8080, which may be taken) and the working directory
@@ -28,7 +28,7 @@ import { REVOKED_EXIT_CODE } from '../mesh/revocation.ts';
 const NOT_RUN: Array<[RegExp, string]> = [
   [/^npm install(?= |$)/, 'the checkout this test runs in is installed already'],
   [/^npm test(?= |$)/, 'this test is part of it'],
-  [/^sudo /, "a Pi's system install as root: e2e/pi/package.test.ts installs the packed package and verifies its unit"],
+  [/^sudo .*/, "a Pi's system install as root: e2e/pi/package.test.ts installs the packed package and verifies its unit"],
 ];
 /** Commands that keep running (a terminal of their own): started in the background. */
 const KEEPS_RUNNING = /^npm start\b|npm run sidecar\b|examples\/upper-agent\.ts|chatixia-sidecar agent run\b/;
