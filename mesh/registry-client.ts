@@ -3,6 +3,7 @@
  * sidecar (Node 20) and the web app use the same code. It exchanges an API key or a device
  * token for a JWT, renews it before it expires, and retries once after a 401.
  */
+import { REVOKED, REVOKED_SSE_EVENT, RevokedNotice, isRevokedBody } from './protocol/index.ts';
 import type {
   TaskChunk,
   AgentRecord,
@@ -75,6 +76,7 @@ export class RegistryClient {
   private jwtExpiresAt = 0;
   private identity: { peer_id: string; role: Role } | undefined;
   private pendingToken: Promise<TokenResponse> | undefined;
+  private readonly revokedListeners = new Set<(message: string) => void>();
 
   constructor(private readonly opts: RegistryClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
@@ -93,6 +95,21 @@ export class RegistryClient {
   /** ws(s)://…/ws for the signaling socket. */
   signalingUrl(): string {
     return this.baseUrl.replace(/^http/, 'ws') + '/ws';
+  }
+
+  /**
+   * Calls `cb` when any answer of the registry says this credential was revoked (a REST 401 with
+   * code `revoked`, or `event: revoked` on the event stream). mesh/revocation.ts listens here.
+   */
+  onRevoked(cb: (message: string) => void): () => void {
+    this.revokedListeners.add(cb);
+    return () => this.revokedListeners.delete(cb);
+  }
+
+  /** The error for a revocation, after telling the listeners. */
+  private revoked(message: string): RegistryError {
+    for (const cb of [...this.revokedListeners]) cb(message);
+    return new RegistryError(401, REVOKED, message);
   }
 
   private canExchange(): boolean {
@@ -149,6 +166,7 @@ export class RegistryClient {
       }
     }
     if (!res.ok) {
+      if (res.status === 401 && isRevokedBody(parsed)) throw this.revoked(parsed.error);
       const err = (parsed as ApiErrorBody | undefined)?.error;
       throw new RegistryError(res.status, err?.code ?? 'http_' + res.status, err?.message ?? (res.statusText || 'request failed'));
     }
@@ -162,7 +180,7 @@ export class RegistryClient {
     try {
       return await send(false);
     } catch (e) {
-      if (e instanceof RegistryError && e.status === 401 && this.canExchange()) return send(true);
+      if (e instanceof RegistryError && e.status === 401 && e.code !== REVOKED && this.canExchange()) return send(true);
       throw e;
     }
   }
@@ -315,9 +333,19 @@ export class RegistryClient {
         headers: { Authorization: `Bearer ${await this.token(force)}`, Accept: 'text/event-stream' },
         ...(signal ? { signal } : {}),
       });
+    // A revoked token gets the same answer with a fresh one: ask once.
+    const revokedAnswer = async (r: Response) => {
+      if (r.status !== 401) return undefined;
+      const body: unknown = await r.clone().json().catch(() => undefined);
+      return isRevokedBody(body) ? body.error : undefined;
+    };
     let res = await open(false);
+    const first = await revokedAnswer(res);
+    if (first !== undefined) throw this.revoked(first);
     if (res.status === 401 && this.canExchange()) res = await open(true);
     if (!res.ok || !res.body) {
+      const again = await revokedAnswer(res);
+      if (again !== undefined) throw this.revoked(again);
       const text = await res.text().catch(() => '');
       let msg = res.statusText;
       try {
@@ -339,11 +367,14 @@ export class RegistryClient {
         while ((sep = buf.indexOf('\n\n')) >= 0) {
           const block = buf.slice(0, sep);
           buf = buf.slice(sep + 2);
-          const data = block
-            .split('\n')
+          const lines = block.split('\n');
+          const data = lines
             .filter((l) => l.startsWith('data:'))
             .map((l) => l.slice(5).replace(/^ /, ''))
             .join('\n');
+          if (lines.some((l) => /^event:\s*/.test(l) && l.replace(/^event:\s*/, '') === REVOKED_SSE_EVENT)) {
+            throw this.revoked(revokedMessage(data));
+          }
           if (!data) continue;
           try {
             onEvent(JSON.parse(data) as RegistryEvent);
@@ -364,6 +395,17 @@ export class RegistryClient {
   async eventsUrl(): Promise<string> {
     return `${this.baseUrl}/api/events?token=${encodeURIComponent(await this.token())}`;
   }
+}
+
+/** The message of an `event: revoked` data line (its shape checked; a bad one still means revoked). */
+function revokedMessage(data: string): string {
+  try {
+    const notice = RevokedNotice.safeParse(JSON.parse(data));
+    if (notice.success) return notice.data.message;
+  } catch {
+    /* not JSON */
+  }
+  return 'this credential was revoked';
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

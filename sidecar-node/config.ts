@@ -33,7 +33,7 @@ const OPTIONS = [
   ['registry-url', 'REGISTRY_URL', 'Registry base URL, e.g. http://192.168.1.10:8080. Sets TOKEN_URL and SIGNALING_URL when they are not given.'],
   ['token-url', 'TOKEN_URL', 'Where the API key or device token is exchanged for a JWT (default http://localhost:8080/api/token).'],
   ['signaling-url', 'SIGNALING_URL', 'Signaling WebSocket (default: the registry URL with ws(s):// and /ws). The JWT is sent as a subprotocol, never in the URL.'],
-  ['api-key', 'API_KEY', 'Agent API key (created by the admin: POST /api/keys or the dashboard). Required unless DEVICE_TOKEN is set.'],
+  ['api-key', 'API_KEY', 'Agent API key (created by the admin: the dashboard\'s API keys card, or POST /api/keys). Required unless DEVICE_TOKEN is set.'],
   ['device-token', 'DEVICE_TOKEN', 'Device token from pairing, instead of an API key.'],
   ['ipc-socket', 'IPC_SOCKET', 'Unix socket for local agents (default /tmp/chatixia-sidecar.sock). Created mode 0600 within a second of start; a stale file is replaced.'],
   ['turn-url', 'TURN_URL', 'Extra TURN server (turn:host:3478), used with TURN_SECRET for ephemeral credentials. The registry\'s /api/config servers are always used.'],

@@ -16,13 +16,21 @@ import { RegistryPresence } from '../mesh/registry-presence.ts';
 import { sidecarIdentity } from './identity.ts';
 import { RENEW_CHECK_MS, describeCertificate, skillGuard } from '../mesh/identity/join.ts';
 import type { SkillPolicy } from '../mesh/protocol/index.ts';
+import { watchRevocation } from '../mesh/revocation.ts';
+
+export { REVOKED_EXIT_CODE } from '../mesh/revocation.ts';
 
 export interface Sidecar {
   ipc: IpcServer;
   /** Resolves once the peer is registered with the registry (token, ICE config, mesh ready). */
   ready: Promise<{ peerId: string; mesh: Mesh; hub: AgentHub }>;
+  /** Resolves, with the registry's words, if an admin revokes this sidecar while it runs (it never rejects). */
+  revoked: Promise<string>;
   stop(): Promise<void>;
 }
+
+/** The registry refused the credential at start (unknown, deleted or revoked): retrying cannot help. */
+export class CredentialRefusedError extends Error {}
 
 /** How often ICE servers are fetched again (TURN credentials are ephemeral). */
 const ICE_REFRESH_MS = 10 * 60_000;
@@ -40,6 +48,8 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
     baseUrl: cfg.registryUrl,
     ...(cfg.apiKey ? { apiKey: cfg.apiKey } : { deviceToken: cfg.deviceToken! }),
   });
+  let tellRevoked: (message: string) => void = () => {};
+  const revoked = new Promise<string>((resolve) => { tellRevoked = resolve; });
   let parts: { signaling: SignalingClient; mesh: Mesh; hub: AgentHub; presence: RegistryPresence; iceTimer: ReturnType<typeof setInterval> } | undefined;
 
   const ready = (async () => {
@@ -51,10 +61,10 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
         break;
       } catch (err) {
         if (err instanceof RegistryError && (err.status === 401 || err.status === 403)) {
-          throw new Error(`the registry refused the credentials: ${err.message}`);
+          throw new CredentialRefusedError(`the registry refused the credentials: ${err.message}`);
         }
         const d = backoff.next();
-        log.warn(`[sidecar] registry not reachable (${(err as Error).message}); retrying in ${d} ms`);
+        log.warn(`[sidecar] registry at ${cfg.registryUrl} not reachable (${(err as Error).message}); retrying in ${d} ms — is it running, and is REGISTRY_URL right?`);
         await sleep(d, stopCtl.signal);
       }
     }
@@ -113,8 +123,10 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
     mesh.events.on('peer_connected', (p) => log.info(`[mesh] peer connected: ${p}`));
     mesh.events.on('peer_disconnected', (p, why) => log.info(`[mesh] peer disconnected: ${p} (${why})`));
     signaling.on('stopped', (why) => {
-      if (why !== 'closed') log.error(`[sidecar] signaling stopped: ${why}`);
+      if (why !== 'closed' && why !== 'revoked') log.error(`[sidecar] signaling stopped: ${why}`);
     });
+    // Revoked while running: stop everything at once (no retries); main.ts exits with REVOKED_EXIT_CODE.
+    watchRevocation({ registry, signaling }, (message) => tellRevoked(message));
     const presence = new RegistryPresence({
       registry, mesh, hub, hostname: cfg.hostname ?? hostname(), mode: 'sidecar', intervalMs: cfg.heartbeatMs, logger: log,
       policy: () => skillPolicy,
@@ -144,7 +156,7 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
       }
       await ipc.close();
     })());
-  return { ipc, ready, stop };
+  return { ipc, ready, revoked, stop };
 }
 
 function turnFromEnv(cfg: SidecarConfig): RTCIceServer[] {
