@@ -38,9 +38,9 @@ export async function buildSidecarPackage(opts: { pack?: boolean } = {}): Promis
     splitting: true,
     format: 'esm',
     platform: 'node',
-    target: 'node18',
+    target: 'node20',
     external: [...RUNTIME_DEPENDENCIES, 'bufferutil', 'utf-8-validate'],
-    // Bundled CommonJS (ws, pg's friends) calls require(): give the ES module one.
+    // Bundled CommonJS (ws and others) calls require(): give the ES module one.
     banner: { js: "import { createRequire as __cxCreateRequire } from 'node:module'; const require = __cxCreateRequire(import.meta.url);" },
     legalComments: 'none',
     logLevel: 'warning',
