@@ -12,7 +12,8 @@
  *   512 MB    the cgroup's peak and OOM kills; links still open at the end
  *
  * Under emulation the process is qemu running the ARM Node: its CPU and memory include the
- * translator's. Rounds: BENCH_ROUNDS (default 3). Writes e2e/pi/RESULTS.md.
+ * translator's. Rounds: BENCH_ROUNDS (default 3). `npm run bench:pi -- armv7` measures only the
+ * subjects whose key contains a word (the baseline always). Writes e2e/pi/RESULTS.md.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
