@@ -212,7 +212,11 @@ export class SignalConn {
       return this.close(CLOSE.limit, 'rate limit');
     }
     const decoded = decodeSignal(data);
-    if (!decoded.ok) return this.error(decoded.error.code, decoded.error.message);
+    if (!decoded.ok) {
+      // Before authenticating, only a well-formed auth frame is worth an answer.
+      if (!this.principal) return this.refuse(`authenticate first (${decoded.error.message})`);
+      return this.error(decoded.error.code, decoded.error.message);
+    }
     const msg = decoded.value;
     if (!this.principal) {
       if (msg.type !== 'auth') return this.refuse('authenticate first: Sec-WebSocket-Protocol, ?token= or an auth frame');
