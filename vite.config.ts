@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('./web', import.meta.url));
 const outDir = fileURLToPath(new URL('./dist', import.meta.url));
 
-/** Builds web/ into dist/ at the repo root; the registry serves dist/ (interfaces #7). */
+/** Builds web/ into dist/ at the repo root; the registry serves dist/ (docs/web.md). */
 export default defineConfig({
   root,
   publicDir: 'public',
@@ -46,7 +46,7 @@ export default defineConfig({
         globPatterns: ['**/*.{js,css,html,png,svg,webmanifest}'],
         navigateFallback: '/index.html',
         // The registry's own routes are never the app shell.
-        navigateFallbackDenylist: [/^\/api\//, /^\/ws/, /^\/healthz/, /^\/\.well-known\//],
+        navigateFallbackDenylist: [/^\/api\//, /^\/a2a(\/|$)/, /^\/mcp$/, /^\/ws/, /^\/healthz/, /^\/\.well-known\//],
         cleanupOutdatedCaches: true,
         clientsClaim: true,
         skipWaiting: true,

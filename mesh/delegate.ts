@@ -6,7 +6,7 @@ import type { RegistryClient } from './registry-client.ts';
 import type { MeshMessage, Task } from './protocol/index.ts';
 import { silentLogger, type Logger } from './types.ts';
 
-/** Which path carried a delegated task (interfaces #9); `local` = this peer ran it itself. */
+/** Which path carried a delegated task (docs/sidecar.md, the `delegate` result); `local` = this peer ran it itself. */
 export type Tier = 'direct' | 'relay' | 'task_queue' | 'local';
 
 export interface DelegateRoute { tier: Tier; peer_id?: string; agent_id?: string; task_id?: string }

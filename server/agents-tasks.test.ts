@@ -190,7 +190,7 @@ test('A2A: agent card and the registry well-known card', async () => {
   const card = await a.agentCard('card-agent');
   assert.equal(card.name, 'card-agent');
   assert.equal(card.description, 'Summarizes text');
-  assert.equal(card.protocolVersion, '0.3.0');
+  assert.deepEqual(card.supportedInterfaces, [{ url: `${r.url}/a2a/agents/card-agent/`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }]);
   assert.deepEqual((card.skills as { id: string }[]).map((s) => s.id), ['summarize']);
   assert.ok(card.securitySchemes);
   assert.equal((await api(r.url, 'GET', '/api/registry/agents/card-agent/card')).status, 401);

@@ -4,7 +4,7 @@ import type { Revocation } from './revocation.ts';
 import { log } from './log.ts';
 
 /**
- * Several registry instances behind a load balancer (DESIGN §5): state is in the shared
+ * Several registry instances behind a load balancer (docs/registry.md, Several instances): state is in the shared
  * PostgreSQL; what lives in memory — who is connected where, signaling frames for a peer on
  * another instance, live events, revocations — goes over Redis pub/sub (REDIS_URL).
  */

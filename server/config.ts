@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 
-/** Everything the registry reads from its environment (DESIGN.md §3.5), parsed once at start. */
+/** Everything the registry reads from its environment (documented in docs/registry.md, Configuration), parsed once at start. */
 export interface RegistryConfig {
   port: number;
   host: string;

@@ -1,5 +1,5 @@
 /**
- * Issue 2 "Done when", from outside: only the README/DESIGN surface (data dir, HTTP, WebSocket)
+ * The registry as a user meets it, from outside: only the documented surface (README, docs/registry.md: data dir, HTTP, WebSocket)
  * against the real registry process, including a restart. Runs on the embedded store and on
  * the machine's PostgreSQL (DATABASE_URL with a schema of its own, dropped after).
  */

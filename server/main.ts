@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { networkInterfaces } from 'node:os';
-import { serve } from '@hono/node-server';
+import { serve, type WebSocketServerLike } from '@hono/node-server';
 import { WebSocketServer } from 'ws';
 import { LIMITS } from '../mesh/protocol/index.ts';
 import { loadConfig, type RegistryConfig } from './config.ts';
@@ -126,7 +126,9 @@ async function main(): Promise<void> {
       fetch: app.fetch,
       port: cfg.port,
       hostname: cfg.host,
-      websocket: { server: wss },
+      // The adapter's type was written without exactOptionalPropertyTypes (`noServer?: boolean`
+      // vs ws's `boolean | undefined`): the same shape, told to the compiler once here.
+      websocket: { server: wss as WebSocketServerLike },
       ...(tls ? { createServer: createHttpsServer, serverOptions: tls } : {}),
     },
     (info) => {
@@ -169,7 +171,7 @@ async function main(): Promise<void> {
     force.unref();
     void cluster?.stop(localPeers);
     server.close(() => undefined);
-    if ('closeAllConnections' in server) (server as { closeAllConnections(): void }).closeAllConnections();
+    if ('closeAllConnections' in server) server.closeAllConnections();
     db.close()
       .catch(() => undefined)
       .finally(() => process.exit(0));

@@ -9,6 +9,7 @@ import { Authenticator } from './auth/authenticator.ts';
 import type { TokenSigner } from './auth/tokens.ts';
 import type { StaticKeys } from './auth/keys-file.ts';
 import { EventBus, coalesce } from './bus.ts';
+import { Emitter } from '../mesh/emitter.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import type { SkillPolicy, Topology, TopologyNode } from '../mesh/protocol/index.ts';
 import type { SignalingHub } from './signaling/hub.ts';
@@ -32,6 +33,11 @@ export class RegistryState {
   ca!: CertificateAuthority;
   readonly auth: Authenticator;
   readonly bus = new EventBus();
+  /**
+   * Streamed pieces of queued tasks, for the A2A and MCP doors of this instance (not on the SSE
+   * stream, not across instances: a door waits on the instance its holder posts to — docs/interop.md).
+   */
+  readonly taskChunks = new Emitter<{ chunk: [taskId: string, text: string] }>();
   /** Open event streams by peer (a revocation ends them). */
   readonly sessions = new LiveSessions();
   readonly startedAt = Date.now();

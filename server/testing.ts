@@ -1,5 +1,5 @@
 /**
- * Test harness (interfaces.md #1): runs the REAL registry (bin/chatixia-registry.mjs) as a child
+ * Test harness: runs the REAL registry (bin/chatixia-registry.mjs) as a child
  * process on a free port and a temp data dir, and waits for /healthz. Output is kept in memory
  * and printed only when the test process ends with a failure, or live with DEBUG_REGISTRY=1.
  */

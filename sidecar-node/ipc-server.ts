@@ -11,7 +11,7 @@ const HIGH_WATER = 4 * 1024 * 1024;
 const EARLY_LINES = 1000;
 
 /**
- * The sidecar's Unix socket (DESIGN §3.3): JSON lines, mode 0600, a stale socket file replaced.
+ * The sidecar's Unix socket (docs/sidecar.md, The IPC protocol): JSON lines, mode 0600, a stale socket file replaced.
  * It listens before the registry is reached (the Python MeshClient gives up after 5 s); lines
  * that arrive before the hub exists wait in a bounded buffer and are replayed.
  */

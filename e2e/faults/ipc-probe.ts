@@ -1,4 +1,4 @@
-// A test-side agent that speaks the sidecar's IPC wire protocol (DESIGN.md §3.3) directly on its
+// A test-side agent that speaks the sidecar's IPC wire protocol (docs/sidecar.md) directly on its
 // Unix socket, so fault tests control it at the byte level: count every line, stop reading to
 // play a slow agent, and check that what the sidecar sends is valid protocol.
 import net from 'node:net';

@@ -12,8 +12,8 @@ export interface RtcPairResult {
   /** the DataChannel opened and a ping came back */
   echoed: boolean;
   /** candidate types of the selected pair, seen by the offerer */
-  local?: string;
-  remote?: string;
+  local?: string | undefined;
+  remote?: string | undefined;
   candidates: string[];
 }
 

@@ -1,7 +1,7 @@
 import { Emitter } from '../emitter.ts';
 import { randomId } from '../ids.ts';
 import { z } from 'zod';
-import { ArgsSchema, describe, decodePeerEvent, skillSpec, type MeshMessage, type PeerEvent, type ToolEvent } from '../protocol/index.ts';
+import { ArgsSchema, describe, decodePeerEvent, isOpenStreamChunk, meshErrorOf, payloadOf, skillSpec, type BackedBy, type MeshMessage, type PeerEvent, type ToolEvent } from '../protocol/index.ts';
 import type { SkillInfo } from '../types.ts';
 import type { AgentTransport } from './transport.ts';
 
@@ -33,6 +33,8 @@ export interface AgentOptions {
   name?: string;
   skills?: Record<string, SkillHandler | SkillDefinition>;
   onPrompt?: PromptHandler;
+  /** The agent stands for an MCP server or an external A2A agent (docs/interop.md); the dashboard marks it. */
+  backedBy?: BackedBy;
   /** How long to wait for the peer to confirm registration. */
   registerTimeoutMs?: number;
   /**
@@ -108,6 +110,7 @@ export class AgentClient extends Emitter<AgentClientEvents> {
   readonly #peerListWaiters: ((peers: string[]) => void)[] = [];
   #onPrompt: PromptHandler | undefined;
   #name: string | undefined;
+  readonly #backedBy: BackedBy | undefined;
   #peerId: string | undefined;
   #registered: { resolve: (peerId: string) => void; reject: (e: AgentError) => void } | undefined;
   #closed = false;
@@ -126,6 +129,7 @@ export class AgentClient extends Emitter<AgentClientEvents> {
     super();
     this.#t = transport;
     this.#name = opts.name;
+    this.#backedBy = opts.backedBy;
     for (const [name, s] of Object.entries(opts.skills ?? {})) this.#addSkill(name, s);
     this.#onPrompt = opts.onPrompt;
     this.#acks = opts.acks ?? false;
@@ -170,7 +174,7 @@ export class AgentClient extends Emitter<AgentClientEvents> {
       };
       this.#t.send({
         type: 'register_agent',
-        payload: { name: this.#name, skills: [...this.#skills.values()].map((s) => s.info) },
+        payload: this.#registration(),
       });
     });
   }
@@ -179,8 +183,12 @@ export class AgentClient extends Emitter<AgentClientEvents> {
   skill(name: string, handler: SkillHandler, about?: string | Omit<SkillDefinition, 'handler'>): void {
     this.#addSkill(name, { ...(typeof about === 'string' ? { description: about } : about), handler });
     if (this.#peerId && this.#name) {
-      this.#t.send({ type: 'register_agent', payload: { name: this.#name, skills: [...this.#skills.values()].map((s) => s.info) } });
+      this.#t.send({ type: 'register_agent', payload: this.#registration() });
     }
+  }
+
+  #registration() {
+    return { name: this.#name!, skills: [...this.#skills.values()].map((s) => s.info), ...(this.#backedBy && { backed_by: this.#backedBy }) };
   }
 
   /** Checks the spec as the peer will (a bad schema fails here, not at registration) and compiles the args schema. */
@@ -287,8 +295,12 @@ export class AgentClient extends Emitter<AgentClientEvents> {
     const msg: MeshMessage = { type: 'task_request', payload: { skill, args, ...(opts.timeoutMs && { timeout_ms: opts.timeoutMs }) } };
     if (opts.agent) msg.target_agent = opts.agent;
     const r = await this.request(opts.peer ?? 'local', msg, opts);
-    const p = (r.payload ?? {}) as { result?: unknown; error?: string };
-    if (r.type === 'error') throw new AgentError(String((r.payload as { code?: string })?.code ?? 'error'), String((r.payload as { message?: string })?.message));
+    if (r.type === 'error') {
+      const e = meshErrorOf(r);
+      throw new AgentError(e.code, e.message);
+    }
+    const p = payloadOf(r, 'task_response');
+    if (!p) throw new AgentError('bad_response', `expected a task_response, got ${r.type} with a payload that does not fit`);
     if (p.error) throw new AgentError('task_failed', p.error);
     return p.result;
   }
@@ -359,14 +371,14 @@ export class AgentClient extends Emitter<AgentClientEvents> {
           this.#registered = undefined;
           return;
         }
-        const ackId = (ev.payload as { ack_id?: unknown }).ack_id;
-        const w = typeof ackId === 'string' ? this.#ackWaits.get(ackId) : undefined;
-        if (w && !w.broadcast) {
-          this.#ackWaits.delete(ackId as string);
+        const ackId = ev.payload.ack_id;
+        const w = ackId ? this.#ackWaits.get(ackId) : undefined;
+        if (ackId && w && !w.broadcast) {
+          this.#ackWaits.delete(ackId);
           return w.reject(new AgentError(ev.payload.code, ev.payload.message, w.details));
         }
-        const rid = (ev.payload as { request_id?: unknown }).request_id;
-        const p = typeof rid === 'string' ? this.#pending.get(rid) : undefined;
+        const rid = ev.payload.request_id;
+        const p = rid ? this.#pending.get(rid) : undefined;
         if (p) p.reject(new AgentError(ev.payload.code, ev.payload.message));
         else this.emit('error', ev.payload);
         return;
@@ -386,10 +398,11 @@ export class AgentClient extends Emitter<AgentClientEvents> {
     if (rid && msg.type !== 'task_request' && msg.type !== 'agent_prompt') {
       const p = this.#pending.get(rid);
       if (p) {
-        const done = (msg.payload as { done?: unknown } | undefined)?.done;
-        if (msg.type.endsWith('_stream_chunk') && done !== true) p.onChunk?.(msg);
-        else if (msg.type === 'error') p.reject(new AgentError(String((msg.payload as { code?: string })?.code ?? 'error'), String((msg.payload as { message?: string })?.message ?? 'error')));
-        else p.resolve(msg);
+        if (isOpenStreamChunk(msg)) p.onChunk?.(msg);
+        else if (msg.type === 'error') {
+          const e = meshErrorOf(msg);
+          p.reject(new AgentError(e.code, e.message));
+        } else p.resolve(msg);
         return;
       }
     }
@@ -406,10 +419,11 @@ export class AgentClient extends Emitter<AgentClientEvents> {
   }
 
   async #runSkill(msg: MeshMessage, from: string): Promise<void> {
-    const p = (msg.payload ?? {}) as { skill?: string; args?: unknown };
-    const s = p.skill ? this.#skills.get(p.skill) : undefined;
-    if (!s) {
-      if (this.#name) this.#reply(from, msg, 'task_response', { error: `agent ${this.#name} has no skill "${p.skill}"` });
+    const p = payloadOf(msg, 'task_request');
+    const s = p ? this.#skills.get(p.skill) : undefined;
+    if (!p || !s) {
+      const why = p ? `has no skill "${p.skill}"` : 'got a task_request without a valid skill name';
+      if (this.#name) this.#reply(from, msg, 'task_response', { error: `agent ${this.#name} ${why}` });
       else this.emit('message', msg, from);
       return;
     }
@@ -457,7 +471,8 @@ export class AgentClient extends Emitter<AgentClientEvents> {
   }
 
   async #runPrompt(msg: MeshMessage, from: string): Promise<void> {
-    const p = (msg.payload ?? {}) as { text?: string; session_id?: string };
+    const p = payloadOf(msg, 'agent_prompt');
+    if (!p) return this.#reply(from, msg, 'agent_response', { text: '', error: 'an agent_prompt needs a text' });
     if (!this.#runStarted(from, msg, 'agent_response')) return;
     const run = this.#track(from, msg);
     const call = {
@@ -470,7 +485,7 @@ export class AgentClient extends Emitter<AgentClientEvents> {
     };
     let full = '';
     try {
-      const out = await this.#onPrompt!(String(p.text ?? ''), call);
+      const out = await this.#onPrompt!(p.text, call);
       if (typeof out === 'string') return this.#reply(from, msg, 'agent_response', { text: out });
       for await (const piece of out) {
         if (typeof piece === 'string') {

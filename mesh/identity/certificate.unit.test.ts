@@ -25,7 +25,7 @@ test('a CA reloaded from its stored private JWK issues certificates the original
   const dev = await newDevice(reloaded, 'web-1');
   assert.ok((await verifyDeviceCertificate(ca.publicJwk, dev.certificate)).ok);
   const other = (await createRegistryCa()).privateJwk;
-  await assert.rejects(loadRegistryCa({ ...privateJwk, d: other.d }), /registry CA key is invalid/);
+  await assert.rejects(loadRegistryCa({ ...privateJwk, d: other.d! }), /registry CA key is invalid/);
 });
 
 test('a certificate from another CA is refused', async () => {

@@ -1,4 +1,4 @@
-import { PublicKeyJwkSchema, type PublicKeyJwk } from '../protocol/identity.ts';
+import { PrivateKeyJwkSchema, PublicKeyJwkSchema, type PublicKeyJwk } from '../protocol/identity.ts';
 import { fromBase64url, toBase64url, utf8 } from './encoding.ts';
 
 /**
@@ -82,7 +82,7 @@ export async function jwkThumbprint(jwk: PublicKeyJwk): Promise<string> {
 
 /** Exports a private key created extractable (CA key, Node key file) as a minimal JWK. */
 export async function exportPrivateJwk(privateKey: CryptoKey): Promise<JsonWebKey> {
-  const { kty, crv, x, y, d } = await subtle().exportKey('jwk', privateKey);
+  const { kty, crv, x, y, d } = PrivateKeyJwkSchema.parse(await subtle().exportKey('jwk', privateKey));
   return { kty, crv, x, y, d };
 }
 
@@ -93,8 +93,9 @@ export function importPublicJwk(jwk: PublicKeyJwk): Promise<CryptoKey> {
 
 /** Imports a private JWK (`d` present), non-extractable unless asked. */
 export function importPrivateJwk(jwk: JsonWebKey, extractable = false): Promise<CryptoKey> {
-  const { kty, crv, x, y, d } = jwk;
-  if (kty !== 'EC' || crv !== 'P-256' || !d) throw new Error('not an EC P-256 private JWK');
+  const parsed = PrivateKeyJwkSchema.safeParse(jwk);
+  if (!parsed.success) throw new Error('not an EC P-256 private JWK');
+  const { kty, crv, x, y, d } = parsed.data;
   return subtle().importKey('jwk', { kty, crv, x, y, d, ext: extractable }, KEY_ALGORITHM, extractable, ['sign']);
 }
 

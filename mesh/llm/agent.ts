@@ -1,6 +1,6 @@
 import { AgentClient, type PromptPiece, type SkillCall, type SkillDefinition } from '../agent/client.ts';
 import type { AgentTransport } from '../agent/transport.ts';
-import type { MeshMessage } from '../protocol/index.ts';
+import { payloadOf, type MeshMessage } from '../protocol/index.ts';
 import type { DelegateResult } from '../delegate.ts';
 import type { LlmAgentDefinition } from './definition.ts';
 import { ChatMemory } from './memory.ts';
@@ -138,7 +138,7 @@ function gatewayProvider(client: () => AgentClient, def: LlmAgentDefinition): Ch
         signal,
         onChunk: (m) => {
           try {
-            queue.push(JSON.parse(String((m.payload as { text?: unknown }).text)) as ChatChunk);
+            queue.push(JSON.parse(payloadOf(m, 'task_stream_chunk')?.text ?? '') as ChatChunk);
           } catch {
             end ??= { error: new LlmError('bad_stream', `${label} sent a chunk that is not JSON`) };
           }
@@ -146,8 +146,8 @@ function gatewayProvider(client: () => AgentClient, def: LlmAgentDefinition): Ch
         },
       }).then(
         (r) => {
-          const e = (r.payload as { error?: unknown } | undefined)?.error;
-          end ??= typeof e === 'string' && e ? { error: new LlmError('provider_error', `${label}: ${e}`) } : {};
+          const e = payloadOf(r, 'task_response')?.error;
+          end ??= e ? { error: new LlmError('provider_error', `${label}: ${e}`) } : {};
           wake?.();
         },
         (err: Error) => {

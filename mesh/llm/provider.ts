@@ -116,13 +116,16 @@ export function explain(err: unknown, label: string, signal: AbortSignal | undef
   if (err instanceof APIUserAbortError) return new LlmError('cancelled', 'stopped: the requester cancelled');
   if (err instanceof APIConnectionTimeoutError) return new LlmError('timeout', `${label} did not answer in time`);
   if (err instanceof APIConnectionError) {
-    const cause = (err as { cause?: unknown }).cause;
-    const why = cause instanceof Error ? `${cause.message}${(cause as { cause?: { code?: string } }).cause?.code ? ` (${(cause as { cause: { code: string } }).cause.code})` : ''}` : err.message;
+    const cause = err.cause;
+    // Node's fetch puts the socket error (ECONNREFUSED, ENOTFOUND) one cause deeper.
+    const inner = cause instanceof Error ? cause.cause : undefined;
+    const code = inner instanceof Object && 'code' in inner ? String(inner.code) : '';
+    const why = cause instanceof Error ? `${cause.message}${code ? ` (${code})` : ''}` : err.message;
     return new LlmError('unreachable', `could not reach ${label}: ${why}. In a browser tab the same error means the provider does not allow calls from this page (CORS): OpenAI does, Ollama needs OLLAMA_ORIGINS, others can be used through a Pi as gateway (docs/llm-agents.md).`);
   }
   if (err instanceof APIError && typeof err.status === 'number') {
-    const body = err.error as { message?: unknown } | undefined;
-    const said = typeof body?.message === 'string' ? body.message : err.message;
+    const body = err.error;
+    const said = body instanceof Object && 'message' in body && typeof body.message === 'string' ? body.message : err.message;
     const s = err.status;
     if (s === 401) return new LlmError('auth', `the provider refused the API key (401): ${said}`);
     if (s === 403) return new LlmError('forbidden', `the provider refused the request (403): ${said}`);

@@ -18,6 +18,8 @@ export const PublicKeyJwkSchema = z.object({
   y: B64url.length(43),
 });
 export type PublicKeyJwk = z.infer<typeof PublicKeyJwkSchema>;
+/** An EC P-256 private key as JWK (`d` is the private scalar). */
+export const PrivateKeyJwkSchema = PublicKeyJwkSchema.extend({ d: B64url.length(43) });
 
 /** JWS protected header of a device certificate. `kid` = RFC 7638 thumbprint of the CA key. */
 export const CertificateHeaderSchema = z.object({

@@ -3,10 +3,10 @@ import { Id } from './common.ts';
 import { LIMITS } from './limits.ts';
 import { MeshMessageSchema } from './message.ts';
 import { check, decode, fail, type Decoded } from './decode.ts';
-import { SKILL_LIMITS, SkillSpec } from './skills.ts';
+import { BackedBy, SKILL_LIMITS, SkillSpec } from './skills.ts';
 
 /**
- * IPC lines between a local agent and its peer (DESIGN.md §3.3): JSON lines over the sidecar's
+ * IPC lines between a local agent and its peer (docs/sidecar.md, The IPC protocol): JSON lines over the sidecar's
  * Unix socket, and the same objects over postMessage between the tab and its worker agents.
  */
 /**
@@ -20,7 +20,7 @@ export const AgentCommands = {
   send: z.looseObject({ target_peer: Id, message: MeshMessageSchema, ack_id: AckId }),
   broadcast: z.looseObject({ message: MeshMessageSchema, ack_id: AckId }),
   list_peers: z.looseObject({}),
-  /** The Rust docs name the field `peer_id`, DESIGN.md names it `target_peer_id`: both are accepted. */
+  /** The Rust docs name the field `peer_id`, older agents send `target_peer_id`: both are accepted. */
   connect: z
     .looseObject({ target_peer_id: Id.optional(), peer_id: Id.optional() })
     .refine((p) => p.target_peer_id ?? p.peer_id, 'target_peer_id is required'),
@@ -37,6 +37,8 @@ export const AgentCommands = {
       .max(SKILL_LIMITS.skillsPerAgent)
       .refine((s) => JSON.stringify(s).length <= SKILL_LIMITS.specsChars, `the skills are more than ${SKILL_LIMITS.specsChars} characters as JSON`)
       .default([]),
+    /** Extension: the agent stands for an MCP server or an external A2A agent (protocol/skills.ts). */
+    backed_by: BackedBy.optional(),
   }),
 } as const;
 
@@ -45,7 +47,8 @@ export const PeerEvents = {
   peer_connected: z.looseObject({ peer_id: Id }),
   peer_disconnected: z.looseObject({ peer_id: Id }),
   peer_list: z.looseObject({ peers: z.array(Id) }),
-  error: z.looseObject({ code: z.string().max(64), message: z.string().max(4096) }),
+  /** `ack_id` / `request_id` (extensions) name the `send` or request the error is about. */
+  error: z.looseObject({ code: z.string().max(64), message: z.string().max(4096), ack_id: Id.optional(), request_id: z.string().max(LIMITS.idChars).optional() }),
   /** Extension: answer to `register_agent`, tells the agent the id of the peer it lives on. */
   registered: z.looseObject({ peer_id: Id, name: Id }),
   /**

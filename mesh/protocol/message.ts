@@ -4,7 +4,7 @@ import { LIMITS } from './limits.ts';
 import { check, decode, type Decoded } from './decode.ts';
 
 /**
- * The application message carried over DataChannels (DESIGN.md §3.2). Only `type` is required.
+ * The application message carried over DataChannels (docs/protocol.md, Frames on the DataChannel). Only `type` is required.
  * Agent names are free-form here (the Python agents use display names), but bounded.
  */
 export const MeshMessageSchema = z.looseObject({
@@ -67,6 +67,30 @@ export type MeshPayload<T extends KnownMeshType> = z.infer<(typeof MeshPayloads)
 
 export function isKnownMeshType(type: string): type is KnownMeshType {
   return Object.hasOwn(MeshPayloads, type);
+}
+
+/** Reads `msg`'s payload as the known type `type`: undefined when `msg` is another type or its payload does not fit. */
+export function payloadOf<T extends KnownMeshType>(msg: MeshMessage, type: T): MeshPayload<T> | undefined {
+  if (msg.type !== type) return undefined;
+  const r = check(MeshPayloads[type], msg.payload ?? {});
+  return r.ok ? (r.value as MeshPayload<T>) : undefined;
+}
+
+const StreamTail = z.looseObject({ done: z.unknown().optional() });
+/** A `*_stream_chunk` that more chunks follow (no `done: true`): it does not end the request it answers. */
+export function isOpenStreamChunk(msg: MeshMessage): boolean {
+  if (!msg.type.endsWith('_stream_chunk')) return false;
+  const r = StreamTail.safeParse(msg.payload ?? {});
+  return !r.success || r.data.done !== true;
+}
+
+/** An `error` message's payload, as peers send it; both fields may be missing or odd from another implementation. */
+const MeshErrorPayload = z.looseObject({ code: z.unknown().optional(), message: z.unknown().optional() });
+/** The code and text of an `error` message, with defaults for a peer that sent less. */
+export function meshErrorOf(msg: MeshMessage): { code: string; message: string } {
+  const r = MeshErrorPayload.safeParse(msg.payload ?? {});
+  const p = r.success ? r.data : {};
+  return { code: String(p.code ?? 'error'), message: String(p.message ?? 'error') };
 }
 
 /** Parses a reassembled DataChannel message. */

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { Id } from './common.ts';
 import { LIMITS } from './limits.ts';
 import { PublicKeyJwkSchema, type PublicKeyJwk, type SkillPolicy } from './identity.ts';
-import { SkillSpecs } from './skills.ts';
+import { BackedBy, SkillSpecs } from './skills.ts';
 
 /**
- * Registry REST bodies (DESIGN.md §3.4), wire-compatible with the Rust registry of chatixia-mesh:
+ * Registry REST bodies (docs/registry.md), wire-compatible with the Rust registry of chatixia-mesh:
  * field names and defaults follow its serde structs, so its Python agents keep working.
  * Request schemas are loose (unknown fields pass) and bounded; response types are what the
  * registry answers. Every error answer is `ApiErrorBody`.
@@ -59,6 +59,8 @@ export const AgentCapabilities = z
     /** Extension: a description and args schema per skill, beside the plain names the Rust/Python agents read. */
     skill_specs: SkillSpecs.optional(),
     mcp_servers: Names.default([]),
+    /** Extension: the agent stands for an MCP server or an external A2A agent (docs/interop.md). */
+    backed_by: BackedBy.optional(),
     goals_count: z.number().int().min(0).max(1e9).default(0),
     mode: Text(64).default(''),
   })
@@ -101,7 +103,7 @@ export interface AgentRecord {
   capabilities: AgentCapabilities;
   status: string;
   mode: string;
-  description?: string;
+  description?: string | undefined;
   health: Health;
   registered_at: string;
   last_heartbeat: string;
@@ -171,6 +173,10 @@ export const TaskUpdate = z.looseObject({
   error: Text(64 * 1024).optional(),
 });
 export type TaskUpdate = z.input<typeof TaskUpdate>;
+
+/** POST /api/hub/tasks/:id/chunks: a streamed piece of a held task's answer (the A2A and MCP doors pass it on). */
+export const TaskChunk = z.object({ text: Text(64 * 1024) });
+export type TaskChunk = z.infer<typeof TaskChunk>;
 
 export interface Task {
   id: string;

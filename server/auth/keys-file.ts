@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Id, Role, describe } from '../../mesh/protocol/index.ts';
 
 const Entry = z.object({ peer_id: Id, role: Role });
-/** The Rust registry reads {"keys": {"<key>": {peer_id, role}}}; DESIGN.md writes the map bare. Both work. */
+/** The Rust registry reads {"keys": {"<key>": {peer_id, role}}}; the bare map (no "keys" wrapper) is accepted too. Both work. */
 const KeysFile = z.union([z.object({ keys: z.record(z.string().min(8), Entry) }), z.record(z.string().min(8), Entry)]);
 
 /** "peer_id x" of an entry, for an error message about its key. */

@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { LIMITS, REVOKED, REVOKED_CLOSE_CODE, REVOKED_CLOSE_REASON, decodeSignal, encodeSignal, type SignalMessage } from '../../mesh/protocol/index.ts';
 import { RevokedError } from '../http/errors.ts';
@@ -7,8 +6,9 @@ import type { Principal } from '../auth/tokens.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
 import { log } from '../log.ts';
 import type { ClusterMessage, RedisCluster } from '../cluster.ts';
+import { Broadcast, rawFrameSink, tcpSocketOf } from './raw-frames.ts';
 
-/** Close codes of the signaling contract (docs/protocol.md; revoked: mesh/protocol/revocation.ts). */
+/** Close codes of the signaling contract (docs/registry.md, Signaling; revoked: mesh/protocol/revocation.ts). */
 export const CLOSE = { replaced: 4001, refused: 4003, limit: 4008, revoked: REVOKED_CLOSE_CODE } as const;
 /** setTimeout's limit; a token living longer is checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -26,26 +26,6 @@ export interface HubOptions {
   isRevoked(peerId: string): boolean;
   signalPerS: number;
   onPeersChanged(): void;
-}
-
-/**
- * A registry notice sent to many sockets: its JSON once, and the same as a complete WebSocket text
- * frame (FIN, opcode 1, unmasked as server frames are), so each recipient costs a memcpy, not a
- * ws.send. Still one frame per notice on the wire.
- */
-export class Broadcast {
-  readonly frame: Buffer;
-  constructor(readonly text: string) {
-    const payload = Buffer.from(text);
-    const n = payload.length;
-    const head = n < 126 ? 2 : n < 65536 ? 4 : 10;
-    this.frame = Buffer.allocUnsafe(head + n);
-    this.frame[0] = 0x81;
-    if (n < 126) this.frame[1] = n;
-    else if (n < 65536) (this.frame[1] = 126), this.frame.writeUInt16BE(n, 2);
-    else (this.frame[1] = 127), this.frame.writeBigUInt64BE(BigInt(n), 2);
-    payload.copy(this.frame, head);
-  }
 }
 
 /** One signaling socket. Auth may come with the upgrade or as the first `auth` frame. */
@@ -95,11 +75,10 @@ export class SignalConn {
       this.close(CLOSE.limit, 'too slow: send buffer full');
       return;
     }
-    // ws keeps the net.Socket as `_socket` (not in its types); without it the frames still go out, uncorked.
-    const tcp = (this.ws as unknown as { _socket?: Socket })._socket;
-    // Prebuilt frames go straight to the socket only when ws would not transform them (no
-    // permessage-deflate) and writes synchronously, so they keep their place among ws.send frames.
-    const raw = tcp && this.ws.extensions === '' ? tcp : undefined;
+    // Without the TCP socket (an unknown ws version) the frames still go out, uncorked, via ws.send.
+    const tcp = tcpSocketOf(this.ws);
+    // ws writes synchronously, so prebuilt frames keep their place among ws.send frames.
+    const raw = rawFrameSink(this.ws);
     let run: Buffer[] = [];
     const writeRun = () => {
       if (run.length) raw!.write(run.length === 1 ? run[0]! : Buffer.concat(run));

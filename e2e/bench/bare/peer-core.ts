@@ -7,7 +7,7 @@
  * each open to the bench controller ("ctl"). The controller then asks it to ping or to blast bytes.
  * ICE: both sides wait for host-candidate gathering (milliseconds on loopback without STUN); the
  * offerer sends its offer WITHOUT candidates and sends them only after it has applied the answer,
- * so the answerer cannot start DTLS before the offerer is ready — WEBRTC-NOTES.md measured that
+ * so the answerer cannot start DTLS before the offerer is ready — docs/protocol.md (Trickle ICE, held) says why:
  * node-datachannel otherwise loses the first ClientHello and waits 1 s for the retransmit. A link
  * that fails is started over by its offerer (reported as a retry), as any real app would.
  *

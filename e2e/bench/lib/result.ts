@@ -12,7 +12,7 @@ export interface Row {
   baseline: number | null;
   /** ours / baseline; null when either is missing. */
   ratio: number | null;
-  /** The target from issue 7, as text. */
+  /** The scenario's target, as text. */
   target: string;
   /** Whether ours meets the target; null when it could not be decided. */
   met: boolean | null;

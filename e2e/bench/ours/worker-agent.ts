@@ -1,5 +1,5 @@
 /**
- * A minimal worker agent speaking the IPC lines (DESIGN §3.3) over postMessage, as the PWA's
+ * A minimal worker agent speaking the IPC lines (docs/sidecar.md) over postMessage, as the PWA's
  * worker agents do: answers task_requests (echo), and on the bench's command sends task_requests
  * and times the task_responses.
  */

@@ -8,7 +8,7 @@ import { startSidecarFleet, oursMissing } from './ours.ts';
 const SIZES: Array<[n: number, reps: number]> = [[2, 3], [5, 3], [10, 3], [20, 2]];
 const JOIN_MESH = 10, JOIN_REPS = 3;
 let round = 0;
-/** n peer ids; at N ≥ 5 two of them are browser tabs (issue 7: "sidecars, plus 2 browser tabs at N ≥ 5"). */
+/** n peer ids; at N ≥ 5 two of them are browser tabs. */
 const ids = (n: number, tag: string, tabs = n >= 5 ? 2 : 0) => {
   round++;
   return Array.from({ length: n }, (_, i) => i >= n - tabs ? `${tag}${round}-tab${i}` : `${tag}${round}-${i}`);

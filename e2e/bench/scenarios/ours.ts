@@ -261,7 +261,7 @@ export async function oursRegistry(): Promise<{ ok: true; target: LoadTarget } |
     ok: true,
     target: {
       label: 'registry', kind: 'chatixia', url: reg.wsUrl, pid,
-      // the same claims POST /api/token gives an admin key that names a peer id (interfaces #2)
+      // the same claims POST /api/token gives an admin key that names a peer id
       tokens: (ids) => Promise.all(ids.map((peerId) => signer.sign({ peerId, role: 'admin' }))),
       stop: () => reg.stop(),
     },

@@ -1,5 +1,5 @@
 /**
- * Messages between the tab and one worker agent. IPC lines (DESIGN.md §3.3) travel on a MessagePort
+ * Messages between the tab and one worker agent. IPC lines (docs/sidecar.md) travel on a MessagePort
  * handed over at init (the agent SDK on one end, the AgentHub on the other); the worker's own
  * postMessage carries only these `ctl` messages about the worker's life (skills, the watchdog).
  */

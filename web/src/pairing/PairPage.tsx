@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { RegistryClient, RegistryError } from '../../../mesh/registry-client.ts';
-import { IndexedDbKeyStore, IndexedDbTrustRecords, KnownPeers, jwkThumbprint, loadOrCreateIdentity, verifyOwnCertificate } from '../../../mesh/identity/index.ts';
+import { RegistryClient } from '../../../mesh/registry-client.ts';
+import { IndexedDbKeyStore, IndexedDbTrustRecords, KnownPeers } from '../../../mesh/identity/index.ts';
+import { pairDevice, pairingErrorText } from './pair-device.ts';
 import { useStore } from '../state/store.ts';
 import './pairing.css';
 
@@ -10,8 +11,6 @@ type Phase =
   | { step: 'waiting'; peerId: string; since: number }
   | { step: 'joining'; peerId: string }
   | { step: 'refused'; text: string };
-
-const POLL_MS = 1500;
 
 /** True on the pairing page (the QR code's link). */
 export function isPairPath(): boolean {
@@ -25,10 +24,8 @@ function defaultName(): string {
 }
 
 /**
- * The device side of pairing: creates this browser's identity key (non-extractable, IndexedDB)
- * first, redeems the code with its public key, waits for the admin, then collects the device
- * token with the one-time claim secret — no reload — verifies and stores its certificate, pins
- * the registry CA, and signs in with the token (which the app keeps in IndexedDB).
+ * The pairing page: the steps are in pair-device.ts; this page shows them and signs in with the
+ * device token when the admin approved (no reload; the app keeps the token in IndexedDB).
  */
 export function PairPage() {
   const login = useStore((s) => s.login);
@@ -48,46 +45,28 @@ export function PairPage() {
     if (!/^\d{6}$/.test(code)) return setError('The code has 6 digits.');
     setPhase({ step: 'sending' });
     try {
-      const keyStore = new IndexedDbKeyStore();
-      const identity = await loadOrCreateIdentity(keyStore);
-      const client = new RegistryClient({ baseUrl: location.origin });
-      // Checked before the code is used up: a different CA is a reinstalled registry or an impostor.
-      const known = new KnownPeers(new IndexedDbTrustRecords());
-      const [pinned, offered] = await Promise.all([known.pinnedCa(), client.registryCa()]);
-      if (pinned && (await jwkThumbprint(pinned)) !== (await jwkThumbprint(offered.public_key_jwk))) {
+      const outcome = await pairDevice({
+        code,
+        name: name.trim() || defaultName(),
+        client: new RegistryClient({ baseUrl: location.origin }),
+        keyStore: new IndexedDbKeyStore(),
+        known: new KnownPeers(new IndexedDbTrustRecords()),
+        onWaiting: (peerId) => setPhase({ step: 'waiting', peerId, since: Date.now() }),
+        signal: stop.current.signal,
+      });
+      if (outcome.kind === 'ca_conflict') {
         setCaConflict(true);
         setPhase({ step: 'form' });
-        return;
-      }
-      const req = await client.pair({ code, agent_name: name.trim() || defaultName(), public_key: identity.publicJwk });
-      setPhase({ step: 'waiting', peerId: req.peer_id, since: Date.now() });
-      const signal = stop.current.signal;
-      for (;;) {
-        if (signal.aborted) return;
-        await new Promise((r) => setTimeout(r, POLL_MS));
-        const st = await client.pairingStatus(req.id, req.claim_secret).catch((err: unknown) => {
-          if (err instanceof RegistryError && err.status >= 400 && err.status < 500 && err.status !== 429) throw err;
-          return undefined; // registry briefly away: keep waiting
-        });
-        if (!st || st.status === 'pending_approval') continue;
-        if (st.status !== 'approved') return setPhase({ step: 'refused', text: `The request was ${st.status}.` });
-        if (!st.device_token) return setPhase({ step: 'refused', text: 'Approved, but the token was already collected. Ask for a new code.' });
-        if (st.certificate && st.registry_ca) {
-          const own = await verifyOwnCertificate(st.registry_ca.public_key_jwk, st.certificate, { keyId: identity.keyId, peerId: st.peer_id });
-          if (!own.ok) throw new Error(`the registry's certificate does not fit this device: ${own.message}`);
-          const pin = await new KnownPeers(new IndexedDbTrustRecords()).pinCa(st.registry_ca.public_key_jwk);
-          if (!pin.ok) throw new Error(pin.message);
-          await keyStore.saveCertificate(st.certificate);
-        }
-        setPhase({ step: 'joining', peerId: st.peer_id });
-        await login(st.device_token);
+      } else if (outcome.kind === 'refused') {
+        setPhase({ step: 'refused', text: outcome.text });
+      } else if (outcome.kind === 'approved') {
+        setPhase({ step: 'joining', peerId: outcome.peerId });
+        await login(outcome.deviceToken);
         if (useStore.getState().session.phase === 'signed_in') history.replaceState(null, '', '/');
-        return;
       }
     } catch (err) {
-      const msg = err instanceof RegistryError && err.status === 429 ? 'Too many attempts from this device. Wait a minute.' : (err as Error).message;
       setPhase({ step: 'form' });
-      setError(msg);
+      setError(pairingErrorText(err));
     }
   };
 

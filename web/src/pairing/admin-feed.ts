@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from 'react';
 import { RegistryClient } from '../../../mesh/registry-client.ts';
+import { Backoff, sleep } from '../../../mesh/backoff.ts';
 import type { AuditEntry, PairingEntry } from '../../../mesh/protocol/index.ts';
 import { idb } from '../lib/idb.ts';
 
@@ -31,13 +32,13 @@ export function useAdminFeed(enabled: boolean): AdminFeed {
     const ctl = new AbortController();
     const upsert = (list: PairingEntry[], e: PairingEntry) => [e, ...list.filter((x) => x.id !== e.id)].sort((a, b) => b.created_at - a.created_at);
     void (async () => {
-      let delay = 1000;
+      const backoff = new Backoff({ initialMs: 1000, maxMs: 30_000 });
       while (!ctl.signal.aborted) {
         try {
           const client = await adminClient();
           const [pairings, audit] = await Promise.all([client.allPairings(), client.audit({ limit: 100 })]);
           setFeed({ client, pairings: [...pairings].sort((a, b) => b.created_at - a.created_at), audit, live: true, error: '' });
-          delay = 1000;
+          backoff.reset();
           await client.events((e) => {
             if (e.type === 'pairing') setFeed((f) => ({ ...f, pairings: upsert(f.pairings, e.data) }));
             else if (e.type === 'audit') setFeed((f) => ({ ...f, audit: [e.data, ...f.audit.filter((a) => a.id !== e.data.id)].slice(0, MAX_AUDIT) }));
@@ -47,8 +48,7 @@ export function useAdminFeed(enabled: boolean): AdminFeed {
           setFeed((f) => ({ ...f, live: false, error: (e as Error).message }));
         }
         setFeed((f) => ({ ...f, live: false }));
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 30_000);
+        await sleep(backoff.next(), ctl.signal).catch(() => {});
       }
     })();
     return () => ctl.abort();

@@ -13,6 +13,8 @@ export interface AgentView {
   specs?: Record<string, { description?: string | undefined; args_schema?: Record<string, unknown> | undefined }>;
   mode?: string;
   last_heartbeat?: number;
+  /** The agent stands for an MCP server or an external A2A agent (docs/interop.md). */
+  backedBy?: { protocol: 'mcp' | 'a2a'; source: string };
 }
 
 export interface TaskView {
@@ -72,6 +74,8 @@ export interface DispatchView {
   tier?: Tier | undefined;
   /** Answered by an agent in this browser (no network hop). */
   local?: boolean | undefined;
+  /** The registry task carrying it (tier task_queue): its end is this dispatch's end, even after a reload. */
+  taskId?: string | undefined;
   result?: string | undefined;
   error?: string | undefined;
   at: number;
