@@ -50,7 +50,7 @@ before(async () => {
   const { device_token } = await new RegistryClient({ baseUrl: r.url }).pairingStatus(dev.id, dev.claim_secret);
   P.device = { token: await new RegistryClient({ baseUrl: r.url, deviceToken: device_token! }).token(), longLived: { 'X-Device-Token': device_token! }, peer: dev.peer_id };
   P.revoked = await keyed('m-revoked');
-  assert.equal((await api(r.url, 'DELETE', '/api/keys/m-revoked', { token: P.admin.token })).status, 200);
+  assert.equal((await as('admin', 'DELETE', '/api/keys/m-revoked')).status, 200);
   // A token of the owner that expired a minute ago, signed with the registry's own key.
   const key = new TextEncoder().encode(readFileSync(join(r.dataDir, 'signing.key'), 'utf8').trim());
   const t = Math.floor(Date.now() / 1000);
@@ -59,7 +59,7 @@ before(async () => {
     peer: 'm-owner',
   };
   // Objects the rows act on.
-  await api(r.url, 'POST', '/api/hub/heartbeat', { token: P.owner.token, body: { agent_id: 'card@m-owner', skill_names: ['matrix-skill'] } });
+  await as('owner', 'POST', '/api/hub/heartbeat', { agent_id: 'card@m-owner', skill_names: ['matrix-skill'] });
 });
 after(async () => r?.stop());
 
@@ -94,6 +94,13 @@ const ROWS: Row[] = [
   { route: 'GET /*', expect: PUBLIC(), call: (w) => as(w, 'GET', '/devices') },
   { route: 'GET /ws', expect: PUBLIC(426), call: (w) => as(w, 'GET', '/ws') },
   { route: 'GET /.well-known/agent.json', expect: PUBLIC(), call: (w) => as(w, 'GET', '/.well-known/agent.json') },
+  // A2A (docs/interop.md): the registry's cards are public, an agent's card and the JSON-RPC doors need a token
+  // (who may read which A2A task is the interop tests' matter: server/interop).
+  { route: 'GET /.well-known/agent-card.json', expect: PUBLIC(), call: (w) => as(w, 'GET', '/.well-known/agent-card.json') },
+  { route: 'GET /a2a/.well-known/agent-card.json', expect: PUBLIC(), call: (w) => as(w, 'GET', '/a2a/.well-known/agent-card.json') },
+  { route: 'GET /a2a/agents/:id/.well-known/agent-card.json', expect: AUTHENTICATED, call: (w) => as(w, 'GET', '/a2a/agents/card@m-owner/.well-known/agent-card.json') },
+  { route: 'POST /a2a/', expect: AUTHENTICATED, call: (w) => as(w, 'POST', '/a2a/', { jsonrpc: '2.0', id: 1, method: 'ListTasks', params: {} }, { 'A2A-Version': '1.0' }) },
+  { route: 'POST /a2a/agents/:id/', expect: AUTHENTICATED, call: (w) => as(w, 'POST', '/a2a/agents/card@m-owner/', { jsonrpc: '2.0', id: 1, method: 'ListTasks', params: {} }, { 'A2A-Version': '1.0' }) },
   { route: 'GET /api/identity/ca', expect: PUBLIC(), call: (w) => as(w, 'GET', '/api/identity/ca') },
   // Exchanges the long-lived credential (API key or device token); a JWT is not one.
   { route: 'POST /api/token', expect: { none: 401, admin: 'ok', owner: 'ok', other: 'ok', device: 'ok', revoked: 401, expired: 401 },
@@ -121,6 +128,13 @@ const ROWS: Row[] = [
   { route: 'GET /api/hub/tasks/:id', expect: OWNER(404), call: async (w) => as(w, 'GET', `/api/hub/tasks/${await ownerTask()}`) },
   // Cancelling (failed) is the submitter's or an admin's; completing is the holder's (server/task-authz.test.ts).
   { route: 'POST /api/hub/tasks/:id', expect: OWNER(404), call: async (w) => as(w, 'POST', `/api/hub/tasks/${await ownerTask()}`, { state: 'failed', error: 'cancelled' }) },
+  // A streamed piece of the answer: from the peer holding the task only (owner claims it here; admin submitted it).
+  { route: 'POST /api/hub/tasks/:id/chunks', expect: { none: 401, admin: 403, owner: 'ok', other: 403, device: 403, revoked: 401, expired: 401 }, call: async (w) => {
+    const skill = fresh('chunky');
+    const id = (await as('admin', 'POST', '/api/hub/tasks', { skill, payload: {} })).body.task_id;
+    await as('owner', 'POST', '/api/hub/heartbeat', { agent_id: 'ch@m-owner', skill_names: [skill] });
+    return as(w, 'POST', `/api/hub/tasks/${id}/chunks`, { text: 'piece' });
+  } },
   { route: 'GET /api/hub/network/topology', expect: AUTHENTICATED, call: (w) => as(w, 'GET', '/api/hub/network/topology') },
   { route: 'GET /api/config', expect: AUTHENTICATED, call: (w) => as(w, 'GET', '/api/config') },
   { route: 'GET /api/events', expect: AUTHENTICATED, call: async (w) => {
