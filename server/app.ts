@@ -63,6 +63,9 @@ export function buildApp(reg: RegistryState): Hono<AppEnv> {
   app.use('*', async (c, next) => {
     c.set('trustProxy', reg.cfg.trustProxy);
     await next();
+    // Every answer: never content-sniffed, and no page address leaks to other sites.
+    c.res.headers.set('X-Content-Type-Options', 'nosniff');
+    c.res.headers.set('Referrer-Policy', 'no-referrer');
   });
   app.use('/api/*', drainOversize);
   app.use(

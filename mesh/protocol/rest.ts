@@ -12,7 +12,8 @@ import { BackedBy, SkillSpecs } from './skills.ts';
  */
 
 const Text = (max = 1024) => z.string().max(max);
-const Names = z.array(z.string().min(1).max(LIMITS.idChars)).max(256);
+/** Skill and server names: the id alphabet, so no control characters or markup reach logs or pages. */
+const Names = z.array(Id).max(256);
 
 export const Role = z.enum(['agent', 'admin']);
 export type Role = z.infer<typeof Role>;
@@ -151,7 +152,7 @@ export type TaskState = z.infer<typeof TaskState>;
 
 /** POST /api/hub/tasks (the Rust `TaskSubmission`, plus an idempotency key). */
 export const TaskSubmission = z.looseObject({
-  skill: z.union([z.string().min(1).max(LIMITS.idChars), z.literal('')]).default(''),
+  skill: z.union([Id, z.literal('')]).default(''),
   target_agent_id: z.union([Id, z.literal('')]).default(''),
   source_agent_id: z.union([Id, z.literal('')]).default(''),
   payload: z.unknown().default({}),
