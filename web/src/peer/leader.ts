@@ -108,7 +108,13 @@ export async function startLeader(): Promise<Runtime> {
           if (interactive) throw e;
           return;
         }
-        if (interactive && !(await idb.get(CREDENTIAL))) { credential = undefined; throw new Error(`Cannot reach the registry: ${(e as Error).message}`); }
+        if (interactive && !(await idb.get(CREDENTIAL))) {
+          credential = undefined;
+          const p = peer;
+          peer = null;
+          await p?.stop();
+          throw new Error(`Cannot reach the registry: ${(e as Error).message}`);
+        }
         // Offline or the registry is down: this browser's agents run, the saved state shows, and we probe.
         store().setSession({ phase: 'signed_in' });
         store().setNet({ stale: true });

@@ -187,11 +187,16 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
     await workers.started();
   })();
 
+  let started = false;
   const join = async () => {
+    if (isJoined) return;
+    // What may fail while the registry is away comes first; nothing below runs twice.
     await client.token();
     role = client.peer!.role;
     ice = await client.config().catch(() => ice);
     joined = await proveIdentity(client, peerId);
+    if (started) return;
+    started = true;
     timers.push(
       setInterval(() => void refreshStats(), STATS_EVERY_MS),
       setInterval(() => void client.config().then((c) => { ice = c; }).catch(() => {}), ICE_REFRESH_MS),
@@ -201,7 +206,8 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
     store().setMesh({ signaling: 'connecting' });
     signaling.start();
     feed.start();
-    await agentsReady;
+    // Queued work is sent after this resolves: the agents saved here must be back first.
+    await agentsReady.catch((e: Error) => store().notify('error', `This browser's agents did not all start: ${e.message}`));
     presence.start();
     isJoined = true;
   };
