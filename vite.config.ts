@@ -46,7 +46,7 @@ export default defineConfig({
         globPatterns: ['**/*.{js,css,html,png,svg,webmanifest}'],
         navigateFallback: '/index.html',
         // The registry's own routes are never the app shell.
-        navigateFallbackDenylist: [/^\/api\//, /^\/ws/, /^\/healthz/, /^\/\.well-known\//],
+        navigateFallbackDenylist: [/^\/api\//, /^\/a2a(\/|$)/, /^\/mcp$/, /^\/ws/, /^\/healthz/, /^\/\.well-known\//],
         cleanupOutdatedCaches: true,
         clientsClaim: true,
         skipWaiting: true,

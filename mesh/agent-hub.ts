@@ -2,7 +2,7 @@ import { Emitter } from './emitter.ts';
 import { Mesh, MeshError, reply } from './mesh.ts';
 import { randomId } from './ids.ts';
 import { quietLogger, type Logger, type SkillInfo } from './types.ts';
-import { decodeAgentCommand, skillSpec, type AgentCommand, type ArgsSchema, type MeshMessage } from './protocol/index.ts';
+import { decodeAgentCommand, payloadOf, skillSpec, type AgentCommand, type ArgsSchema, type BackedBy, type MeshMessage } from './protocol/index.ts';
 
 /** One IPC line, as an object (the socket transport adds JSON + newline). */
 export interface IpcLine {
@@ -71,6 +71,7 @@ interface LocalAgent {
   conn: AgentConnection;
   name?: string;
   skills: SkillInfo[];
+  backedBy?: BackedBy;
   queue: { line: IpcLine; size: number; onDrop?: () => void }[];
   queuedBytes: number;
   blocked: boolean;
@@ -159,8 +160,8 @@ export class AgentHub {
   }
 
   /** Attached agents (registered ones have a name). */
-  agents(): { id: number; name?: string; skills: SkillInfo[] }[] {
-    return [...this.#agents.values()].map((a) => ({ id: a.id, ...(a.name && { name: a.name }), skills: a.skills }));
+  agents(): { id: number; name?: string; skills: SkillInfo[]; backedBy?: BackedBy }[] {
+    return [...this.#agents.values()].map((a) => ({ id: a.id, ...(a.name && { name: a.name }), skills: a.skills, ...(a.backedBy && { backedBy: a.backedBy }) }));
   }
 
   attach(conn: AgentConnection): AttachedAgent {
@@ -184,23 +185,40 @@ export class AgentHub {
    * with the `task_response` payload's result (rejects with its error). Used for tasks that arrive
    * through the registry's queue.
    */
-  async runTask(skill: string, args: unknown, opts: { timeoutMs?: number; sourceAgent?: string; targetAgent?: string } = {}): Promise<unknown> {
+  async runTask(
+    skill: string,
+    args: unknown,
+    opts: { timeoutMs?: number; sourceAgent?: string; targetAgent?: string; onChunk?: (text: string) => void; signal?: AbortSignal } = {},
+  ): Promise<unknown> {
     const requestId = `task-${randomId(6)}`;
     const msg: MeshMessage = { type: 'task_request', request_id: requestId, payload: { skill, args } };
     if (opts.sourceAgent) msg.source_agent = opts.sourceAgent;
     if (opts.targetAgent) msg.target_agent = opts.targetAgent;
     const timeoutMs = opts.timeoutMs ?? this.#o.taskTimeoutMs ?? 300_000;
+    if (opts.signal?.aborted) throw new MeshError('cancelled', 'cancelled before it started');
     const res = await new Promise<MeshMessage>((resolve, reject) => {
-      const t = setTimeout(() => {
+      const done = () => {
+        clearTimeout(t);
+        opts.signal?.removeEventListener('abort', cancel);
         this.#waiters.delete(requestId);
+      };
+      const t = setTimeout(() => {
+        done();
         reject(new MeshError('timeout', `skill ${skill} did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
+      // The run's requester gave up: the agent running it is told (`cancel`) and stops its work.
+      const cancel = () => {
+        done();
+        this.#route({ type: 'cancel', request_id: requestId, ...(opts.targetAgent && { target_agent: opts.targetAgent }), payload: { reason: 'the requester cancelled' } }, this.peerId, undefined);
+        reject(new MeshError('cancelled', 'the requester cancelled'));
+      };
+      opts.signal?.addEventListener('abort', cancel, { once: true });
       this.#waiters.set(requestId, {
         resolve: (m) => {
-          clearTimeout(t);
-          this.#waiters.delete(requestId);
+          done();
           resolve(m);
         },
+        ...(opts.onChunk && { onChunk: (m: MeshMessage) => opts.onChunk!(payloadOf(m, 'task_stream_chunk')?.text ?? '') }),
       });
       this.#route(msg, this.peerId, undefined);
     });
@@ -244,6 +262,7 @@ export class AgentHub {
         if (taken) return this.#error(a, 'name_taken', `an agent named "${name}" is already connected to this peer`);
         a.name = name;
         a.skills = cmd.payload.skills.map(skillSpec);
+        if (cmd.payload.backed_by) a.backedBy = cmd.payload.backed_by;
         this.#enqueue(a, { type: 'registered', payload: { peer_id: this.peerId, name } });
         this.events.emit('agents_changed');
         return;

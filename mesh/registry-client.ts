@@ -5,6 +5,7 @@
  */
 import { REVOKED, REVOKED_SSE_EVENT, RevokedNotice, isRevokedBody } from './protocol/index.ts';
 import type {
+  TaskChunk,
   AgentRecord,
   AgentRegistration,
   ApiErrorBody,
@@ -227,6 +228,10 @@ export class RegistryClient {
   }
   async updateTask(taskId: string, upd: TaskUpdate): Promise<Task> {
     return (await this.request<{ task: Task }>('POST', `/api/hub/tasks/${encodeURIComponent(taskId)}`, upd)).task;
+  }
+  /** A streamed piece of a task this peer holds. */
+  async taskChunk(taskId: string, text: string): Promise<void> {
+    await this.request('POST', `/api/hub/tasks/${encodeURIComponent(taskId)}/chunks`, { text } satisfies TaskChunk);
   }
   listTasks(q: { state?: TaskState; limit?: number } = {}): Promise<Task[]> {
     const p = new URLSearchParams();

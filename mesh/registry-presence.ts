@@ -1,12 +1,13 @@
 import type { AgentHub } from './agent-hub.ts';
 import type { Mesh } from './mesh.ts';
 import type { RegistryClient } from './registry-client.ts';
-import type { LinkReport, SkillSpec, Task } from './protocol/index.ts';
+import type { BackedBy, LinkReport, SkillPolicy, SkillSpec, Task } from './protocol/index.ts';
+import { checkRequest, queuedRequest } from './policy-guard.ts';
 import { silentLogger, type Logger } from './types.ts';
 import { Backoff, sleep } from './backoff.ts';
 import { recordId } from './agent-records.ts';
 
-export interface PresenceAgent { name: string; skills: SkillSpec[]; description?: string }
+export interface PresenceAgent { name: string; skills: SkillSpec[]; description?: string; backedBy?: BackedBy }
 
 export interface RegistryPresenceOptions {
   registry: RegistryClient;
@@ -21,10 +22,14 @@ export interface RegistryPresenceOptions {
   /** Follow the registry's event stream to claim queued tasks at once. A tab that already reads
    *  the stream passes false and forwards task events to `taskAnnounced`. */
   watchTasks?: boolean;
+  /** The skill policy this peer holds: a queued task runs only if its submitter may call the skill. */
+  policy?: () => SkillPolicy | undefined;
+  /** The registry's `policy` event (when this presence reads the event stream): apply it at once. */
+  onPolicy?: (policy: SkillPolicy) => void;
   logger?: Logger;
 }
 
-interface RecordSpec { agent_id: string; skills: string[]; specs: SkillSpec[]; target?: string; description: string }
+interface RecordSpec { agent_id: string; skills: string[]; specs: SkillSpec[]; target?: string; description: string; backedBy?: BackedBy }
 
 /**
  * Keeps a peer in the registry and takes work from it — the same for a sidecar and a tab.
@@ -39,7 +44,8 @@ export class RegistryPresence {
   readonly #started = Date.now();
   /** agent_id → the skill specs last registered; a change re-registers (the dashboard sees it at once). */
   readonly #known = new Map<string, string>();
-  readonly #running = new Set<string>();
+  /** Queued tasks running here → their abort (the registry marks a task failed when its requester cancels). */
+  readonly #running = new Map<string, AbortController>();
   readonly #events = new AbortController();
   #timer: ReturnType<typeof setTimeout> | null = null;
   #inFlight: Promise<void> | null = null;
@@ -73,6 +79,8 @@ export class RegistryPresence {
 
   /** A task event from the registry: a pending one for our records is claimed at once. */
   taskAnnounced(t: Partial<Task>): void {
+    // Finished elsewhere while it runs here: cancelled by its requester (or expired): stop the work.
+    if ((t.state === 'failed' || t.state === 'completed') && t.id) return void this.#running.get(t.id)?.abort(new Error(t.error || 'finished elsewhere'));
     if (t.state !== 'pending') return;
     const ours = this.#records().some((r) => r.agent_id === t.target_agent_id || (!!t.skill && r.skills.includes(t.skill)));
     if (ours) this.kick();
@@ -96,13 +104,17 @@ export class RegistryPresence {
   #records(): RecordSpec[] {
     const { mesh, hub, mode } = this.#o;
     const me = mesh.peerId;
-    const agents: PresenceAgent[] = this.#o.agents?.() ?? hub.agents().flatMap((a) => (a.name ? [{ name: a.name, skills: a.skills }] : []));
+    const agents: PresenceAgent[] = this.#o.agents?.() ?? hub.agents().flatMap((a) => (a.name ? [{ name: a.name, skills: a.skills, ...(a.backedBy && { backedBy: a.backedBy }) }] : []));
     const all = new Map<string, SkillSpec>();
     for (const s of [...hub.skills(), ...agents.flatMap((a) => a.skills)]) if (!all.has(s.name)) all.set(s.name, s);
     const record = (agent_id: string, specs: SkillSpec[]) => ({ agent_id, skills: specs.map((s) => s.name), specs });
     return [
       { ...record(me, [...all.values()]), description: mode === 'browser' ? `browser peer ${me}` : `chatixia-sidecar ${me}` },
-      ...agents.map((a) => ({ ...record(recordId(a.name, me), a.skills), target: a.name, description: a.description ?? `agent ${a.name} on ${mode} ${me}` })),
+      ...agents.map((a) => ({
+        ...record(recordId(a.name, me), a.skills), target: a.name,
+        description: a.description ?? (a.backedBy ? `${a.backedBy.protocol === 'mcp' ? 'MCP server' : 'A2A agent'} ${a.name} (${a.backedBy.source}) on ${me}` : `agent ${a.name} on ${mode} ${me}`),
+        ...(a.backedBy && { backedBy: a.backedBy }),
+      })),
     ];
   }
 
@@ -143,11 +155,15 @@ export class RegistryPresence {
     }
     for (const r of records) {
       if (this.#stopped) return;
-      const skills = JSON.stringify(r.specs);
+      const skills = JSON.stringify([r.specs, r.backedBy]);
       if (this.#known.get(r.agent_id) !== skills) {
         await registry.registerAgent({
           agent_id: r.agent_id, hostname, sidecar_peer_id: me, peer_id: me,
-          capabilities: { skills: r.skills, skill_specs: r.specs, mcp_servers: [], goals_count: 0, mode },
+          capabilities: {
+            skills: r.skills, skill_specs: r.specs, goals_count: 0, mode,
+            mcp_servers: r.backedBy?.protocol === 'mcp' && r.target ? [r.target] : [],
+            ...(r.backedBy && { backed_by: r.backedBy }),
+          },
           status: 'active', mode, description: r.description,
         });
         if (!this.#known.has(r.agent_id)) this.#log.info(`[registry] registered agent record ${r.agent_id}`);
@@ -182,20 +198,35 @@ export class RegistryPresence {
 
   async #run(task: Task, targetAgent: string | undefined): Promise<void> {
     if (this.#running.has(task.id)) return;
-    this.#running.add(task.id);
+    const abort = new AbortController();
+    this.#running.set(task.id, abort);
+    // Streamed pieces go to the registry in order (its A2A and MCP doors pass them on).
+    let chunks = Promise.resolve();
+    const onChunk = (text: string) => {
+      chunks = chunks.then(() => registry.taskChunk(task.id, text)).catch((e) => this.#log.debug(`[registry] chunk of task ${task.id} not delivered: ${(e as Error).message}`));
+    };
     const { registry, hub } = this.#o;
     const payload = (task.payload ?? {}) as Record<string, unknown>;
     const skill = task.skill || (typeof payload.skill === 'string' ? payload.skill : '');
     try {
       if (!skill) throw new Error('task has no skill');
+      // Policy enforced here too, where the skill runs: the submitter must be allowed the skill.
+      const { msg, requester } = queuedRequest(task, skill);
+      const d = checkRequest(this.#o.policy?.(), requester, msg);
+      if (!d.allowed) throw new Error(`forbidden: ${d.reason}`);
       this.#log.info(`[registry] running queued task ${task.id} (${skill})`);
       const result = await hub.runTask(skill, task.payload, {
         timeoutMs: Math.max(1000, task.ttl * 1000),
         ...(targetAgent && { targetAgent }),
         ...(task.source_agent_id && { sourceAgent: task.source_agent_id }),
+        onChunk,
+        signal: abort.signal,
       });
+      await chunks;
       await registry.updateTask(task.id, { state: 'completed', result: result ?? null });
     } catch (err) {
+      if (abort.signal.aborted) return; // the registry already finished it
+      await chunks;
       await registry
         .updateTask(task.id, { state: 'failed', error: String((err as Error).message ?? err).slice(0, 60_000) })
         .catch((e) => this.#log.warn(`[registry] could not report task ${task.id}: ${(e as Error).message}`));
@@ -213,6 +244,7 @@ export class RegistryPresence {
     while (!this.#stopped) {
       try {
         await this.#o.registry.events((e) => {
+          if (e.type === 'policy') return this.#o.onPolicy?.(e.data);
           if (e.type !== 'tasks') return;
           backoff.reset();
           this.taskAnnounced(e.data);

@@ -127,9 +127,9 @@ test('tasks: submit → heartbeat hands it over (assigned) → completed; termin
   assert.deepEqual(hb.pending_tasks[0]!.payload, { w: 10 });
   // The same task is never handed out twice.
   assert.equal((await b.heartbeat({ agent_id: 'worker-b', skill_names: ['resize'] })).pending_tasks.length, 0);
-  // A third party cannot complete it.
+  // A third party cannot complete it, nor even learn that it exists.
   const c = new RegistryClient({ baseUrl: r.url, apiKey: await r.issueApiKey('peer-c') });
-  await assert.rejects(c.updateTask(task_id, { state: 'completed', result: 'hijack' }), (e: { status: number }) => e.status === 403);
+  await assert.rejects(c.updateTask(task_id, { state: 'completed', result: 'hijack' }), (e: { status: number }) => e.status === 404);
   const done = await b.updateTask(task_id, { state: 'completed', result: { area: 100 } });
   assert.equal(done.state, 'completed');
   assert.deepEqual((await a.getTask(task_id)).result, { area: 100 });
@@ -190,7 +190,7 @@ test('A2A: agent card and the registry well-known card', async () => {
   const card = await a.agentCard('card-agent');
   assert.equal(card.name, 'card-agent');
   assert.equal(card.description, 'Summarizes text');
-  assert.equal(card.protocolVersion, '0.3.0');
+  assert.deepEqual(card.supportedInterfaces, [{ url: `${r.url}/a2a/agents/card-agent/`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }]);
   assert.deepEqual((card.skills as { id: string }[]).map((s) => s.id), ['summarize']);
   assert.ok(card.securitySchemes);
   assert.equal((await api(r.url, 'GET', '/api/registry/agents/card-agent/card')).status, 401);

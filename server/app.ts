@@ -19,8 +19,10 @@ import { pairingRoutes } from './routes/pairing.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { policyRoutes } from './routes/policy.ts';
+import { mcpRoutes } from './routes/mcp.ts';
+import { VERSION } from './version.ts';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.ts';
 
 /** Beyond this a declared-oversize body is not even drained: the connection is cut. */
 const DRAIN_MAX = 16 * 1024 * 1024;
@@ -58,6 +60,10 @@ export function buildApp(reg: RegistryState): Hono<AppEnv> {
   });
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
 
+  app.use('*', async (c, next) => {
+    c.set('trustProxy', reg.cfg.trustProxy);
+    await next();
+  });
   app.use('/api/*', drainOversize);
   app.use(
     '/api/*',
@@ -87,6 +93,7 @@ export function buildApp(reg: RegistryState): Hono<AppEnv> {
   app.route('/', auditRoutes(reg));
   app.route('/', identityRoutes(reg));
   app.route('/', policyRoutes(reg));
+  app.route('/', mcpRoutes(reg));
   app.route('/', signalingRoutes(reg));
   app.route('/', staticRoutes(reg.cfg.webDistDir));
   return app;

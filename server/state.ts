@@ -9,6 +9,7 @@ import { Authenticator } from './auth/authenticator.ts';
 import type { TokenSigner } from './auth/tokens.ts';
 import type { StaticKeys } from './auth/keys-file.ts';
 import { EventBus, coalesce } from './bus.ts';
+import { Emitter } from '../mesh/emitter.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import type { SkillPolicy, Topology, TopologyNode } from '../mesh/protocol/index.ts';
 import type { SignalingHub } from './signaling/hub.ts';
@@ -32,10 +33,15 @@ export class RegistryState {
   ca!: CertificateAuthority;
   readonly auth: Authenticator;
   readonly bus = new EventBus();
+  /**
+   * Streamed pieces of queued tasks, for the A2A and MCP doors of this instance (not on the SSE
+   * stream, not across instances: a door waits on the instance its holder posts to — docs/interop.md).
+   */
+  readonly taskChunks = new Emitter<{ chunk: [taskId: string, text: string] }>();
   /** Open event streams by peer (a revocation ends them). */
   readonly sessions = new LiveSessions();
   readonly startedAt = Date.now();
-  readonly limits: { token: RateLimiter; pairing: RateLimiter; task: RateLimiter; pairingStatus: RateLimiter };
+  readonly limits: { token: RateLimiter; pairing: RateLimiter; pairingWrong: RateLimiter; task: RateLimiter; pairingStatus: RateLimiter };
   hub!: SignalingHub;
   adminKeySource: 'env' | 'admin_file' = 'admin_file';
   /** The skill policy in force (loaded at start, replaced by PUT /api/policy). */
@@ -68,6 +74,8 @@ export class RegistryState {
     this.limits = {
       token: new RateLimiter(cfg.rate.tokenPerMin),
       pairing: new RateLimiter(cfg.rate.pairingPerMin),
+      // Wrong codes from all addresses together: many addresses (or one proxy) cannot add up guesses.
+      pairingWrong: new RateLimiter(cfg.rate.pairingWrongPerMin),
       task: new RateLimiter(cfg.rate.taskPerMin),
       // Status polling by a waiting device (every 1-2 s); the claim secret is unguessable anyway.
       pairingStatus: new RateLimiter(cfg.rate.pairingStatusPerMin),

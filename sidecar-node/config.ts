@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { LIMITS } from '../mesh/protocol/limits.ts';
 import { defaultDataDir, readDeviceFile } from './device-file.ts';
+import { WEBRTC_STACKS, type WebRtcStackName } from './webrtc.ts';
 
 export interface SidecarConfig {
   /** http(s)://host:port of the registry (derived from TOKEN_URL when not given). */
@@ -21,6 +22,10 @@ export interface SidecarConfig {
   identityDir?: string;
   /** Peer ids allowed to open links without an identity proof (Rust sidecars). */
   legacyPeers: string[];
+  /** The WebRTC implementation asked for; none = node-datachannel when its binary loads, else werift. */
+  webrtcStack?: WebRtcStackName;
+  /** MCP servers and A2A agents to mount (docs/interop.md). */
+  interopConfig?: string;
 }
 
 /** Each option: flag, environment variable, help text. Flags override the environment. */
@@ -39,7 +44,9 @@ const OPTIONS = [
   ['log-level', 'LOG_LEVEL', 'debug | info (default) | warn | error. Tokens and keys are never logged.'],
   ['hostname', 'SIDECAR_HOSTNAME', 'Host name reported to the registry (default: the machine\'s).'],
   ['data-dir', 'SIDECAR_DATA_DIR', 'Identity key, certificate, known peers and (after `pair`) the device token, all 0600 (default ~/.local/state/chatixia-sidecar; used when paired or given).'],
+  ['interop-config', 'INTEROP_CONFIG', 'JSON or YAML file of MCP servers (mcpServers) and A2A agents (a2aAgents) to mount as agents of this peer (docs/interop.md).'],
   ['legacy-peers', 'LEGACY_PEERS', 'Comma-separated peer ids that may open links without an identity proof (Rust sidecars). Everyone else must prove.'],
+  ['webrtc-stack', 'WEBRTC_STACK', 'node-datachannel | werift. Default: node-datachannel where its native binary loads (x86-64, arm64), else werift (pure TypeScript, e.g. 32-bit ARM).'],
 ] as const;
 
 export function helpText(): string {
@@ -49,6 +56,7 @@ export function helpText(): string {
     '',
     'Usage: chatixia-sidecar [options]    (or: npm run sidecar -- [options])',
     '       chatixia-sidecar call <skill> [json-args] [--peer <id>] [--agent <name>]   run a skill via the local sidecar',
+    '       chatixia-sidecar mcp [--ipc-socket PATH]   an MCP server on stdio: the mesh\'s skills as tools (docs/interop.md)',
     '       chatixia-sidecar pair <code> [--registry-url URL] [--data-dir DIR]   pair this machine (approved in the dashboard)',
     '       chatixia-sidecar agent init [file] | agent run <file>   scaffold / run an LLM agent next to this sidecar',
     '',
@@ -110,6 +118,9 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   const turnUrl = get('turn-url');
   const turnSecret = get('turn-secret');
   const hostname = get('hostname');
+  const webrtcStack = get('webrtc-stack');
+  if (webrtcStack !== undefined && !(WEBRTC_STACKS as readonly string[]).includes(webrtcStack)) throw new ConfigError(`WEBRTC_STACK must be ${WEBRTC_STACKS.join(' or ')}`);
+  const interopConfig = get('interop-config');
   return {
     registryUrl,
     tokenUrl,
@@ -125,6 +136,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     logLevel: level as SidecarConfig['logLevel'],
     ...(hostname && { hostname }),
     ...((givenDir ?? (paired && defaultDataDir(env))) && { identityDir: givenDir ?? defaultDataDir(env) }),
+    ...(interopConfig && { interopConfig }),
     legacyPeers: (get('legacy-peers') ?? '').split(',').map((x) => x.trim()).filter(Boolean),
+    ...(webrtcStack && { webrtcStack: webrtcStack as WebRtcStackName }),
   };
 }

@@ -15,6 +15,10 @@ if (process.argv[2] === 'agent') {
   const { agentMain } = await import('./llm-agent.ts');
   process.exit(await agentMain(process.argv.slice(3)));
 }
+if (process.argv[2] === 'mcp') {
+  const { mcpMain } = await import('./mcp-stdio.ts');
+  process.exit(await mcpMain(process.argv.slice(3)));
+}
 if (process.argv[2] === 'call') {
   const { callMain } = await import('./call.ts');
   process.exit(await callMain(process.argv.slice(3)));
@@ -34,6 +38,16 @@ if (cfg === 'help') {
 }
 
 const log = makeLogger(cfg.logLevel);
+let interop: import('./interop-config.ts').InteropConfig | undefined;
+if (cfg.interopConfig) {
+  const { readInteropConfig } = await import('./interop-config.ts');
+  try {
+    interop = readInteropConfig(cfg.interopConfig);
+  } catch (err) {
+    process.stderr.write(`chatixia-sidecar: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+}
 let sidecar;
 let sidecarModule;
 try {
@@ -60,8 +74,13 @@ const refused = async (why: string) => {
   process.exit(REVOKED_EXIT_CODE);
 };
 
+let mounted: Promise<{ close(): Promise<void> }[]> = Promise.resolve([]);
 sc.ready.then(
-  ({ peerId }) => log.info(`[sidecar] peer ${peerId} is in the mesh (registry ${cfg.registryUrl})`),
+  ({ peerId }) => {
+    log.info(`[sidecar] peer ${peerId} is in the mesh (registry ${cfg.registryUrl})`);
+    const toMount = interop;
+    if (toMount) mounted = import('./interop-mount.ts').then((m) => m.mountAll(toMount, cfg.ipcSocket, log));
+  },
   async (err) => {
     if ((err as Error).message === 'stopped') return;
     if (err instanceof CredentialRefusedError) return refused((err as Error).message);
@@ -76,6 +95,7 @@ let signals = 0;
 const shutdown = async (sig: string) => {
   if (++signals > 1) process.exit(1);
   log.info(`[sidecar] ${sig}: shutting down`);
+  await Promise.race([mounted.then((ms) => Promise.all(ms.map((m) => m.close()))), new Promise((r) => setTimeout(r, 3000))]).catch(() => {});
   await sc.stop().catch((err) => log.error(`[sidecar] shutdown: ${(err as Error).message}`));
   log.info('[sidecar] stopped');
   process.exit(0);

@@ -1,4 +1,3 @@
-import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import WebSocket from 'ws';
 import { hostname } from 'node:os';
 import { AgentHub } from '../mesh/agent-hub.ts';
@@ -6,12 +5,13 @@ import { Mesh } from '../mesh/mesh.ts';
 import { SignalingClient } from '../mesh/signaling-client.ts';
 import { RegistryClient, RegistryError } from '../mesh/registry-client.ts';
 import { Backoff, sleep } from '../mesh/backoff.ts';
-import type { RTCPeerConnectionCtor, WebSocketCtor, Logger } from '../mesh/types.ts';
+import type { WebSocketCtor, Logger } from '../mesh/types.ts';
 import type { SidecarConfig } from './config.ts';
 import { IpcServer } from './ipc-server.ts';
 import { registerBuiltins } from './builtins.ts';
 import { registerLlmSupport } from '../mesh/llm/catalog.ts';
-import { encodeForLibdatachannel, turnFromSecret } from './ice.ts';
+import { turnFromSecret } from './ice.ts';
+import { loadWebRtcStack } from './webrtc.ts';
 import { RegistryPresence } from '../mesh/registry-presence.ts';
 import { sidecarIdentity } from './identity.ts';
 import { RENEW_CHECK_MS, describeCertificate, skillGuard } from '../mesh/identity/join.ts';
@@ -53,6 +53,7 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
   let parts: { signaling: SignalingClient; mesh: Mesh; hub: AgentHub; presence: RegistryPresence; iceTimer: ReturnType<typeof setInterval> } | undefined;
 
   const ready = (async () => {
+    const rtc = await loadWebRtcStack(cfg.webrtcStack, log);
     const backoff = new Backoff({ initialMs: 500, maxMs: 15_000 });
     for (;;) {
       try {
@@ -104,8 +105,8 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
     let hub: AgentHub | undefined;
     const mesh = new Mesh({
       signaling,
-      RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor,
-      iceServers: () => encodeForLibdatachannel(iceServers),
+      RTCPeerConnection: rtc.RTCPeerConnection,
+      iceServers: () => rtc.iceServers(iceServers),
       get iceTransportPolicy() {
         return policy;
       },
@@ -126,7 +127,11 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
     });
     // Revoked while running: stop everything at once (no retries); main.ts exits with REVOKED_EXIT_CODE.
     watchRevocation({ registry, signaling }, (message) => tellRevoked(message));
-    const presence = new RegistryPresence({ registry, mesh, hub, hostname: cfg.hostname ?? hostname(), mode: 'sidecar', intervalMs: cfg.heartbeatMs, logger: log });
+    const presence = new RegistryPresence({
+      registry, mesh, hub, hostname: cfg.hostname ?? hostname(), mode: 'sidecar', intervalMs: cfg.heartbeatMs, logger: log,
+      policy: () => skillPolicy,
+      onPolicy: (p) => { skillPolicy = p; },
+    });
     parts = { signaling, mesh, hub, presence, iceTimer };
     if (stopCtl.signal.aborted) throw new Error('stopped');
     ipc.setHub(hub);

@@ -1,7 +1,7 @@
 import { Emitter } from '../emitter.ts';
 import { randomId } from '../ids.ts';
 import { z } from 'zod';
-import { ArgsSchema, describe, decodePeerEvent, isOpenStreamChunk, meshErrorOf, payloadOf, skillSpec, type MeshMessage, type PeerEvent, type ToolEvent } from '../protocol/index.ts';
+import { ArgsSchema, describe, decodePeerEvent, isOpenStreamChunk, meshErrorOf, payloadOf, skillSpec, type BackedBy, type MeshMessage, type PeerEvent, type ToolEvent } from '../protocol/index.ts';
 import type { SkillInfo } from '../types.ts';
 import type { AgentTransport } from './transport.ts';
 
@@ -33,6 +33,8 @@ export interface AgentOptions {
   name?: string;
   skills?: Record<string, SkillHandler | SkillDefinition>;
   onPrompt?: PromptHandler;
+  /** The agent stands for an MCP server or an external A2A agent (docs/interop.md); the dashboard marks it. */
+  backedBy?: BackedBy;
   /** How long to wait for the peer to confirm registration. */
   registerTimeoutMs?: number;
   /**
@@ -108,6 +110,7 @@ export class AgentClient extends Emitter<AgentClientEvents> {
   readonly #peerListWaiters: ((peers: string[]) => void)[] = [];
   #onPrompt: PromptHandler | undefined;
   #name: string | undefined;
+  readonly #backedBy: BackedBy | undefined;
   #peerId: string | undefined;
   #registered: { resolve: (peerId: string) => void; reject: (e: AgentError) => void } | undefined;
   #closed = false;
@@ -126,6 +129,7 @@ export class AgentClient extends Emitter<AgentClientEvents> {
     super();
     this.#t = transport;
     this.#name = opts.name;
+    this.#backedBy = opts.backedBy;
     for (const [name, s] of Object.entries(opts.skills ?? {})) this.#addSkill(name, s);
     this.#onPrompt = opts.onPrompt;
     this.#acks = opts.acks ?? false;
@@ -170,7 +174,7 @@ export class AgentClient extends Emitter<AgentClientEvents> {
       };
       this.#t.send({
         type: 'register_agent',
-        payload: { name: this.#name, skills: [...this.#skills.values()].map((s) => s.info) },
+        payload: this.#registration(),
       });
     });
   }
@@ -179,8 +183,12 @@ export class AgentClient extends Emitter<AgentClientEvents> {
   skill(name: string, handler: SkillHandler, about?: string | Omit<SkillDefinition, 'handler'>): void {
     this.#addSkill(name, { ...(typeof about === 'string' ? { description: about } : about), handler });
     if (this.#peerId && this.#name) {
-      this.#t.send({ type: 'register_agent', payload: { name: this.#name, skills: [...this.#skills.values()].map((s) => s.info) } });
+      this.#t.send({ type: 'register_agent', payload: this.#registration() });
     }
+  }
+
+  #registration() {
+    return { name: this.#name!, skills: [...this.#skills.values()].map((s) => s.info), ...(this.#backedBy && { backed_by: this.#backedBy }) };
   }
 
   /** Checks the spec as the peer will (a bad schema fails here, not at registration) and compiles the args schema. */

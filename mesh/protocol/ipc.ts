@@ -3,7 +3,7 @@ import { Id } from './common.ts';
 import { LIMITS } from './limits.ts';
 import { MeshMessageSchema } from './message.ts';
 import { check, decode, fail, type Decoded } from './decode.ts';
-import { SKILL_LIMITS, SkillSpec } from './skills.ts';
+import { BackedBy, SKILL_LIMITS, SkillSpec } from './skills.ts';
 
 /**
  * IPC lines between a local agent and its peer (docs/sidecar.md, The IPC protocol): JSON lines over the sidecar's
@@ -37,6 +37,8 @@ export const AgentCommands = {
       .max(SKILL_LIMITS.skillsPerAgent)
       .refine((s) => JSON.stringify(s).length <= SKILL_LIMITS.specsChars, `the skills are more than ${SKILL_LIMITS.specsChars} characters as JSON`)
       .default([]),
+    /** Extension: the agent stands for an MCP server or an external A2A agent (protocol/skills.ts). */
+    backed_by: BackedBy.optional(),
   }),
 } as const;
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Id } from './common.ts';
 import { LIMITS } from './limits.ts';
 import { PublicKeyJwkSchema, type PublicKeyJwk, type SkillPolicy } from './identity.ts';
-import { SkillSpecs } from './skills.ts';
+import { BackedBy, SkillSpecs } from './skills.ts';
 
 /**
  * Registry REST bodies (docs/registry.md), wire-compatible with the Rust registry of chatixia-mesh:
@@ -58,6 +58,8 @@ export const AgentCapabilities = z
     /** Extension: a description and args schema per skill, beside the plain names the Rust/Python agents read. */
     skill_specs: SkillSpecs.optional(),
     mcp_servers: Names.default([]),
+    /** Extension: the agent stands for an MCP server or an external A2A agent (docs/interop.md). */
+    backed_by: BackedBy.optional(),
     goals_count: z.number().int().min(0).max(1e9).default(0),
     mode: Text(64).default(''),
   })
@@ -138,6 +140,8 @@ export type Heartbeat = z.input<typeof Heartbeat>;
 export interface HeartbeatResponse {
   status: 'ok';
   pending_tasks: Task[];
+  /** Advertised skills the policy lets only other peers offer (`providers`): dropped from the record. */
+  refused_skills?: string[];
 }
 
 // ── tasks ───────────────────────────────────────────────────────────────────
@@ -169,6 +173,10 @@ export const TaskUpdate = z.looseObject({
 });
 export type TaskUpdate = z.input<typeof TaskUpdate>;
 
+/** POST /api/hub/tasks/:id/chunks: a streamed piece of a held task's answer (the A2A and MCP doors pass it on). */
+export const TaskChunk = z.object({ text: Text(64 * 1024) });
+export type TaskChunk = z.infer<typeof TaskChunk>;
+
 export interface Task {
   id: string;
   skill: string;
@@ -189,7 +197,28 @@ export interface Task {
    * when a holder stopped heartbeating and the task was re-queued for another agent.
    */
   attempts?: number;
+  /** The peer that submitted it and its role (not in the Rust registry; absent in announcements, see `announceTask`). */
+  submitter_peer_id?: string;
+  submitter_role?: Role;
+  /** The peer whose claim made it the holder ("" until claimed; kept after it finished). */
+  holder_peer_id?: string;
 }
+
+/**
+ * Who may see a task (docs/trust.md): its submitter, its holder and admins get the whole task. A
+ * peer that could claim a pending one (it is aimed at one of the peer's agents, or names only a
+ * skill) gets this announcement instead — enough to heartbeat at once, no payload or result.
+ */
+export function announceTask(t: Task): Task {
+  return { id: t.id, skill: t.skill, target_agent_id: t.target_agent_id, source_agent_id: '', assigned_agent_id: '', payload: null, state: t.state, result: '', error: '', created_at: t.created_at, updated_at: t.updated_at, ttl: t.ttl };
+}
+
+/** The skill a task asks for: its `skill`, or (Rust/Python agents) `payload.skill`; "" when neither. */
+export function taskSkills(t: { skill?: string | undefined; payload?: unknown }): string[] {
+  const named = TaskPayloadSkill.safeParse(t.payload);
+  return [...new Set([t.skill ?? '', named.success ? named.data.skill : ''].filter((s) => s !== ''))];
+}
+const TaskPayloadSkill = z.looseObject({ skill: z.string().min(1).max(LIMITS.idChars) });
 
 export interface OkResponse {
   status: 'ok';

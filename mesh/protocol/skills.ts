@@ -83,3 +83,14 @@ export function skillSpec(s: string | SkillSpec): SkillSpec {
   if (typeof s === 'string') return { name: s };
   return { name: s.name, ...(s.description && { description: s.description }), ...(s.args_schema && { args_schema: s.args_schema }) };
 }
+
+/**
+ * An agent that stands for something outside the mesh (docs/interop.md): an MCP server a sidecar
+ * mounted, or an external A2A agent it proxies. Announced in `register_agent`, kept in the
+ * registry record's capabilities, shown by the dashboard. `source` says where (a command line or URL).
+ */
+export const BackedBy = z.object({
+  protocol: z.enum(['mcp', 'a2a']),
+  source: z.string().max(2048),
+});
+export type BackedBy = z.infer<typeof BackedBy>;

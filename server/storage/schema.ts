@@ -14,6 +14,9 @@
  * refused). Rows from before these columns: assigned ones get attempts 1 here and a lease on the
  * registry's first sweep (TaskStore.graceLeases).
  *
+ * `a2a_tasks`: tasks of the A2A door (docs/interop.md), one row per task as the A2A JSON of the
+ * task, its caller (`owner`) and the agent it was sent to; they outlive a registry restart.
+ *
  * `token_cutoffs`: JWTs of a peer issued at or before `at` are refused (its API key was deleted);
  * kept for good, so neither a restart nor a change of TOKEN_TTL_S makes them valid again.
  * `api_keys.deleted_at`: a deleted key stays as a tombstone (hash only), so presenting it again is
@@ -73,6 +76,7 @@ ALTER TABLE tasks ADD COLUMN IF NOT EXISTS attempts integer NOT NULL DEFAULT 0;
 ALTER TABLE tasks ADD COLUMN IF NOT EXISTS lease_until double precision;
 ALTER TABLE tasks ADD COLUMN IF NOT EXISTS holder_peer text NOT NULL DEFAULT '';
 ALTER TABLE tasks ADD COLUMN IF NOT EXISTS former_holders jsonb NOT NULL DEFAULT '[]'::jsonb;
+ALTER TABLE tasks ADD COLUMN IF NOT EXISTS owner_role text NOT NULL DEFAULT 'agent';
 UPDATE tasks SET attempts = 1 WHERE attempts = 0 AND assigned_agent_id <> '';
 CREATE INDEX IF NOT EXISTS tasks_holder ON tasks (assigned_agent_id) WHERE state = 'assigned';
 CREATE TABLE IF NOT EXISTS links (
@@ -90,6 +94,7 @@ CREATE TABLE IF NOT EXISTS pairing_codes (
   expires_at double precision NOT NULL,
   used       boolean NOT NULL DEFAULT false
 );
+ALTER TABLE pairing_codes ADD COLUMN IF NOT EXISTS wrong_attempts integer NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS pairing (
   id                text PRIMARY KEY,
   agent_name        text NOT NULL,
@@ -122,6 +127,16 @@ CREATE TABLE IF NOT EXISTS audit (
   target text NOT NULL,
   detail jsonb NOT NULL
 );
+CREATE TABLE IF NOT EXISTS a2a_tasks (
+  id         text PRIMARY KEY,
+  owner      text NOT NULL,
+  agent_id   text NOT NULL,
+  context_id text NOT NULL,
+  state      integer NOT NULL,
+  updated_at double precision NOT NULL,
+  task       jsonb NOT NULL
+);
+CREATE INDEX IF NOT EXISTS a2a_tasks_owner ON a2a_tasks (owner, updated_at);
 CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $fn$
   BEGIN
     RAISE EXCEPTION 'the audit log is append-only';

@@ -19,11 +19,12 @@ export function Agents({ onChat }: { onChat: (agent: string, peerId: string) => 
       {agents.length === 0 && <p className="muted empty">No agents yet. Start one under “This browser”, or run a sidecar.</p>}
       <ul className="agent-list">
         {agents.map((a) => (
-          <li key={`${a.agent_id}@${a.peer_id}`} className="agent" data-testid="agent-row" data-agent={a.agent_id} data-peer={a.peer_id}>
+          <li key={`${a.agent_id}@${a.peer_id}`} className="agent" data-testid="agent-row" data-agent={a.agent_id} data-peer={a.peer_id} data-backed-by={a.backedBy?.protocol}>
             <div className="agent-top">
               <span className={`chip health-${a.health}`}>{a.health}</span>
               <strong className="agent-name">{a.agent_id}</strong>
               {a.agent_id === a.peer_id && <span className="chip">peer</span>}
+              {a.backedBy && <span className={`chip backed ${a.backedBy.protocol}`} title={a.backedBy.source} data-testid="backed-by">{BACKED[a.backedBy.protocol]}</span>}
               {a.peer_id && a.peer_id !== self && a.agent_id !== a.peer_id && (
                 <button type="button" className="ghost small" onClick={() => onChat(a.agent_id, a.peer_id)}>Chat</button>
               )}
@@ -34,7 +35,7 @@ export function Agents({ onChat }: { onChat: (agent: string, peerId: string) => 
             </div>
             {a.skills.length > 0 && (
               <ul className="chips" aria-label="Skills">
-                {a.skills.map((s) => <SkillChip key={s} name={s} spec={a.specs?.[s]} />)}
+                {a.skills.map((s) => <SkillChip key={s} name={s} spec={a.specs?.[s]} backedBy={a.backedBy?.protocol} />)}
               </ul>
             )}
           </li>
@@ -44,14 +45,16 @@ export function Agents({ onChat }: { onChat: (agent: string, peerId: string) => 
   );
 }
 
-/** A skill with its description and arguments (from its args schema) on hover and focus. */
-function SkillChip({ name, spec }: { name: string; spec?: NonNullable<AgentView['specs']>[string] | undefined }) {
+const BACKED = { mcp: 'MCP server', a2a: 'A2A agent' } as const;
+
+/** A skill with its description and arguments (from its args schema) on hover and focus; an MCP tool or A2A skill is marked. */
+function SkillChip({ name, spec, backedBy }: { name: string; spec?: NonNullable<AgentView['specs']>[string] | undefined; backedBy?: 'mcp' | 'a2a' | undefined }) {
   const props = spec?.args_schema?.properties;
   const args = props && typeof props === 'object' ? Object.keys(props) : [];
   const about = [spec?.description, args.length ? `args: ${args.join(', ')}` : ''].filter(Boolean).join(' — ');
   return (
-    <li className={`chip skill${spec ? ' specced' : ''}`} title={about || undefined} tabIndex={about ? 0 : undefined} data-skill={name}>
-      {name}{args.length > 0 && <span className="muted">({args.join(', ')})</span>}
+    <li className={`chip skill${spec ? ' specced' : ''}${backedBy ? ` backed ${backedBy}` : ''}`} title={about || undefined} tabIndex={about ? 0 : undefined} data-skill={name} data-backed-by={backedBy}>
+      {backedBy && <span className="backed-tag">{backedBy === 'mcp' ? 'MCP' : 'A2A'}</span>}{name}{args.length > 0 && <span className="muted">({args.join(', ')})</span>}
     </li>
   );
 }

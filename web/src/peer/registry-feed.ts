@@ -5,7 +5,7 @@
  */
 import { Backoff } from '../../../mesh/index.ts';
 import type { RegistryClient } from '../../../mesh/registry-client.ts';
-import type { AgentRecord, RegistryEvent, Task, Topology } from '../../../mesh/protocol/index.ts';
+import type { AgentRecord, RegistryEvent, SkillPolicy, Task, Topology } from '../../../mesh/protocol/index.ts';
 import { useStore } from '../state/store.ts';
 import type { AgentView, EdgeView, TaskView } from '../state/views.ts';
 import { settleDispatch } from './dispatch.ts';
@@ -15,6 +15,7 @@ const MAX_TASKS = 100;
 export const toAgentView = (a: AgentRecord): AgentView => ({
   agent_id: a.agent_id, peer_id: a.peer_id || a.sidecar_peer_id, hostname: a.hostname, health: a.health,
   skills: a.capabilities?.skills ?? [], mode: a.mode,
+  ...(a.capabilities?.backed_by && { backedBy: a.capabilities.backed_by }),
   ...(a.capabilities?.skill_specs?.length && { specs: Object.fromEntries(a.capabilities.skill_specs.map(({ name, ...about }) => [name, about])) }),
 });
 
@@ -46,10 +47,12 @@ export class RegistryFeed {
   readonly #finished = new Map<string, Task>();
 
   readonly #onTask: (t: Task) => void;
+  readonly #onPolicy: (p: SkillPolicy) => void;
 
-  constructor(client: RegistryClient, onTask: (t: Task) => void = () => {}) {
+  constructor(client: RegistryClient, onTask: (t: Task) => void = () => {}, onPolicy: (p: SkillPolicy) => void = () => {}) {
     this.#client = client;
     this.#onTask = onTask;
+    this.#onPolicy = onPolicy;
   }
 
   start(): void {
@@ -120,6 +123,10 @@ export class RegistryFeed {
         }
         return;
       }
+      case 'policy':
+        // Applied at once: the tab's agents check requests against it (mesh/policy-guard.ts).
+        this.#onPolicy(e.data);
+        return;
       default:
         return;
     }

@@ -13,6 +13,8 @@ export interface AgentView {
   specs?: Record<string, { description?: string | undefined; args_schema?: Record<string, unknown> | undefined }>;
   mode?: string;
   last_heartbeat?: number;
+  /** The agent stands for an MCP server or an external A2A agent (docs/interop.md). */
+  backedBy?: { protocol: 'mcp' | 'a2a'; source: string };
 }
 
 export interface TaskView {
