@@ -28,7 +28,7 @@ import { REVOKED_EXIT_CODE } from '../mesh/revocation.ts';
 const NOT_RUN: Array<[RegExp, string]> = [
   [/^npm install(?= |$)/, 'the checkout this test runs in is installed already'],
   [/^npm test(?= |$)/, 'this test is part of it'],
-  [/^sudo /, "a Pi's system install as root: e2e/pi/package.test.ts installs the packed package and verifies its unit"],
+  [/^sudo .*/, "a Pi's system install as root: e2e/pi/package.test.ts installs the packed package and verifies its unit"],
 ];
 /** Commands that keep running (a terminal of their own): started in the background. */
 const KEEPS_RUNNING = /^npm start\b|npm run sidecar\b|examples\/upper-agent\.ts|chatixia-sidecar agent run\b/;
