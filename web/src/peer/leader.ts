@@ -125,7 +125,11 @@ export async function startLeader(): Promise<Runtime> {
   };
 
   /** Back at once when the network returns or the person looks at the page again. */
-  const reconnectNow = () => { if (credential && !peer?.joined && navigator.onLine) void connect(false).catch(() => {}); };
+  const reconnectNow = () => {
+    if (!credential || !navigator.onLine) return;
+    if (peer?.joined) peer.retryNow();
+    else void connect(false).catch(() => {});
+  };
 
   /** Executes an action now (the network is assumed up). */
   const run = async (a: Action): Promise<void> => {
@@ -169,7 +173,7 @@ export async function startLeader(): Promise<Runtime> {
     store().setNet({ online: navigator.onLine });
     if (!navigator.onLine) { store().setNet({ stale: true }); return; }
     if (peer?.joined) void flush(run);
-    else reconnectNow();
+    reconnectNow();
   };
   addEventListener('online', setOnline);
   addEventListener('offline', setOnline);

@@ -35,6 +35,8 @@ export interface TabPeer {
   runsHere(a: Action): boolean;
   /** Signs in with the registry and joins the mesh; rejects while it cannot be reached (call again) or refuses. */
   join(): Promise<void>;
+  /** Joined, but the live feed is down: try it again now (the network came back, the page is visible). */
+  retryNow(): void;
   do(a: Action): Promise<void>;
   /** Stops everything; `revoked`: the registry already removed this peer's records. */
   stop(revoked?: boolean): Promise<void>;
@@ -273,6 +275,7 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
     runsHere: (a) => (a.type === 'prompt' && a.peerId === peerId) || (a.type === 'dispatch' && hub.hasSkill(a.target.skill)
       && (a.target.kind === 'skill' || a.target.agent.endsWith(`@${peerId}`))),
     join,
+    retryNow: () => feed.retryNow(),
     do: async (a) => {
       switch (a.type) {
         case 'start_agent': await workers.start(a.kind); return;
