@@ -5,7 +5,7 @@
  * times, with the dashboard open in Chromium (its tab has an echo agent with `upper` too) — and an
  * LLM agent from `agent init` / `agent run` next to a sidecar. Lines a person leaves running
  * ("terminal 2", an agent) run in the background; the test waits for what they start before the
- * next line, as a person would. Only two commands do not run, each for a stated reason; every other
+ * next line, as a person would. Only the commands in NOT_RUN do not run, each for a stated reason; every other
  * line of every sh block runs. The systemd unit the README installs is checked against the code (its exit status on revocation).
  *
  * Not literal: the port (a free one instead of 8080, which may be taken) and the working directory

@@ -1,5 +1,5 @@
 /**
- * Builds the `chatixia-sidecar` npm package in dist/chatixia-sidecar: the sidecar bundled with
+ * Builds the `chatixia-sidecar` npm package in dist-sidecar/chatixia-sidecar: the sidecar bundled with
  * esbuild into plain JavaScript (no TypeScript, no tsx at run time), the systemd unit, and a
  * package.json whose only dependencies are the two WebRTC stacks (node-datachannel brings its
  * native binary per platform through npm's optional dependencies; werift is plain JavaScript).
@@ -38,9 +38,9 @@ export async function buildSidecarPackage(opts: { pack?: boolean } = {}): Promis
     splitting: true,
     format: 'esm',
     platform: 'node',
-    target: 'node18',
+    target: 'node20',
     external: [...RUNTIME_DEPENDENCIES, 'bufferutil', 'utf-8-validate'],
-    // Bundled CommonJS (ws, pg's friends) calls require(): give the ES module one.
+    // Bundled CommonJS (ws and others) calls require(): give the ES module one.
     banner: { js: "import { createRequire as __cxCreateRequire } from 'node:module'; const require = __cxCreateRequire(import.meta.url);" },
     legalComments: 'none',
     logLevel: 'warning',
@@ -59,7 +59,7 @@ export async function buildSidecarPackage(opts: { pack?: boolean } = {}): Promis
     type: 'module',
     bin: { 'chatixia-sidecar': 'bin/chatixia-sidecar.mjs' },
     files: ['bin', 'systemd', 'README.md'],
-    engines: { node: ">=20" },
+    engines: { node: '>=20' },
     dependencies: Object.fromEntries(RUNTIME_DEPENDENCIES.map((d) => [d, root.dependencies[d]!])),
   };
   writeFileSync(join(out, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');

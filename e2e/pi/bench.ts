@@ -6,13 +6,14 @@
  *
  *   start     spawn → "in the mesh" (module loading and key set-up)
  *   connect   P restarts; P's signaling registration → P's link to the subject open (median, min–max)
- *   4 MiB     one 4 MiB message subject → Q, sent → received (MiB/s)
  *   rest      CPU and RSS of the subject's process over 15 s with its links idle
+ *   4 MiB     one 4 MiB message subject → Q, sent → received (MiB/s)
  *   relay     P sends 32 KiB messages at 10/s to the subject's agent, which forwards each to Q (15 s)
  *   512 MB    the cgroup's peak and OOM kills; links still open at the end
  *
  * Under emulation the process is qemu running the ARM Node: its CPU and memory include the
- * translator's. Rounds: BENCH_ROUNDS (default 3). Writes e2e/pi/RESULTS.md.
+ * translator's. Rounds: BENCH_ROUNDS (default 3). `npm run bench:pi -- armv7` measures only the
+ * subjects whose key contains a word (the baseline always). Writes e2e/pi/RESULTS.md.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -76,6 +77,11 @@ async function measure(reg: RegistryProcess, s: Subject, P: { sc: SidecarProcess
     say(`${s.label}: connect ${connectMs.at(-1)} ms`);
   }
 
+  // At rest: links open and idle (keepalives only), before any bulk traffic.
+  await new Promise((r) => setTimeout(r, 5000));
+  const pid = sc.child.pid!;
+  const rest = await sample(pid, 15_000);
+
   const big = 'x'.repeat(4 * 1024 * 1024);
   const mibPerS: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -90,9 +96,6 @@ async function measure(reg: RegistryProcess, s: Subject, P: { sc: SidecarProcess
     say(`${s.label}: 4 MiB at ${mibPerS.at(-1)!.toFixed(2)} MiB/s`);
   }
 
-  await new Promise((r) => setTimeout(r, 5000));
-  const pid = sc.child.pid!;
-  const rest = await sample(pid, 15_000);
   // Relay: P → subject's agent → Q, 32 KiB ten times a second.
   let delivered = 0;
   const onRelayed = (m: { type: string }) => { if (m.type === 'bench_relayed') delivered++; };
@@ -123,7 +126,7 @@ async function measure(reg: RegistryProcess, s: Subject, P: { sc: SidecarProcess
 
 function report(all: Figures[], meta: string): string {
   const base = all[0]!;
-  const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(1)}×` : 'n/a');
+  const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(a / b < 0.95 ? 2 : 1)}×` : 'n/a');
   const lines = [
     '# Pi figures (npm run bench:pi)', '', meta, '',
     'Connect: P\'s signaling registration → link open (identity proofs included). 4 MiB: one message, subject → x86-64 peer.',

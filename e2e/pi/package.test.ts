@@ -20,7 +20,9 @@ before(async () => {
   files = execFileSync('tar', ['tzf', r.tarball!], { encoding: 'utf8' }).trim().split('\n');
   // systemd-analyze comes with Debian's systemd package; a minimal image may lack it.
   if (spawnSync('systemd-analyze', ['--version']).status !== 0) {
-    execFileSync('apt-get', ['install', '-y', '-qq', 'systemd'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
+    execFileSync('apt-get', ['install', '-y', '-qq', 'systemd'], { stdio: 'ignore', env });
   }
 });
 

@@ -60,8 +60,12 @@ export interface MemoryCage {
 export function memoryCage(name: string, limitBytes = 512 * 1024 * 1024): MemoryCage {
   const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
   const dir = v2 ? `/sys/fs/cgroup/${name}` : `/sys/fs/cgroup/memory/${name}`;
-  if (existsSync(dir)) rmdirSync(dir);
-  mkdirSync(dir);
+  try {
+    if (existsSync(dir)) rmdirSync(dir);
+    mkdirSync(dir);
+  } catch (err) {
+    throw new Error(`cannot create the memory cgroup ${dir} (needs root and a writable cgroup file system): ${(err as Error).message}`);
+  }
   const set = (file: string, v: number | string) => writeFileSync(join(dir, file), String(v));
   const read = (file: string) => readFileSync(join(dir, file), 'utf8');
   if (v2) {

@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { Id, LIMITS } from '../../mesh/protocol/index.ts';
+import { Id, LIMITS, ROUTES } from '../../mesh/protocol/index.ts';
 import type { AppEnv } from '../http/context.ts';
 import { now, type RegistryState } from '../state.ts';
 import { badRequest, errorBody, notFound } from '../http/errors.ts';
@@ -33,7 +33,7 @@ export function cardRoutes(reg: RegistryState) {
     const { agentCard, cardJson } = await cards();
     return c.json(cardJson(agentCard(a.record, baseUrl(c))));
   };
-  app.get('/api/registry/agents/:id/card', requireAuth(reg), agentCard);
+  app.get(ROUTES.agentCard.path, requireAuth(reg), agentCard);
   app.get('/a2a/agents/:id/.well-known/agent-card.json', requireAuth(reg), agentCard);
 
   // Public, like every A2A well-known card; skill names only for a caller with a valid token.
