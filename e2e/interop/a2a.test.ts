@@ -152,7 +152,12 @@ test('refused: a client without a token, a policy-forbidden skill, a message tha
   const c = await factory(token).createFromUrl(agentUrl(AGENT));
   await assert.rejects(send(c, 'secret', {}), /secret.*not allowed|403/);
   // No push notifications here (the card says so): a push URL (an SSRF vector) is never stored.
-  await assert.rejects(c.createTaskPushNotificationConfig({ tenant: '', id: 'p1', taskId: 'any', url: 'http://169.254.169.254/latest', token: '', authentication: undefined }), /push/i);
+  const push = await fetch(agentUrl(AGENT), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'a2a-version': '1.0' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'CreateTaskPushNotificationConfig', params: { taskId: 'any', id: 'p1', url: 'http://169.254.169.254/latest' } }),
+  });
+  assert.match(JSON.stringify(await push.json()), /"error".*push notification/i, 'the server refuses push configs');
   await assert.rejects(c.sendMessage({ tenant: '', message: message([{ content: { $case: 'text', value: 'hi' }, metadata: undefined, filename: '', mediaType: 'text/plain' }]), configuration: undefined, metadata: undefined }), /name the skill/);
 });
 
