@@ -4,7 +4,7 @@ import { randomId } from './ids.ts';
 import { FrameError } from './framing.ts';
 import type { SignalingClient } from './signaling-client.ts';
 import { quietLogger, type LinkInfo, type LinkState, type Logger, type RTCPeerConnectionCtor, type SkillInfo } from './types.ts';
-import { checkMeshPayload, decodeMeshMessage, LIMITS, type MeshMessage } from './protocol/index.ts';
+import { checkMeshPayload, decodeMeshMessage, isOpenStreamChunk, LIMITS, payloadOf, type MeshMessage } from './protocol/index.ts';
 
 export interface MeshOptions {
   signaling: SignalingClient;
@@ -364,8 +364,7 @@ export class Mesh {
     if (msg.request_id) {
       const pending = this.#pending.get(`${from}\u0000${msg.request_id}`);
       if (pending && !isRequestType(msg.type)) {
-        const payload = msg.payload as { done?: unknown } | undefined;
-        if (msg.type.endsWith('_stream_chunk') && payload?.done !== true) pending.onChunk?.(msg);
+        if (isOpenStreamChunk(msg)) pending.onChunk?.(msg);
         else pending.resolve(msg);
         return;
       }
@@ -376,7 +375,7 @@ export class Mesh {
     }
     if (msg.type === 'skill_query' && this.#o.skills) {
       const skills = this.#o.skills();
-      const wanted = (msg.payload as { skill?: string } | undefined)?.skill;
+      const wanted = payloadOf(msg, 'skill_query')?.skill;
       const payload = wanted
         ? { available: skills.some((s) => s.name === wanted), skills }
         : { available: skills.length > 0, skills };

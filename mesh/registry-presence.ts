@@ -1,7 +1,8 @@
 import type { AgentHub } from './agent-hub.ts';
 import type { Mesh } from './mesh.ts';
 import type { RegistryClient } from './registry-client.ts';
-import type { BackedBy, LinkReport, SkillSpec, Task } from './protocol/index.ts';
+import type { BackedBy, LinkReport, SkillPolicy, SkillSpec, Task } from './protocol/index.ts';
+import { checkRequest, queuedRequest } from './policy-guard.ts';
 import { silentLogger, type Logger } from './types.ts';
 import { Backoff, sleep } from './backoff.ts';
 import { recordId } from './agent-records.ts';
@@ -21,6 +22,10 @@ export interface RegistryPresenceOptions {
   /** Follow the registry's event stream to claim queued tasks at once. A tab that already reads
    *  the stream passes false and forwards task events to `taskAnnounced`. */
   watchTasks?: boolean;
+  /** The skill policy this peer holds: a queued task runs only if its submitter may call the skill. */
+  policy?: () => SkillPolicy | undefined;
+  /** The registry's `policy` event (when this presence reads the event stream): apply it at once. */
+  onPolicy?: (policy: SkillPolicy) => void;
   logger?: Logger;
 }
 
@@ -201,6 +206,10 @@ export class RegistryPresence {
     const skill = task.skill || (typeof payload.skill === 'string' ? payload.skill : '');
     try {
       if (!skill) throw new Error('task has no skill');
+      // Policy enforced here too, where the skill runs: the submitter must be allowed the skill.
+      const { msg, requester } = queuedRequest(task, skill);
+      const d = checkRequest(this.#o.policy?.(), requester, msg);
+      if (!d.allowed) throw new Error(`forbidden: ${d.reason}`);
       this.#log.info(`[registry] running queued task ${task.id} (${skill})`);
       const result = await hub.runTask(skill, task.payload, {
         timeoutMs: Math.max(1000, task.ttl * 1000),
@@ -231,6 +240,7 @@ export class RegistryPresence {
     while (!this.#stopped) {
       try {
         await this.#o.registry.events((e) => {
+          if (e.type === 'policy') return this.#o.onPolicy?.(e.data);
           if (e.type !== 'tasks') return;
           backoff.reset();
           this.taskAnnounced(e.data);

@@ -127,9 +127,9 @@ test('tasks: submit → heartbeat hands it over (assigned) → completed; termin
   assert.deepEqual(hb.pending_tasks[0]!.payload, { w: 10 });
   // The same task is never handed out twice.
   assert.equal((await b.heartbeat({ agent_id: 'worker-b', skill_names: ['resize'] })).pending_tasks.length, 0);
-  // A third party cannot complete it.
+  // A third party cannot complete it, nor even learn that it exists.
   const c = new RegistryClient({ baseUrl: r.url, apiKey: await r.issueApiKey('peer-c') });
-  await assert.rejects(c.updateTask(task_id, { state: 'completed', result: 'hijack' }), (e: { status: number }) => e.status === 403);
+  await assert.rejects(c.updateTask(task_id, { state: 'completed', result: 'hijack' }), (e: { status: number }) => e.status === 404);
   const done = await b.updateTask(task_id, { state: 'completed', result: { area: 100 } });
   assert.equal(done.state, 'completed');
   assert.deepEqual((await a.getTask(task_id)).result, { area: 100 });

@@ -60,6 +60,10 @@ export function buildApp(reg: RegistryState): Hono<AppEnv> {
   });
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
 
+  app.use('*', async (c, next) => {
+    c.set('trustProxy', reg.cfg.trustProxy);
+    await next();
+  });
   app.use('/api/*', drainOversize);
   app.use(
     '/api/*',

@@ -30,12 +30,19 @@ export interface RegistryConfig {
   tlsKey: string | undefined;
   webDistDir: string;
   buildWeb: boolean;
-  rate: { tokenPerMin: number; pairingPerMin: number; pairingStatusPerMin: number; taskPerMin: number; signalPerS: number };
+  rate: { tokenPerMin: number; pairingPerMin: number; pairingWrongPerMin: number; pairingStatusPerMin: number; taskPerMin: number; signalPerS: number };
   /** Signaling sockets open without a token at once (each has 10 s to send one); more get 503. */
   maxUnauthenticatedSockets: number;
   /** Open GET /api/events streams per peer id; more get 429. */
   maxEventStreamsPerPeer: number;
   pairingCodeTtlS: number;
+  /** Wrong pairing attempts while a code is live after which it dies (PAIRING_MAX_WRONG_ATTEMPTS). */
+  pairingMaxWrong: number;
+  /**
+   * Reverse proxies in front of the registry whose X-Forwarded-For is believed (TRUST_PROXY: a hop
+   * count, `true` = 1). 0: the header is ignored and the socket's address is the client's.
+   */
+  trustProxy: number;
   /** Interval of the health/TTL sweeper, ms. */
   sweepMs: number;
 }
@@ -96,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
     rate: {
       tokenPerMin: num(env, 'RATE_TOKEN_PER_MIN', 120, 1),
       pairingPerMin: num(env, 'RATE_PAIRING_PER_MIN', 5, 1),
+      pairingWrongPerMin: num(env, 'RATE_PAIRING_WRONG_PER_MIN', 20, 1),
       pairingStatusPerMin: num(env, 'RATE_PAIRING_STATUS_PER_MIN', 120, 1),
       taskPerMin: num(env, 'RATE_TASK_PER_MIN', 1200, 1),
       signalPerS: num(env, 'RATE_SIGNAL_PER_S', 200, 1),
@@ -103,6 +111,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
     maxUnauthenticatedSockets: num(env, 'MAX_UNAUTHENTICATED_SOCKETS', 1000, 1),
     maxEventStreamsPerPeer: num(env, 'MAX_EVENT_STREAMS_PER_PEER', 16, 1),
     pairingCodeTtlS: num(env, 'PAIRING_CODE_TTL_S', 300, 1),
+    pairingMaxWrong: num(env, 'PAIRING_MAX_WRONG_ATTEMPTS', 10, 1),
+    trustProxy: env.TRUST_PROXY === 'true' ? 1 : env.TRUST_PROXY === 'false' ? 0 : num(env, 'TRUST_PROXY', 0, 0),
     sweepMs: Math.max(100, Math.min(5000, Math.floor(Math.min(healthStaleS, taskTtlS, taskLeaseS) * 250))),
   };
 }

@@ -171,7 +171,7 @@ async function main(): Promise<void> {
     force.unref();
     void cluster?.stop(localPeers);
     server.close(() => undefined);
-    if ('closeAllConnections' in server) (server as { closeAllConnections(): void }).closeAllConnections();
+    if ('closeAllConnections' in server) server.closeAllConnections();
     db.close()
       .catch(() => undefined)
       .finally(() => process.exit(0));

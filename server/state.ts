@@ -41,7 +41,7 @@ export class RegistryState {
   /** Open event streams by peer (a revocation ends them). */
   readonly sessions = new LiveSessions();
   readonly startedAt = Date.now();
-  readonly limits: { token: RateLimiter; pairing: RateLimiter; task: RateLimiter; pairingStatus: RateLimiter };
+  readonly limits: { token: RateLimiter; pairing: RateLimiter; pairingWrong: RateLimiter; task: RateLimiter; pairingStatus: RateLimiter };
   hub!: SignalingHub;
   adminKeySource: 'env' | 'admin_file' = 'admin_file';
   /** The skill policy in force (loaded at start, replaced by PUT /api/policy). */
@@ -74,6 +74,8 @@ export class RegistryState {
     this.limits = {
       token: new RateLimiter(cfg.rate.tokenPerMin),
       pairing: new RateLimiter(cfg.rate.pairingPerMin),
+      // Wrong codes from all addresses together: many addresses (or one proxy) cannot add up guesses.
+      pairingWrong: new RateLimiter(cfg.rate.pairingWrongPerMin),
       task: new RateLimiter(cfg.rate.taskPerMin),
       // Status polling by a waiting device (every 1-2 s); the claim secret is unguessable anyway.
       pairingStatus: new RateLimiter(cfg.rate.pairingStatusPerMin),

@@ -40,12 +40,12 @@ export function registerBuiltins(d: Deps): void {
     const msg = MeshMessageSchema.parse(a.message);
     await mesh.send(target, msg);
     return { sent: true, target_peer: target };
-  });
+  }, { localOnly: true }); // it sends as this peer: for its own agents only
 
   hub.registerSkill('mesh_broadcast', 'Sends a mesh message to every connected peer: {message}.', async (args) => {
     const msg = MeshMessageSchema.parse(obj(args).message);
     return mesh.broadcast(msg);
-  });
+  }, { localOnly: true });
 
   hub.registerSkill('delegate', DELEGATE_DESCRIPTION, delegateSkill({ hub, mesh, registry, logger: d.log }), { argsSchema: DELEGATE_ARGS });
 }

@@ -114,7 +114,11 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
     signaling.on('stopped', (why) => {
       if (why !== 'closed') log.error(`[sidecar] signaling stopped: ${why}`);
     });
-    const presence = new RegistryPresence({ registry, mesh, hub, hostname: cfg.hostname ?? hostname(), mode: 'sidecar', intervalMs: cfg.heartbeatMs, logger: log });
+    const presence = new RegistryPresence({
+      registry, mesh, hub, hostname: cfg.hostname ?? hostname(), mode: 'sidecar', intervalMs: cfg.heartbeatMs, logger: log,
+      policy: () => skillPolicy,
+      onPolicy: (p) => { skillPolicy = p; },
+    });
     parts = { signaling, mesh, hub, presence, iceTimer };
     if (stopCtl.signal.aborted) throw new Error('stopped');
     ipc.setHub(hub);

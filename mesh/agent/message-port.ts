@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { approxSize, type AgentConnection, type AgentHub, type AttachedAgent, type IpcLine } from '../agent-hub.ts';
 import type { AgentTransport } from './transport.ts';
 
@@ -16,14 +17,11 @@ export interface PortLike {
  * The worker's first frame is `{ credit: 0 }` (hello): only then does the tab hold lines back, so
  * a worker that speaks raw lines and never returns credit works as before (unbounded).
  */
-export interface CreditFrame {
-  credit: number;
-}
+const CreditFrameSchema = z.strictObject({ credit: z.number().int().min(0) });
+export type CreditFrame = z.infer<typeof CreditFrameSchema>;
 
 export function isCreditFrame(d: unknown): d is CreditFrame {
-  if (!d || typeof d !== 'object' || 'type' in d) return false;
-  const n = (d as { credit?: unknown }).credit;
-  return typeof n === 'number' && Number.isInteger(n) && n >= 0;
+  return CreditFrameSchema.safeParse(d).success;
 }
 
 /** Credit goes back at least every this many lines, else once the current burst of messages is handled. */

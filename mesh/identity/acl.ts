@@ -30,11 +30,20 @@ export function skillMatches(pattern: string, skill: string): boolean {
   return pattern === skill;
 }
 
+/** A rule that only says who may offer a skill (no `peers`, no `roles`) does not restrict callers. */
+const onlyProviders = (rule: SkillPolicy['rules'][number]) => rule.providers !== undefined && rule.peers.length === 0 && rule.roles.length === 0;
+
+/** Whether agents on `peerId` may offer `skill` (the rule's `providers`; none: anyone may). */
+export function mayProvide(policy: SkillPolicy | SkillPolicyInput, peerId: string, skill: string): boolean {
+  const rule = parseSkillPolicy(policy).rules.find((r) => r.providers && skillMatches(r.skill, skill));
+  return !rule?.providers || rule.providers.includes(peerId);
+}
+
 /** First rule whose `skill` matches decides; no match: the policy default. */
 export function mayCall(policy: SkillPolicy | SkillPolicyInput, call: SkillCall): AclDecision {
   const p = parseSkillPolicy(policy);
   for (const [i, rule] of p.rules.entries()) {
-    if (!skillMatches(rule.skill, call.skill)) continue;
+    if (!skillMatches(rule.skill, call.skill) || onlyProviders(rule)) continue;
     if (rule.peers.includes(call.caller_peer_id)) return { allowed: true, reason: `rule ${i} (${rule.skill}) allows peer ${call.caller_peer_id}` };
     if (rule.roles.includes(call.caller_role)) return { allowed: true, reason: `rule ${i} (${rule.skill}) allows role ${call.caller_role}` };
     return { allowed: false, reason: `skill ${call.skill} is restricted by rule ${i} (${rule.skill}) and ${call.caller_peer_id} (role ${call.caller_role}) is not allowed` };

@@ -3,7 +3,8 @@ import { readCertificateUnverified, verifyOwnCertificate } from './certificate.t
 import { loadOrCreateIdentity, type CertificateStore, type DeviceIdentity, type IdentityKeyStore } from './keys.ts';
 import { KnownPeers, type TrustRecords } from './known-peers.ts';
 import { LinkAuthenticator, type DescribedConnection } from './link-auth.ts';
-import { mayCall, type AclDecision } from './acl.ts';
+import type { AclDecision } from './acl.ts';
+import { checkRequest } from '../policy-guard.ts';
 import type { MeshMessage, SkillPolicy } from '../protocol/index.ts';
 
 /** A certificate with less than this left is renewed (at start, and by `renewIfDue` while running). */
@@ -131,18 +132,15 @@ export function describeCertificate(cert: string): string {
 }
 
 /**
- * The receiving peer's skill ACL (AgentHub's `authorize`): the caller's peer id and role come from
- * the certificate its link proved, never from the message. `task_request` is checked against its
- * skill, `agent_prompt` against the skill name `agent_prompt`. No policy (yet) = allow.
+ * The receiving peer's skill ACL for requests over a DataChannel (AgentHub's `authorize`): the
+ * caller's peer id and role come from the certificate its link proved, never from the message;
+ * the check is `checkRequest` (mesh/policy-guard.ts), the same as for queued tasks.
  */
 export function skillGuard(auth: PolicyLinkAuth, policy: () => SkillPolicy | undefined) {
   return (fromPeer: string, msg: MeshMessage): AclDecision => {
-    const p = policy();
-    if (!p) return { allowed: true, reason: 'no skill policy' };
     const caller = auth.callerOf(fromPeer);
-    if (!caller) return { allowed: false, reason: `peer ${fromPeer} has not proven its identity on this link` };
-    const skill = msg.type === 'task_request' ? String((msg.payload as { skill?: unknown } | undefined)?.skill ?? '') : 'agent_prompt';
-    return mayCall(p, { caller_peer_id: caller.peer_id, caller_role: caller.role, skill });
+    const d = checkRequest(policy(), caller && { peer_id: caller.peer_id, role: caller.role }, msg);
+    return !d.allowed && !caller ? { allowed: false, reason: `peer ${fromPeer} has not proven its identity on this link` } : d;
   };
 }
 

@@ -85,11 +85,16 @@ export function decodeIdentityFrame(text: string): Decoded<IdentityFrame> {
  * Who may call which skill. Rules are tried in order; the first whose `skill` matches decides:
  * the caller is allowed if its peer id is in `peers` or its role is in `roles`. No matching rule:
  * `default` decides. `skill` is an exact name, a prefix ending in `*` (`fs.*`), or `*`.
+ * `providers` (optional): the only peers whose agents may offer the skill — the registry drops it
+ * from anyone else's advertisements, so they are never routed to nor handed its tasks. The first
+ * matching rule that has `providers` decides; none: any peer may offer it. A rule with `providers`
+ * and neither `peers` nor `roles` only says who may offer; it does not restrict callers.
  */
 export const SkillRuleSchema = z.object({
   skill: z.string().min(1).max(128).regex(/^[\w.:@-]*\*?$/, 'a skill name, a prefix ending in *, or *'),
   peers: z.array(Id).max(1000).default([]),
   roles: z.array(Id).max(100).default([]),
+  providers: z.array(Id).max(1000).optional(),
 });
 export const SkillPolicySchema = z.object({
   default: z.enum(['allow', 'deny']).default('allow'),

@@ -140,6 +140,8 @@ export type Heartbeat = z.input<typeof Heartbeat>;
 export interface HeartbeatResponse {
   status: 'ok';
   pending_tasks: Task[];
+  /** Advertised skills the policy lets only other peers offer (`providers`): dropped from the record. */
+  refused_skills?: string[];
 }
 
 // ── tasks ───────────────────────────────────────────────────────────────────
@@ -195,7 +197,28 @@ export interface Task {
    * when a holder stopped heartbeating and the task was re-queued for another agent.
    */
   attempts?: number;
+  /** The peer that submitted it and its role (not in the Rust registry; absent in announcements, see `announceTask`). */
+  submitter_peer_id?: string;
+  submitter_role?: Role;
+  /** The peer whose claim made it the holder ("" until claimed; kept after it finished). */
+  holder_peer_id?: string;
 }
+
+/**
+ * Who may see a task (docs/trust.md): its submitter, its holder and admins get the whole task. A
+ * peer that could claim a pending one (it is aimed at one of the peer's agents, or names only a
+ * skill) gets this announcement instead — enough to heartbeat at once, no payload or result.
+ */
+export function announceTask(t: Task): Task {
+  return { id: t.id, skill: t.skill, target_agent_id: t.target_agent_id, source_agent_id: '', assigned_agent_id: '', payload: null, state: t.state, result: '', error: '', created_at: t.created_at, updated_at: t.updated_at, ttl: t.ttl };
+}
+
+/** The skill a task asks for: its `skill`, or (Rust/Python agents) `payload.skill`; "" when neither. */
+export function taskSkills(t: { skill?: string | undefined; payload?: unknown }): string[] {
+  const named = TaskPayloadSkill.safeParse(t.payload);
+  return [...new Set([t.skill ?? '', named.success ? named.data.skill : ''].filter((s) => s !== ''))];
+}
+const TaskPayloadSkill = z.looseObject({ skill: z.string().min(1).max(LIMITS.idChars) });
 
 export interface OkResponse {
   status: 'ok';

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { z } from 'zod';
 import { LIMITS, describe } from '../../mesh/protocol/index.ts';
 import { ApiError, badRequest } from './errors.ts';
+import type { AppEnv } from './context.ts';
 
 /**
  * Reads and validates a JSON body: size first (the body-limit middleware caps streamed bodies
@@ -28,8 +29,17 @@ export async function readJson<S extends z.ZodType>(c: Context, schema: S, empty
   return res.data;
 }
 
-/** The client address, for per-client rate limits. */
-export function clientIp(c: Context): string {
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  return incoming?.socket?.remoteAddress ?? 'unknown';
+/**
+ * The client address, for per-client rate limits and the audit log: the socket's peer, or — only
+ * when `trustProxy` reverse proxies are configured (TRUST_PROXY) — the address X-Forwarded-For
+ * names that many hops back (the entries before it are the client's to forge).
+ */
+export function clientIp(c: Context<AppEnv>): string {
+  const socketIp = c.env?.incoming?.socket?.remoteAddress ?? 'unknown';
+  const hops = c.get('trustProxy') ?? 0;
+  const forwarded = hops > 0 ? c.req.header('x-forwarded-for') : undefined;
+  if (!forwarded) return socketIp;
+  const chain = forwarded.split(',').map((s) => s.trim()).filter(Boolean);
+  const ip = chain[Math.max(0, chain.length - hops)];
+  return ip && ip.length <= 64 ? ip : socketIp;
 }

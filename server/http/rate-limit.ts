@@ -28,6 +28,12 @@ export class RateLimiter {
     return true;
   }
 
+  /** True when a call would go ahead now (counts nothing). */
+  allows(key: string, now = Date.now()): boolean {
+    const b = this.buckets.get(key);
+    return !b || Math.min(this.burst, b.tokens + ((now - b.at) * this.perWindow) / this.windowMs) >= 1;
+  }
+
   private evict(now: number): void {
     for (const [k, b] of this.buckets) {
       if (now - b.at > this.windowMs) this.buckets.delete(k);

@@ -65,6 +65,7 @@ export async function runSkill(reg: RegistryState, p: Principal, run: SkillRun):
     { skill: run.skill, target_agent_id: agent.agent_id, source_agent_id: p.peerId, payload: run.args ?? {}, ttl: Math.max(1, Math.ceil(run.timeoutMs / 1000)) },
     p.peerId,
     now(),
+    p.role,
   );
   const id = stored.task.id;
   run.onQueued?.(id);

@@ -1,12 +1,23 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { REVOKED_SSE_EVENT, type RegistryEvent, type RevokedNotice } from '../../mesh/protocol/index.ts';
+import { REVOKED_SSE_EVENT, agentPeer, announceTask, type RegistryEvent, type RevokedNotice, type Task } from '../../mesh/protocol/index.ts';
 import type { AppEnv } from '../http/context.ts';
 import { now, type RegistryState } from '../state.ts';
 import { requireAuth } from '../http/auth.ts';
 import { tooMany } from '../http/errors.ts';
 
 const ADMIN_ONLY = new Set<RegistryEvent['type']>(['pairing', 'audit']);
+
+/**
+ * A task event as this (non-admin) peer may see it: the whole task for its submitter and holder;
+ * an announcement without payload for a pending task it could claim (aimed at one of its agents,
+ * or naming only a skill); nothing otherwise.
+ */
+function visibleTask(t: Task, peerId: string): RegistryEvent | undefined {
+  if (t.submitter_peer_id === peerId || (t.holder_peer_id && t.holder_peer_id === peerId)) return { type: 'tasks', data: t };
+  if (t.state === 'pending' && (t.target_agent_id === '' || agentPeer(t.target_agent_id) === peerId)) return { type: 'tasks', data: announceTask(t) };
+  return undefined;
+}
 
 /**
  * GET /api/events: a text/event-stream; each `data:` line is one RegistryEvent JSON. The first
@@ -35,8 +46,10 @@ export function eventRoutes(reg: RegistryState) {
     return streamSSE(c, async (stream) => {
       const queue: RegistryEvent[] = [];
       let wake: (() => void) | undefined;
-      const unsubscribe = reg.bus.subscribe((e) => {
-        if (ADMIN_ONLY.has(e.type) && !isAdmin) return;
+      const unsubscribe = reg.bus.subscribe((ev) => {
+        if (ADMIN_ONLY.has(ev.type) && !isAdmin) return;
+        const e = ev.type === 'tasks' && !isAdmin ? visibleTask(ev.data, peerId) : ev;
+        if (!e) return;
         if (queue.length > 1000) queue.shift(); // a stalled client loses old events, not memory
         queue.push(e);
         wake?.();

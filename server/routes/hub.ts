@@ -1,21 +1,31 @@
 import { Hono } from 'hono';
-import { Heartbeat, Id, TaskChunk, TaskState, TaskSubmission, TaskUpdate, type HeartbeatResponse, type Task, type TaskSubmitted } from '../../mesh/protocol/index.ts';
+import { Heartbeat, Id, TaskChunk, TaskState, TaskSubmission, TaskUpdate, taskSkills, type HeartbeatResponse, type Task, type TaskSubmitted } from '../../mesh/protocol/index.ts';
+import type { Principal } from '../auth/tokens.ts';
+import type { StoredTask } from '../storage/tasks.ts';
 import type { AppEnv } from '../http/context.ts';
 import { now, type RegistryState } from '../state.ts';
 import { clientIp, readJson } from '../http/body.ts';
 import { ApiError, badRequest, conflict, forbidden, notFound, tooMany } from '../http/errors.ts';
 import { mayCall } from '../../mesh/identity/acl.ts';
 import { requireAuth } from '../http/auth.ts';
-import { claimedPeer, mayManage } from './agents.ts';
+import { claimedPeer, ownAgentId, providedSkills } from './agents.ts';
 import { log } from '../log.ts';
 
-/** Allowed moves of the task state machine. */
+/**
+ * Moves a client may make (docs/trust.md): `assigned` only comes from the registry's claim path
+ * (a heartbeat), never from a client; a pending task can only be cancelled (failed).
+ */
 const NEXT: Record<TaskState, TaskState[]> = {
-  pending: ['assigned', 'completed', 'failed'],
+  pending: ['failed'],
   assigned: ['completed', 'failed'],
   completed: [],
   failed: [],
 };
+
+/** Submitter, holder (current or last) and admins see a task; nobody else learns it exists. */
+export function maySee(p: Principal, s: StoredTask): boolean {
+  return p.role === 'admin' || s.owner === p.peerId || (s.holderPeer !== '' && s.holderPeer === p.peerId);
+}
 
 export function hubRoutes(reg: RegistryState) {
   const app = new Hono<AppEnv>();
@@ -27,8 +37,10 @@ export function hubRoutes(reg: RegistryState) {
     const hb = await readJson(c, Heartbeat);
     const t = now();
     const existing = await reg.agents.get(hb.agent_id, t);
-    if (!mayManage(p, existing)) throw forbidden(`agent ${hb.agent_id} belongs to another peer`);
+    const owner = await ownAgentId(reg, p, hb.agent_id, existing);
     const peerId = claimedPeer(p, hb.peer_id, hb.sidecar_peer_id, p.role === 'admin' ? existing?.record.peer_id : undefined);
+    // Skill advertisements: only for the caller's own agents (above), and only skills its peer may offer.
+    const { skills, refused } = providedSkills(reg, peerId, hb.skill_names);
     const prev = existing?.record;
     await reg.agents.upsert(
       {
@@ -39,7 +51,7 @@ export function hubRoutes(reg: RegistryState) {
         sidecar_peer_id: hb.sidecar_peer_id || prev?.sidecar_peer_id || peerId,
         capabilities: {
           ...(prev?.capabilities ?? { mcp_servers: [], mode: '' }),
-          skills: hb.skill_names,
+          skills,
           goals_count: hb.goals_count,
           mode: hb.mode,
         },
@@ -48,7 +60,7 @@ export function hubRoutes(reg: RegistryState) {
         description: prev?.description,
       },
       peerId,
-      existing?.owner ?? p.peerId,
+      owner,
       t,
     );
     if (hb.links) {
@@ -58,18 +70,19 @@ export function hubRoutes(reg: RegistryState) {
     if (!existing || existing.record.health !== 'active') reg.agentsChanged();
     // No expiry sweep here: claimFor skips expired tasks itself and the timer fails them.
     // The same statement renews the lease of every task this agent holds.
-    const pending = await reg.tasks.claimFor(hb.agent_id, hb.skill_names, t, reg.cfg.taskLeaseS, p.peerId);
+    const pending = await reg.tasks.claimFor(hb.agent_id, skills, t, reg.cfg.taskLeaseS, p.peerId);
     for (const task of pending) reg.bus.publish({ type: 'tasks', data: task });
-    return c.json({ status: 'ok', pending_tasks: pending } satisfies HeartbeatResponse);
+    return c.json({ status: 'ok', pending_tasks: pending, ...(refused.length && { refused_skills: refused }) } satisfies HeartbeatResponse);
   });
 
   app.post('/api/hub/tasks', async (c) => {
     const p = c.get('principal');
     if (!reg.limits.task.take(`${p.peerId}|${clientIp(c)}`)) throw tooMany();
     const sub = await readJson(c, TaskSubmission);
-    // The task queue enforces the same skill policy as the receiving peers.
-    if (sub.skill) {
-      const decision = mayCall(reg.skillPolicy, { caller_peer_id: p.peerId, caller_role: p.role, skill: sub.skill });
+    // The task queue enforces the same skill policy as the receiving peers, whichever field names
+    // the skill (`skill`, or `payload.skill` as the Rust/Python agents send it).
+    for (const skill of taskSkills(sub)) {
+      const decision = mayCall(reg.skillPolicy, { caller_peer_id: p.peerId, caller_role: p.role, skill });
       if (!decision.allowed) throw new ApiError(403, 'skill_forbidden', decision.reason);
     }
     const { stored, created } = await reg.tasks.submit(
@@ -83,6 +96,7 @@ export function hubRoutes(reg: RegistryState) {
       },
       p.peerId,
       now(),
+      p.role,
     );
     if (created) reg.bus.publish({ type: 'tasks', data: stored.task });
     return c.json({ task_id: stored.task.id } satisfies TaskSubmitted, created ? 201 : 200);
@@ -94,7 +108,8 @@ export function hubRoutes(reg: RegistryState) {
     const state = stateQ === undefined ? undefined : TaskState.safeParse(stateQ);
     if (state && !state.success) throw badRequest('state must be pending, assigned, completed or failed');
     const limit = Math.min(1000, Math.max(1, Number(c.req.query('limit') ?? 500) || 500));
-    return c.json(await reg.tasks.list(limit, state?.data));
+    const p = c.get('principal');
+    return c.json(await reg.tasks.list(limit, state?.data, p.role === 'admin' ? undefined : p.peerId));
   });
 
   app.get('/api/hub/tasks/:id', async (c) => {
@@ -102,7 +117,7 @@ export function hubRoutes(reg: RegistryState) {
     const id = c.req.param('id');
     if (!Id.safeParse(id).success) throw badRequest('task id is not a valid id');
     const s = await reg.tasks.get(id);
-    if (!s) throw notFound('task');
+    if (!s || !maySee(c.get('principal'), s)) throw notFound('task');
     return c.json(s.task);
   });
 
@@ -115,23 +130,19 @@ export function hubRoutes(reg: RegistryState) {
     await expire(reg);
     const s = await reg.tasks.get(id);
     if (!s) throw notFound('task');
-    // Who may move a task: an admin, its submitter, or whoever owns the agent it is for.
-    const agentId = s.task.assigned_agent_id || s.task.target_agent_id;
-    const worksFor = async (a: string) => {
-      const rec = await reg.agents.get(a, now());
-      return rec ? rec.owner === p.peerId || rec.record.peer_id === p.peerId : false;
-    };
-    const isWorker = agentId ? await worksFor(agentId) : false;
-    const skillWorker = !agentId && s.task.skill !== '';
+    if (upd.state === 'assigned') throw forbidden('a task becomes assigned only through the registry\'s claim path: the heartbeat of an agent that may take it');
+    // Only the current holder (the peer whose heartbeat claimed it) completes or fails a task.
+    const holder = s.holderPeer !== '' && s.holderPeer === p.peerId;
+    const holdsNow = holder && s.task.state === 'assigned';
     // A holder whose lease ran out (it stopped heartbeating) lost the task: its late update is
-    // refused and changes nothing, whatever became of the task since. The current holder's is not.
-    const holdsNow = s.task.state === 'assigned' && s.task.assigned_agent_id !== '' && (s.holderPeer === p.peerId || isWorker);
-    if (!holdsNow) {
-      for (const h of s.formerHolders) {
-        if (h.peer_id === p.peerId || (h.peer_id === '' && (await worksFor(h.agent_id)))) throw leaseLost(reg, s.task, h.agent_id);
-      }
+    // refused and changes nothing, whatever became of the task since.
+    if (!holdsNow) for (const h of s.formerHolders) if (h.peer_id === p.peerId) throw leaseLost(reg, s.task, h.agent_id);
+    // Its submitter or an admin may cancel it (failed), never complete it.
+    const cancels = upd.state === 'failed' && (p.role === 'admin' || s.owner === p.peerId);
+    if (!holder && !cancels) {
+      if (!maySee(p, s)) throw notFound('task');
+      throw forbidden(`only the task's current holder may set it ${upd.state}${upd.state === 'failed' ? '' : '; its submitter or an admin may only cancel it (failed)'}`);
     }
-    if (!(p.role === 'admin' || s.owner === p.peerId || isWorker || skillWorker)) throw forbidden('not your task');
     if (!NEXT[s.task.state].includes(upd.state)) throw conflict(`task is ${s.task.state}; it cannot become ${upd.state}`);
     // Guarded by state and hand-out count: a re-queue (and a new claim) since the read refuses it.
     const updated = await reg.tasks.update(id, [s.task.state], upd.state, upd.result, upd.error, now(), s.task.attempts);
@@ -147,9 +158,9 @@ export function hubRoutes(reg: RegistryState) {
     if (!Id.safeParse(id).success) throw badRequest('task id is not a valid id');
     const { text } = await readJson(c, TaskChunk);
     const s = await reg.tasks.get(id);
-    if (!s) throw notFound('task');
-    if (s.task.state !== 'assigned') throw conflict(`task is ${s.task.state}; chunks are for a task being worked on`);
+    if (!s || !maySee(p, s)) throw notFound('task');
     if (s.holderPeer !== p.peerId) throw forbidden('only the peer holding the task streams its answer');
+    if (s.task.state !== 'assigned') throw conflict(`task is ${s.task.state}; chunks are for a task being worked on`);
     reg.taskChunks.emit('chunk', id, text);
     return c.json({ status: 'ok' });
   });

@@ -42,13 +42,19 @@ export function pairingRoutes(reg: RegistryState) {
 
   app.post('/api/pairing/pair', async (c) => {
     const ip = clientIp(c);
-    // Every attempt counts, valid or not: 5 a minute makes guessing a 6-digit code hopeless.
+    // Every attempt counts, valid or not: 5 a minute per address; wrong ones also count against a
+    // global budget per minute (many addresses cannot add up) and against every live code, which
+    // dies after PAIRING_MAX_WRONG_ATTEMPTS of them.
     if (!reg.limits.pairing.take(`pair|${ip}`)) throw tooMany('too many pairing attempts, try again later');
+    if (!reg.limits.pairingWrong.allows('global')) throw tooMany('too many wrong pairing codes were tried in the last minute; try again in a minute');
     const body = await readJson(c, PairRequest);
     const t = now();
     const invitedBy = await reg.pairing.consumeCode(body.code, t);
     if (!invitedBy) {
-      log.warn(`[PAIRING] invalid or expired code from ${ip}`);
+      reg.limits.pairingWrong.take('global');
+      const burned = await reg.pairing.wrongAttempt(t, reg.cfg.pairingMaxWrong);
+      log.warn(`[PAIRING] invalid or expired code from ${ip}${burned ? `; ${burned} live code(s) reached ${reg.cfg.pairingMaxWrong} wrong attempts and died` : ''}`);
+      await reg.record(`device@${ip}`, 'pairing.failed', 'invite', { ip, agent_name: body.agent_name, codes_burned: burned });
       throw new ApiError(401, 'invalid_code', 'invalid or expired pairing code');
     }
     const claimSecret = newSecret('cs_');

@@ -64,12 +64,12 @@ export class AgentStore {
     };
   }
 
-  /** Inserts or replaces an agent; the first registrant stays its owner. */
+  /** Inserts or replaces an agent with its owner (the caller decides it: server/routes/agents.ts ownAgentId). */
   async upsert(info: AgentInfo, peerId: string, owner: string, now: number): Promise<StoredAgent> {
     const rows = await this.db.query<AgentRow>(
       `INSERT INTO agents (agent_id, peer_id, owner, info, registered_at, last_heartbeat)
        VALUES ($1, $2, $3, $4::jsonb, $5, $5)
-       ON CONFLICT (agent_id) DO UPDATE SET peer_id = EXCLUDED.peer_id, info = EXCLUDED.info, last_heartbeat = EXCLUDED.last_heartbeat
+       ON CONFLICT (agent_id) DO UPDATE SET peer_id = EXCLUDED.peer_id, owner = EXCLUDED.owner, info = EXCLUDED.info, last_heartbeat = EXCLUDED.last_heartbeat
        RETURNING *`,
       [info.agent_id, peerId, owner, JSON.stringify(info), now],
     );

@@ -62,6 +62,19 @@ export class PairingStore {
     return rows[0]?.created_by;
   }
 
+  /**
+   * A redemption that matched no live code: it counts against every live code (a guess names no
+   * particular one), and codes that reach `max` wrong attempts die. Answers how many died now.
+   */
+  async wrongAttempt(now: number, max: number): Promise<number> {
+    const rows = await this.db.query<{ used: boolean }>(
+      `UPDATE pairing_codes SET wrong_attempts = wrong_attempts + 1, used = (wrong_attempts + 1 >= $2)
+       WHERE NOT used AND expires_at > $1 RETURNING used`,
+      [now, max],
+    );
+    return rows.filter((r) => r.used).length;
+  }
+
   async create(e: { id: string; agent_name: string; peer_id: string; claim_secret_hash: string; public_key: PublicKeyJwk | undefined; key_id: string | undefined; client_ip: string }, now: number): Promise<StoredPairing> {
     const rows = await this.db.query<PairingRow>(
       `INSERT INTO pairing (id, agent_name, peer_id, status, claim_secret_hash, public_key, key_id, client_ip, created_at, updated_at)

@@ -76,6 +76,7 @@ ALTER TABLE tasks ADD COLUMN IF NOT EXISTS attempts integer NOT NULL DEFAULT 0;
 ALTER TABLE tasks ADD COLUMN IF NOT EXISTS lease_until double precision;
 ALTER TABLE tasks ADD COLUMN IF NOT EXISTS holder_peer text NOT NULL DEFAULT '';
 ALTER TABLE tasks ADD COLUMN IF NOT EXISTS former_holders jsonb NOT NULL DEFAULT '[]'::jsonb;
+ALTER TABLE tasks ADD COLUMN IF NOT EXISTS owner_role text NOT NULL DEFAULT 'agent';
 UPDATE tasks SET attempts = 1 WHERE attempts = 0 AND assigned_agent_id <> '';
 CREATE INDEX IF NOT EXISTS tasks_holder ON tasks (assigned_agent_id) WHERE state = 'assigned';
 CREATE TABLE IF NOT EXISTS links (
@@ -93,6 +94,7 @@ CREATE TABLE IF NOT EXISTS pairing_codes (
   expires_at double precision NOT NULL,
   used       boolean NOT NULL DEFAULT false
 );
+ALTER TABLE pairing_codes ADD COLUMN IF NOT EXISTS wrong_attempts integer NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS pairing (
   id                text PRIMARY KEY,
   agent_name        text NOT NULL,

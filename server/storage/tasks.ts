@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from './db.ts';
-import type { Task, TaskState } from '../../mesh/protocol/index.ts';
+import type { Role, Task, TaskState } from '../../mesh/protocol/index.ts';
 
 interface TaskRow extends Omit<Task, 'result' | 'attempts'> {
   owner: string;
+  owner_role: Role;
   idempotency_key: string | null;
   result: unknown;
   attempts: number;
@@ -76,6 +77,9 @@ function toStored(r: TaskRow): StoredTask {
       updated_at: r.updated_at,
       ttl: r.ttl,
       attempts: Number(r.attempts ?? 0),
+      submitter_peer_id: r.owner,
+      submitter_role: r.owner_role ?? 'agent',
+      holder_peer_id: r.holder_peer ?? '',
     },
   };
 }
@@ -122,14 +126,14 @@ export class TaskStore {
   constructor(private readonly db: Db) {}
 
   /** Queues a task; with an idempotency key a repeat answers the first task (created=false). */
-  async submit(t: NewTask, owner: string, now: number): Promise<{ stored: StoredTask; created: boolean }> {
+  async submit(t: NewTask, owner: string, now: number, ownerRole: Role = 'agent'): Promise<{ stored: StoredTask; created: boolean }> {
     const id = randomBytes(6).toString('hex');
     const key = t.idempotency_key === undefined ? null : `${owner}\n${t.idempotency_key}`;
     const rows = await this.db.query<TaskRow>(
-      `INSERT INTO tasks (id, idempotency_key, owner, skill, target_agent_id, source_agent_id, payload, state, created_at, updated_at, ttl)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'pending', $8, $8, $9)
+      `INSERT INTO tasks (id, idempotency_key, owner, owner_role, skill, target_agent_id, source_agent_id, payload, state, created_at, updated_at, ttl)
+       VALUES ($1, $2, $3, $10, $4, $5, $6, $7::jsonb, 'pending', $8, $8, $9)
        ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
-      [id, key, owner, t.skill, t.target_agent_id, t.source_agent_id, JSON.stringify(t.payload ?? {}), now, t.ttl],
+      [id, key, owner, t.skill, t.target_agent_id, t.source_agent_id, JSON.stringify(t.payload ?? {}), now, t.ttl, ownerRole],
     );
     if (rows[0]) return { stored: toStored(rows[0]), created: true };
     const existing = await this.db.query<TaskRow>('SELECT * FROM tasks WHERE idempotency_key = $1', [key]);
@@ -141,10 +145,13 @@ export class TaskStore {
     return rows[0] && toStored(rows[0]);
   }
 
-  async list(limit: number, state?: TaskState): Promise<Task[]> {
-    const rows = state
-      ? await this.db.query<TaskRow>('SELECT * FROM tasks WHERE state = $1 ORDER BY created_at DESC LIMIT $2', [state, limit])
-      : await this.db.query<TaskRow>('SELECT * FROM tasks ORDER BY created_at DESC LIMIT $1', [limit]);
+  /** Newest first; `peer`: only the tasks it submitted or holds (or held) — admins pass none. */
+  async list(limit: number, state?: TaskState, peer?: string): Promise<Task[]> {
+    const rows = await this.db.query<TaskRow>(
+      `SELECT * FROM tasks WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR owner = $2 OR holder_peer = $2)
+       ORDER BY created_at DESC LIMIT $3`,
+      [state ?? null, peer ?? null, limit],
+    );
     return rows.map((r) => toStored(r).task);
   }
 

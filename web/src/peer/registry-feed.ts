@@ -5,7 +5,7 @@
  */
 import { Backoff } from '../../../mesh/index.ts';
 import type { RegistryClient } from '../../../mesh/registry-client.ts';
-import type { AgentRecord, RegistryEvent, Task, Topology } from '../../../mesh/protocol/index.ts';
+import type { AgentRecord, RegistryEvent, SkillPolicy, Task, Topology } from '../../../mesh/protocol/index.ts';
 import { useStore } from '../state/store.ts';
 import type { AgentView, EdgeView, TaskView } from '../state/views.ts';
 
@@ -46,10 +46,12 @@ export class RegistryFeed {
   readonly #finished = new Map<string, Task>();
 
   readonly #onTask: (t: Task) => void;
+  readonly #onPolicy: (p: SkillPolicy) => void;
 
-  constructor(client: RegistryClient, onTask: (t: Task) => void = () => {}) {
+  constructor(client: RegistryClient, onTask: (t: Task) => void = () => {}, onPolicy: (p: SkillPolicy) => void = () => {}) {
     this.#client = client;
     this.#onTask = onTask;
+    this.#onPolicy = onPolicy;
   }
 
   start(): void {
@@ -116,6 +118,10 @@ export class RegistryFeed {
         }
         return;
       }
+      case 'policy':
+        // Applied at once: the tab's agents check requests against it (mesh/policy-guard.ts).
+        this.#onPolicy(e.data);
+        return;
       default:
         return;
     }

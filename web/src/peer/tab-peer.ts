@@ -144,12 +144,13 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
   const presence = new RegistryPresence({
     registry: client, mesh, hub, hostname: browserName(), mode: 'browser', intervalMs: HEARTBEAT_MS,
     agents: () => workers.list().map((w) => ({ name: w.id, skills: w.skills.map((s) => skillSpec({ name: s.name, description: s.description, args_schema: s.args_schema })), description: w.description })),
-    watchTasks: false, // the dashboard's feed reads the event stream and forwards task events
+    watchTasks: false, // the dashboard's feed reads the event stream and forwards task and policy events
+    policy: () => ice.skill_policy,
   });
   const workers = new WorkerAgents(hub, mesh, () => presence.kick());
   // What this browser's LLM agents use: their tools (list_skills) and how to run them (delegate), for its own agents only.
   registerLlmSupport(hub, { hub, mesh, registry: client, policy: () => ice.skill_policy, role: () => role }, { delegate: true });
-  const feed = new RegistryFeed(client, (t) => presence.taskAnnounced(t));
+  const feed = new RegistryFeed(client, (t) => presence.taskAnnounced(t), (p) => { ice = { ...ice, skill_policy: p }; });
 
   store().setMesh({ signaling: 'connecting', links: {}, peers: [] });
   signaling.start();
