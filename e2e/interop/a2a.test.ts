@@ -36,6 +36,7 @@ function factory(bearer?: string): ClientFactory {
 }
 const agentUrl = (id: string) => `${stack.registry.url}/a2a/agents/${encodeURIComponent(id)}/`;
 
+const text = (value: string): Part => ({ content: { $case: 'text', value }, metadata: undefined, filename: '', mediaType: 'text/plain' });
 const data = (value: unknown): Part => ({ content: { $case: 'data', value }, metadata: undefined, filename: '', mediaType: 'application/json' });
 function message(parts: Part[]): Message {
   return { messageId: randomUUID(), contextId: '', taskId: '', role: Role.ROLE_USER, parts, metadata: undefined, extensions: [], referenceTaskIds: [] };
@@ -158,7 +159,8 @@ test('refused: a client without a token, a policy-forbidden skill, a message tha
     body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'CreateTaskPushNotificationConfig', params: { taskId: 'any', id: 'p1', url: 'http://169.254.169.254/latest' } }),
   });
   assert.match(JSON.stringify(await push.json()), /"error".*push notification/i, 'the server refuses push configs');
-  await assert.rejects(c.sendMessage({ tenant: '', message: message([{ content: { $case: 'text', value: 'hi' }, metadata: undefined, filename: '', mediaType: 'text/plain' }]), configuration: undefined, metadata: undefined }), /name the skill/);
+  // Plain text is a prompt for one agent's chat: at the registry's any-agent door it names nobody.
+  await assert.rejects(reg.sendMessage({ tenant: '', message: message([text('hi')]), configuration: undefined, metadata: undefined }, { serviceParameters: { Authorization: `Bearer ${token}` } }), /name the skill/);
 });
 
 test('SendMessage reaches a worker agent in a Chromium tab', async () => {
@@ -175,6 +177,18 @@ test('SendMessage reaches a worker agent in a Chromium tab', async () => {
     assert.equal(t.status?.state, TaskState.TASK_STATE_COMPLETED, JSON.stringify(t.status));
     assert.deepEqual(resultOf(t), skills.includes('sum') ? { $case: 'data', value: 9 } : { $case: 'text', value: 'FROM A TAB' });
     assert.equal(t.artifacts.find((a) => a.artifactId === 'result')?.metadata?.['chatixia/agent_id'], id);
+
+    // Plain text goes to the agent's chat, which streams its answer word by word.
+    const pieces: string[] = [];
+    let answer: unknown;
+    for await (const ev of c.sendMessageStream({ tenant: '', message: message([text('2 3 4')]), configuration: undefined, metadata: undefined })) {
+      const p = ev.payload;
+      if (p?.$case === 'artifactUpdate' && p.value.artifact?.artifactId === 'stream') pieces.push(...p.value.artifact.parts.map((x) => (x.content?.$case === 'text' ? x.content.value : '')));
+      if (p?.$case === 'artifactUpdate' && p.value.artifact?.artifactId === 'result') answer = p.value.artifact.parts[0]?.content;
+    }
+    assert.ok(pieces.length > 3, `the chat answer came in ${pieces.length} piece(s)`);
+    assert.deepEqual(answer, { $case: 'text', value: pieces.join('') });
+    assert.match(pieces.join(''), /You said: 2 3 4|add up to 9/);
   } finally {
     await context.close();
   }
