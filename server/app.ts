@@ -64,14 +64,17 @@ export function buildApp(reg: RegistryState): Hono<AppEnv> {
     c.set('trustProxy', reg.cfg.trustProxy);
     await next();
   });
-  app.use('/api/*', drainOversize);
-  app.use(
-    '/api/*',
-    bodyLimit({
-      maxSize: LIMITS.restBodyBytes,
-      onError: (c) => c.json(errorBody('too_large', `body exceeds ${LIMITS.restBodyBytes} bytes`), 413),
-    }),
-  );
+  // Every route that takes a body: the REST API and the A2A and MCP doors.
+  for (const path of ['/api/*', '/a2a/*', '/mcp']) {
+    app.use(path, drainOversize);
+    app.use(
+      path,
+      bodyLimit({
+        maxSize: LIMITS.restBodyBytes,
+        onError: (c) => c.json(errorBody('too_large', `body exceeds ${LIMITS.restBodyBytes} bytes`), 413),
+      }),
+    );
+  }
   // API answers are never cached by browsers or service workers.
   app.use('/api/*', async (c, next) => {
     await next();

@@ -202,3 +202,27 @@ test('tasks outlive a registry restart', async () => {
   assert.equal(after.status?.state, TaskState.TASK_STATE_COMPLETED);
   assert.deepEqual(resultOf(after), { $case: 'text', value: 'KEPT' });
 });
+
+test('bad input gets a readable error, never a 500; the curl request of docs/interop.md works', async () => {
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(`${stack.registry.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'a2a-version': '1.0', ...headers }, body });
+  const url = `/a2a/agents/${encodeURIComponent(AGENT)}/`;
+  const notJson = await post(url, '{"jsonrpc": "2.0", "id": 1,');
+  assert.equal(notJson.status, 400);
+  assert.match(JSON.stringify(await notJson.json()), /not valid JSON/);
+  const big = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { pad: 'x'.repeat(2 * 1024 * 1024) } }));
+  assert.equal(big.status, 413);
+  const unknown = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'Nope', params: {} }));
+  assert.ok(unknown.status < 500);
+  assert.match(JSON.stringify(await unknown.json()), /"error":\{"code":-32601/);
+  const noAgent = await post('/a2a/agents/nobody%40nowhere/', JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'GetTask', params: { id: 'x' } }));
+  assert.equal(noAgent.status, 404);
+  const badParams = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'SendMessage', params: { message: 'hello' } }));
+  assert.ok(badParams.status >= 400 && badParams.status < 500, String(badParams.status));
+  // The docs' example, as is.
+  const doc = await post(url, '{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"messageId":"m1","role":"ROLE_USER","parts":[{"data":{"skill":"upper","args":{"text":"hello"}}}]}}}');
+  assert.equal(doc.status, 200);
+  const answer = (await doc.json()) as { result?: { task?: { status?: { state?: string }; artifacts?: { parts: { text?: string }[] }[] } } };
+  assert.equal(answer.result?.task?.status?.state, 'TASK_STATE_COMPLETED', JSON.stringify(answer));
+  assert.ok(answer.result?.task?.artifacts?.some((a) => a.parts.some((p) => p.text === 'HELLO')));
+});

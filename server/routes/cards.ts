@@ -1,9 +1,8 @@
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { Id, LIMITS } from '../../mesh/protocol/index.ts';
+import { Id } from '../../mesh/protocol/index.ts';
 import type { AppEnv } from '../http/context.ts';
 import { now, type RegistryState } from '../state.ts';
-import { badRequest, errorBody, notFound } from '../http/errors.ts';
+import { badRequest, notFound } from '../http/errors.ts';
 import { principalOf, requireAuth } from '../http/auth.ts';
 import { ANY_AGENT } from '../interop/a2a-context-id.ts';
 
@@ -48,9 +47,8 @@ export function cardRoutes(reg: RegistryState) {
   app.get('/.well-known/agent.json', registryCard);
   app.get('/a2a/.well-known/agent-card.json', registryCard);
 
-  const limit = bodyLimit({ maxSize: LIMITS.restBodyBytes, onError: (c) => c.json(errorBody('too_large', `body exceeds ${LIMITS.restBodyBytes} bytes`), 413) });
-  app.post('/a2a/', requireAuth(reg), limit, async (c) => (await doorOf()).handle(c, ANY_AGENT));
-  app.post('/a2a/agents/:id/', requireAuth(reg), limit, async (c) => {
+  app.post('/a2a/', requireAuth(reg), async (c) => (await doorOf()).handle(c, ANY_AGENT));
+  app.post('/a2a/agents/:id/', requireAuth(reg), async (c) => {
     const id = c.req.param('id');
     if (!Id.safeParse(id).success) throw badRequest('agent id is not a valid id');
     if (!(await reg.agents.get(id, now()))) throw notFound(`agent ${id}`);
