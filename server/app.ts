@@ -11,7 +11,7 @@ import { keyRoutes } from './routes/keys.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { hubRoutes } from './routes/hub.ts';
 import { iceRoutes } from './routes/ice.ts';
-import { cardRoutes } from './routes/cards.ts';
+import { a2aRoutes } from './routes/a2a.ts';
 import { eventRoutes } from './routes/events.ts';
 import { staticRoutes } from './routes/static.ts';
 import { signalingRoutes } from './signaling/route.ts';
@@ -87,7 +87,7 @@ export function buildApp(reg: RegistryState): Hono<AppEnv> {
 
   app.route('/', tokenRoutes(reg));
   app.route('/', keyRoutes(reg));
-  app.route('/', cardRoutes(reg)); // before agentRoutes: /agents/:id/card must not be taken for /agents/:id
+  app.route('/', a2aRoutes(reg)); // before agentRoutes: /agents/:id/card must not be taken for /agents/:id
   app.route('/', agentRoutes(reg));
   app.route('/', hubRoutes(reg));
   app.route('/', iceRoutes(reg));

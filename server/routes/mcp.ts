@@ -6,11 +6,11 @@ import { runSkill, skillsFor } from '../interop/run-skill.ts';
 import { readJson } from '../http/body.ts';
 import { z } from 'zod';
 import { VERSION } from '../version.ts';
+import type { CallsInProgress } from '../../mesh/interop/mcp-tools.ts';
 
 /** What a POST to /mcp may carry: one JSON-RPC message or a non-empty batch (the SDK checks each message). */
 const JsonRpcMessage = z.looseObject({ jsonrpc: z.literal('2.0') });
 const McpBody = z.union([JsonRpcMessage, z.array(JsonRpcMessage).min(1).max(100)]);
-import type { CallsInProgress } from '../../mesh/interop/mcp-tools.ts';
 
 function callsOf(all: Map<string, CallsInProgress>, peerId: string): CallsInProgress {
   let mine = all.get(peerId);
@@ -34,6 +34,9 @@ export function mcpRoutes(reg: RegistryState) {
   app.use('/mcp', requireAuth(reg));
   app.all('/mcp', async (c) => {
     const p = c.get('principal');
+    // A POST body is read and checked first (JSON, one message or a non-empty batch, size) so a bad
+    // one gets a readable error; the SDK takes it parsed. GET/DELETE go to the SDK as they are.
+    const parsedBody = c.req.method === 'POST' ? await readJson(c, McpBody) : undefined;
     const [{ meshMcpServer }, { WebStandardStreamableHTTPServerTransport }] = await Promise.all([
       import('../../mesh/interop/mcp-tools.ts'),
       import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'),
@@ -49,10 +52,7 @@ export function mcpRoutes(reg: RegistryState) {
     // No session id generator: stateless.
     const transport = new WebStandardStreamableHTTPServerTransport({});
     await server.connect(transport);
-    // A POST body is read and checked here (JSON, one message or a non-empty batch, size) so a bad
-    // one gets a readable error; the SDK takes it parsed. GET/DELETE go to the SDK as they are.
-    if (c.req.method !== 'POST') return transport.handleRequest(c.req.raw);
-    return transport.handleRequest(c.req.raw, { parsedBody: await readJson(c, McpBody) });
+    return transport.handleRequest(c.req.raw, parsedBody === undefined ? {} : { parsedBody });
   });
   return app;
 }

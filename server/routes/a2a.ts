@@ -1,5 +1,5 @@
 import { Hono, type Context } from 'hono';
-import { Id } from '../../mesh/protocol/index.ts';
+import { Id, skillSpec } from '../../mesh/protocol/index.ts';
 import type { AppEnv } from '../http/context.ts';
 import { now, type RegistryState } from '../state.ts';
 import { badRequest, notFound } from '../http/errors.ts';
@@ -19,7 +19,7 @@ const cards = () => import('../interop/a2a-card.ts');
  * alias), a card per agent at that agent's own URL, and the JSON-RPC doors those cards name:
  * POST /a2a (any agent with the skill) and POST /a2a/agents/:id (that agent).
  */
-export function cardRoutes(reg: RegistryState) {
+export function a2aRoutes(reg: RegistryState) {
   const app = new Hono<AppEnv>();
   let door: Promise<{ handle(c: Context<AppEnv>, agentId: string): Promise<Response> }> | undefined;
   const doorOf = () => (door ??= import('../interop/a2a-door.ts').then((m) => m.a2aDoor(reg)));
@@ -39,7 +39,7 @@ export function cardRoutes(reg: RegistryState) {
   const registryCard = async (c: Context<AppEnv>) => {
     const p = await principalOf(reg, c).catch(() => undefined);
     const { skillsFor } = await import('../interop/run-skill.ts');
-    const skills = p ? (await skillsFor(reg, p)).map((s) => ({ name: s.skill, ...(s.description && { description: s.description }), ...(s.args_schema && { args_schema: s.args_schema }) })) : [];
+    const skills = p ? (await skillsFor(reg, p)).map((s) => skillSpec({ name: s.skill, ...s })) : [];
     const { registryCard, cardJson } = await cards();
     return c.json(cardJson(registryCard(skills, baseUrl(c))));
   };
