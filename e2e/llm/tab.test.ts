@@ -3,7 +3,7 @@
  * provider (CORS like OpenAI's), with a real registry and a real sidecar on another peer:
  * the answer streams into the dashboard chat; the model's tool call runs a skill on the sidecar's
  * agent and the answer uses its result, with the call shown in the chat (skill, agent, peer,
- * tier, time); Stop ends the provider's stream; the agent survives a reload; a provider that
+ * tier, time); Stop ends the provider's stream; the agent and its conversation survive a reload; a provider that
  * refuses browser calls gives a readable error; the key is found nowhere but at the provider.
  */
 import { test, before, after } from 'node:test';
@@ -75,7 +75,7 @@ async function say(page: Page, text: string) {
 }
 const chatText = async (page: Page) => (await page.getByTestId('chat-log').textContent()) ?? '';
 
-test('an LLM agent in a tab streams its answer, calls a skill on a sidecar peer, stops on Stop, survives a reload', async () => {
+test('an LLM agent in a tab streams its answer, calls a skill on a sidecar peer, stops on Stop, survives a reload with its conversation', async () => {
   const { context, page, peerId, errors } = await openSignedIn(stack, stack.registry.adminKey);
   page.on('console', (m) => consoleLines.push(m.text()));
   await addLlmAgent(page, { name: 'assistant', baseUrl: stand.baseUrl, key: KEY, skills: 'upper' });
@@ -128,7 +128,17 @@ test('an LLM agent in a tab streams its answer, calls a skill on a sidecar peer,
   await page.locator('[data-testid=local-agent][data-agent="assistant"][data-status=running]').waitFor({ timeout: 60_000 });
   await page.getByTestId('chat-target').selectOption({ label: `assistant@${peerId} on ${peerId} (this browser)` });
   await say(page, 'back again');
-  await until('an answer after the reload', async () => (await chatText(page)).includes('Hello! You said: back again'), 60_000);
+  await until('an answer after the reload', async () => {
+    const text = await chatText(page);
+    if (!text.includes('Hello! You said: back again')) throw new Error(`the chat shows: …${text.slice(-300)}`);
+    return true;
+  }, 60_000);
+  // The model sees the conversation from before the reload (kept in IndexedDB by the worker), not the stopped answer.
+  const seenByModel = stand.requests.at(-1)!.body.messages.map((m) => `${m.role}:${String(m.content)}`);
+  assert.deepEqual(seenByModel.slice(1, 3), ['user:hello there, model', 'assistant:Hello! You said: hello there, model']);
+  assert.ok(seenByModel.includes('user:use upper with {"text":"from the tab"}') && seenByModel.includes('tool:"FROM THE TAB"'), seenByModel.join(' | '));
+  assert.ok(!seenByModel.includes('user:count to 300'), 'a stopped answer is not remembered');
+  assert.equal(seenByModel.at(-1), 'user:back again');
   assert.ok(await page.evaluate(() => !JSON.stringify({ ...localStorage }).includes('sk-')), 'no key in localStorage');
   assert.deepEqual(errors, []);
   await context.close();
