@@ -10,7 +10,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startWebStack, openSignedIn, screenshot, until, type WebStack } from '../web/helpers.ts';
-import { startSidecarProcess, type SidecarProcess } from '../../sidecar-node/test-support.ts';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SIDECAR_BIN, startSidecarProcess, tempDir, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
 import { startStandInProvider, type StandInProvider } from '../../mesh/test-support/stand-in-provider.ts';
 import type { AgentClient } from '../../mesh/agent/client.ts';
 import type { MeshMessage } from '../../mesh/protocol/index.ts';
@@ -155,6 +158,34 @@ test('a provider that refuses browser calls (no CORS) gives a readable error in 
   await err.waitFor({ timeout: 60_000 });
   assert.match((await err.textContent()) ?? '', /could not reach .*CORS.*OLLAMA_ORIGINS.*gateway/);
   await context.close();
+});
+
+test('the same kind of definition on a Pi (agent run agent.yaml), chatted with from the dashboard: streamed, its tool call shown', async () => {
+  const dir = tempDir('chatixia-llm-tab-pi-');
+  const keyFile = join(dir, 'provider.key');
+  writeFileSync(keyFile, KEY, { mode: 0o600 });
+  const file = join(dir, 'agent.yaml');
+  writeFileSync(file, ['name: pi-assistant', 'provider:', '  kind: compatible', `  base_url: ${stand.baseUrl}`, '  model: stand-in-1', `  api_key_file: ${keyFile}`, 'skills: [upper]'].join('\n'));
+  const runner = spawn(process.execPath, [SIDECAR_BIN, 'agent', 'run', file, '--ipc-socket', pi.socket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  runner.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  try {
+    await waitFor(() => /\[agent pi-assistant\] ready on peer pi-tools/.test(log), `the agent runner to start (${log})`, 60_000);
+    const { context, page } = await openSignedIn(stack, stack.registry.adminKey);
+    await page.locator('[data-testid=agent-row][data-agent="pi-assistant@pi-tools"]').waitFor({ timeout: 60_000 });
+    await page.getByTestId('chat-target').selectOption({ label: 'pi-assistant@pi-tools on pi-tools' });
+    await say(page, 'use upper with {"text":"from the pi"}');
+    const tool = page.locator('[data-testid=msg-tool][data-skill=upper][data-state=done]');
+    await tool.waitFor({ timeout: 60_000 });
+    assert.equal(await tool.getAttribute('data-agent'), 'upper@pi-tools');
+    assert.equal(await tool.getAttribute('data-tier'), 'local', 'the skill is on the Pi\'s own sidecar');
+    await until('the answer using the result', async () => (await chatText(page)).includes('The upper tool says: "FROM THE PI"'), 60_000);
+    assert.ok(!log.includes(KEY), 'the key is not in the agent\'s log');
+    await screenshot(page, 'llm-pi-chat');
+    await context.close();
+  } finally {
+    runner.kill('SIGTERM');
+  }
 });
 
 test('the key reaches the provider and nothing else: not the registry\'s database, logs or audit, not any peer, not the console', async () => {
