@@ -107,15 +107,13 @@ export async function agentMain(argv: string[]): Promise<number> {
     return 2;
   }
   const socket = values['ipc-socket'] ?? process.env.IPC_SOCKET ?? '/tmp/chatixia-sidecar.sock';
-  const memoryFile = fileMemoryStore(values['memory-file'] ?? memoryFileFor(file));
-  // Saves run one at a time (ChatMemory): the last one started is the one to wait for on exit.
-  let lastSave: Promise<void> = Promise.resolve();
+  const memoryStore = fileMemoryStore(values['memory-file'] ?? memoryFileFor(file));
   let agent;
   try {
     agent = await startLlmAgent(await socketTransport(socket), def, {
       apiKey: key,
       registerTimeoutMs: 30_000,
-      memoryStore: { load: () => memoryFile.load(), save: (snapshot) => (lastSave = memoryFile.save(snapshot)) },
+      memoryStore,
       warn: (message) => process.stderr.write(`[agent ${def.name}] ${message}\n`),
     });
   } catch (err) {
@@ -126,7 +124,7 @@ export async function agentMain(argv: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     const stop = () => {
       agent.close();
-      void lastSave.catch(() => {}).then(() => resolve(0));
+      void memoryStore.written().then(() => resolve(0));
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

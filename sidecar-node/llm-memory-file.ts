@@ -11,8 +11,16 @@ export function memoryFileFor(definitionFile: string): string {
  * An LLM agent's conversations in one file only its owner can read (0600), so they survive a
  * restart. Written whole through a temporary file and a rename: a crash leaves the old or the new
  * file, never half of one. A file that is not JSON is moved aside (`.unreadable`), not overwritten.
+ * `written()` resolves when the last save has ended (ChatMemory saves one at a time): wait for it before exiting.
  */
-export function fileMemoryStore(path: string): MemoryStore {
+export function fileMemoryStore(path: string): MemoryStore & { written(): Promise<void> } {
+  let writing: Promise<void> = Promise.resolve();
+  const write = async (snapshot: unknown) => {
+    const tmp = `${path}.${process.pid}.tmp`;
+    await rm(tmp, { force: true });
+    await writeFile(tmp, JSON.stringify(snapshot), { mode: 0o600 });
+    await rename(tmp, path);
+  };
   return {
     async load() {
       const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
@@ -31,11 +39,7 @@ export function fileMemoryStore(path: string): MemoryStore {
         throw new Error(`${path} is not JSON (${(err as Error).message}); moved it to ${path}.unreadable`);
       }
     },
-    async save(snapshot) {
-      const tmp = `${path}.${process.pid}.tmp`;
-      await rm(tmp, { force: true });
-      await writeFile(tmp, JSON.stringify(snapshot), { mode: 0o600 });
-      await rename(tmp, path);
-    },
+    save: (snapshot) => (writing = write(snapshot)),
+    written: () => writing.catch(() => {}),
   };
 }
