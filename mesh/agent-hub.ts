@@ -1,5 +1,5 @@
 import { Emitter } from './emitter.ts';
-import { Mesh, MeshError, reply } from './mesh.ts';
+import { type Mesh, MeshError, reply } from './mesh.ts';
 import { randomId } from './ids.ts';
 import { quietLogger, type Logger, type SkillCall, type SkillInfo } from './types.ts';
 import { decodeAgentCommand, payloadOf, skillSpec, type AgentCommand, type ArgsSchema, type BackedBy, type MeshMessage } from './protocol/index.ts';
@@ -416,7 +416,7 @@ export class AgentHub {
       const withSkill = others.filter((x) => x.skills.some((s) => s.name === skill));
       if (withSkill.length) return this.#handOver(withSkill[this.#rr++ % withSkill.length]!, msg, fromPeer, fromAgent);
       const b = this.#builtins.get(skill);
-      if (b && b.localOnly && fromPeer !== this.peerId) {
+      if (b?.localOnly && fromPeer !== this.peerId) {
         return this.#answer(reply(msg, 'task_response', { error: `skill "${skill}" of peer ${this.peerId} serves only its own agents` }), fromPeer, fromAgent);
       }
       if (b) return void this.#runBuiltin(b.fn, msg, fromPeer, fromAgent);

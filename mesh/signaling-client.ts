@@ -106,7 +106,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   /** Sends one frame; false when the socket is not up (the caller retries later). */
   send<T extends SignalType>(type: T, payload: z.input<(typeof SignalPayloads)[T]>, targetId?: string): boolean {
     const ws = this.#ws;
-    if (!ws || ws.readyState !== 1 || (!this.#registered && type !== 'register')) return false;
+    if (ws?.readyState !== 1 || (!this.#registered && type !== 'register')) return false;
     try {
       ws.send(encodeSignal(type, this.peerId, payload, targetId));
       return true;

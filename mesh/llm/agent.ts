@@ -35,7 +35,6 @@ const CATALOG_TIMEOUT_MS = 15_000;
 export async function startLlmAgent(transport: AgentTransport, def: LlmAgentDefinition, o: LlmAgentOptions = {}): Promise<AgentClient> {
   const memory = new ChatMemory(def.memory.max_messages, def.memory.max_chats, o.memoryStore, o.warn);
   await memory.load();
-  // eslint-disable-next-line prefer-const
   let client: AgentClient;
   const provider = o.provider ?? (def.provider.kind === 'gateway' ? gatewayProvider(() => client, def) : openAiProvider(def.provider, { apiKey: o.apiKey }));
 

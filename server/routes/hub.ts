@@ -68,7 +68,7 @@ export function hubRoutes(reg: RegistryState) {
       await reg.links.replace(peerId, hb.links, t);
       reg.topologyChanged();
     }
-    if (!existing || existing.record.health !== 'active') reg.agentsChanged();
+    if (existing?.record.health !== 'active') reg.agentsChanged();
     // No expiry sweep here: claimFor skips expired tasks itself and the timer fails them.
     // The same statement renews the lease of every task this agent holds.
     const pending = await reg.tasks.claimFor(hb.agent_id, skills, t, reg.cfg.taskLeaseS, p.peerId);
