@@ -2,7 +2,7 @@ import { Emitter } from './emitter.ts';
 import { type Mesh, MeshError, reply } from './mesh.ts';
 import { randomId } from './ids.ts';
 import { quietLogger, type Logger, type SkillCall, type SkillInfo } from './types.ts';
-import { decodeAgentCommand, payloadOf, skillSpec, type AgentCommand, type ArgsSchema, type BackedBy, type MeshMessage } from './protocol/index.ts';
+import { decodeAgentCommand, isOpenStreamChunk, payloadOf, skillSpec, type AgentCommand, type ArgsSchema, type BackedBy, type MeshMessage } from './protocol/index.ts';
 
 /** One IPC line, as an object (the socket transport adds JSON + newline). */
 export interface IpcLine {
@@ -190,7 +190,8 @@ export class AgentHub {
   async runTask(skill: string, args: unknown, opts: RunOptions = {}): Promise<unknown> {
     const msg: MeshMessage = { type: 'task_request', request_id: `task-${randomId(6)}`, payload: { skill, args } };
     const res = await this.#run(msg, `skill ${skill}`, opts);
-    const p = (res.payload ?? {}) as { result?: unknown; error?: string };
+    const p = payloadOf(res, 'task_response');
+    if (!p) throw new MeshError('task_failed', `skill ${skill} answered ${res.type} with a payload that does not fit a task_response`);
     if (p.error) throw new MeshError('task_failed', p.error);
     return p.result;
   }
@@ -385,15 +386,14 @@ export class AgentHub {
     if (rid && isReply) {
       const w = this.#waiters.get(rid);
       if (w) {
-        const done = (msg.payload as { done?: unknown } | undefined)?.done;
-        if (msg.type.endsWith('_stream_chunk') && done !== true) w.onChunk?.(msg);
+        if (isOpenStreamChunk(msg)) w.onChunk?.(msg);
         else w.resolve(msg);
         return;
       }
       const owner = this.#requesters.get(rid);
       const agent = owner === undefined ? undefined : this.#agents.get(owner);
       if (agent) {
-        if (!msg.type.endsWith('_stream_chunk') || (msg.payload as { done?: unknown } | undefined)?.done === true) {
+        if (!isOpenStreamChunk(msg)) {
           this.#requesters.delete(rid);
         }
         return this.#enqueue(agent, messageLine(fromPeer, msg));
@@ -412,7 +412,7 @@ export class AgentHub {
       return;
     }
     if (msg.type === 'task_request') {
-      const skill = (msg.payload as { skill: string }).skill;
+      const skill = payloadOf(msg, 'task_request')?.skill ?? '';
       const withSkill = others.filter((x) => x.skills.some((s) => s.name === skill));
       if (withSkill.length) return this.#handOver(withSkill[this.#rr++ % withSkill.length]!, msg, fromPeer, fromAgent);
       const b = this.#builtins.get(skill);
@@ -454,7 +454,7 @@ export class AgentHub {
   }
 
   async #runBuiltin(fn: BuiltinSkill, msg: MeshMessage, fromPeer: string, fromAgent: number | undefined): Promise<void> {
-    const p = msg.payload as { args?: unknown };
+    const p = payloadOf(msg, 'task_request');
     const abort = new AbortController();
     const key = msg.request_id ? handlingKey(fromPeer, msg.request_id) : undefined;
     if (key) this.#remember(key, abort);
@@ -467,7 +467,7 @@ export class AgentHub {
     };
     let out: MeshMessage;
     try {
-      out = reply(msg, 'task_response', { result: await fn(p.args, ctx) });
+      out = reply(msg, 'task_response', { result: await fn(p?.args, ctx) });
     } catch (err) {
       out = reply(msg, 'task_response', { error: err instanceof Error ? err.message : String(err) });
     } finally {
@@ -555,7 +555,7 @@ const handlingKey = (peer: string, requestId: string) => `${peer}\u0000${request
 /** The last message of an exchange: the answer, an error, or the closing chunk of a stream. */
 function isFinalReply(m: MeshMessage): boolean {
   if (REQUEST_TYPES.has(m.type) || m.type === 'cancel') return false;
-  return !m.type.endsWith('_stream_chunk') || (m.payload as { done?: unknown } | undefined)?.done === true;
+  return !isOpenStreamChunk(m);
 }
 
 export function messageLine(fromPeer: string, message: MeshMessage): IpcLine {
@@ -568,8 +568,8 @@ function codeOf(err: unknown): string {
 
 /** Approximate size of a line (JSON chars) without serializing it: the per-agent queue bound and the worker port's in-flight window. */
 export function approxSize(line: IpcLine): number {
-  const m = (line.payload as { message?: { payload?: unknown } }).message;
-  if (m && typeof m.payload === 'object') {
+  const m: unknown = line.payload.message;
+  if (m instanceof Object && 'payload' in m && typeof m.payload === 'object') {
     // Cheap estimate without serializing: strings dominate big messages.
     let n = 256;
     const stack: unknown[] = [m.payload];

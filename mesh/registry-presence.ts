@@ -7,6 +7,7 @@ import { PROMPT_SKILL, QueuedPrompt } from './protocol/index.ts';
 import { silentLogger, type Logger } from './types.ts';
 import { Backoff, sleep } from './backoff.ts';
 import { recordId } from './agent-records.ts';
+import { errorStatus } from './error-fields.ts';
 
 export interface PresenceAgent { name: string; skills: SkillSpec[]; description?: string; backedBy?: BackedBy }
 
@@ -192,7 +193,7 @@ export class RegistryPresence {
     await this.#o.registry.deleteAgent(id).then(
       () => this.#log.info(`[registry] removed agent record ${id}`),
       (e) => {
-        if ((e as { status?: number }).status !== 404) this.#log.warn(`[registry] could not remove agent record ${id}: ${(e as Error).message}`);
+        if (errorStatus(e) !== 404) this.#log.warn(`[registry] could not remove agent record ${id}: ${(e as Error).message}`);
       },
     );
   }

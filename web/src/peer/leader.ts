@@ -11,6 +11,7 @@ import { restoreSnapshot, keepSnapshot, clearSnapshot } from './snapshot.ts';
 import { clientFor, isAuthError, openTabPeer, signIn, type TabPeer } from './tab-peer.ts';
 import { isRevokedError } from '../../../mesh/revocation.ts';
 import { chatKey } from '../state/chat-slice.ts';
+import { errorCode } from '../../../mesh/error-fields.ts';
 
 const CREDENTIAL = 'credential';
 const PEER_ID = 'peer_id';
@@ -103,7 +104,7 @@ export async function startLeader(): Promise<Runtime> {
           const p = peer;
           peer = null;
           await p?.stop();
-          const why = (e as { code?: string }).code === 'ca_changed' ? (e as Error).message : `The registry refused this key: ${(e as Error).message}`;
+          const why = errorCode(e) === 'ca_changed' ? (e as Error).message : `The registry refused this key: ${(e as Error).message}`;
           store().setSession({ phase: 'signed_out', error: why });
           if (interactive) throw e;
           return;

@@ -7,7 +7,7 @@ import { AgentClient, attachPort, portTransport } from '../../../mesh/index.ts';
 import { RegistryClient, RegistryError } from '../../../mesh/registry-client.ts';
 import { IndexedDbKeyStore, IndexedDbTrustRecords } from '../../../mesh/identity/index.ts';
 import { CaChangedError, RENEW_CHECK_MS, describeCertificate, joinWithIdentity, type JoinedIdentity } from '../../../mesh/identity/join.ts';
-import { skillSpec, type IceConfig, type ToolEvent } from '../../../mesh/protocol/index.ts';
+import { payloadOf, skillSpec, type IceConfig } from '../../../mesh/protocol/index.ts';
 import { registerLlmSupport } from '../../../mesh/llm/catalog.ts';
 import { useStore } from '../state/store.ts';
 import type { Action } from '../state/actions.ts';
@@ -20,6 +20,7 @@ import { dispatchTask } from './dispatch.ts';
 import { targetName } from '../../../mesh/agent-records.ts';
 import { browserName } from '../lib/browser-name.ts';
 import { watchRevocation } from '../../../mesh/revocation.ts';
+import { errorCode } from '../../../mesh/error-fields.ts';
 
 const withTarget = (name: string | undefined) => (name ? { target_agent: name } : {});
 
@@ -44,7 +45,7 @@ export interface TabPeer {
 
 /** The registry refused the credential (as opposed to: could not be reached). */
 export function isAuthError(e: unknown): boolean {
-  return (e instanceof RegistryError && (e.status === 401 || e.status === 403)) || (e as { code?: string })?.code === 'ca_changed';
+  return (e instanceof RegistryError && (e.status === 401 || e.status === 403)) || errorCode(e) === 'ca_changed';
 }
 
 const STATS_EVERY_MS = 2000;
@@ -240,21 +241,23 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
         timeoutMs: 300_000,
         signal: abort.signal,
         onChunk: (m) => {
-          const p = m.payload as { text?: unknown; tool?: ToolEvent } | undefined;
-          if (p?.tool) {
+          const chunk = payloadOf(m, 'agent_stream_chunk');
+          const tool = chunk?.tool;
+          const text = (chunk ?? payloadOf(m, 'task_stream_chunk'))?.text;
+          if (tool) {
             if (segText || seg === 0) store().chatAppend(key, segId, 'agent', '', true);
-            store().chatTool(key, `${rid}-tool-${p.tool.call_id}`, p.tool);
+            store().chatTool(key, `${rid}-tool-${tool.call_id}`, tool);
             segId = `${rid}-agent-${++seg}`;
             segText = false;
-          } else if (typeof p?.text === 'string' && p.text) {
+          } else if (text) {
             streamed = segText = true;
-            store().chatAppend(key, segId, 'agent', p.text, false);
+            store().chatAppend(key, segId, 'agent', text, false);
           }
         },
       });
-      const p = (r.payload ?? {}) as { text?: unknown; error?: unknown };
-      if (typeof p.error === 'string' && p.error) throw new Error(p.error);
-      const text = typeof p.text === 'string' ? p.text : JSON.stringify(r.payload);
+      const p = payloadOf(r, 'agent_response');
+      if (p?.error) throw new Error(p.error);
+      const text = p ? p.text : JSON.stringify(r.payload);
       if (!streamed) store().chatAppend(key, segId, 'agent', text, true, true);
       else if (segText) store().chatAppend(key, segId, 'agent', '', true);
     } catch (e) {
