@@ -1,7 +1,7 @@
 import { Emitter } from './emitter.ts';
 import { Mesh, MeshError, reply } from './mesh.ts';
 import { randomId } from './ids.ts';
-import { quietLogger, type Logger, type SkillInfo } from './types.ts';
+import { quietLogger, type Logger, type SkillCall, type SkillInfo } from './types.ts';
 import { decodeAgentCommand, payloadOf, skillSpec, type AgentCommand, type ArgsSchema, type BackedBy, type MeshMessage } from './protocol/index.ts';
 
 /** One IPC line, as an object (the socket transport adds JSON + newline). */
@@ -31,16 +31,7 @@ export interface AttachedAgent {
 }
 
 /** A skill the peer itself provides (built-ins: the sidecar's delegate, list_agents…). */
-export type BuiltinSkill = (args: unknown, ctx: SkillContext) => Promise<unknown> | unknown;
-export interface SkillContext {
-  fromPeer: string;
-  sourceAgent?: string | undefined;
-  requestId?: string | undefined;
-  /** Sends a `task_stream_chunk` (done: false) to the requester. */
-  stream(text: string): void;
-  /** Aborted when the requester sends `cancel` for this request. */
-  signal: AbortSignal;
-}
+export type BuiltinSkill = (args: unknown, call: SkillCall) => Promise<unknown> | unknown;
 
 export interface BuiltinOptions {
   /** JSON Schema of the args (docs/skills.md). */
@@ -467,7 +458,7 @@ export class AgentHub {
     const abort = new AbortController();
     const key = msg.request_id ? handlingKey(fromPeer, msg.request_id) : undefined;
     if (key) this.#remember(key, abort);
-    const ctx: SkillContext = {
+    const ctx: SkillCall = {
       fromPeer,
       sourceAgent: msg.source_agent,
       requestId: msg.request_id,

@@ -3,8 +3,8 @@
  * sidecar (Node 20) and the web app use the same code. It exchanges an API key or a device
  * token for a JWT, renews it before it expires, and retries once after a 401.
  */
+import { REVOKED, REVOKED_SSE_EVENT, ROUTES, RevokedNotice, isRevokedBody, routePath, type RouteAnswer, type RouteBody, type RouteName, type RouteParams } from './protocol/index.ts';
 import type {
-  TaskChunk,
   AgentRecord,
   AgentRegistration,
   ApiErrorBody,
@@ -36,6 +36,12 @@ import type {
   TokenResponse,
   Topology,
 } from './protocol/index.ts';
+
+/** What one call of a route takes: its path parameters, its body when it has one, a query string. */
+export type CallArgs<N extends RouteName> = {
+  params: RouteParams<N>;
+  query?: Record<string, string | number | undefined>;
+} & (RouteBody<N> extends undefined ? { body?: undefined } : { body: RouteBody<N> });
 
 export class RegistryError extends Error {
   constructor(
@@ -75,6 +81,7 @@ export class RegistryClient {
   private jwtExpiresAt = 0;
   private identity: { peer_id: string; role: Role } | undefined;
   private pendingToken: Promise<TokenResponse> | undefined;
+  private readonly revokedListeners = new Set<(message: string) => void>();
 
   constructor(private readonly opts: RegistryClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
@@ -93,6 +100,21 @@ export class RegistryClient {
   /** ws(s)://…/ws for the signaling socket. */
   signalingUrl(): string {
     return this.baseUrl.replace(/^http/, 'ws') + '/ws';
+  }
+
+  /**
+   * Calls `cb` when any answer of the registry says this credential was revoked (a REST 401 with
+   * code `revoked`, or `event: revoked` on the event stream). mesh/revocation.ts listens here.
+   */
+  onRevoked(cb: (message: string) => void): () => void {
+    this.revokedListeners.add(cb);
+    return () => this.revokedListeners.delete(cb);
+  }
+
+  /** The error for a revocation, after telling the listeners. */
+  private revoked(message: string): RegistryError {
+    for (const cb of [...this.revokedListeners]) cb(message);
+    return new RegistryError(401, REVOKED, message);
   }
 
   private canExchange(): boolean {
@@ -115,7 +137,7 @@ export class RegistryClient {
     if (this.opts.apiKey) headers['X-API-Key'] = this.opts.apiKey;
     else if (this.opts.deviceToken) headers['X-Device-Token'] = this.opts.deviceToken;
     const body = this.opts.peerId ? { peer_id: this.opts.peerId } : {};
-    const res = await this.raw<TokenResponse>('POST', '/api/token', body, headers);
+    const res = await this.raw<TokenResponse>(ROUTES.token.method, ROUTES.token.path, body, headers);
     this.jwt = res.token;
     this.jwtExpiresAt = Date.now() + res.expires_in * 1000;
     this.identity = { peer_id: res.peer_id, role: res.role };
@@ -149,6 +171,7 @@ export class RegistryClient {
       }
     }
     if (!res.ok) {
+      if (res.status === 401 && isRevokedBody(parsed)) throw this.revoked(parsed.error);
       const err = (parsed as ApiErrorBody | undefined)?.error;
       throw new RegistryError(res.status, err?.code ?? 'http_' + res.status, err?.message ?? (res.statusText || 'request failed'));
     }
@@ -162,65 +185,84 @@ export class RegistryClient {
     try {
       return await send(false);
     } catch (e) {
-      if (e instanceof RegistryError && e.status === 401 && this.canExchange()) return send(true);
+      if (e instanceof RegistryError && e.status === 401 && e.code !== REVOKED && this.canExchange()) return send(true);
       throw e;
     }
   }
 
+  /**
+   * One route of the registry (mesh/protocol/routes.ts), authenticated; its path, parameters, body
+   * and answer types come from the same entry the registry mounts. Answers are not re-validated:
+   * the registry built them from the same types.
+   */
+  async call<N extends RouteName>(name: N, req: CallArgs<N>, signal?: AbortSignal): Promise<RouteAnswer<N>> {
+    return this.request(ROUTES[name].method, this.#pathOf(name, req), req.body, signal);
+  }
+
+  /** A public route (no credentials; extra headers such as the pairing claim secret). */
+  async callPublic<N extends RouteName>(name: N, req: CallArgs<N>, headers: Record<string, string> = {}): Promise<RouteAnswer<N>> {
+    const h = req.body === undefined ? headers : { 'Content-Type': 'application/json', ...headers };
+    return this.raw(ROUTES[name].method, this.#pathOf(name, req), req.body, h);
+  }
+
+  #pathOf<N extends RouteName>(name: N, req: CallArgs<N>): string {
+    const path = routePath(name, req.params);
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined && v !== '') q.set(k, String(v));
+    const qs = q.toString();
+    return qs ? `${path}?${qs}` : path;
+  }
+
   // ── public ────────────────────────────────────────────────────────────────
   healthz(): Promise<HealthzResponse> {
-    return this.raw('GET', '/healthz', undefined, {});
+    return this.callPublic('healthz', { params: {} });
   }
 
   // ── agents ────────────────────────────────────────────────────────────────
   listAgents(): Promise<AgentRecord[]> {
-    return this.request('GET', '/api/registry/agents');
+    return this.call('listAgents', { params: {} });
   }
   getAgent(agentId: string): Promise<AgentRecord> {
-    return this.request('GET', `/api/registry/agents/${encodeURIComponent(agentId)}`);
+    return this.call('getAgent', { params: { id: agentId } });
   }
   async registerAgent(reg: AgentRegistration): Promise<AgentRecord> {
-    return (await this.request<{ agent: AgentRecord }>('POST', '/api/registry/agents', reg)).agent;
+    return (await this.call('registerAgent', { params: {}, body: reg })).agent;
   }
   deleteAgent(agentId: string): Promise<OkResponse> {
-    return this.request('DELETE', `/api/registry/agents/${encodeURIComponent(agentId)}`);
+    return this.call('deleteAgent', { params: { id: agentId } });
   }
   /** The active agent chosen for a skill, or null when none has it. */
   async route(skill: string): Promise<AgentRecord | null> {
     try {
-      return await this.request('GET', `/api/registry/route?skill=${encodeURIComponent(skill)}`);
+      return await this.call('routeSkill', { params: {}, query: { skill } });
     } catch (e) {
       if (e instanceof RegistryError && e.code === 'no_agent') return null;
       throw e;
     }
   }
   agentCard(agentId: string): Promise<Record<string, unknown>> {
-    return this.request('GET', `/api/registry/agents/${encodeURIComponent(agentId)}/card`);
+    return this.call('agentCard', { params: { id: agentId } });
   }
 
   // ── heartbeat and tasks ───────────────────────────────────────────────────
   heartbeat(hb: Heartbeat): Promise<HeartbeatResponse> {
-    return this.request('POST', '/api/hub/heartbeat', hb);
+    return this.call('heartbeat', { params: {}, body: hb });
   }
   submitTask(sub: TaskSubmission): Promise<TaskSubmitted> {
-    return this.request('POST', '/api/hub/tasks', sub);
+    return this.call('submitTask', { params: {}, body: sub });
   }
   getTask(taskId: string): Promise<Task> {
-    return this.request('GET', `/api/hub/tasks/${encodeURIComponent(taskId)}`);
+    return this.call('getTask', { params: { id: taskId } });
   }
   async updateTask(taskId: string, upd: TaskUpdate): Promise<Task> {
-    return (await this.request<{ task: Task }>('POST', `/api/hub/tasks/${encodeURIComponent(taskId)}`, upd)).task;
+    return (await this.call('updateTask', { params: { id: taskId }, body: upd })).task;
   }
   /** A streamed piece of a task this peer holds. */
   async taskChunk(taskId: string, text: string): Promise<void> {
-    await this.request('POST', `/api/hub/tasks/${encodeURIComponent(taskId)}/chunks`, { text } satisfies TaskChunk);
+    await this.call('taskChunk', { params: { id: taskId }, body: { text } });
   }
   listTasks(q: { state?: TaskState; limit?: number } = {}): Promise<Task[]> {
-    const p = new URLSearchParams();
-    if (q.state) p.set('state', q.state);
-    if (q.limit) p.set('limit', String(q.limit));
-    const qs = p.toString();
-    return this.request('GET', `/api/hub/tasks/all${qs ? '?' + qs : ''}`);
+    return this.call('listTasks', { params: {}, query: q });
   }
   /** Polls a task until it is completed or failed (or the signal aborts). */
   async waitForTask(taskId: string, opts: { intervalMs?: number; signal?: AbortSignal } = {}): Promise<Task> {
@@ -233,75 +275,71 @@ export class RegistryClient {
 
   // ── mesh ──────────────────────────────────────────────────────────────────
   config(): Promise<IceConfig> {
-    return this.request('GET', '/api/config');
+    return this.call('config', { params: {} });
   }
   topology(): Promise<Topology> {
-    return this.request('GET', '/api/hub/network/topology');
+    return this.call('topology', { params: {} });
   }
 
   // ── admin: keys and audit ─────────────────────────────────────────────────
   createKey(peerId: string, role: Role = 'agent'): Promise<ApiKeyCreated> {
-    return this.request('POST', '/api/keys', { peer_id: peerId, role });
+    return this.call('createKey', { params: {}, body: { peer_id: peerId, role } });
   }
   listKeys(): Promise<ApiKeyInfo[]> {
-    return this.request('GET', '/api/keys');
+    return this.call('listKeys', { params: {} });
   }
   deleteKey(peerId: string): Promise<OkResponse> {
-    return this.request('DELETE', `/api/keys/${encodeURIComponent(peerId)}`);
+    return this.call('deleteKey', { params: { peer_id: peerId } });
   }
   audit(q: { limit?: number; before?: number } = {}): Promise<AuditEntry[]> {
-    const p = new URLSearchParams();
-    if (q.limit) p.set('limit', String(q.limit));
-    if (q.before) p.set('before', String(q.before));
-    const qs = p.toString();
-    return this.request('GET', `/api/audit${qs ? '?' + qs : ''}`);
+    return this.call('audit', { params: {}, query: q });
   }
 
   // ── pairing ───────────────────────────────────────────────────────────────
   generatePairingCode(): Promise<PairingCode> {
-    return this.request('POST', '/api/pairing/generate-code', {});
+    return this.call('generatePairingCode', { params: {} });
   }
   /** Public: redeem a code (no credentials needed). */
   pair(req: PairRequest): Promise<PairResponse> {
-    return this.raw('POST', '/api/pairing/pair', req, { 'Content-Type': 'application/json' });
+    return this.callPublic('pair', { params: {}, body: req });
   }
   /** Public with the claim secret: the device token comes back once, after approval. */
   pairingStatus(id: string, claimSecret: string): Promise<PairingStatusResponse> {
-    return this.raw('GET', `/api/pairing/${encodeURIComponent(id)}/status`, undefined, { 'X-Claim-Secret': claimSecret });
+    return this.callPublic('pairingStatus', { params: { id } }, { 'X-Claim-Secret': claimSecret });
   }
   pendingPairings(): Promise<PairingEntry[]> {
-    return this.request('GET', '/api/pairing/pending');
+    return this.call('pendingPairings', { params: {} });
   }
   allPairings(): Promise<PairingEntry[]> {
-    return this.request('GET', '/api/pairing/all');
+    return this.call('allPairings', { params: {} });
   }
   approvePairing(id: string): Promise<PairingEntry> {
-    return this.request('POST', `/api/pairing/${encodeURIComponent(id)}/approve`, {});
+    return this.call('approvePairing', { params: { id } });
   }
   rejectPairing(id: string): Promise<PairingEntry> {
-    return this.request('POST', `/api/pairing/${encodeURIComponent(id)}/reject`, {});
+    return this.call('rejectPairing', { params: { id } });
   }
   revokePairing(id: string): Promise<PairingEntry> {
-    return this.request('POST', `/api/pairing/${encodeURIComponent(id)}/revoke`, {});
+    return this.call('revokePairing', { params: { id } });
   }
 
   // ── skill policy ──────────────────────────────────────────────────────────
   policy(): Promise<SkillPolicy> {
-    return this.request('GET', '/api/policy');
+    return this.call('policy', { params: {} });
   }
   /** Admin: replaces the policy (validated by the registry). */
   setPolicy(policy: SkillPolicyInput): Promise<SkillPolicy> {
-    return this.request('PUT', '/api/policy', policy);
+    return this.call('setPolicy', { params: {}, body: policy });
   }
 
   // ── identity ──────────────────────────────────────────────────────────────
   /** Public: the registry CA to pin (also in config()). */
   registryCa(): Promise<RegistryCaInfo> {
-    return this.raw('GET', '/api/identity/ca', undefined, {});
+    return this.callPublic('registryCa', { params: {} });
   }
   /** A certificate for this client's own peer id and the given public key. */
   requestCertificate(publicKeyJwk: PublicKeyJwk): Promise<CertificateResponse> {
-    return this.request('POST', '/api/identity/certificate', { public_key_jwk: publicKeyJwk });
+    return this.call('requestCertificate', { params: {}, body: { public_key_jwk: publicKeyJwk } });
   }
 
   // ── live events ───────────────────────────────────────────────────────────
@@ -315,9 +353,19 @@ export class RegistryClient {
         headers: { Authorization: `Bearer ${await this.token(force)}`, Accept: 'text/event-stream' },
         ...(signal ? { signal } : {}),
       });
+    // A revoked token gets the same answer with a fresh one: ask once.
+    const revokedAnswer = async (r: Response) => {
+      if (r.status !== 401) return undefined;
+      const body: unknown = await r.clone().json().catch(() => undefined);
+      return isRevokedBody(body) ? body.error : undefined;
+    };
     let res = await open(false);
+    const first = await revokedAnswer(res);
+    if (first !== undefined) throw this.revoked(first);
     if (res.status === 401 && this.canExchange()) res = await open(true);
     if (!res.ok || !res.body) {
+      const again = await revokedAnswer(res);
+      if (again !== undefined) throw this.revoked(again);
       const text = await res.text().catch(() => '');
       let msg = res.statusText;
       try {
@@ -339,11 +387,14 @@ export class RegistryClient {
         while ((sep = buf.indexOf('\n\n')) >= 0) {
           const block = buf.slice(0, sep);
           buf = buf.slice(sep + 2);
-          const data = block
-            .split('\n')
+          const lines = block.split('\n');
+          const data = lines
             .filter((l) => l.startsWith('data:'))
             .map((l) => l.slice(5).replace(/^ /, ''))
             .join('\n');
+          if (lines.some((l) => /^event:\s*/.test(l) && l.replace(/^event:\s*/, '') === REVOKED_SSE_EVENT)) {
+            throw this.revoked(revokedMessage(data));
+          }
           if (!data) continue;
           try {
             onEvent(JSON.parse(data) as RegistryEvent);
@@ -364,6 +415,17 @@ export class RegistryClient {
   async eventsUrl(): Promise<string> {
     return `${this.baseUrl}/api/events?token=${encodeURIComponent(await this.token())}`;
   }
+}
+
+/** The message of an `event: revoked` data line (its shape checked; a bad one still means revoked). */
+function revokedMessage(data: string): string {
+  try {
+    const notice = RevokedNotice.safeParse(JSON.parse(data));
+    if (notice.success) return notice.data.message;
+  } catch {
+    /* not JSON */
+  }
+  return 'this credential was revoked';
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -87,12 +87,16 @@ export class RegistryPresence {
     if (ours) this.kick();
   }
 
-  /** Stops heartbeats and removes this peer's records (clean shutdown, sign-out). */
-  async stop(): Promise<void> {
+  /**
+   * Stops heartbeats and removes this peer's records (clean shutdown, sign-out). `removeRecords`
+   * false: the registry removed them itself (a revoked peer) and would refuse the requests anyway.
+   */
+  async stop(removeRecords = true): Promise<void> {
     this.#stopped = true;
     this.#events.abort(new Error('stopped'));
     if (this.#timer) clearTimeout(this.#timer);
     await this.#inFlight?.catch(() => {});
+    if (!removeRecords) return;
     const ids = new Set([...this.#known.keys(), ...this.#records().map((r) => r.agent_id)]);
     this.#known.clear();
     await Promise.all([...ids].map((id) => this.#remove(id)));

@@ -1,4 +1,4 @@
-import { decodeSignal, encodeSignal, type SignalMessage, type SignalType, type SignalPayloads } from './protocol/index.ts';
+import { REVOKED, decodeSignal, encodeSignal, isRevokedClose, type SignalMessage, type SignalType, type SignalPayloads } from './protocol/index.ts';
 import { z } from 'zod';
 import { Emitter } from './emitter.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
@@ -37,8 +37,11 @@ export type SignalingEvents = {
   signal: [msg: SignalMessage<'offer' | 'answer' | 'ice_candidate'>];
   /** An `error` frame from the registry. */
   server_error: [err: { code: string; message: string }];
-  /** Stopped for good: replaced by a newer connection of the same peer id (4001) or refused (4003). */
-  stopped: [why: 'replaced' | 'refused' | 'closed'];
+  /**
+   * Stopped for good: replaced by a newer connection of the same peer id (4001), refused (4003), or
+   * revoked (4003 with a reason starting "revoked", or a revoked token request; `message` says why).
+   */
+  stopped: [why: 'replaced' | 'refused' | 'closed' | 'revoked', message?: string];
 };
 
 /**
@@ -57,6 +60,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   #registered = false;
   #refreshToken = false;
   #refusedOnce = false;
+  /** The `error` frame's text that precedes a revocation close. */
+  #revokedMessage: string | undefined;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #heartbeat: ReturnType<typeof setInterval> | null = null;
   /** Renews the session before its token expires (the registry closes it at expiry otherwise). */
@@ -119,6 +124,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     } catch (err) {
       // After a 4003, a refused token request (401/403: revoked, key deleted) is final.
       const status = (err as { status?: unknown } | null)?.status;
+      if ((err as { code?: unknown } | null)?.code === REVOKED) return this.#revoked(errorText(err));
       if (this.#refusedOnce && (status === 401 || status === 403)) {
         this.#log.error(`[signaling] the registry refused a new token (${errorText(err)}); giving up`);
         this.#stopped = true;
@@ -201,6 +207,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         this.emit('signal', msg as SignalMessage<'offer' | 'answer' | 'ice_candidate'>);
         break;
       case 'error':
+        // The revocation contract: this frame, then close 4003 "revoked…" (acted on at the close).
+        if (msg.payload.code === REVOKED) this.#revokedMessage = msg.payload.message;
         this.#log.warn(`[signaling] registry error ${msg.payload.code}: ${msg.payload.message}`);
         this.emit('server_error', { code: msg.payload.code, message: msg.payload.message });
         break;
@@ -221,6 +229,10 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       this.emit('stopped', 'replaced');
       return;
     }
+    if (isRevokedClose(code, reason)) {
+      this.emit('disconnected', { code, reason, reconnecting: false });
+      return this.#revoked(this.#revokedMessage ?? reason);
+    }
     if (code === CLOSE_REFUSED) {
       if (this.#refusedOnce) {
         this.#log.error('[signaling] the registry refused the token again; giving up');
@@ -237,6 +249,14 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     }
     this.emit('disconnected', { code, reason, reconnecting: true });
     this.#scheduleReconnect();
+  }
+
+  /** This peer's credential was revoked: no reconnecting, ever, with it. */
+  #revoked(message: string): void {
+    this.#log.error(`[signaling] revoked: ${message}`);
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.emit('stopped', 'revoked', message);
   }
 
   #scheduleReconnect(): void {

@@ -36,6 +36,18 @@ export const quietLogger: Logger = {
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
+/** How a skill is being called: by whom, and how to stream to the requester or learn that it gave up. */
+export interface SkillCall {
+  /** Peer the request came from (our own peer id for local callers and the registry queue). */
+  fromPeer: string;
+  sourceAgent?: string | undefined;
+  requestId?: string | undefined;
+  /** Streams a piece of the answer (`task_stream_chunk`, done: false) before the final result. */
+  stream(text: string): void;
+  /** Aborted when the requester cancels (a `cancel` message); pass it on to the work (a provider call). */
+  signal: AbortSignal;
+}
+
 /** Path type of a link's selected ICE candidate pair (the topology shows it on the edge). */
 export type PathType = 'host' | 'srflx' | 'prflx' | 'relay' | 'unknown';
 

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { connectAgent } from './agent-socket.ts';
+import type { AgentClient } from '../mesh/agent/client.ts';
 
 export async function callMain(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -32,9 +33,10 @@ export async function callMain(argv: string[]): Promise<number> {
     }
   }
   const timeoutMs = Number(values['timeout-ms'] ?? 60_000);
-  const client = await connectAgent({ socketPath: values['ipc-socket'] ?? process.env.IPC_SOCKET ?? '/tmp/chatixia-sidecar.sock' });
+  let client: AgentClient | undefined;
   let streamed = false;
   try {
+    client = await connectAgent({ socketPath: values['ipc-socket'] ?? process.env.IPC_SOCKET ?? '/tmp/chatixia-sidecar.sock' });
     const result = await client.task(skill, args, {
       timeoutMs,
       ...(values.peer && { peer: values.peer }),
@@ -51,6 +53,6 @@ export async function callMain(argv: string[]): Promise<number> {
     process.stderr.write(`error: ${(err as Error).message}\n`);
     return 1;
   } finally {
-    client.close();
+    client?.close();
   }
 }

@@ -7,6 +7,7 @@ import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { SIDECAR_BIN, tempDir, waitFor } from './test-support.ts';
+import { REPO } from '../e2e/web/build.ts';
 import { freePort } from '../server/testing.ts';
 
 const ENV_VARS = ['SIGNALING_URL', 'TOKEN_URL', 'API_KEY', 'DEVICE_TOKEN', 'IPC_SOCKET', 'TURN_URL', 'TURN_SECRET', 'ICE_TRANSPORT_POLICY'];
@@ -63,7 +64,8 @@ test('the socket appears before the registry is reached (well within MeshClient\
       });
       c.on('error', reject);
     });
-    await waitFor(() => /registry not reachable/.test(out), 'retry log');
+    // The log names the URL it tried, so a wrong REGISTRY_URL is visible at a glance.
+    await waitFor(() => new RegExp(`registry at http://127\\.0\\.0\\.1:${port} not reachable`).test(out), 'retry log naming the URL');
     assert.doesNotMatch(out, /ak_test_unreachable/, 'the key is never logged');
     console.log(`# socket ready ${own} ms after process start, ${ms} ms after spawn (machine load ${loadavg()[0]!.toFixed(1)})`);
   } finally {
@@ -84,3 +86,20 @@ test('a path that is not a socket is never deleted', () => {
   assert.ok(existsSync(file));
 });
 
+
+test('`call` and the example agent, pointed at a socket that does not exist, say so in one line (no stack trace) and exit 1', () => {
+  const sock = join(tempDir(), 'nobody.sock');
+  const call = run(['call', 'delegate', '{"skill":"upper"}', '--ipc-socket', sock]);
+  const example = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'sidecar-node', 'examples', 'upper-agent.ts')], {
+    cwd: REPO, env: { ...process.env, IPC_SOCKET: sock }, encoding: 'utf8', timeout: 30_000,
+  });
+  for (const [what, r] of [['call', call], ['example agent', example]] as const) {
+    assert.equal(r.status, 1, `${what}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`cannot reach the sidecar at ${sock.replace(/[.]/g, '\\.')}: no socket there\\. Start it`), what);
+    assert.doesNotMatch(r.stderr, /^\s+at /m, `${what} printed a stack trace`);
+  }
+});
+
+test('--help points to the dashboard\'s API keys card for keys', () => {
+  assert.match(run(['--help']).stdout, /the dashboard's API keys card/);
+});

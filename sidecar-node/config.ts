@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { LIMITS } from '../mesh/protocol/limits.ts';
 import { defaultDataDir, readDeviceFile } from './device-file.ts';
+import { WEBRTC_STACKS, type WebRtcStackName } from './webrtc.ts';
 
 export interface SidecarConfig {
   /** http(s)://host:port of the registry (derived from TOKEN_URL when not given). */
@@ -21,6 +22,8 @@ export interface SidecarConfig {
   identityDir?: string;
   /** Peer ids allowed to open links without an identity proof (Rust sidecars). */
   legacyPeers: string[];
+  /** The WebRTC implementation asked for; none = node-datachannel when its binary loads, else werift. */
+  webrtcStack?: WebRtcStackName;
   /** MCP servers and A2A agents to mount (docs/interop.md). */
   interopConfig?: string;
 }
@@ -30,7 +33,7 @@ const OPTIONS = [
   ['registry-url', 'REGISTRY_URL', 'Registry base URL, e.g. http://192.168.1.10:8080. Sets TOKEN_URL and SIGNALING_URL when they are not given.'],
   ['token-url', 'TOKEN_URL', 'Where the API key or device token is exchanged for a JWT (default http://localhost:8080/api/token).'],
   ['signaling-url', 'SIGNALING_URL', 'Signaling WebSocket (default: the registry URL with ws(s):// and /ws). The JWT is sent as a subprotocol, never in the URL.'],
-  ['api-key', 'API_KEY', 'Agent API key (created by the admin: POST /api/keys or the dashboard). Required unless DEVICE_TOKEN is set.'],
+  ['api-key', 'API_KEY', 'Agent API key (created by the admin: the dashboard\'s API keys card, or POST /api/keys). Required unless DEVICE_TOKEN is set.'],
   ['device-token', 'DEVICE_TOKEN', 'Device token from pairing, instead of an API key.'],
   ['ipc-socket', 'IPC_SOCKET', 'Unix socket for local agents (default /tmp/chatixia-sidecar.sock). Created mode 0600 within a second of start; a stale file is replaced.'],
   ['turn-url', 'TURN_URL', 'Extra TURN server (turn:host:3478), used with TURN_SECRET for ephemeral credentials. The registry\'s /api/config servers are always used.'],
@@ -43,6 +46,7 @@ const OPTIONS = [
   ['data-dir', 'SIDECAR_DATA_DIR', 'Identity key, certificate, known peers and (after `pair`) the device token, all 0600 (default ~/.local/state/chatixia-sidecar; used when paired or given).'],
   ['interop-config', 'INTEROP_CONFIG', 'JSON or YAML file of MCP servers (mcpServers) and A2A agents (a2aAgents) to mount as agents of this peer (docs/interop.md).'],
   ['legacy-peers', 'LEGACY_PEERS', 'Comma-separated peer ids that may open links without an identity proof (Rust sidecars). Everyone else must prove.'],
+  ['webrtc-stack', 'WEBRTC_STACK', 'node-datachannel | werift. Default: node-datachannel where its native binary loads (x86-64, arm64), else werift (pure TypeScript, e.g. 32-bit ARM).'],
 ] as const;
 
 export function helpText(): string {
@@ -114,6 +118,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   const turnUrl = get('turn-url');
   const turnSecret = get('turn-secret');
   const hostname = get('hostname');
+  const webrtcStack = get('webrtc-stack');
+  if (webrtcStack !== undefined && !(WEBRTC_STACKS as readonly string[]).includes(webrtcStack)) throw new ConfigError(`WEBRTC_STACK must be ${WEBRTC_STACKS.join(' or ')}`);
   const interopConfig = get('interop-config');
   return {
     registryUrl,
@@ -132,5 +138,6 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     ...((givenDir ?? (paired && defaultDataDir(env))) && { identityDir: givenDir ?? defaultDataDir(env) }),
     ...(interopConfig && { interopConfig }),
     legacyPeers: (get('legacy-peers') ?? '').split(',').map((x) => x.trim()).filter(Boolean),
+    ...(webrtcStack && { webrtcStack: webrtcStack as WebRtcStackName }),
   };
 }

@@ -49,17 +49,30 @@ if (cfg.interopConfig) {
   }
 }
 let sidecar;
+let sidecarModule;
 try {
   const ipc = new IpcServer(cfg.ipcSocket, log);
   await ipc.listen();
   log.info(`[sidecar] IPC socket ready at ${cfg.ipcSocket} (${Math.round(process.uptime() * 1000)} ms after start)`);
-  const { startSidecar } = await import('./sidecar.ts');
-  sidecar = await startSidecar(cfg, log, ipc);
+  sidecarModule = await import('./sidecar.ts');
+  sidecar = await sidecarModule.startSidecar(cfg, log, ipc);
 } catch (err) {
   log.error(`[sidecar] cannot start: ${(err as Error).message}`);
   process.exit(1);
 }
 const sc = sidecar;
+const { CredentialRefusedError, REVOKED_EXIT_CODE } = sidecarModule;
+
+/** What to do next when the registry will not have this sidecar any more. */
+const rejoin = cfg.apiKey
+  ? 'Ask an admin for a new API key (dashboard → API keys) and set API_KEY.'
+  : `Pair it again: chatixia-sidecar pair <code> --registry-url ${cfg.registryUrl}`;
+/** Revoked or refused: retrying cannot help, so exit with a status systemd is told not to restart on. */
+const refused = async (why: string) => {
+  log.error(`[sidecar] ${why}. ${rejoin} Exiting with status ${REVOKED_EXIT_CODE} (a systemd unit needs RestartPreventExitStatus=${REVOKED_EXIT_CODE}).`);
+  await sc.stop();
+  process.exit(REVOKED_EXIT_CODE);
+};
 
 let mounted: Promise<{ close(): Promise<void> }[]> = Promise.resolve([]);
 sc.ready.then(
@@ -70,11 +83,13 @@ sc.ready.then(
   },
   async (err) => {
     if ((err as Error).message === 'stopped') return;
+    if (err instanceof CredentialRefusedError) return refused((err as Error).message);
     log.error(`[sidecar] ${(err as Error).message}`);
     await sc.stop();
     process.exit(1);
   },
 );
+void sc.revoked.then((message) => refused(`revoked: ${message}`));
 
 let signals = 0;
 const shutdown = async (sig: string) => {

@@ -1,4 +1,3 @@
-import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import WebSocket from 'ws';
 import { hostname } from 'node:os';
 import { AgentHub } from '../mesh/agent-hub.ts';
@@ -6,23 +5,32 @@ import { Mesh } from '../mesh/mesh.ts';
 import { SignalingClient } from '../mesh/signaling-client.ts';
 import { RegistryClient, RegistryError } from '../mesh/registry-client.ts';
 import { Backoff, sleep } from '../mesh/backoff.ts';
-import type { RTCPeerConnectionCtor, WebSocketCtor, Logger } from '../mesh/types.ts';
+import type { WebSocketCtor, Logger } from '../mesh/types.ts';
 import type { SidecarConfig } from './config.ts';
 import { IpcServer } from './ipc-server.ts';
 import { registerBuiltins } from './builtins.ts';
 import { registerLlmSupport } from '../mesh/llm/catalog.ts';
-import { encodeForLibdatachannel, turnFromSecret } from './ice.ts';
+import { turnFromSecret } from './ice.ts';
+import { loadWebRtcStack } from './webrtc.ts';
 import { RegistryPresence } from '../mesh/registry-presence.ts';
 import { sidecarIdentity } from './identity.ts';
 import { RENEW_CHECK_MS, describeCertificate, skillGuard } from '../mesh/identity/join.ts';
 import type { SkillPolicy } from '../mesh/protocol/index.ts';
+import { watchRevocation } from '../mesh/revocation.ts';
+
+export { REVOKED_EXIT_CODE } from '../mesh/revocation.ts';
 
 export interface Sidecar {
   ipc: IpcServer;
   /** Resolves once the peer is registered with the registry (token, ICE config, mesh ready). */
   ready: Promise<{ peerId: string; mesh: Mesh; hub: AgentHub }>;
+  /** Resolves, with the registry's words, if an admin revokes this sidecar while it runs (it never rejects). */
+  revoked: Promise<string>;
   stop(): Promise<void>;
 }
+
+/** The registry refused the credential at start (unknown, deleted or revoked): retrying cannot help. */
+export class CredentialRefusedError extends Error {}
 
 /** How often ICE servers are fetched again (TURN credentials are ephemeral). */
 const ICE_REFRESH_MS = 10 * 60_000;
@@ -40,9 +48,12 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
     baseUrl: cfg.registryUrl,
     ...(cfg.apiKey ? { apiKey: cfg.apiKey } : { deviceToken: cfg.deviceToken! }),
   });
+  let tellRevoked: (message: string) => void = () => {};
+  const revoked = new Promise<string>((resolve) => { tellRevoked = resolve; });
   let parts: { signaling: SignalingClient; mesh: Mesh; hub: AgentHub; presence: RegistryPresence; iceTimer: ReturnType<typeof setInterval> } | undefined;
 
   const ready = (async () => {
+    const rtc = await loadWebRtcStack(cfg.webrtcStack, log);
     const backoff = new Backoff({ initialMs: 500, maxMs: 15_000 });
     for (;;) {
       try {
@@ -50,10 +61,10 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
         break;
       } catch (err) {
         if (err instanceof RegistryError && (err.status === 401 || err.status === 403)) {
-          throw new Error(`the registry refused the credentials: ${err.message}`);
+          throw new CredentialRefusedError(`the registry refused the credentials: ${err.message}`);
         }
         const d = backoff.next();
-        log.warn(`[sidecar] registry not reachable (${(err as Error).message}); retrying in ${d} ms`);
+        log.warn(`[sidecar] registry at ${cfg.registryUrl} not reachable (${(err as Error).message}); retrying in ${d} ms — is it running, and is REGISTRY_URL right?`);
         await sleep(d, stopCtl.signal);
       }
     }
@@ -94,8 +105,8 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
     let hub: AgentHub | undefined;
     const mesh = new Mesh({
       signaling,
-      RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor,
-      iceServers: () => encodeForLibdatachannel(iceServers),
+      RTCPeerConnection: rtc.RTCPeerConnection,
+      iceServers: () => rtc.iceServers(iceServers),
       get iceTransportPolicy() {
         return policy;
       },
@@ -112,8 +123,10 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
     mesh.events.on('peer_connected', (p) => log.info(`[mesh] peer connected: ${p}`));
     mesh.events.on('peer_disconnected', (p, why) => log.info(`[mesh] peer disconnected: ${p} (${why})`));
     signaling.on('stopped', (why) => {
-      if (why !== 'closed') log.error(`[sidecar] signaling stopped: ${why}`);
+      if (why !== 'closed' && why !== 'revoked') log.error(`[sidecar] signaling stopped: ${why}`);
     });
+    // Revoked while running: stop everything at once (no retries); main.ts exits with REVOKED_EXIT_CODE.
+    watchRevocation({ registry, signaling }, (message) => tellRevoked(message));
     const presence = new RegistryPresence({
       registry, mesh, hub, hostname: cfg.hostname ?? hostname(), mode: 'sidecar', intervalMs: cfg.heartbeatMs, logger: log,
       policy: () => skillPolicy,
@@ -143,7 +156,7 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
       }
       await ipc.close();
     })());
-  return { ipc, ready, stop };
+  return { ipc, ready, revoked, stop };
 }
 
 function turnFromEnv(cfg: SidecarConfig): RTCIceServer[] {

@@ -47,13 +47,22 @@ export interface SidecarProcess {
 export async function startSidecarProcess(
   reg: RegistryProcess,
   peerId: string,
-  opts: { env?: Record<string, string>; apiKey?: string; socket?: string; args?: string[] } = {},
+  opts: {
+    env?: Record<string, string>; apiKey?: string; socket?: string; args?: string[];
+    /** Another Node and sidecar entry point (an ARM Node under emulation running the packed package). */
+    node?: string; bin?: string;
+    /** Command words before node (e.g. a shell that joins a cgroup and execs). */
+    prefix?: string[];
+    /** How long the IPC socket may take to appear (default 20 s; emulation needs more). */
+    startTimeoutMs?: number;
+  } = {},
 ): Promise<SidecarProcess> {
   hook();
   const apiKey = opts.apiKey ?? (await reg.issueApiKey(peerId));
   const socket = opts.socket ?? join(tempDir(), 'sidecar.sock');
   let buf = '';
-  const child = spawn(process.execPath, [SIDECAR_BIN, ...(opts.args ?? [])], {
+  const [cmd, ...argv] = [...(opts.prefix ?? []), opts.node ?? process.execPath, opts.bin ?? SIDECAR_BIN, ...(opts.args ?? [])];
+  const child = spawn(cmd!, argv, {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -75,7 +84,7 @@ export async function startSidecarProcess(
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
   while (!existsSync(socket)) {
     if (child.exitCode !== null) throw new Error(`sidecar ${peerId} exited (${child.exitCode}):\n${buf}`);
     if (Date.now() > deadline) throw new Error(`sidecar ${peerId} did not create its socket:\n${buf}`);
@@ -105,7 +114,11 @@ export async function startSidecarProcess(
       child.kill('SIGKILL');
       await waitExit(5000);
     },
-    restart: () => startSidecarProcess(reg, peerId, { ...opts, apiKey, socket }),
+    // A killed sidecar leaves its socket file behind: remove it, or the wait below would see it at once.
+    restart: () => {
+      if (child.exitCode !== null || child.signalCode !== null) rmSync(socket, { force: true });
+      return startSidecarProcess(reg, peerId, { ...opts, apiKey, socket });
+    },
     agent: (o = {}) => connectAgent({ ...o, socketPath: socket }),
   };
   return sp;

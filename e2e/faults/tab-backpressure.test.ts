@@ -34,8 +34,9 @@ test('a fast sender to a busy browser worker agent: the tab\'s memory stays boun
   const base = B.memMb()!;
   let peak = base;
   const sampler = setInterval(() => { peak = Math.max(peak, B.memMb() ?? 0); }, 100);
-  // the worker agent's thread is busy for the whole flood: it reads nothing
-  const STALL_MS = Number(process.env.BACKPRESSURE_STALL_MS ?? 45_000);
+  // the worker agent's thread is busy for the whole flood: it reads nothing (the flood takes 20-50 s
+  // on a loaded 2-core machine; the stall must outlast it)
+  const STALL_MS = Number(process.env.BACKPRESSURE_STALL_MS ?? 75_000);
   const free = B.probe.stall(STALL_MS);
   const t0 = Date.now();
   let stalls = 0;

@@ -15,6 +15,7 @@ import { startRegistry, type RegistryProcess } from '../../server/testing.ts';
 import { RegistryClient } from '../../mesh/registry-client.ts';
 import { SIDECAR_BIN, startSidecarProcess, tempDir, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
 import { startMitmRelay } from './mitm-relay.ts';
+import { REVOKED_EXIT_CODE } from '../../mesh/revocation.ts';
 
 const running: Array<{ stop(): Promise<unknown> }> = [];
 after(async () => {
@@ -70,21 +71,34 @@ test('chatixia-sidecar pair: waits for approval, stores 0600 files, starts with 
   assert.match(c.output(), /certificate loaded: peer .* every link must prove its identity/);
   assert.match(a.output(), /certificate issued: peer trust-a/);
 
-  // Revoke from the admin side: A drops its link to C within seconds; C's signaling is refused.
+  // Revoke from the admin side: A drops its link to C within seconds; C says why and exits 77 by itself.
   const t0 = Date.now();
   await admin(r).revokePairing(entry.id);
   await waitFor(() => a.output().includes(`peer disconnected: ${entry.peer_id}`), 'A closing its link to the revoked C', 10_000);
   const took = Date.now() - t0;
   assert.ok(took < 5000, `link closed after ${took} ms`);
-  await waitFor(() => /refused a new token .*giving up/.test(c.output()) && /signaling stopped: refused/.test(c.output()), 'C\'s signaling giving up after the refusal', 15_000);
-  await c.stop();
-  // It cannot come back: its token is refused at start.
+  const exited = await waitFor(() => c.child.exitCode ?? null, 'the revoked sidecar to exit by itself', 15_000);
+  assert.equal(exited, REVOKED_EXIT_CODE, c.output());
+  const said = c.output().slice(c.output().indexOf('revoked:'));
+  assert.match(said, new RegExp(`revoked: device ${entry.peer_id} was revoked by an admin.*Pair it again: chatixia-sidecar pair <code> --registry-url ${r.url.replace(/[.]/g, '\\.')}.*Exiting with status 77 \\(a systemd unit needs RestartPreventExitStatus=77\\)`));
+  assert.doesNotMatch(said, /retrying|reconnecting in|registry not reachable/, 'it retried after the revocation');
+  // It cannot come back: refused at start, with the same status (systemd does not restart it).
   const again = await c.restart();
   running.push(again);
   const code2 = await waitFor(() => again.child.exitCode ?? (again.child.signalCode ? -1 : null), 'the revoked sidecar to give up', 20_000).catch(() => null);
-  assert.equal(code2, 1, again.output());
-  assert.match(again.output(), /refused the credentials/);
+  assert.equal(code2, REVOKED_EXIT_CODE, again.output());
+  assert.match(again.output(), /refused the credentials: device .* was revoked.*Pair it again/);
   assert.ok(!a.output().slice(a.output().lastIndexOf('peer disconnected')).includes(`peer connected: ${entry.peer_id}`));
+});
+
+test('a sidecar whose API key is deleted says so and exits 77 without retrying', async () => {
+  const r = await registry();
+  const s = await sidecar(r, 'key-gone');
+  await waitFor(() => /is in the mesh/.test(s.output()), 'the sidecar in the mesh');
+  await admin(r).deleteKey('key-gone');
+  const exited = await waitFor(() => s.child.exitCode ?? null, 'the sidecar to exit by itself', 15_000);
+  assert.equal(exited, REVOKED_EXIT_CODE, s.output());
+  assert.match(s.output(), /revoked: the API key of key-gone was deleted by an admin.*Ask an admin for a new API key \(dashboard → API keys\) and set API_KEY\. Exiting with status 77/);
 });
 
 test('pair: a rejected request and an expired code end with a clear message and exit 1', async () => {

@@ -1,8 +1,8 @@
 /**
  * The app is installable and works offline: a valid manifest with fetchable PNG icons of the
  * declared sizes, an active service worker, and — with the network cut — a reload that opens
- * from the cache, shows the last known mesh state marked offline, queues what the person sends
- * and delivers it when the network returns.
+ * from the cache, shows the last known mesh state marked offline, runs what this browser's own
+ * agents can do at once, queues what needs another peer and delivers it when the network returns.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -82,6 +82,9 @@ test('the service worker activates, and offline the app opens from cache with th
   // The built-in echo agent starts on first sign-in and shows up through the registry's event stream.
   const agentId = `echo@${peerId}`;
   await page.locator(`[data-testid=agent-row][data-agent="${agentId}"]`).waitFor({ timeout: 30_000 });
+  const other = await openSignedIn(stack, stack.registry.adminKey);
+  const otherAgent = `echo@${other.peerId}`;
+  await page.locator(`[data-testid=agent-row][data-agent="${otherAgent}"]`).waitFor({ timeout: 30_000 });
   const state = await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state);
   assert.equal(state, 'activated');
   // the last known state is saved (IndexedDB) within a couple of seconds
@@ -89,7 +92,7 @@ test('the service worker activates, and offline the app opens from cache with th
     const req = indexedDB.open('chatixia');
     req.onsuccess = () => {
       const get = req.result.transaction('kv').objectStore('kv').get('snapshot');
-      get.onsuccess = () => resolve(Boolean(get.result?.state?.registry?.agents?.some((a: { agent_id: string }) => a.agent_id === id)));
+      get.onsuccess = () => resolve(Boolean(get.result?.state?.registry?.agents?.filter((a: { agent_id: string }) => a.agent_id.startsWith('echo@')).length === 2 && get.result.state.registry.agents.some((a: { agent_id: string }) => a.agent_id === id)));
       get.onerror = () => resolve(false);
     };
     req.onerror = () => resolve(false);
@@ -109,8 +112,16 @@ test('the service worker activates, and offline the app opens from cache with th
   await page.locator(`[data-testid=agent-row][data-agent="${agentId}"]`).waitFor({ timeout: 10_000 });
   assert.equal((await page.getByTestId('self-peer-id').textContent())?.trim(), peerId);
 
-  // A message sent offline is queued (visibly), then delivered when the network returns.
+  // This browser's own agent answers offline at once: it runs here.
   await page.getByTestId('chat-target').selectOption({ label: `${agentId} on ${peerId} (this browser)` });
+  await page.locator('#chat-input').fill('hello from here');
+  await page.locator('#chat-input').press('Enter');
+  await until('the own agent to answer offline', async () =>
+    /You said: hello from here/.test((await page.getByTestId('chat-log').textContent()) ?? ''), 20_000);
+  assert.equal(await page.getByTestId('outbox').count(), 0);
+
+  // A message for another browser's agent is queued (visibly), then delivered when the network returns.
+  await page.getByTestId('chat-target').selectOption({ label: `${otherAgent} on ${other.peerId}` });
   await page.locator('#chat-input').fill('hello while offline');
   await page.locator('#chat-input').press('Enter');
   await page.getByTestId('outbox').waitFor({ timeout: 10_000 });
@@ -123,7 +134,8 @@ test('the service worker activates, and offline the app opens from cache with th
   await page.getByTestId('outbox').waitFor({ state: 'detached', timeout: 30_000 });
   await until('the queued message to be answered', async () =>
     /You said: hello while offline/.test((await page.getByTestId('chat-log').textContent()) ?? ''), 30_000);
-  assert.deepEqual(errors, []);
+  assert.deepEqual([...errors, ...other.errors], []);
+  await other.context.close();
   await context.close();
 });
 

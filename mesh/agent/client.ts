@@ -2,19 +2,10 @@ import { Emitter } from '../emitter.ts';
 import { randomId } from '../ids.ts';
 import { z } from 'zod';
 import { ArgsSchema, describe, decodePeerEvent, isOpenStreamChunk, meshErrorOf, payloadOf, skillSpec, type BackedBy, type MeshMessage, type PeerEvent, type ToolEvent } from '../protocol/index.ts';
-import type { SkillInfo } from '../types.ts';
+import type { SkillCall, SkillInfo } from '../types.ts';
 import type { AgentTransport } from './transport.ts';
 
-export interface SkillCall {
-  /** Peer the request came from (our own peer id for local callers and the registry queue). */
-  fromPeer: string;
-  sourceAgent?: string | undefined;
-  requestId?: string | undefined;
-  /** Streams a piece of the answer (`task_stream_chunk`, done: false) before the final result. */
-  stream(text: string): void;
-  /** Aborted when the requester cancels (a `cancel` message); pass it on to the work (a provider call). */
-  signal: AbortSignal;
-}
+export type { SkillCall };
 export type SkillHandler = (args: any, call: SkillCall) => unknown | Promise<unknown>;
 /** A skill with what it tells others about itself (docs/skills.md): offered to LLMs as a tool. */
 export interface SkillDefinition {

@@ -6,7 +6,8 @@ import { SkillPolicySchema, type SkillPolicy, type SkillPolicyInput } from '../p
  * The default policy (`{}`) lets every paired device call every skill.
  */
 
-export interface SkillCall {
+/** Who asks to run which skill, as the policy sees it. */
+export interface SkillCallRequest {
   caller_peer_id: string;
   caller_role: string;
   skill: string;
@@ -40,7 +41,7 @@ export function mayProvide(policy: SkillPolicy | SkillPolicyInput, peerId: strin
 }
 
 /** First rule whose `skill` matches decides; no match: the policy default. */
-export function mayCall(policy: SkillPolicy | SkillPolicyInput, call: SkillCall): AclDecision {
+export function mayCall(policy: SkillPolicy | SkillPolicyInput, call: SkillCallRequest): AclDecision {
   const p = parseSkillPolicy(policy);
   for (const [i, rule] of p.rules.entries()) {
     if (!skillMatches(rule.skill, call.skill) || onlyProviders(rule)) continue;

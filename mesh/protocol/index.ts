@@ -7,5 +7,6 @@ export * from './message.ts';
 export * from './ipc.ts';
 export * from './skills.ts';
 export * from './rest.ts';
+export * from './routes.ts';
 export * from './identity.ts';
 export * from './revocation.ts';

@@ -1,5 +1,5 @@
 import { Hono, type Context } from 'hono';
-import { Id, skillSpec } from '../../mesh/protocol/index.ts';
+import { Id, ROUTES, skillSpec } from '../../mesh/protocol/index.ts';
 import type { AppEnv } from '../http/context.ts';
 import { now, type RegistryState } from '../state.ts';
 import { badRequest, notFound } from '../http/errors.ts';
@@ -32,7 +32,7 @@ export function a2aRoutes(reg: RegistryState) {
     const { agentCard, cardJson } = await cards();
     return c.json(cardJson(agentCard(a.record, baseUrl(c))));
   };
-  app.get('/api/registry/agents/:id/card', requireAuth(reg), agentCard);
+  app.get(ROUTES.agentCard.path, requireAuth(reg), agentCard);
   app.get('/a2a/agents/:id/.well-known/agent-card.json', requireAuth(reg), agentCard);
 
   // Public, like every A2A well-known card; skill names only for a caller with a valid token.

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
-import { AgentRegistration, Id, agentPeer, type OkResponse } from '../../mesh/protocol/index.ts';
+import { ROUTES } from '../../mesh/protocol/routes.ts';
+import { Id, agentPeer, type OkResponse } from '../../mesh/protocol/index.ts';
 import { mayProvide } from '../../mesh/identity/acl.ts';
 import type { AppEnv } from '../http/context.ts';
 import { now, type RegistryState } from '../state.ts';
@@ -71,9 +72,9 @@ export function agentRoutes(reg: RegistryState) {
   const app = new Hono<AppEnv>();
   app.use('/api/registry/*', requireAuth(reg));
 
-  app.post('/api/registry/agents', async (c) => {
+  app.post(ROUTES.registerAgent.path, async (c) => {
     const p = c.get('principal');
-    const body = await readJson(c, AgentRegistration);
+    const body = await readJson(c, ROUTES.registerAgent.body);
     const t = now();
     const existing = await reg.agents.get(body.agent_id, t);
     const owner = await ownAgentId(reg, p, body.agent_id, existing);
@@ -86,15 +87,15 @@ export function agentRoutes(reg: RegistryState) {
     return c.json({ status: 'ok', agent: stored.record, ...(refused.length && { refused_skills: refused }) });
   });
 
-  app.get('/api/registry/agents', async (c) => c.json((await reg.agents.list(now())).map((a) => a.record)));
+  app.get(ROUTES.listAgents.path, async (c) => c.json((await reg.agents.list(now())).map((a) => a.record)));
 
-  app.get('/api/registry/agents/:id', async (c) => {
+  app.get(ROUTES.getAgent.path, async (c) => {
     const a = await reg.agents.get(agentIdParam(c.req.param('id')), now());
     if (!a) throw notFound('agent');
     return c.json(a.record);
   });
 
-  app.delete('/api/registry/agents/:id', async (c) => {
+  app.delete(ROUTES.deleteAgent.path, async (c) => {
     const id = agentIdParam(c.req.param('id'));
     const a = await reg.agents.get(id, now());
     if (!a) throw notFound('agent');
@@ -104,7 +105,7 @@ export function agentRoutes(reg: RegistryState) {
     return c.json({ status: 'ok' } satisfies OkResponse);
   });
 
-  app.get('/api/registry/route', async (c) => {
+  app.get(ROUTES.routeSkill.path, async (c) => {
     const skill = c.req.query('skill') ?? '';
     if (!skill || skill.length > 128) throw badRequest('?skill= is required (1-128 characters)');
     // A record advertised before a `providers` rule existed is passed over (each try moves it back in the round robin).

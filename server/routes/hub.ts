@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
-import { Heartbeat, Id, TaskChunk, TaskState, TaskSubmission, TaskUpdate, taskSkills, type HeartbeatResponse, type Task, type TaskSubmitted } from '../../mesh/protocol/index.ts';
+import { ROUTES } from '../../mesh/protocol/routes.ts';
+import { Id, TaskState, taskSkills, type HeartbeatResponse, type Task, type TaskSubmitted } from '../../mesh/protocol/index.ts';
 import type { Principal } from '../auth/tokens.ts';
 import type { StoredTask } from '../storage/tasks.ts';
 import type { AppEnv } from '../http/context.ts';
@@ -32,9 +33,9 @@ export function hubRoutes(reg: RegistryState) {
   app.use('/api/hub/*', requireAuth(reg));
 
   /** Upsert the agent, record the reported links, hand over its pending tasks. */
-  app.post('/api/hub/heartbeat', async (c) => {
+  app.post(ROUTES.heartbeat.path, async (c) => {
     const p = c.get('principal');
-    const hb = await readJson(c, Heartbeat);
+    const hb = await readJson(c, ROUTES.heartbeat.body);
     const t = now();
     const existing = await reg.agents.get(hb.agent_id, t);
     const owner = await ownAgentId(reg, p, hb.agent_id, existing);
@@ -75,10 +76,10 @@ export function hubRoutes(reg: RegistryState) {
     return c.json({ status: 'ok', pending_tasks: pending, ...(refused.length && { refused_skills: refused }) } satisfies HeartbeatResponse);
   });
 
-  app.post('/api/hub/tasks', async (c) => {
+  app.post(ROUTES.submitTask.path, async (c) => {
     const p = c.get('principal');
     if (!reg.limits.task.take(`${p.peerId}|${clientIp(c)}`)) throw tooMany();
-    const sub = await readJson(c, TaskSubmission);
+    const sub = await readJson(c, ROUTES.submitTask.body);
     // The task queue enforces the same skill policy as the receiving peers, whichever field names
     // the skill (`skill`, or `payload.skill` as the Rust/Python agents send it).
     for (const skill of taskSkills(sub)) {
@@ -102,7 +103,7 @@ export function hubRoutes(reg: RegistryState) {
     return c.json({ task_id: stored.task.id } satisfies TaskSubmitted, created ? 201 : 200);
   });
 
-  app.get('/api/hub/tasks/all', async (c) => {
+  app.get(ROUTES.listTasks.path, async (c) => {
     await expire(reg);
     const stateQ = c.req.query('state');
     const state = stateQ === undefined ? undefined : TaskState.safeParse(stateQ);
@@ -112,7 +113,7 @@ export function hubRoutes(reg: RegistryState) {
     return c.json(await reg.tasks.list(limit, state?.data, p.role === 'admin' ? undefined : p.peerId));
   });
 
-  app.get('/api/hub/tasks/:id', async (c) => {
+  app.get(ROUTES.getTask.path, async (c) => {
     await expire(reg);
     const id = c.req.param('id');
     if (!Id.safeParse(id).success) throw badRequest('task id is not a valid id');
@@ -121,12 +122,12 @@ export function hubRoutes(reg: RegistryState) {
     return c.json(s.task);
   });
 
-  app.post('/api/hub/tasks/:id', async (c) => {
+  app.post(ROUTES.updateTask.path, async (c) => {
     const p = c.get('principal');
     if (!reg.limits.task.take(`${p.peerId}|${clientIp(c)}`)) throw tooMany();
     const id = c.req.param('id');
     if (!Id.safeParse(id).success) throw badRequest('task id is not a valid id');
-    const upd = await readJson(c, TaskUpdate);
+    const upd = await readJson(c, ROUTES.updateTask.body);
     await expire(reg);
     const s = await reg.tasks.get(id);
     if (!s) throw notFound('task');
@@ -152,11 +153,11 @@ export function hubRoutes(reg: RegistryState) {
   });
 
   /** A streamed piece from the agent holding the task (its current holder only). */
-  app.post('/api/hub/tasks/:id/chunks', async (c) => {
+  app.post(ROUTES.taskChunk.path, async (c) => {
     const p = c.get('principal');
     const id = c.req.param('id');
     if (!Id.safeParse(id).success) throw badRequest('task id is not a valid id');
-    const { text } = await readJson(c, TaskChunk);
+    const { text } = await readJson(c, ROUTES.taskChunk.body);
     const s = await reg.tasks.get(id);
     if (!s || !maySee(p, s)) throw notFound('task');
     if (s.holderPeer !== p.peerId) throw forbidden('only the peer holding the task streams its answer');
@@ -165,7 +166,7 @@ export function hubRoutes(reg: RegistryState) {
     return c.json({ status: 'ok' });
   });
 
-  app.get('/api/hub/network/topology', async (c) => c.json(await reg.topology()));
+  app.get(ROUTES.topology.path, async (c) => c.json(await reg.topology()));
   return app;
 }
 

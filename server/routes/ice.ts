@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { Hono } from 'hono';
+import { ROUTES } from '../../mesh/protocol/routes.ts';
 import type { IceConfig, IceServer } from '../../mesh/protocol/index.ts';
 import type { AppEnv } from '../http/context.ts';
 import type { RegistryState } from '../state.ts';
@@ -18,7 +19,7 @@ export function turnCredentials(secret: string, peerId: string, ttlS: number, no
 /** GET /api/config: ICE servers for the caller. */
 export function iceRoutes(reg: RegistryState) {
   const app = new Hono<AppEnv>();
-  app.get('/api/config', requireAuth(reg), (c) => {
+  app.get(ROUTES.config.path, requireAuth(reg), (c) => {
     const cfg = reg.cfg;
     const iceServers: IceServer[] = [];
     if (cfg.stunUrls.length) iceServers.push({ urls: cfg.stunUrls });

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
-import { CertificateRequestBody, type CertificateResponse } from '../../mesh/protocol/index.ts';
+import { ROUTES } from '../../mesh/protocol/routes.ts';
+import { type CertificateResponse } from '../../mesh/protocol/index.ts';
 import { jwkThumbprint } from '../../mesh/identity/keys.ts';
 import type { AppEnv } from '../http/context.ts';
 import { now, type RegistryState } from '../state.ts';
@@ -14,11 +15,11 @@ import { requireAuth } from '../http/auth.ts';
  */
 export function identityRoutes(reg: RegistryState) {
   const app = new Hono<AppEnv>();
-  app.get('/api/identity/ca', (c) => c.json(reg.ca.info()));
-  app.post('/api/identity/certificate', requireAuth(reg), async (c) => {
+  app.get(ROUTES.registryCa.path, (c) => c.json(reg.ca.info()));
+  app.post(ROUTES.requestCertificate.path, requireAuth(reg), async (c) => {
     const p = c.get('principal');
     if (!reg.limits.token.take(clientIp(c))) throw tooMany();
-    const body = await readJson(c, CertificateRequestBody);
+    const body = await readJson(c, ROUTES.requestCertificate.body);
     const keyId = await jwkThumbprint(body.public_key_jwk);
     let certificate: string;
     try {

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
-import { ApiKeyCreate, Id, type ApiKeyCreated, type ApiKeyInfo } from '../../mesh/protocol/index.ts';
+import { ROUTES } from '../../mesh/protocol/routes.ts';
+import { Id, type ApiKeyCreated, type ApiKeyInfo } from '../../mesh/protocol/index.ts';
 import type { AppEnv } from '../http/context.ts';
 import { now, type RegistryState } from '../state.ts';
 import { readJson } from '../http/body.ts';
@@ -20,8 +21,8 @@ export function keyRoutes(reg: RegistryState) {
   app.use('/api/keys', requireAdmin(reg));
   app.use('/api/keys/*', requireAdmin(reg));
 
-  app.post('/api/keys', async (c) => {
-    const body = await readJson(c, ApiKeyCreate);
+  app.post(ROUTES.createKey.path, async (c) => {
+    const body = await readJson(c, ROUTES.createKey.body);
     if (body.peer_id === ADMIN_PEER_ID) throw conflict('peer id "admin" is reserved for the admin key');
     const key = newSecret('ak_');
     await reg.keys.add(hashSecret(key), body.peer_id, body.role, now());
@@ -29,7 +30,7 @@ export function keyRoutes(reg: RegistryState) {
     return c.json({ key, peer_id: body.peer_id, role: body.role } satisfies ApiKeyCreated, 201);
   });
 
-  app.get('/api/keys', async (c) => {
+  app.get(ROUTES.listKeys.path, async (c) => {
     const list: ApiKeyInfo[] = [
       { peer_id: ADMIN_PEER_ID, role: 'admin', source: reg.adminKeySource, created_at: null },
       ...reg.auth.staticKeyList().map((k) => ({ ...k, source: 'keys_file' as const, created_at: null })),
@@ -38,7 +39,7 @@ export function keyRoutes(reg: RegistryState) {
     return c.json(list);
   });
 
-  app.delete('/api/keys/:peer_id', async (c) => {
+  app.delete(ROUTES.deleteKey.path, async (c) => {
     const peerId = c.req.param('peer_id');
     if (!Id.safeParse(peerId).success) throw badRequest('peer_id is not a valid id');
     const at = Math.floor(Date.now() / 1000);

@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { Hono } from 'hono';
-import { PairRequest, type PairingCode, type PairingEntry, type PairingStatus, type PairingStatusResponse, type PairResponse } from '../../mesh/protocol/index.ts';
+import { ROUTES } from '../../mesh/protocol/routes.ts';
+import { type PairingCode, type PairingEntry, type PairingStatus, type PairingStatusResponse, type PairResponse } from '../../mesh/protocol/index.ts';
 import { jwkThumbprint } from '../../mesh/identity/keys.ts';
 import type { AppEnv } from '../http/context.ts';
 import { now, type RegistryState } from '../state.ts';
@@ -27,7 +28,7 @@ export function pairingRoutes(reg: RegistryState) {
     return raw;
   };
 
-  app.post('/api/pairing/generate-code', requireAdmin(reg), async (c) => {
+  app.post(ROUTES.generatePairingCode.path, requireAdmin(reg), async (c) => {
     const t = now();
     const expiresAt = t + reg.cfg.pairingCodeTtlS;
     for (let attempt = 0; attempt < 20; attempt++) {
@@ -40,14 +41,14 @@ export function pairingRoutes(reg: RegistryState) {
     throw new ApiError(503, 'busy', 'too many live codes; try again');
   });
 
-  app.post('/api/pairing/pair', async (c) => {
+  app.post(ROUTES.pair.path, async (c) => {
     const ip = clientIp(c);
     // Every attempt counts, valid or not: 5 a minute per address; wrong ones also count against a
     // global budget per minute (many addresses cannot add up) and against every live code, which
     // dies after PAIRING_MAX_WRONG_ATTEMPTS of them.
     if (!reg.limits.pairing.take(`pair|${ip}`)) throw tooMany('too many pairing attempts, try again later');
     if (!reg.limits.pairingWrong.allows('global')) throw tooMany('too many wrong pairing codes were tried in the last minute; try again in a minute');
-    const body = await readJson(c, PairRequest);
+    const body = await readJson(c, ROUTES.pair.body);
     const t = now();
     const invitedBy = await reg.pairing.consumeCode(body.code, t);
     if (!invitedBy) {
@@ -83,11 +84,11 @@ export function pairingRoutes(reg: RegistryState) {
     }
   });
 
-  app.get('/api/pairing/pending', requireAdmin(reg), async (c) => c.json(await reg.pairing.list('pending_approval')));
-  app.get('/api/pairing/all', requireAdmin(reg), async (c) => c.json(await reg.pairing.list()));
+  app.get(ROUTES.pendingPairings.path, requireAdmin(reg), async (c) => c.json(await reg.pairing.list('pending_approval')));
+  app.get(ROUTES.allPairings.path, requireAdmin(reg), async (c) => c.json(await reg.pairing.list()));
 
   const move = (action: 'approve' | 'reject' | 'revoke', from: PairingStatus, to: PairingStatus) =>
-    app.post(`/api/pairing/:id/${action}`, requireAdmin(reg), async (c) => {
+    app.post(ROUTES[`${action}Pairing`].path, requireAdmin(reg), async (c) => {
       const id = entryId(c.req.param('id'));
       const current = await reg.pairing.get(id);
       if (!current) throw notFound('pairing entry');
@@ -108,7 +109,7 @@ export function pairingRoutes(reg: RegistryState) {
   move('reject', 'pending_approval', 'rejected');
   move('revoke', 'approved', 'revoked');
 
-  app.get('/api/pairing/:id/status', async (c) => {
+  app.get(ROUTES.pairingStatus.path, async (c) => {
     if (!reg.limits.pairingStatus.take(`status|${clientIp(c)}`)) throw tooMany();
     const id = entryId(c.req.param('id'));
     const stored = await reg.pairing.get(id);

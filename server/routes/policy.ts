@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
+import { ROUTES } from '../../mesh/protocol/routes.ts';
 import type { SkillPolicy } from '../../mesh/protocol/index.ts';
 import { parseSkillPolicy } from '../../mesh/identity/acl.ts';
 import type { AppEnv } from '../http/context.ts';
@@ -7,7 +8,6 @@ import type { RegistryState } from '../state.ts';
 import { readJson } from '../http/body.ts';
 import { badRequest } from '../http/errors.ts';
 import { requireAdmin, requireAuth } from '../http/auth.ts';
-import { z } from 'zod';
 
 const META_KEY = 'skill_policy';
 
@@ -25,9 +25,9 @@ export async function loadSkillPolicy(reg: RegistryState): Promise<void> {
 /** GET /api/policy (any token), PUT /api/policy (admin, audited, pushed as a `policy` event). */
 export function policyRoutes(reg: RegistryState) {
   const app = new Hono<AppEnv>();
-  app.get('/api/policy', requireAuth(reg), (c) => c.json(reg.skillPolicy));
-  app.put('/api/policy', requireAdmin(reg), async (c) => {
-    const raw = await readJson(c, z.record(z.string(), z.unknown()));
+  app.get(ROUTES.policy.path, requireAuth(reg), (c) => c.json(reg.skillPolicy));
+  app.put(ROUTES.setPolicy.path, requireAdmin(reg), async (c) => {
+    const raw = await readJson(c, ROUTES.setPolicy.body);
     let policy: SkillPolicy;
     try {
       policy = parseSkillPolicy(raw);

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
-import { TokenRequest, type TokenResponse } from '../../mesh/protocol/index.ts';
+import { ROUTES } from '../../mesh/protocol/routes.ts';
+import { type TokenResponse } from '../../mesh/protocol/index.ts';
 import type { AppEnv } from '../http/context.ts';
 import type { RegistryState } from '../state.ts';
 import { clientIp, readJson } from '../http/body.ts';
@@ -9,9 +10,9 @@ import { ADMIN_PEER_ID } from '../auth/authenticator.ts';
 /** POST /api/token: an API key (X-API-Key) or a device token (X-Device-Token or body) → a short-lived JWT. */
 export function tokenRoutes(reg: RegistryState) {
   const app = new Hono<AppEnv>();
-  app.post('/api/token', async (c) => {
+  app.post(ROUTES.token.path, async (c) => {
     if (!reg.limits.token.take(clientIp(c))) throw tooMany();
-    const body = await readJson(c, TokenRequest, true);
+    const body = await readJson(c, ROUTES.token.body, true);
     const key = c.req.header('x-api-key');
     const device = c.req.header('x-device-token') ?? body.device_token;
     const p = key ? await reg.auth.apiKey(key) : device ? await reg.auth.deviceToken(device) : undefined;

@@ -24,7 +24,7 @@ const api = {
     await client.token();
     const ice = await client.config();
     const joined = await joinWithIdentity({ registry: client, peerId, keyStore: new IndexedDbKeyStore(), records: new IndexedDbTrustRecords() });
-    const tab = createTabMesh({ client, peerId, ice: () => ice, joined });
+    const tab = createTabMesh({ client, peerId, ice: () => ice, joined: () => joined });
     mesh = tab.mesh;
     mesh.events.on('link_state', (peer, state) => linkEvents.push({ peer, state, at: Date.now() }));
     worker = new Worker('/tab-worker.js', { name: 'fault-agent' });

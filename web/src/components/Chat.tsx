@@ -32,6 +32,8 @@ export function Chat({ target, onTarget }: {
     setText('');
   };
   const value = target ? `${target.agent}@${target.peerId}` : '';
+  // The agent left the registry (its peer signed out or was revoked): say so, offer nothing to send.
+  const gone = !!target && !choices.some((a) => a.agent_id === target.agent && a.peer_id === target.peerId);
   return (
     <section className="card chat" aria-labelledby="chat-title" id="chat">
       <div className="card-head">
@@ -43,6 +45,7 @@ export function Chat({ target, onTarget }: {
             onTarget(a ? { agent: a.agent_id, peerId: a.peer_id } : null);
           }}>
             <option value="">Choose an agent…</option>
+            {gone && <option value={value} disabled>{target.agent} (gone)</option>}
             {choices.map((a) => (
               <option key={`${a.agent_id}@${a.peer_id}`} value={`${a.agent_id}@${a.peer_id}`}>
                 {a.agent_id} on {a.peer_id}{a.peer_id === self ? ' (this browser)' : ''}
@@ -59,13 +62,14 @@ export function Chat({ target, onTarget }: {
           </li>
         ))}
       </ol>
+      {gone && <p className="muted small" data-testid="chat-gone">{target.agent} is no longer in the mesh: messages to it cannot be delivered. Choose another agent.</p>}
       <form className="chat-form" onSubmit={submit}>
         <label htmlFor="chat-input" className="sr-only">Message</label>
         <input id="chat-input" value={text} onChange={(e) => setText(e.target.value)} placeholder={target ? `Message ${target.agent}` : 'Choose an agent first'}
-          disabled={!target} autoComplete="off" />
+          disabled={!target || gone} autoComplete="off" />
         {answering && target
           ? <button type="button" className="ghost" data-testid="chat-stop" onClick={() => void stopPrompt(target.agent, target.peerId)}>Stop</button>
-          : <button type="submit" className="primary" disabled={!target || !text.trim()}>Send</button>}
+          : <button type="submit" className="primary" disabled={!target || gone || !text.trim()}>Send</button>}
       </form>
     </section>
   );

@@ -9,18 +9,23 @@ export function pairingLink(code: string): string {
   return `${location.origin}/pair?code=${code}`;
 }
 
+/** Seconds since the epoch from a time the registry may give in seconds or milliseconds. */
+const epochS = (t: number) => (t < 1e12 ? t : t / 1000);
+
 /** Admin: create an invite (code + QR), approve or reject requests as they arrive, revoke devices. */
 export function Devices({ feed }: { feed: AdminFeed }) {
-  const [invite, setInvite] = useState<(PairingCode & { qr: string }) | null>(null);
+  const [invite, setInvite] = useState<(PairingCode & { qr: string; madeAt: number }) | null>(null);
   const [now, setNow] = useState(Date.now());
   const [error, setError] = useState('');
   const [busy, setBusy] = useState('');
+  // A code is single use: the first request made after it (by the registry's clock) used it.
+  const usedBy = invite && feed.pairings.find((p) => p.created_at >= invite.madeAt);
   useEffect(() => {
-    if (!invite) return;
+    if (!invite || usedBy) return;
     const t = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(t);
-  }, [invite]);
-  const left = invite ? Math.max(0, Math.round((invite.expires_at * (invite.expires_at < 1e12 ? 1000 : 1) - now) / 1000)) : 0;
+  }, [invite, usedBy]);
+  const left = invite ? Math.max(0, Math.round(epochS(invite.expires_at) - now / 1000)) : 0;
 
   const act = async (what: string, fn: () => Promise<unknown>) => {
     setError('');
@@ -37,7 +42,7 @@ export function Devices({ feed }: { feed: AdminFeed }) {
     const c = await feed.client!.generatePairingCode();
     // SVG as a data: URL in an <img>: nothing from the network is ever parsed as markup here.
     const svg = await QRCode.toString(pairingLink(c.code), { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
-    setInvite({ ...c, qr: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}` });
+    setInvite({ ...c, qr: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`, madeAt: epochS(c.expires_at) - c.expires_in });
     setNow(Date.now());
   });
   const pending = feed.pairings.filter((p) => p.status === 'pending_approval');
@@ -51,7 +56,9 @@ export function Devices({ feed }: { feed: AdminFeed }) {
       </div>
       {invite && (
         <div className="invite" data-testid="invite">
-          {left > 0 ? (
+          {usedBy ? (
+            <p data-testid="invite-used">The code {invite.code} was used by <strong>{usedBy.agent_name}</strong>{usedBy.status === 'pending_approval' ? ': approve it below.' : '.'}</p>
+          ) : left > 0 ? (
             <>
               <img src={invite.qr} width={180} height={180} alt={`QR code of the pairing link for code ${invite.code}`} data-testid="invite-qr" />
               <p>Scan it on the new device, or open <code>/pair</code> there and enter</p>

@@ -77,7 +77,7 @@ function AddSkill({ agentId, onDone }: { agentId: string; onDone: () => void }) 
     e.preventDefault();
     if (!/^[\w.:-]{1,64}$/.test(name)) { setError('Skill names use letters, digits, . _ : - (up to 64)'); return; }
     setError('');
-    void addSkill(agentId, name, code, timeout).then(onDone);
+    addSkill(agentId, name, code, timeout).then(onDone, (err: Error) => setError(`Skill ${name} not added: ${err.message}`));
   };
   return (
     <form className="skill-form" onSubmit={submit} aria-label={`Add a skill to ${agentId}`}>

@@ -16,8 +16,9 @@ export function Login() {
       <form className="card login-card" onSubmit={submit} aria-labelledby="login-title">
         <h1 id="login-title">Join the mesh</h1>
         <p className="muted">
-          Enter the admin key printed by <code>npm start</code> (also in <code>.mesh-data/admin.key</code>),
-          an API key, or this device's token. It is kept in this browser only.
+          Enter the admin key printed by <code>npm start</code> (also in <code>admin.key</code> in the registry's
+          data directory: <code>MESH_DATA_DIR</code>, <code>./.mesh-data</code> by default), an API key, or this
+          device's token. It is kept in this browser only.
         </p>
         <input type="text" name="username" autoComplete="username" value="chatixia" readOnly hidden />
         <label htmlFor="credential">Key or device token</label>

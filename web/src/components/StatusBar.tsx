@@ -10,15 +10,17 @@ export function StatusBar() {
   const outbox = useStore((s) => s.outbox);
   const notices = useStore((s) => s.notices);
   const dismiss = useStore((s) => s.dismiss);
+  // Offline and stale describe a mesh state on screen: there is none before signing in, or after a revocation.
+  const showing = useStore((s) => s.session.phase === 'signed_in');
   return (
     <div className="status-stack">
-      {!online && (
+      {showing && !online && (
         <div className="banner banner-offline" role="status" data-testid="offline-banner">
           <span><strong>You are offline.</strong> Showing the last known mesh state
           {savedAt ? ` from ${time(savedAt)}` : ''}. Messages and tasks you send now are queued and sent when the connection returns.</span>
         </div>
       )}
-      {online && stale && (
+      {showing && online && stale && (
         <div className="banner banner-stale" role="status"><span>Reconnecting… the data below may be out of date{savedAt ? ` (saved ${time(savedAt)})` : ''}.</span></div>
       )}
       {outbox.length > 0 && (

@@ -8,6 +8,7 @@ import type { RegistryClient } from '../../../mesh/registry-client.ts';
 import type { AgentRecord, RegistryEvent, SkillPolicy, Task, Topology } from '../../../mesh/protocol/index.ts';
 import { useStore } from '../state/store.ts';
 import type { AgentView, EdgeView, TaskView } from '../state/views.ts';
+import { settleDispatch } from './dispatch.ts';
 
 const MAX_TASKS = 100;
 
@@ -63,7 +64,10 @@ export class RegistryFeed {
         try {
           // Tasks come as single updates; the first screen needs the recent ones.
           const tasks = await this.#client.listTasks({ limit: 50 }).catch(() => null);
-          if (tasks) store().setRegistry({ tasks: tasks.map(toTaskView) });
+          if (tasks) {
+            store().setRegistry({ tasks: tasks.map(toTaskView) });
+            tasks.forEach(settleDispatch);
+          }
           let first = true;
           await this.#client.events((e) => {
             if (first) { first = false; backoff.reset(); store().setRegistry({ live: true }); store().setNet({ stale: false }); }
@@ -108,6 +112,7 @@ export class RegistryFeed {
         return;
       case 'tasks': {
         this.#onTask(e.data);
+        settleDispatch(e.data);
         const v = toTaskView(e.data);
         const list = store().registry.tasks.filter((t) => t.id !== v.id);
         store().setRegistry({ tasks: [v, ...list].slice(0, MAX_TASKS), updatedAt: at });

@@ -19,8 +19,13 @@ export async function restoreSnapshot(): Promise<boolean> {
     // restored links and agents are history, not live state
     mesh: { ...rest.mesh, signaling: 'idle', links: {} },
     localAgents: rest.localAgents.map((a) => ({ ...a, status: 'stopped' as const })),
+    // The page that waited for a dispatch is gone: one the registry queued ends with its task (the
+    // feed settles it); any other was lost with the page.
+    dispatches: rest.dispatches.map((d) => (d.state !== 'running' || d.taskId ? d
+      : { ...d, state: 'failed' as const, error: 'Interrupted: the page was reloaded while it ran. Dispatch it again.' })),
     registry: { ...rest.registry, live: false },
-    session: { ...useStore.getState().session, peerId: session.peerId, role: session.role },
+    // The certificate is in IndexedDB with the key: the last known description stays true offline.
+    session: { ...useStore.getState().session, peerId: session.peerId, role: session.role, identity: session.identity },
     stale: true,
     savedAt: saved.at,
   });

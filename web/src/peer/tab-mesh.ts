@@ -5,6 +5,7 @@
  * fault tests (e2e/faults/tab/) run exactly this in Chromium.
  */
 import { AgentHub, Mesh, SignalingClient, type RTCPeerConnectionCtor, type WebSocketCtor } from '../../../mesh/index.ts';
+import type { LinkAuth } from '../../../mesh/link/identity-gate.ts';
 import type { RegistryClient } from '../../../mesh/registry-client.ts';
 import { skillGuard, type JoinedIdentity } from '../../../mesh/identity/join.ts';
 import type { IceConfig } from '../../../mesh/protocol/index.ts';
@@ -17,7 +18,22 @@ export interface TabMeshOptions {
   peerId: string;
   /** the latest ICE configuration from /api/config (TabPeer refreshes it) */
   ice: () => IceConfig;
-  joined: JoinedIdentity | null;
+  /**
+   * This browser's proven identity, once the registry has issued its certificate: the mesh is built
+   * before (its agents run while the registry is unreachable), and no link opens before signaling.
+   */
+  joined: () => JoinedIdentity | null;
+}
+
+/** Proofs with the identity of the moment; without one, links open without proofs (peers that require them refuse). */
+function currentLinkAuth(joined: () => JoinedIdentity | null): LinkAuth {
+  const auth = () => joined()?.linkAuth;
+  return {
+    required: (p) => { const a = auth(); return a ? a.required?.(p) ?? true : false; },
+    proofFrame: (p, conn) => auth()!.proofFrame(p, conn),
+    check: (p, conn, text) => auth()!.check(p, conn, text),
+    refusal: (c) => auth()!.refusal(c),
+  };
 }
 
 export function createTabMesh(o: TabMeshOptions): { signaling: SignalingClient; mesh: Mesh; hub: AgentHub } {
@@ -37,12 +53,15 @@ export function createTabMesh(o: TabMeshOptions): { signaling: SignalingClient; 
     ...(policy ? { iceTransportPolicy: policy } : {}),
     iceRestart: true,
     skills: () => hub.skills(),
-    ...(o.joined ? { linkAuth: o.joined.linkAuth } : {}),
+    linkAuth: currentLinkAuth(o.joined),
   });
   hub = new AgentHub({
     mesh,
     maxQueuedBytes: AGENT_QUEUE_BYTES,
-    ...(o.joined ? { authorize: skillGuard(o.joined.linkAuth, () => o.ice().skill_policy) } : {}),
+    authorize: (from, msg) => {
+      const j = o.joined();
+      return j ? skillGuard(j.linkAuth, () => o.ice().skill_policy)(from, msg) : { allowed: true, reason: 'no device certificate' };
+    },
   });
   return { signaling, mesh, hub };
 }

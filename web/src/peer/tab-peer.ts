@@ -19,14 +19,25 @@ import { RegistryPresence } from '../../../mesh/registry-presence.ts';
 import { dispatchTask } from './dispatch.ts';
 import { targetName } from '../../../mesh/agent-records.ts';
 import { browserName } from '../lib/browser-name.ts';
+import { watchRevocation } from '../../../mesh/revocation.ts';
 
 const withTarget = (name: string | undefined) => (name ? { target_agent: name } : {});
 
 export interface TabPeer {
   peerId: string;
-  role: string;
+  /** Known once the registry answered (or from the saved state). */
+  role: string | undefined;
+  /** True once signed in with the registry: signaling, presence and the live feed run. */
+  readonly joined: boolean;
+  /** Resolves when the agents saved in this browser run (or failed to start): actions that need them wait for it. */
+  agentsReady: Promise<void>;
+  /** Whether this browser's own agents can carry out the action without the registry or a link. */
+  runsHere(a: Action): boolean;
+  /** Signs in with the registry and joins the mesh; rejects while it cannot be reached (call again) or refuses. */
+  join(): Promise<void>;
   do(a: Action): Promise<void>;
-  stop(): Promise<void>;
+  /** Stops everything; `revoked`: the registry already removed this peer's records. */
+  stop(revoked?: boolean): Promise<void>;
 }
 
 /** The registry refused the credential (as opposed to: could not be reached). */
@@ -37,28 +48,41 @@ export function isAuthError(e: unknown): boolean {
 const STATS_EVERY_MS = 2000;
 const ICE_REFRESH_MS = 10 * 60_000;
 const HEARTBEAT_MS = 15_000;
+const LINK_WAIT_MS = 20_000;
 
-/** Exchanges the credential for a JWT: as an API key first (asking for our own peer id), then as a device token. */
-async function signIn(credential: string, preferredPeerId: string): Promise<RegistryClient> {
+/** Device tokens from pairing carry this prefix (server/auth/secrets.ts); anything else is an API key. */
+const DEVICE_TOKEN_PREFIX = 'dt_';
+
+/**
+ * Exchanges the credential for a JWT: a device token as such; an API key asking for our own peer id
+ * first, then — only if the registry says the key is bound to its own id (403) or our id is taken
+ * (409) — for the key's own id. A wrong key costs one request.
+ */
+export async function signIn(credential: string, preferredPeerId: string): Promise<RegistryClient> {
   const baseUrl = location.origin;
-  const attempts: Array<() => RegistryClient> = [
-    () => new RegistryClient({ baseUrl, apiKey: credential, peerId: preferredPeerId }),
-    () => new RegistryClient({ baseUrl, apiKey: credential }), // an agent key is bound to its own peer id
-    () => new RegistryClient({ baseUrl, deviceToken: credential }),
-  ];
-  let last: unknown;
-  for (const make of attempts) {
-    const c = make();
-    try {
-      await c.token();
-      return c;
-    } catch (e) {
-      last = e;
-      // 409: our preferred peer id belongs to another key or device — take the key's own id instead.
-      if (!isAuthError(e) && !(e instanceof RegistryError && e.status === 409)) throw e; // network trouble: stop here
-    }
+  if (credential.startsWith(DEVICE_TOKEN_PREFIX)) {
+    const c = new RegistryClient({ baseUrl, deviceToken: credential });
+    await c.token();
+    return c;
   }
-  throw last;
+  const own = new RegistryClient({ baseUrl, apiKey: credential, peerId: preferredPeerId });
+  try {
+    await own.token();
+    return own;
+  } catch (e) {
+    if (!(e instanceof RegistryError && (e.status === 403 || e.status === 409))) throw e;
+  }
+  const bound = new RegistryClient({ baseUrl, apiKey: credential });
+  await bound.token();
+  return bound;
+}
+
+/** The client for a credential that signed in before as `peerId` (no request is made). */
+export function clientFor(credential: string, peerId: string): RegistryClient {
+  const baseUrl = location.origin;
+  return credential.startsWith(DEVICE_TOKEN_PREFIX)
+    ? new RegistryClient({ baseUrl, deviceToken: credential })
+    : new RegistryClient({ baseUrl, apiKey: credential, peerId });
 }
 
 /**
@@ -83,14 +107,19 @@ async function proveIdentity(client: RegistryClient, peerId: string): Promise<Jo
   }
 }
 
-export async function connectTabPeer(credential: string, preferredPeerId: string): Promise<TabPeer> {
+/**
+ * This browser's peer in two steps: at once, the mesh core and the worker agents (they run, and
+ * answer this browser, while the registry is unreachable); then `join()` — sign in, identity,
+ * signaling, registry presence and the live feed — retried by the leader until it succeeds.
+ */
+export function openTabPeer(client: RegistryClient, peerId: string, knownRole: string | undefined, onRevoked: (message: string) => void): TabPeer {
   const store = useStore.getState;
-  const client = await signIn(credential, preferredPeerId);
-  const { peer_id: peerId, role } = client.peer!;
-  let ice: IceConfig = await client.config().catch(() => ({ iceServers: [] }));
-  const joined = await proveIdentity(client, peerId);
+  let role = knownRole;
+  let ice: IceConfig = { iceServers: [] };
+  let joined: JoinedIdentity | null = null;
+  let isJoined = false;
 
-  const { signaling, mesh, hub } = createTabMesh({ client, peerId, ice: () => ice, joined });
+  const { signaling, mesh, hub } = createTabMesh({ client, peerId, ice: () => ice, joined: () => joined });
 
   // The dashboard talks to agents as an agent itself (chat, tasks), through the same hub.
   const dashPort = new MessageChannel();
@@ -100,6 +129,7 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
   const dash = new AgentClient(portTransport(dashPort.port2), { name: `dashboard-${peerId}`.slice(0, 128) });
 
   const offs: Array<() => void> = [];
+  const timers: Array<ReturnType<typeof setInterval>> = [];
   const setPeers = () => store().setMesh({ peers: [...signaling.present].sort() });
   offs.push(
     signaling.on('connected', () => { store().setMesh({ signaling: 'open' }); setPeers(); }),
@@ -116,6 +146,8 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
         store().notify('error', 'The registry refused this browser\'s credential. Sign out and sign in again.');
       }
     }),
+    // Revoked (any channel, once): the leader stops this peer and says so; nothing retries.
+    watchRevocation({ registry: client, signaling }, onRevoked),
     mesh.events.on('link_refused', (p, reason, message) => {
       store().notify('error', `The link to ${p} was refused (${reason}): ${message}`);
     }),
@@ -134,11 +166,7 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
     }
     for (const id of Object.keys(store().mesh.links)) if (!seen.has(id)) store().dropLink(id);
   };
-  const statsTimer = setInterval(() => void refreshStats(), STATS_EVERY_MS);
   offs.push(mesh.events.on('peer_connected', () => void refreshStats()));
-  const iceTimer = setInterval(() => void client.config().then((c) => { ice = c; }).catch(() => {}), ICE_REFRESH_MS);
-  // An installed app may stay open for months: its certificate is renewed before it lapses.
-  const certTimer = setInterval(() => void joined?.renewIfDue().then((c) => c && store().setSession({ identity: describeCertificate(c) })).catch(() => {}), RENEW_CHECK_MS);
 
   // Kept in the registry the way a sidecar is: a record for this peer and one per worker agent.
   const presence = new RegistryPresence({
@@ -147,18 +175,37 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
     watchTasks: false, // the dashboard's feed reads the event stream and forwards task and policy events
     policy: () => ice.skill_policy,
   });
-  const workers = new WorkerAgents(hub, mesh, () => presence.kick());
+  const workers = new WorkerAgents(hub, mesh, () => { if (isJoined) presence.kick(); });
   // What this browser's LLM agents use: their tools (list_skills) and how to run them (delegate), for its own agents only.
-  registerLlmSupport(hub, { hub, mesh, registry: client, policy: () => ice.skill_policy, role: () => role }, { delegate: true });
+  registerLlmSupport(hub, { hub, mesh, registry: client, policy: () => ice.skill_policy, role: () => role ?? 'agent' }, { delegate: true });
   const feed = new RegistryFeed(client, (t) => presence.taskAnnounced(t), (p) => { ice = { ...ice, skill_policy: p }; });
 
-  store().setMesh({ signaling: 'connecting', links: {}, peers: [] });
-  signaling.start();
-  await dash.register();
-  feed.start();
-  await workers.restore();
-  if (store().localAgents.length === 0 && !(await workers.hasSaved())) await workers.start('echo');
-  presence.start();
+  store().setMesh({ signaling: 'idle', links: {}, peers: [] });
+  const agentsReady = (async () => {
+    await dash.register();
+    await workers.restore();
+    if (store().localAgents.length === 0 && !(await workers.hasSaved())) await workers.start('echo');
+    await workers.started();
+  })();
+
+  const join = async () => {
+    await client.token();
+    role = client.peer!.role;
+    ice = await client.config().catch(() => ice);
+    joined = await proveIdentity(client, peerId);
+    timers.push(
+      setInterval(() => void refreshStats(), STATS_EVERY_MS),
+      setInterval(() => void client.config().then((c) => { ice = c; }).catch(() => {}), ICE_REFRESH_MS),
+      // An installed app may stay open for months: its certificate is renewed before it lapses.
+      setInterval(() => void joined?.renewIfDue().then((c) => c && store().setSession({ identity: describeCertificate(c) })).catch(() => {}), RENEW_CHECK_MS),
+    );
+    store().setMesh({ signaling: 'connecting' });
+    signaling.start();
+    feed.start();
+    await agentsReady;
+    presence.start();
+    isJoined = true;
+  };
 
   /** Answers being streamed, per chat: Stop aborts the request, which sends `cancel` to the agent. */
   const streaming = new Map<string, AbortController>();
@@ -177,6 +224,8 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
     streaming.get(key)?.abort();
     streaming.set(key, abort);
     try {
+      // Sent right after joining (a message queued offline), the link may still be forming: wait for it.
+      if (a.peerId !== peerId && isJoined && !mesh.isConnected(a.peerId)) await mesh.connect(a.peerId, LINK_WAIT_MS).catch(() => {});
       const r = await dash.request(a.peerId === peerId ? 'local' : a.peerId, {
         type: 'agent_prompt', request_id: rid, ...withTarget(targetName(a.agent, a.peerId)), payload: { text: a.text, session_id: `${peerId}:${a.agent}` },
       }, {
@@ -212,7 +261,12 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
 
   return {
     peerId,
-    role,
+    get role() { return role; },
+    get joined() { return isJoined; },
+    agentsReady,
+    runsHere: (a) => (a.type === 'prompt' && a.peerId === peerId) || (a.type === 'dispatch' && hub.hasSkill(a.target.skill)
+      && (a.target.kind === 'skill' || a.target.agent.endsWith(`@${peerId}`))),
+    join,
     do: async (a) => {
       switch (a.type) {
         case 'start_agent': await workers.start(a.kind); return;
@@ -228,12 +282,10 @@ export async function connectTabPeer(credential: string, preferredPeerId: string
         default: throw new Error(`unexpected action ${a.type}`);
       }
     },
-    stop: async () => {
-      clearInterval(statsTimer);
-      clearInterval(iceTimer);
-      clearInterval(certTimer);
+    stop: async (revoked = false) => {
+      for (const t of timers) clearInterval(t);
       for (const off of offs) off();
-      const gone = presence.stop(); // removes this browser's records once the last heartbeat is done
+      const gone = isJoined ? presence.stop(!revoked) : Promise.resolve(); // removes this browser's records once the last heartbeat is done
       feed.stop();
       workers.stopAll();
       dashAttach.detach();

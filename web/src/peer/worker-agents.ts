@@ -26,6 +26,9 @@ interface Running {
   runs: Map<number, ReturnType<typeof setTimeout>>;
   skills: SkillSummary[];
   ready: boolean;
+  /** Settles when the worker announced its skills, or stopped before it did. */
+  settled: Promise<void>;
+  settle: () => void;
   pendingSkill?: { name: string; resolve: () => void; reject: (e: Error) => void } | undefined;
 }
 
@@ -49,10 +52,24 @@ export class WorkerAgents {
     for (const c of saved) {
       if (c.kind !== 'llm' && !BUILTIN_AGENTS[c.kind]) continue;
       this.#configs.set(c.id, c);
-      this.#view(c.id, { id: c.id, kind: c.kind, status: 'stopped', skills: [], restarts: 0 });
+      this.#view(c.id, { id: c.id, kind: c.kind, status: c.running ? 'starting' : 'stopped', skills: [], restarts: 0 });
       if (c.running) this.#spawn(c.id);
     }
     this.#publish();
+  }
+
+  /**
+   * Resolves when every agent being started has announced its skills (or stopped): a task queued
+   * for one of them must not be sent before the hub knows the skill. Bounded: a worker that never
+   * loads does not hold the rest back.
+   */
+  async started(timeoutMs = 10_000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all([...this.#running.values()].map((r) => r.settled)),
+      new Promise((r) => { timer = setTimeout(r, timeoutMs); }),
+    ]);
+    clearTimeout(timer);
   }
 
   async hasSaved(): Promise<boolean> {
@@ -158,7 +175,9 @@ export class WorkerAgents {
     const ipc = new MessageChannel();
     ipc.port1.start();
     const { agent: attached, detach } = attachPort(this.#hub, ipc.port1, () => worker.terminate());
-    const r: Running = { worker, attached, detach, runs: new Map(), skills: [], ready: false };
+    let settle = () => {};
+    const settled = new Promise<void>((resolve) => { settle = resolve; });
+    const r: Running = { worker, attached, detach, runs: new Map(), skills: [], ready: false, settled, settle };
     this.#running.set(id, r);
     worker.onmessage = (ev: MessageEvent<WorkerToHost>) => this.#fromWorker(id, r, ev.data);
     worker.onerror = (ev) => {
@@ -174,6 +193,7 @@ export class WorkerAgents {
       case 'ready':
         r.ready = true;
         r.skills = m.skills;
+        r.settle();
         this.#view(id, { status: 'running', skills: toViews(m.skills, this.#configs.get(id)!) });
         this.#onChange();
         return;
@@ -245,6 +265,7 @@ export class WorkerAgents {
     for (const t of r.runs.values()) clearTimeout(t);
     r.worker.terminate();
     r.detach();
+    r.settle();
     r.pendingSkill?.reject(new Error('the agent stopped'));
     this.#onChange();
   }

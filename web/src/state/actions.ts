@@ -11,6 +11,8 @@ export type DispatchTarget = { kind: 'skill'; skill: string } | { kind: 'agent';
 export type Action =
   | { type: 'login'; credential: string }
   | { type: 'logout' }
+  /** After a revocation: forget it, to pair again (`pair`) or sign in with a key. */
+  | { type: 'leave_revoked'; then: 'pair' | 'sign_in' }
   | { type: 'start_agent'; kind: BuiltinAgentKind }
   /** The key is already in IndexedDB (llmKeyName): it never travels in an action. */
   | { type: 'add_llm_agent'; definition: LlmAgentDefinitionInput }

@@ -48,8 +48,8 @@ export const createAgentsSlice: StateCreator<Store, [], [], AgentsSlice> = (set,
     stopAgent: (id) => act('Could not stop the agent', { type: 'stop_agent', id }),
     restartAgent: (id) => act('Could not restart the agent', { type: 'restart_agent', id }),
     removeAgent: (id) => act('Could not remove the agent', { type: 'remove_agent', id }),
-    addSkill: (agentId, name, code, timeoutMs) =>
-      act(`Could not add skill ${name}`, { type: 'add_skill', agentId, name, code, timeoutMs }),
+    // Rejects: the form shows the error beside the code and stays open to fix it.
+    addSkill: (agentId, name, code, timeoutMs) => runtime().do({ type: 'add_skill', agentId, name, code, timeoutMs }),
     removeSkill: (agentId, name) => act(`Could not remove skill ${name}`, { type: 'remove_skill', agentId, name }),
     dispatch: (target, args) => act('Task not dispatched', { type: 'dispatch', target, args }),
     setLocalAgents: (localAgents) => set({ localAgents }),

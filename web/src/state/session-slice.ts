@@ -4,7 +4,8 @@ import { runtime } from './actions.ts';
 
 export interface SessionSlice {
   session: {
-    phase: 'starting' | 'signed_out' | 'signing_in' | 'signed_in';
+    /** `revoked`: an admin revoked this browser's credential; `error` holds the registry's words. */
+    phase: 'starting' | 'signed_out' | 'signing_in' | 'signed_in' | 'revoked';
     peerId?: string | undefined;
     role?: string | undefined;
     error?: string | undefined;

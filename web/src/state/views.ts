@@ -74,6 +74,8 @@ export interface DispatchView {
   tier?: Tier | undefined;
   /** Answered by an agent in this browser (no network hop). */
   local?: boolean | undefined;
+  /** The registry task carrying it (tier task_queue): its end is this dispatch's end, even after a reload. */
+  taskId?: string | undefined;
   result?: string | undefined;
   error?: string | undefined;
   at: number;
