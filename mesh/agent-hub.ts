@@ -40,6 +40,17 @@ export interface BuiltinOptions {
   localOnly?: boolean;
 }
 
+/** How a run the hub starts itself (a queued task, a prompt) is done. */
+export interface RunOptions {
+  timeoutMs?: number;
+  sourceAgent?: string;
+  targetAgent?: string;
+  /** Each streamed piece of the answer, in order. */
+  onChunk?: (text: string) => void;
+  /** Aborting sends the agent a `cancel`. */
+  signal?: AbortSignal;
+}
+
 export interface AgentHubOptions {
   mesh: Mesh;
   /** Lines queued per agent before overflow (default 1000). */
@@ -176,18 +187,31 @@ export class AgentHub {
    * with the `task_response` payload's result (rejects with its error). Used for tasks that arrive
    * through the registry's queue.
    */
-  async runTask(
-    skill: string,
-    args: unknown,
-    opts: { timeoutMs?: number; sourceAgent?: string; targetAgent?: string; onChunk?: (text: string) => void; signal?: AbortSignal } = {},
-  ): Promise<unknown> {
-    const requestId = `task-${randomId(6)}`;
-    const msg: MeshMessage = { type: 'task_request', request_id: requestId, payload: { skill, args } };
+  async runTask(skill: string, args: unknown, opts: RunOptions = {}): Promise<unknown> {
+    const msg: MeshMessage = { type: 'task_request', request_id: `task-${randomId(6)}`, payload: { skill, args } };
+    const res = await this.#run(msg, `skill ${skill}`, opts);
+    const p = (res.payload ?? {}) as { result?: unknown; error?: string };
+    if (p.error) throw new MeshError('task_failed', p.error);
+    return p.result;
+  }
+
+  /** Sends a prompt to a local agent (its chat) and resolves with the whole answer; pieces go to `onChunk`. */
+  async runPrompt(text: string, opts: RunOptions = {}): Promise<string> {
+    const msg: MeshMessage = { type: 'agent_prompt', request_id: `prompt-${randomId(6)}`, payload: { text } };
+    const res = payloadOf(await this.#run(msg, `agent ${opts.targetAgent ?? ''}`.trim(), opts), 'agent_response');
+    if (!res) throw new MeshError('task_failed', 'the agent did not answer the prompt');
+    if (res.error) throw new MeshError('task_failed', res.error);
+    return res.text;
+  }
+
+  /** One request to this peer's agents or built-ins, with a timeout, streamed pieces and cancel. */
+  async #run(msg: MeshMessage, what: string, opts: RunOptions): Promise<MeshMessage> {
+    const requestId = msg.request_id!;
     if (opts.sourceAgent) msg.source_agent = opts.sourceAgent;
     if (opts.targetAgent) msg.target_agent = opts.targetAgent;
     const timeoutMs = opts.timeoutMs ?? this.#o.taskTimeoutMs ?? 300_000;
     if (opts.signal?.aborted) throw new MeshError('cancelled', 'cancelled before it started');
-    const res = await new Promise<MeshMessage>((resolve, reject) => {
+    return new Promise<MeshMessage>((resolve, reject) => {
       const done = () => {
         clearTimeout(t);
         opts.signal?.removeEventListener('abort', cancel);
@@ -195,7 +219,7 @@ export class AgentHub {
       };
       const t = setTimeout(() => {
         done();
-        reject(new MeshError('timeout', `skill ${skill} did not answer within ${timeoutMs} ms`));
+        reject(new MeshError('timeout', `${what} did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
       // The run's requester gave up: the agent running it is told (`cancel`) and stops its work.
       const cancel = () => {
@@ -204,18 +228,21 @@ export class AgentHub {
         reject(new MeshError('cancelled', 'the requester cancelled'));
       };
       opts.signal?.addEventListener('abort', cancel, { once: true });
+      const onChunk = opts.onChunk;
       this.#waiters.set(requestId, {
         resolve: (m) => {
           done();
           resolve(m);
         },
-        ...(opts.onChunk && { onChunk: (m: MeshMessage) => opts.onChunk!(payloadOf(m, 'task_stream_chunk')?.text ?? '') }),
+        ...(onChunk && {
+          onChunk: (m: MeshMessage) => {
+            const text = (payloadOf(m, 'task_stream_chunk') ?? payloadOf(m, 'agent_stream_chunk'))?.text;
+            if (text) onChunk(text);
+          },
+        }),
       });
       this.#route(msg, this.peerId, undefined);
     });
-    const p = (res.payload ?? {}) as { result?: unknown; error?: string };
-    if (p.error) throw new MeshError('task_failed', p.error);
-    return p.result;
   }
 
   /** Whether this peer can run a skill (a registered agent or a built-in has it). */

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { startRegistry, type RegistryProcess } from './testing.ts';
-import { api, registeredPeer, waitFor } from './test-support.ts';
+import { api, registeredPeer, TestEventStream, TestSocket, waitFor } from './test-support.ts';
+import { isRevokedBody, isRevokedClose } from '../mesh/protocol/index.ts';
 import { withUser } from './storage/db.ts';
 import { RegistryClient } from '../mesh/registry-client.ts';
 
@@ -103,4 +104,53 @@ test('live events and revocation reach the other instance', async () => {
   watcher.sock.close();
   ctl.abort();
   await done;
+});
+
+test('revocation on one instance ends the peer\'s sockets and event streams on both within 5 s (key delete and device revoke)', async () => {
+  const adminOne = new RegistryClient({ baseUrl: one.url, apiKey: env.ADMIN_API_KEY });
+  const adminTwo = new RegistryClient({ baseUrl: two.url, apiKey: env.ADMIN_API_KEY });
+  /** /ws registered on two, an authenticated /ws on one, an event stream on each: all must end. */
+  const sessions = async (token: string, peer: string) => {
+    const reg2 = await registeredPeer(two.wsUrl, token, peer);
+    const ws1 = await TestSocket.open(one.wsUrl, { token });
+    const ev1 = await TestEventStream.open(one.url, token);
+    const ev2 = await TestEventStream.open(two.url, token);
+    await waitFor('snapshots', () => ev1.events().length >= 2 && ev2.events().length >= 2);
+    return { socks: [reg2.sock, ws1], streams: [ev1, ev2] };
+  };
+  const allEnd = async (s: Awaited<ReturnType<typeof sessions>>, t0: number, what: string) => {
+    for (const sock of s.socks) {
+      const c = await sock.closed;
+      assert.ok(isRevokedClose(c.code, c.reason), `${what}: close ${c.code} ${c.reason}`);
+      assert.equal(sock.frames.find((f) => f.type === 'error')?.payload.code, 'revoked');
+    }
+    for (const ev of s.streams) {
+      await ev.ended;
+      assert.equal(ev.blocks.at(-1)?.event, 'revoked', what);
+    }
+    const ms = Date.now() - t0;
+    console.log(`# ${what}: sockets and streams on both instances ended ${ms} ms after the revocation`);
+    assert.ok(ms < 5000, `${what}: ${ms} ms`);
+  };
+  // Key deleted on instance one.
+  const key = await one.issueApiKey('cl-rev');
+  const tok = await one.token(key);
+  const a = await sessions(tok, 'cl-rev');
+  const t0 = Date.now();
+  assert.equal((await api(one.url, 'DELETE', '/api/keys/cl-rev', { apiKey: env.ADMIN_API_KEY })).status, 200);
+  await allEnd(a, t0, 'key deleted');
+  const rest = await api(two.url, 'GET', '/api/registry/agents', { token: tok });
+  assert.equal(rest.status, 401);
+  assert.ok(isRevokedBody(rest.body), JSON.stringify(rest.body));
+  // Device revoked on instance two.
+  const { code } = await adminOne.generatePairingCode();
+  const dev = await new RegistryClient({ baseUrl: one.url }).pair({ code, agent_name: 'cluster device' });
+  await adminOne.approvePairing(dev.id);
+  const { device_token } = await new RegistryClient({ baseUrl: one.url }).pairingStatus(dev.id, dev.claim_secret);
+  const devTok = await new RegistryClient({ baseUrl: one.url, deviceToken: device_token! }).token();
+  const d = await sessions(devTok, dev.peer_id);
+  const t1 = Date.now();
+  await adminTwo.revokePairing(dev.id);
+  await allEnd(d, t1, 'device revoked');
+  assert.ok(isRevokedBody((await api(one.url, 'GET', '/api/registry/agents', { token: devTok })).body));
 });

@@ -94,7 +94,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
     stunUrls: (opt(env, 'STUN_URLS') ?? 'stun:stun.l.google.com:19302').split(',').map((s) => s.trim()).filter(Boolean),
     turnUrl: opt(env, 'TURN_URL'),
     turnSecret: opt(env, 'TURN_SECRET'),
-    turnTtlS: num(env, 'TURN_TTL_S', 86400, 60),
+    // Short: coturn cannot revoke a credential, so a revoked peer's TURN access ends only when it expires.
+    turnTtlS: num(env, 'TURN_TTL_S', 3600, 60),
     iceTransportPolicy: policy as 'all' | 'relay' | undefined,
     tlsCert,
     tlsKey,

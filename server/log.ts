@@ -12,13 +12,20 @@ export function redact(text: string): string {
   return out;
 }
 
-function write(level: string, msg: string): void {
-  process.stderr.write(`${new Date().toISOString()} ${level} ${redact(msg)}\n`);
+/** Control characters (a newline in a name would forge a log line) are written escaped. */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (ch) => (ch === '\n' ? '\\n' : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
+/** `msg` on one line; `stack` (our own code's trace, not input) may follow on its own lines. */
+function write(level: string, msg: string, stack = ''): void {
+  process.stderr.write(`${new Date().toISOString()} ${level} ${oneLine(redact(msg))}${stack && '\n' + redact(stack)}\n`);
 }
 
 export const log = {
   info: (msg: string) => write('INFO', msg),
   warn: (msg: string) => write('WARN', msg),
   error: (msg: string, err?: unknown) =>
-    write('ERROR', err === undefined ? msg : `${msg}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
+    err instanceof Error ? write('ERROR', `${msg}: ${err.message}`, err.stack?.split('\n').slice(1).join('\n') ?? '') : write('ERROR', err === undefined ? msg : `${msg}: ${String(err)}`),
 };

@@ -49,7 +49,7 @@ if (cfg.interopConfig) {
   }
 }
 let sidecar;
-let sidecarModule;
+let sidecarModule: typeof import('./sidecar.ts');
 try {
   const ipc = new IpcServer(cfg.ipcSocket, log);
   await ipc.listen();

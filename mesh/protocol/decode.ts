@@ -25,6 +25,31 @@ export function decode<S extends z.ZodType>(schema: S, text: string, maxChars: n
   return check(schema, raw);
 }
 
+/** Nesting beyond this is refused (a JSON document thousands deep costs recursion everywhere it goes). */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * What makes parsed JSON unfit to store, or undefined: nesting deeper than `maxDepth`, or a NUL
+ * character in a string or key (PostgreSQL text and jsonb cannot hold one).
+ */
+export function jsonShapeProblem(value: unknown, maxDepth = MAX_JSON_DEPTH): string | undefined {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return 'strings may not contain NUL characters (\\u0000)';
+      continue;
+    }
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= maxDepth) return `JSON nested deeper than ${maxDepth} levels`;
+    for (const [k, child] of Object.entries(v)) {
+      if (k.includes('\u0000')) return 'keys may not contain NUL characters (\\u0000)';
+      stack.push([child, depth + 1]);
+    }
+  }
+  return undefined;
+}
+
 /** Validates an already-parsed value against a schema. */
 export function check<S extends z.ZodType>(schema: S, raw: unknown): Decoded<z.infer<S>> {
   const res = schema.safeParse(raw);

@@ -12,7 +12,8 @@ import { BackedBy, SkillSpecs } from './skills.ts';
  */
 
 const Text = (max = 1024) => z.string().max(max);
-const Names = z.array(z.string().min(1).max(LIMITS.idChars)).max(256);
+/** Skill and server names: the id alphabet, so no control characters or markup reach logs or pages. */
+const Names = z.array(Id).max(256);
 
 export const Role = z.enum(['agent', 'admin']);
 export type Role = z.infer<typeof Role>;
@@ -151,7 +152,7 @@ export type TaskState = z.infer<typeof TaskState>;
 
 /** POST /api/hub/tasks (the Rust `TaskSubmission`, plus an idempotency key). */
 export const TaskSubmission = z.looseObject({
-  skill: z.union([z.string().min(1).max(LIMITS.idChars), z.literal('')]).default(''),
+  skill: z.union([Id, z.literal('')]).default(''),
   target_agent_id: z.union([Id, z.literal('')]).default(''),
   source_agent_id: z.union([Id, z.literal('')]).default(''),
   payload: z.unknown().default({}),
@@ -176,6 +177,14 @@ export type TaskUpdate = z.input<typeof TaskUpdate>;
 /** POST /api/hub/tasks/:id/chunks: a streamed piece of a held task's answer (the A2A and MCP doors pass it on). */
 export const TaskChunk = z.object({ text: Text(64 * 1024) });
 export type TaskChunk = z.infer<typeof TaskChunk>;
+
+/**
+ * A queued task whose skill is `agent_prompt` is a prompt for its target agent's chat (what an A2A
+ * text message becomes): payload `{text}`; the answer's text is the result. The skill policy
+ * names it `agent_prompt`, as for a prompt over a DataChannel.
+ */
+export const PROMPT_SKILL = 'agent_prompt';
+export const QueuedPrompt = z.looseObject({ text: z.string().min(1).max(256 * 1024) });
 
 export interface Task {
   id: string;

@@ -40,6 +40,8 @@ function readOrCreate(path: string, create: () => string): { value: string; crea
  */
 export function loadDataDirSecrets(dataDir: string, env: NodeJS.ProcessEnv): DataDirSecrets {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // A data dir made earlier (or by hand) may be world-readable: it holds the secrets, so 0700 always.
+  chmodSync(dataDir, 0o700);
   const signing = env.JWT_SECRET
     ? { value: env.JWT_SECRET, created: false }
     : readOrCreate(join(dataDir, 'signing.key'), () => randomBytes(32).toString('base64url'));

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { LIMITS, describe } from '../../mesh/protocol/index.ts';
+import { LIMITS, describe, jsonShapeProblem } from '../../mesh/protocol/index.ts';
 import { ApiError, badRequest } from './errors.ts';
 import type { AppEnv } from './context.ts';
 
@@ -24,6 +24,8 @@ export async function readJson<S extends z.ZodType>(c: Context, schema: S, empty
       throw badRequest('body is not valid JSON', 'bad_json');
     }
   }
+  const shape = jsonShapeProblem(raw);
+  if (shape) throw badRequest(shape);
   const res = schema.safeParse(raw);
   if (!res.success) throw badRequest(describe(res.error));
   return res.data;

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRegistryCa, issueDeviceCertificate, loadRegistryCa, type RegistryCa } from '../../mesh/identity/certificate.ts';
 import type { PublicKeyJwk, RegistryCaInfo } from '../../mesh/protocol/index.ts';
@@ -23,7 +23,10 @@ export class CertificateAuthority {
       return new CertificateAuthority(await loadRegistryCa(JSON.parse(jwk) as JsonWebKey));
     }
     const path = join(dataDir, 'ca.jwk');
-    if (existsSync(path)) return new CertificateAuthority(await loadRegistryCa(JSON.parse(readFileSync(path, 'utf8')) as JsonWebKey));
+    if (existsSync(path)) {
+      chmodSync(path, 0o600); // the CA private key, like admin.key: owner-only whatever it was
+      return new CertificateAuthority(await loadRegistryCa(JSON.parse(readFileSync(path, 'utf8')) as JsonWebKey));
+    }
     const { ca, privateJwk } = await createRegistryCa();
     writeFileSync(path, JSON.stringify(privateJwk), { mode: 0o600, flag: 'wx' });
     return new CertificateAuthority(ca);

@@ -8,6 +8,17 @@ import { sendError } from '../http/errors.ts';
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>chatixia-mesh</title>
 <p>The registry is running, but the web app is not built. Run <code>npm run build</code> (or start with <code>npm start</code>, which builds it) and reload.</p>`;
 
+/**
+ * The page's Content-Security-Policy: its own scripts only (no inline script, no eval in the page —
+ * an agent's typed-in skill compiles inside its worker, whose script response carries no policy),
+ * connections to this origin only, never framed. Inline style attributes stay allowed (React).
+ */
+export const PAGE_CSP = [
+  "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
+  "connect-src 'self' ws: wss:", "worker-src 'self'", "manifest-src 'self'", "object-src 'none'", "base-uri 'none'",
+  "form-action 'self'", "frame-ancestors 'none'",
+].join('; ');
+
 /** Serves the built PWA from `distDir`, with SPA fallback to index.html for page routes. */
 export function staticRoutes(distDir: string) {
   const app = new Hono<AppEnv>();
@@ -23,6 +34,14 @@ export function staticRoutes(distDir: string) {
   });
   const isApi = (p: string) => p === '/ws' || p.startsWith('/api/') || p === '/api' || p.startsWith('/.well-known/');
 
+  app.get('*', async (c, next) => {
+    if (isApi(c.req.path)) return next();
+    await next();
+    if (c.res.headers.get('content-type')?.startsWith('text/html')) {
+      c.res.headers.set('Content-Security-Policy', PAGE_CSP);
+      c.res.headers.set('X-Frame-Options', 'DENY');
+    }
+  });
   app.get('*', async (c, next) => {
     if (isApi(c.req.path)) return next();
     const index = join(distDir, 'index.html');

@@ -18,6 +18,8 @@ const REGISTRY_ONLY = new Set(['peer_list', 'peer_joined', 'peer_left', 'peer_re
 /** A peer that reads too slowly is dropped before its send buffer eats the memory. */
 const MAX_BUFFERED = 8 * 1024 * 1024;
 const AUTH_DEADLINE_MS = 10_000;
+/** Authenticated sockets of one peer that have not registered (yet): more are refused as busy. */
+export const MAX_UNREGISTERED_PER_PEER = 4;
 
 export interface HubOptions {
   verifyToken(token: string): Promise<Principal | undefined>;
@@ -120,8 +122,15 @@ export class SignalConn {
     this.close(CLOSE.revoked, `${REVOKED_CLOSE_REASON}: ${message}`);
   }
 
+  /** Counted among its peer's unregistered sockets (until it registers or closes). */
+  unregisteredOf: string | undefined;
+
   private authenticated(p: Principal): void {
+    const first = !this.principal;
     this.principal = p;
+    if (first && !this.hub.admitUnregistered(this, p.peerId)) {
+      return this.busy(`${p.peerId} already has ${MAX_UNREGISTERED_PER_PEER} sockets that did not register; register them or close them`);
+    }
     clearTimeout(this.expiryTimer);
     if (p.exp === undefined) return;
     this.expiryTimer = setTimeout(() => {
@@ -182,7 +191,11 @@ export class SignalConn {
       return this.close(CLOSE.limit, 'rate limit');
     }
     const decoded = decodeSignal(data);
-    if (!decoded.ok) return this.error(decoded.error.code, decoded.error.message);
+    if (!decoded.ok) {
+      // Before authenticating, only a well-formed auth frame is worth an answer.
+      if (!this.principal) return this.refuse(`authenticate first (${decoded.error.message})`);
+      return this.error(decoded.error.code, decoded.error.message);
+    }
     const msg = decoded.value;
     if (!this.principal) {
       if (msg.type !== 'auth') return this.refuse('authenticate first: Sec-WebSocket-Protocol, ?token= or an auth frame');
@@ -240,6 +253,7 @@ export class SignalConn {
   onClose(): void {
     if (this.closed) return;
     if (!this.principal) this.hub.waitingForAuth--;
+    this.hub.registeredOrGone(this);
     this.closed = true;
     this.outbox = [];
     clearTimeout(this.authTimer);
@@ -266,6 +280,28 @@ export class SignalingHub {
   constructor(readonly opts: HubOptions) {
     this.keepalive = setInterval(() => this.all.forEach((c) => c.ping()), 30_000);
     this.keepalive.unref?.();
+  }
+
+  /** Sockets per peer id that authenticated and did not register. */
+  private readonly unregistered = new Map<string, number>();
+
+  /** Counts a newly authenticated socket; false when its peer already has too many unregistered. */
+  admitUnregistered(conn: SignalConn, peerId: string): boolean {
+    const n = this.unregistered.get(peerId) ?? 0;
+    if (n >= MAX_UNREGISTERED_PER_PEER) return false;
+    this.unregistered.set(peerId, n + 1);
+    conn.unregisteredOf = peerId;
+    return true;
+  }
+
+  /** The socket registered or closed: it no longer counts as unregistered. */
+  registeredOrGone(conn: SignalConn): void {
+    const id = conn.unregisteredOf;
+    if (id === undefined) return;
+    conn.unregisteredOf = undefined;
+    const n = (this.unregistered.get(id) ?? 1) - 1;
+    if (n > 0) this.unregistered.set(id, n);
+    else this.unregistered.delete(id);
   }
 
   accept(ws: WebSocket, principal: Principal | undefined): SignalConn {
@@ -333,6 +369,7 @@ export class SignalingHub {
   async register(conn: SignalConn): Promise<void> {
     const id = conn.principal!.peerId;
     if (this.opts.isRevoked(id)) return conn.revoked(revokedDeviceText(id));
+    this.registeredOrGone(conn);
     this.replaceLocal(id, conn);
     conn.peerId = id;
     this.setPeer(id, conn);

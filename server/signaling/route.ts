@@ -42,12 +42,13 @@ export function signalingRoutes(reg: RegistryState) {
       }
       refused = !principal;
     }
-    // Sockets that have not shown a token hold memory until their 10 s run out: bounded. Past the
-    // bound the upgrade still completes, so the client reads why (as with a refused token).
-    const busy = !principal && reg.hub.waitingForAuth >= reg.cfg.maxUnauthenticatedSockets;
     let conn: SignalConn | undefined;
     const handler = upgradeWebSocket(() => ({
       onOpen(_e, ws) {
+        // Sockets that have not shown a token hold memory until their 10 s run out: bounded. Checked
+        // here, in the same turn as accept() counts the socket, so concurrent upgrades cannot all
+        // pass the check first. Past the bound the upgrade still completes, so the client reads why.
+        const busy = !principal && reg.hub.waitingForAuth >= reg.cfg.maxUnauthenticatedSockets;
         conn = reg.hub.accept(ws.raw as WebSocket, principal);
         if (revoked) conn.revoked(revoked);
         else if (busy) conn.busy('too many connections are waiting to authenticate; retry in a few seconds, or send the token with the upgrade');

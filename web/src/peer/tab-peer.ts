@@ -35,6 +35,8 @@ export interface TabPeer {
   runsHere(a: Action): boolean;
   /** Signs in with the registry and joins the mesh; rejects while it cannot be reached (call again) or refuses. */
   join(): Promise<void>;
+  /** Joined, but the live feed is down: try it again now (the network came back, the page is visible). */
+  retryNow(): void;
   do(a: Action): Promise<void>;
   /** Stops everything; `revoked`: the registry already removed this peer's records. */
   stop(revoked?: boolean): Promise<void>;
@@ -188,11 +190,16 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
     await workers.started();
   })();
 
+  let started = false;
   const join = async () => {
+    if (isJoined) return;
+    // What may fail while the registry is away comes first; nothing below runs twice.
     await client.token();
     role = client.peer!.role;
     ice = await client.config().catch(() => ice);
     joined = await proveIdentity(client, peerId);
+    if (started) return;
+    started = true;
     timers.push(
       setInterval(() => void refreshStats(), STATS_EVERY_MS),
       setInterval(() => void client.config().then((c) => { ice = c; }).catch(() => {}), ICE_REFRESH_MS),
@@ -202,7 +209,8 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
     store().setMesh({ signaling: 'connecting' });
     signaling.start();
     feed.start();
-    await agentsReady;
+    // Queued work is sent after this resolves: the agents saved here must be back first.
+    await agentsReady.catch((e: Error) => store().notify('error', `This browser's agents did not all start: ${e.message}`));
     presence.start();
     isJoined = true;
   };
@@ -267,6 +275,7 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
     runsHere: (a) => (a.type === 'prompt' && a.peerId === peerId) || (a.type === 'dispatch' && hub.hasSkill(a.target.skill)
       && (a.target.kind === 'skill' || a.target.agent.endsWith(`@${peerId}`))),
     join,
+    retryNow: () => feed.retryNow(),
     do: async (a) => {
       switch (a.type) {
         case 'start_agent': await workers.start(a.kind); return;
