@@ -65,7 +65,7 @@ export async function delegate(d: DelegateDeps, req: DelegateRequest): Promise<D
       // Among equals, an agent's own record before its peer's (the answer then names who ran it).
       const rank = (r: (typeof agents)[number]) => (mesh.signaling.present.has(peerOf(r)) ? 0 : 4) + (mesh.isConnected(peerOf(r)) ? 0 : 2) + (r.agent_id === peerOf(r) ? 1 : 0);
       const others = candidates.filter((r) => peerOf(r) !== mesh.peerId).sort((x, y) => rank(x) - rank(y));
-      const pick = others[0] ?? candidates[0];
+      const pick = others[0] ?? [...candidates].sort((x, y) => rank(x) - rank(y))[0];
       if (pick) {
         peer = peerOf(pick);
         agentId ??= pick.agent_id;

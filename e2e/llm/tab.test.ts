@@ -165,7 +165,13 @@ test('the same kind of definition on a Pi (agent run agent.yaml), chatted with f
   const keyFile = join(dir, 'provider.key');
   writeFileSync(keyFile, KEY, { mode: 0o600 });
   const file = join(dir, 'agent.yaml');
-  writeFileSync(file, ['name: pi-assistant', 'provider:', '  kind: compatible', `  base_url: ${stand.baseUrl}`, '  model: stand-in-1', `  api_key_file: ${keyFile}`, 'skills: [upper]'].join('\n'));
+  writeFileSync(file, ['name: pi-assistant', 'provider:', '  kind: compatible', `  base_url: ${stand.baseUrl}`, '  model: stand-in-1', `  api_key_file: ${keyFile}`, 'skills: [reverse]'].join('\n'));
+  // A skill only the Pi has (tabs have a built-in `upper` too): the tool call must run on the Pi.
+  const reverse = await pi.agent({
+    name: 'reverse',
+    registerTimeoutMs: 30_000,
+    skills: { reverse: { description: 'Reverses a text', args_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] }, handler: (a: { text: string }) => [...a.text].reverse().join('') } },
+  });
   const runner = spawn(process.execPath, [SIDECAR_BIN, 'agent', 'run', file, '--ipc-socket', pi.socket], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   runner.stderr!.on('data', (d: Buffer) => (log += d.toString()));
@@ -173,18 +179,20 @@ test('the same kind of definition on a Pi (agent run agent.yaml), chatted with f
     await waitFor(() => /\[agent pi-assistant\] ready on peer pi-tools/.test(log), `the agent runner to start (${log})`, 60_000);
     const { context, page } = await openSignedIn(stack, stack.registry.adminKey);
     await page.locator('[data-testid=agent-row][data-agent="pi-assistant@pi-tools"]').waitFor({ timeout: 60_000 });
+    await page.locator('[data-testid=agent-row][data-agent="reverse@pi-tools"]').waitFor({ timeout: 60_000 });
     await page.getByTestId('chat-target').selectOption({ label: 'pi-assistant@pi-tools on pi-tools' });
-    await say(page, 'use upper with {"text":"from the pi"}');
-    const tool = page.locator('[data-testid=msg-tool][data-skill=upper][data-state=done]');
+    await say(page, 'use reverse with {"text":"from the pi"}');
+    const tool = page.locator('[data-testid=msg-tool][data-skill=reverse][data-state=done]');
     await tool.waitFor({ timeout: 60_000 });
-    assert.equal(await tool.getAttribute('data-agent'), 'upper@pi-tools');
+    assert.equal(await tool.getAttribute('data-agent'), 'reverse@pi-tools');
     assert.equal(await tool.getAttribute('data-tier'), 'local', 'the skill is on the Pi\'s own sidecar');
-    await until('the answer using the result', async () => (await chatText(page)).includes('The upper tool says: "FROM THE PI"'), 60_000);
+    await until('the answer using the result', async () => (await chatText(page)).includes('The reverse tool says: "ip eht morf"'), 60_000);
     assert.ok(!log.includes(KEY), 'the key is not in the agent\'s log');
     await screenshot(page, 'llm-pi-chat');
     await context.close();
   } finally {
     runner.kill('SIGTERM');
+    reverse.close();
   }
 });
 

@@ -16,6 +16,7 @@ const KeptMessage = z.discriminatedUnion('role', [
   }),
   z.object({ role: z.literal('tool'), tool_call_id: z.string(), content: z.string() }),
 ]);
+type KeptMessage = z.infer<typeof KeptMessage>;
 
 /** What a store keeps: every chat's messages, least recently used first. */
 export const MemorySnapshot = z.object({
@@ -109,7 +110,7 @@ export class ChatMemory {
 
   /** The chats to save, dropping the least recently used ones until they fit MEMORY_MAX_CHARS. */
   #snapshot(): MemorySnapshot {
-    const chats = [...this.#chats].map(([chat, messages]) => [chat, KeptMessage.array().parse(messages)] as [string, z.infer<typeof KeptMessage>[]]);
+    const chats = [...this.#chats].map(([chat, messages]): [string, KeptMessage[]] => [chat, KeptMessage.array().parse(messages)]);
     let chars = JSON.stringify(chats).length;
     while (chars > MEMORY_MAX_CHARS && chats.length > 0) chars -= JSON.stringify(chats.shift()).length + 1;
     return { version: 1, chats };
