@@ -1,8 +1,8 @@
 import { Emitter } from './emitter.ts';
-import { Mesh, MeshError, reply } from './mesh.ts';
+import { type Mesh, MeshError, reply } from './mesh.ts';
 import { randomId } from './ids.ts';
 import { quietLogger, type Logger, type SkillCall, type SkillInfo } from './types.ts';
-import { decodeAgentCommand, payloadOf, skillSpec, type AgentCommand, type ArgsSchema, type BackedBy, type MeshMessage } from './protocol/index.ts';
+import { decodeAgentCommand, isOpenStreamChunk, payloadOf, skillSpec, type AgentCommand, type ArgsSchema, type BackedBy, type MeshMessage } from './protocol/index.ts';
 
 /** One IPC line, as an object (the socket transport adds JSON + newline). */
 export interface IpcLine {
@@ -38,6 +38,17 @@ export interface BuiltinOptions {
   argsSchema?: ArgsSchema;
   /** Only this peer's own agents may call it; not announced to the mesh (it would act as this peer for others). */
   localOnly?: boolean;
+}
+
+/** How a run the hub starts itself (a queued task, a prompt) is done. */
+export interface RunOptions {
+  timeoutMs?: number;
+  sourceAgent?: string;
+  targetAgent?: string;
+  /** Each streamed piece of the answer, in order. */
+  onChunk?: (text: string) => void;
+  /** Aborting sends the agent a `cancel`. */
+  signal?: AbortSignal;
 }
 
 export interface AgentHubOptions {
@@ -176,18 +187,32 @@ export class AgentHub {
    * with the `task_response` payload's result (rejects with its error). Used for tasks that arrive
    * through the registry's queue.
    */
-  async runTask(
-    skill: string,
-    args: unknown,
-    opts: { timeoutMs?: number; sourceAgent?: string; targetAgent?: string; onChunk?: (text: string) => void; signal?: AbortSignal } = {},
-  ): Promise<unknown> {
-    const requestId = `task-${randomId(6)}`;
-    const msg: MeshMessage = { type: 'task_request', request_id: requestId, payload: { skill, args } };
+  async runTask(skill: string, args: unknown, opts: RunOptions = {}): Promise<unknown> {
+    const msg: MeshMessage = { type: 'task_request', request_id: `task-${randomId(6)}`, payload: { skill, args } };
+    const res = await this.#run(msg, `skill ${skill}`, opts);
+    const p = payloadOf(res, 'task_response');
+    if (!p) throw new MeshError('task_failed', `skill ${skill} answered ${res.type} with a payload that does not fit a task_response`);
+    if (p.error) throw new MeshError('task_failed', p.error);
+    return p.result;
+  }
+
+  /** Sends a prompt to a local agent (its chat) and resolves with the whole answer; pieces go to `onChunk`. */
+  async runPrompt(text: string, opts: RunOptions = {}): Promise<string> {
+    const msg: MeshMessage = { type: 'agent_prompt', request_id: `prompt-${randomId(6)}`, payload: { text } };
+    const res = payloadOf(await this.#run(msg, `agent ${opts.targetAgent ?? ''}`.trim(), opts), 'agent_response');
+    if (!res) throw new MeshError('task_failed', 'the agent did not answer the prompt');
+    if (res.error) throw new MeshError('task_failed', res.error);
+    return res.text;
+  }
+
+  /** One request to this peer's agents or built-ins, with a timeout, streamed pieces and cancel. */
+  async #run(msg: MeshMessage, what: string, opts: RunOptions): Promise<MeshMessage> {
+    const requestId = msg.request_id!;
     if (opts.sourceAgent) msg.source_agent = opts.sourceAgent;
     if (opts.targetAgent) msg.target_agent = opts.targetAgent;
     const timeoutMs = opts.timeoutMs ?? this.#o.taskTimeoutMs ?? 300_000;
     if (opts.signal?.aborted) throw new MeshError('cancelled', 'cancelled before it started');
-    const res = await new Promise<MeshMessage>((resolve, reject) => {
+    return new Promise<MeshMessage>((resolve, reject) => {
       const done = () => {
         clearTimeout(t);
         opts.signal?.removeEventListener('abort', cancel);
@@ -195,7 +220,7 @@ export class AgentHub {
       };
       const t = setTimeout(() => {
         done();
-        reject(new MeshError('timeout', `skill ${skill} did not answer within ${timeoutMs} ms`));
+        reject(new MeshError('timeout', `${what} did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
       // The run's requester gave up: the agent running it is told (`cancel`) and stops its work.
       const cancel = () => {
@@ -204,18 +229,21 @@ export class AgentHub {
         reject(new MeshError('cancelled', 'the requester cancelled'));
       };
       opts.signal?.addEventListener('abort', cancel, { once: true });
+      const onChunk = opts.onChunk;
       this.#waiters.set(requestId, {
         resolve: (m) => {
           done();
           resolve(m);
         },
-        ...(opts.onChunk && { onChunk: (m: MeshMessage) => opts.onChunk!(payloadOf(m, 'task_stream_chunk')?.text ?? '') }),
+        ...(onChunk && {
+          onChunk: (m: MeshMessage) => {
+            const text = (payloadOf(m, 'task_stream_chunk') ?? payloadOf(m, 'agent_stream_chunk'))?.text;
+            if (text) onChunk(text);
+          },
+        }),
       });
       this.#route(msg, this.peerId, undefined);
     });
-    const p = (res.payload ?? {}) as { result?: unknown; error?: string };
-    if (p.error) throw new MeshError('task_failed', p.error);
-    return p.result;
   }
 
   /** Whether this peer can run a skill (a registered agent or a built-in has it). */
@@ -358,15 +386,14 @@ export class AgentHub {
     if (rid && isReply) {
       const w = this.#waiters.get(rid);
       if (w) {
-        const done = (msg.payload as { done?: unknown } | undefined)?.done;
-        if (msg.type.endsWith('_stream_chunk') && done !== true) w.onChunk?.(msg);
+        if (isOpenStreamChunk(msg)) w.onChunk?.(msg);
         else w.resolve(msg);
         return;
       }
       const owner = this.#requesters.get(rid);
       const agent = owner === undefined ? undefined : this.#agents.get(owner);
       if (agent) {
-        if (!msg.type.endsWith('_stream_chunk') || (msg.payload as { done?: unknown } | undefined)?.done === true) {
+        if (!isOpenStreamChunk(msg)) {
           this.#requesters.delete(rid);
         }
         return this.#enqueue(agent, messageLine(fromPeer, msg));
@@ -385,11 +412,11 @@ export class AgentHub {
       return;
     }
     if (msg.type === 'task_request') {
-      const skill = (msg.payload as { skill: string }).skill;
+      const skill = payloadOf(msg, 'task_request')?.skill ?? '';
       const withSkill = others.filter((x) => x.skills.some((s) => s.name === skill));
       if (withSkill.length) return this.#handOver(withSkill[this.#rr++ % withSkill.length]!, msg, fromPeer, fromAgent);
       const b = this.#builtins.get(skill);
-      if (b && b.localOnly && fromPeer !== this.peerId) {
+      if (b?.localOnly && fromPeer !== this.peerId) {
         return this.#answer(reply(msg, 'task_response', { error: `skill "${skill}" of peer ${this.peerId} serves only its own agents` }), fromPeer, fromAgent);
       }
       if (b) return void this.#runBuiltin(b.fn, msg, fromPeer, fromAgent);
@@ -427,7 +454,7 @@ export class AgentHub {
   }
 
   async #runBuiltin(fn: BuiltinSkill, msg: MeshMessage, fromPeer: string, fromAgent: number | undefined): Promise<void> {
-    const p = msg.payload as { args?: unknown };
+    const p = payloadOf(msg, 'task_request');
     const abort = new AbortController();
     const key = msg.request_id ? handlingKey(fromPeer, msg.request_id) : undefined;
     if (key) this.#remember(key, abort);
@@ -440,7 +467,7 @@ export class AgentHub {
     };
     let out: MeshMessage;
     try {
-      out = reply(msg, 'task_response', { result: await fn(p.args, ctx) });
+      out = reply(msg, 'task_response', { result: await fn(p?.args, ctx) });
     } catch (err) {
       out = reply(msg, 'task_response', { error: err instanceof Error ? err.message : String(err) });
     } finally {
@@ -528,7 +555,7 @@ const handlingKey = (peer: string, requestId: string) => `${peer}\u0000${request
 /** The last message of an exchange: the answer, an error, or the closing chunk of a stream. */
 function isFinalReply(m: MeshMessage): boolean {
   if (REQUEST_TYPES.has(m.type) || m.type === 'cancel') return false;
-  return !m.type.endsWith('_stream_chunk') || (m.payload as { done?: unknown } | undefined)?.done === true;
+  return !isOpenStreamChunk(m);
 }
 
 export function messageLine(fromPeer: string, message: MeshMessage): IpcLine {
@@ -541,8 +568,8 @@ function codeOf(err: unknown): string {
 
 /** Approximate size of a line (JSON chars) without serializing it: the per-agent queue bound and the worker port's in-flight window. */
 export function approxSize(line: IpcLine): number {
-  const m = (line.payload as { message?: { payload?: unknown } }).message;
-  if (m && typeof m.payload === 'object') {
+  const m: unknown = line.payload.message;
+  if (m instanceof Object && 'payload' in m && typeof m.payload === 'object') {
     // Cheap estimate without serializing: strings dominate big messages.
     let n = 256;
     const stack: unknown[] = [m.payload];

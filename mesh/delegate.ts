@@ -3,7 +3,7 @@ import { targetName } from './agent-records.ts';
 import { MeshError, type Mesh } from './mesh.ts';
 import { randomId } from './ids.ts';
 import type { RegistryClient } from './registry-client.ts';
-import type { MeshMessage, Task } from './protocol/index.ts';
+import { payloadOf, type MeshMessage, type Task } from './protocol/index.ts';
 import { silentLogger, type Logger } from './types.ts';
 
 /** Which path carried a delegated task (docs/sidecar.md, the `delegate` result); `local` = this peer ran it itself. */
@@ -65,7 +65,7 @@ export async function delegate(d: DelegateDeps, req: DelegateRequest): Promise<D
       // Among equals, an agent's own record before its peer's (the answer then names who ran it).
       const rank = (r: (typeof agents)[number]) => (mesh.signaling.present.has(peerOf(r)) ? 0 : 4) + (mesh.isConnected(peerOf(r)) ? 0 : 2) + (r.agent_id === peerOf(r) ? 1 : 0);
       const others = candidates.filter((r) => peerOf(r) !== mesh.peerId).sort((x, y) => rank(x) - rank(y));
-      const pick = others[0] ?? candidates[0];
+      const pick = others[0] ?? [...candidates].sort((x, y) => rank(x) - rank(y))[0];
       if (pick) {
         peer = peerOf(pick);
         agentId ??= pick.agent_id;
@@ -99,9 +99,10 @@ export async function delegate(d: DelegateDeps, req: DelegateRequest): Promise<D
     const cancel = () => void mesh.send(peer!, { type: 'cancel', request_id: msg.request_id, ...(name && { target_agent: name }), payload: { reason: 'the requester gave up' } }).catch(() => {});
     req.signal?.addEventListener('abort', cancel, { once: true });
     try {
-      const r = await mesh.request(peer, msg, { timeoutMs, ...(req.signal && { signal: req.signal }), ...(req.onChunk && { onChunk: (c) => req.onChunk!(String((c.payload as { text?: unknown })?.text ?? '')) }) });
-      const p = (r.payload ?? {}) as { result?: unknown; error?: unknown };
-      if (typeof p.error === 'string' && p.error) throw new Error(p.error);
+      const r = await mesh.request(peer, msg, { timeoutMs, ...(req.signal && { signal: req.signal }), ...(req.onChunk && { onChunk: (c) => req.onChunk!(payloadOf(c, 'task_stream_chunk')?.text ?? '') }) });
+      const p = payloadOf(r, 'task_response');
+      if (!p) throw new Error(`${peer} answered ${r.type} with a payload that does not fit a task_response`);
+      if (p.error) throw new Error(p.error);
       return { ...route, result: p.result };
     } catch (err) {
       if (!(err instanceof MeshError) || !['not_connected', 'link_lost'].includes(err.code)) throw err;
@@ -132,7 +133,7 @@ async function linkedPeerWith(mesh: Mesh, skill: string): Promise<string | undef
   const answers = await Promise.all(
     mesh.peers().map((p) =>
       mesh.request(p, { type: 'skill_query', payload: { skill } }, { timeoutMs: 3000 }).then(
-        (r) => ((r.payload as { available?: unknown } | undefined)?.available === true ? p : undefined),
+        (r) => (payloadOf(r, 'skill_response')?.available === true ? p : undefined),
         () => undefined,
       ),
     ),

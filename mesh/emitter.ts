@@ -2,6 +2,7 @@
 export type Listener<A extends unknown[]> = (...args: A) => void;
 
 export class Emitter<E extends Record<string, unknown[]>> {
+  // biome-ignore lint/suspicious/noExplicitAny: listeners of every event share one map; on() and emit() keep them typed
   #listeners = new Map<keyof E, Set<Listener<any>>>();
 
   /** Subscribes; returns the function that unsubscribes. */

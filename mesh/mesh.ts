@@ -182,7 +182,7 @@ export class Mesh {
   /** Sends one message to one peer. Rejects when there is no open link or the message is too large. */
   async send(peerId: string, msg: MeshMessage): Promise<void> {
     const l = this.#links.get(peerId);
-    if (!l || !l.isOpen) throw new MeshError('not_connected', `no open link to ${peerId}`);
+    if (!l?.isOpen) throw new MeshError('not_connected', `no open link to ${peerId}`);
     try {
       await l.send(JSON.stringify(msg));
     } catch (err) {
@@ -198,7 +198,7 @@ export class Mesh {
    */
   async sendConfirmed(peerId: string, msg: MeshMessage): Promise<'peer' | 'sent'> {
     const l = this.#links.get(peerId);
-    if (!l || !l.isOpen) throw new MeshError('not_connected', `no open link to ${peerId}`);
+    if (!l?.isOpen) throw new MeshError('not_connected', `no open link to ${peerId}`);
     try {
       return await l.sendConfirmed(JSON.stringify(msg));
     } catch (err) {

@@ -174,7 +174,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   /** The current connection if the link is open for sending. */
   #openConnection(): Connection | null {
     const conn = this.#attempt?.conn;
-    return conn && conn.opened && conn.dc && this.#state === 'open' ? conn : null;
+    return conn?.opened && conn.dc && this.#state === 'open' ? conn : null;
   }
 
   #notConnected(): LinkError {

@@ -162,7 +162,7 @@ export class RegistryClient {
       if ((e as Error).name === 'AbortError') throw e;
       throw new RegistryError(0, 'network', `registry unreachable: ${(e as Error).message}`);
     }
-    let parsed: unknown = undefined;
+    let parsed: unknown ;
     if (text) {
       try {
         parsed = JSON.parse(text);

@@ -3,9 +3,11 @@ import type { Mesh } from './mesh.ts';
 import type { RegistryClient } from './registry-client.ts';
 import type { BackedBy, LinkReport, SkillPolicy, SkillSpec, Task } from './protocol/index.ts';
 import { checkRequest, queuedRequest } from './policy-guard.ts';
+import { PROMPT_SKILL, QueuedPrompt } from './protocol/index.ts';
 import { silentLogger, type Logger } from './types.ts';
 import { Backoff, sleep } from './backoff.ts';
 import { recordId } from './agent-records.ts';
+import { errorStatus } from './error-fields.ts';
 
 export interface PresenceAgent { name: string; skills: SkillSpec[]; description?: string; backedBy?: BackedBy }
 
@@ -191,7 +193,7 @@ export class RegistryPresence {
     await this.#o.registry.deleteAgent(id).then(
       () => this.#log.info(`[registry] removed agent record ${id}`),
       (e) => {
-        if ((e as { status?: number }).status !== 404) this.#log.warn(`[registry] could not remove agent record ${id}: ${(e as Error).message}`);
+        if (errorStatus(e) !== 404) this.#log.warn(`[registry] could not remove agent record ${id}: ${(e as Error).message}`);
       },
     );
   }
@@ -215,13 +217,14 @@ export class RegistryPresence {
       const d = checkRequest(this.#o.policy?.(), requester, msg);
       if (!d.allowed) throw new Error(`forbidden: ${d.reason}`);
       this.#log.info(`[registry] running queued task ${task.id} (${skill})`);
-      const result = await hub.runTask(skill, task.payload, {
+      const run = {
         timeoutMs: Math.max(1000, task.ttl * 1000),
         ...(targetAgent && { targetAgent }),
         ...(task.source_agent_id && { sourceAgent: task.source_agent_id }),
         onChunk,
         signal: abort.signal,
-      });
+      };
+      const result = skill === PROMPT_SKILL ? await hub.runPrompt(promptText(task.payload), run) : await hub.runTask(skill, task.payload, run);
       await chunks;
       await registry.updateTask(task.id, { state: 'completed', result: result ?? null });
     } catch (err) {
@@ -257,4 +260,10 @@ export class RegistryPresence {
       await sleep(backoff.next(), this.#events.signal).catch(() => {});
     }
   }
+}
+
+function promptText(payload: unknown): string {
+  const p = QueuedPrompt.safeParse(payload);
+  if (!p.success) throw new Error('a queued prompt needs {"text": "…"}');
+  return p.data.text;
 }

@@ -7,6 +7,7 @@
 import { REVOKED } from './protocol/index.ts';
 import type { RegistryClient } from './registry-client.ts';
 import type { SignalingClient } from './signaling-client.ts';
+import { errorCode, errorStatus } from './error-fields.ts';
 
 /**
  * The sidecar's exit status when its credential is revoked or refused: EX_NOPERM from sysexits.h.
@@ -17,8 +18,7 @@ export const REVOKED_EXIT_CODE = 77;
 
 /** A registry answer that means "revoked": the credential will not work again. */
 export function isRevokedError(e: unknown): boolean {
-  const err = e as { status?: unknown; code?: unknown } | null;
-  return err?.status === 401 && err.code === REVOKED;
+  return errorStatus(e) === 401 && errorCode(e) === REVOKED;
 }
 
 /** Calls `onRevoked` once, with the registry's words, when any channel says this peer was revoked. Returns a stop function. */

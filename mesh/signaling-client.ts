@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { Emitter } from './emitter.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { quietLogger, type Logger, type WebSocketCtor, type WebSocketLike } from './types.ts';
+import { errorCode, errorStatus, unrefTimer } from './error-fields.ts';
 
 /** Close codes the registry uses (docs/registry.md, Signaling). */
 export const CLOSE_REPLACED = 4001;
@@ -106,7 +107,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   /** Sends one frame; false when the socket is not up (the caller retries later). */
   send<T extends SignalType>(type: T, payload: z.input<(typeof SignalPayloads)[T]>, targetId?: string): boolean {
     const ws = this.#ws;
-    if (!ws || ws.readyState !== 1 || (!this.#registered && type !== 'register')) return false;
+    if (ws?.readyState !== 1 || (!this.#registered && type !== 'register')) return false;
     try {
       ws.send(encodeSignal(type, this.peerId, payload, targetId));
       return true;
@@ -123,8 +124,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       token = await this.#opts.getToken(this.#refreshToken);
     } catch (err) {
       // After a 4003, a refused token request (401/403: revoked, key deleted) is final.
-      const status = (err as { status?: unknown } | null)?.status;
-      if ((err as { code?: unknown } | null)?.code === REVOKED) return this.#revoked(errorText(err));
+      const status = errorStatus(err);
+      if (errorCode(err) === REVOKED) return this.#revoked(errorText(err));
       if (this.#refusedOnce && (status === 401 || status === 403)) {
         this.#log.error(`[signaling] the registry refused a new token (${errorText(err)}); giving up`);
         this.#stopped = true;
@@ -273,7 +274,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     this.#clearHeartbeat();
     const ms = this.#opts.heartbeatMs ?? 20_000;
     this.#heartbeat = setInterval(() => this.send('heartbeat', {}), ms);
-    (this.#heartbeat as { unref?: () => void }).unref?.();
+    unrefTimer(this.#heartbeat);
   }
 
   #clearHeartbeat(): void {
@@ -297,7 +298,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         (err: unknown) => this.#log.warn(`[signaling] could not renew the token: ${errorText(err)}`),
       );
     }, ms);
-    (this.#renewal as { unref?: () => void }).unref?.();
+    unrefTimer(this.#renewal);
   }
 }
 

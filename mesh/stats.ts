@@ -10,9 +10,11 @@ const PATHS = new Set<PathType>(['host', 'srflx', 'prflx', 'relay']);
  */
 export async function readPath(pc: RTCPeerConnection): Promise<{ path: PathType; rtt_ms?: number }> {
   const report = await pc.getStats();
+  // biome-ignore-start lint/suspicious/noExplicitAny: stats entries differ by type and by implementation (browser, polyfill, werift)
   const all = new Map<string, any>();
   report.forEach((v: any, k: string) => all.set(k, v));
   let pair: any;
+  // biome-ignore-end lint/suspicious/noExplicitAny: stats entries differ by type and by implementation (browser, polyfill, werift)
   for (const s of all.values()) {
     if (s.type === 'transport' && s.selectedCandidatePairId) pair = all.get(s.selectedCandidatePairId);
   }

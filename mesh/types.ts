@@ -12,10 +12,10 @@ export interface WebSocketLike {
   readonly protocol: string;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((ev: any) => void) | null;
+  onopen: ((ev: unknown) => void) | null;
   onmessage: ((ev: { data: unknown }) => void) | null;
   onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: any) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
 }
 export type WebSocketCtor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 

@@ -12,6 +12,8 @@ const COMMANDS = [
   { what: 'coturn (TURN relay tests)', command: 'turnserver', pkg: 'coturn' },
   { what: 'iproute2 (network-namespace fault tests)', command: 'ip', pkg: 'iproute2' },
   { what: 'nftables (network fault tests)', command: 'nft', pkg: 'nftables' },
+  { what: 'curl (the README\'s snippets, e2e/readme.test.ts)', command: 'curl', pkg: 'curl' },
+  { what: 'jq (the README\'s snippets, e2e/readme.test.ts)', command: 'jq', pkg: 'jq' },
 ];
 
 /** A service the multi-instance tests reach on 127.0.0.1, and how to start it when it is installed. */

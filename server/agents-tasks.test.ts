@@ -189,7 +189,7 @@ test('A2A: agent card and the registry well-known card', async () => {
   await a.registerAgent({ agent_id: 'card-agent', capabilities: { skills: ['summarize'] }, description: 'Summarizes text' });
   const card = await a.agentCard('card-agent');
   assert.equal(card.name, 'card-agent');
-  assert.equal(card.description, 'Summarizes text');
+  assert.match(String(card.description), /^Summarizes text\. Plain text goes to its chat/);
   assert.deepEqual(card.supportedInterfaces, [{ url: `${r.url}/a2a/agents/card-agent/`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }]);
   assert.deepEqual((card.skills as { id: string }[]).map((s) => s.id), ['summarize']);
   assert.ok(card.securitySchemes);

@@ -11,7 +11,7 @@ import { keyRoutes } from './routes/keys.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { hubRoutes } from './routes/hub.ts';
 import { iceRoutes } from './routes/ice.ts';
-import { cardRoutes } from './routes/cards.ts';
+import { a2aRoutes } from './routes/a2a.ts';
 import { eventRoutes } from './routes/events.ts';
 import { staticRoutes } from './routes/static.ts';
 import { signalingRoutes } from './signaling/route.ts';
@@ -67,14 +67,17 @@ export function buildApp(reg: RegistryState): Hono<AppEnv> {
     c.res.headers.set('X-Content-Type-Options', 'nosniff');
     c.res.headers.set('Referrer-Policy', 'no-referrer');
   });
-  app.use('/api/*', drainOversize);
-  app.use(
-    '/api/*',
-    bodyLimit({
-      maxSize: LIMITS.restBodyBytes,
-      onError: (c) => c.json(errorBody('too_large', `body exceeds ${LIMITS.restBodyBytes} bytes`), 413),
-    }),
-  );
+  // Every route that takes a body: the REST API and the A2A and MCP doors.
+  for (const path of ['/api/*', '/a2a/*', '/mcp']) {
+    app.use(path, drainOversize);
+    app.use(
+      path,
+      bodyLimit({
+        maxSize: LIMITS.restBodyBytes,
+        onError: (c) => c.json(errorBody('too_large', `body exceeds ${LIMITS.restBodyBytes} bytes`), 413),
+      }),
+    );
+  }
   // API answers are never cached by browsers or service workers.
   app.use('/api/*', async (c, next) => {
     await next();
@@ -87,7 +90,7 @@ export function buildApp(reg: RegistryState): Hono<AppEnv> {
 
   app.route('/', tokenRoutes(reg));
   app.route('/', keyRoutes(reg));
-  app.route('/', cardRoutes(reg)); // before agentRoutes: /agents/:id/card must not be taken for /agents/:id
+  app.route('/', a2aRoutes(reg)); // before agentRoutes: /agents/:id/card must not be taken for /agents/:id
   app.route('/', agentRoutes(reg));
   app.route('/', hubRoutes(reg));
   app.route('/', iceRoutes(reg));

@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { startRegistry, type RegistryProcess } from './testing.ts';
 import { api, TestSocket } from './test-support.ts';
 

@@ -16,7 +16,7 @@ after(async () => {
 });
 
 /** POST /api/pairing/pair from a chosen loopback address (and X-Forwarded-For, if given). */
-function pair(r: RegistryProcess, from: string, code: string, forwardedFor?: string): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+function pair(r: RegistryProcess, from: string, code: string, forwardedFor?: string): Promise<{ status: number; body: any }> {
   const body = JSON.stringify({ code, agent_name: 'guesser' });
   return new Promise((res, rej) => {
     const req = request({ host: '127.0.0.1', port: r.port, path: '/api/pairing/pair', method: 'POST', localAddress: from,

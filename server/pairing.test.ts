@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRegistry, type RegistryProcess } from './testing.ts';
 import { api, registeredPeer, waitFor } from './test-support.ts';
-import { RegistryClient, RegistryError } from '../mesh/registry-client.ts';
+import { RegistryClient, type RegistryError } from '../mesh/registry-client.ts';
 import { generateKeyPair, publicJwkOf, jwkThumbprint } from '../mesh/identity/keys.ts';
 import { verifyOwnCertificate } from '../mesh/identity/certificate.ts';
 

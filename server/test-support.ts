@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 
 export interface ApiAnswer {
   status: number;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;
   headers: Headers;
 }
 
@@ -50,7 +50,7 @@ export interface Frame {
   type: string;
   peer_id?: string;
   target_id?: string;
-  payload: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  payload: any;
 }
 
 /** A signaling client that queues frames so a test can await the next one of a type. */
@@ -177,7 +177,7 @@ export class TestEventStream {
   }
 
   /** Parsed `data:` JSON of the plain (unnamed) events. */
-  events(): { type: string; data: any }[] { // eslint-disable-line @typescript-eslint/no-explicit-any
+  events(): { type: string; data: any }[] {
     return this.blocks.filter((b) => b.event === 'message').map((b) => JSON.parse(b.data));
   }
 

@@ -1,6 +1,6 @@
 import { connect as netConnect } from 'node:net';
 import { LIMITS } from '../mesh/protocol/index.ts';
-import { AgentClient, connect, type AgentOptions } from '../mesh/agent/client.ts';
+import { type AgentClient, connect, type AgentOptions } from '../mesh/agent/client.ts';
 import type { AgentTransport } from '../mesh/agent/transport.ts';
 import { LineReader } from './line-reader.ts';
 

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { connectAgent } from './agent-socket.ts';
 import type { AgentClient } from '../mesh/agent/client.ts';
+import { payloadOf } from '../mesh/protocol/index.ts';
 
 export async function callMain(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -43,7 +44,7 @@ export async function callMain(argv: string[]): Promise<number> {
       ...(values.agent && { agent: values.agent }),
       onChunk: (m) => {
         streamed = true;
-        process.stderr.write(String((m.payload as { text?: unknown })?.text ?? ''));
+        process.stderr.write(payloadOf(m, 'task_stream_chunk')?.text ?? '');
       },
     });
     if (streamed) process.stderr.write('\n');

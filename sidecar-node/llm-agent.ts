@@ -10,9 +10,12 @@ import { parse as parseYaml } from 'yaml';
 import { parseDefinition, PROVIDER_DEFAULTS, type LlmAgentDefinition } from '../mesh/llm/definition.ts';
 import { startLlmAgent } from '../mesh/llm/agent.ts';
 import { socketTransport } from './agent-socket.ts';
+import { fileMemoryStore, memoryFileFor } from './llm-memory-file.ts';
 
 const USAGE = `usage: chatixia-sidecar agent init [file]          write a definition to edit (default agent.yaml)
-       chatixia-sidecar agent run <file> [--ipc-socket PATH]   run it next to the local sidecar`;
+       chatixia-sidecar agent run <file> [--ipc-socket PATH] [--memory-file PATH]
+                                                   run it next to the local sidecar; conversations
+                                                   are kept in <file without .yaml>.memory.json (0600)`;
 
 export const TEMPLATE = `# An LLM agent for chatixia mesh (docs/llm-agents.md). Run it next to a sidecar:
 #   chatixia-sidecar agent run agent.yaml
@@ -34,7 +37,7 @@ system_prompt: |
 max_tool_rounds: 6
 timeout_s: 60                   # no data from the provider for this long ends the answer with an error
 memory:
-  max_messages: 40              # per chat, kept on this machine only
+  max_messages: 40              # per chat, kept on this machine only, in agent.memory.json (0600); 0: none
   max_chats: 100
 # skill: ask_assistant          # also answer task_request {text} as this skill
 # serve_as_gateway: llm_gateway # let agents on other devices (a browser tab) use this provider through the mesh
@@ -74,7 +77,7 @@ export function readKey(def: LlmAgentDefinition, env: Record<string, string | un
 }
 
 export async function agentMain(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { 'ipc-socket': { type: 'string' }, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args: argv, options: { 'ipc-socket': { type: 'string' }, 'memory-file': { type: 'string' }, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
   const [cmd, file] = positionals;
   if (values.help || !cmd) {
     process.stdout.write(USAGE + '\n');
@@ -104,9 +107,15 @@ export async function agentMain(argv: string[]): Promise<number> {
     return 2;
   }
   const socket = values['ipc-socket'] ?? process.env.IPC_SOCKET ?? '/tmp/chatixia-sidecar.sock';
+  const memoryStore = fileMemoryStore(values['memory-file'] ?? memoryFileFor(file));
   let agent;
   try {
-    agent = await startLlmAgent(await socketTransport(socket), def, { apiKey: key, registerTimeoutMs: 30_000 });
+    agent = await startLlmAgent(await socketTransport(socket), def, {
+      apiKey: key,
+      registerTimeoutMs: 30_000,
+      memoryStore,
+      warn: (message) => process.stderr.write(`[agent ${def.name}] ${message}\n`),
+    });
   } catch (err) {
     process.stderr.write(`chatixia-sidecar agent: cannot start ${def.name} on ${socket}: ${(err as Error).message} (is the sidecar running?)\n`);
     return 1;
@@ -115,7 +124,7 @@ export async function agentMain(argv: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     const stop = () => {
       agent.close();
-      resolve(0);
+      void memoryStore.written().then(() => resolve(0));
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -6,6 +6,7 @@
 import { ConfigError, helpText, parseConfig } from './config.ts';
 import { makeLogger } from './log.ts';
 import { IpcServer } from './ipc-server.ts';
+import { errorCode } from '../mesh/error-fields.ts';
 
 if (process.argv[2] === 'pair') {
   const { pairMain } = await import('./pair.ts');
@@ -28,7 +29,7 @@ let cfg;
 try {
   cfg = parseConfig(process.argv.slice(2), process.env);
 } catch (err) {
-  const msg = err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (err as Error).message : String(err);
+  const msg = err instanceof ConfigError || errorCode(err)?.startsWith('ERR_PARSE_ARGS') ? (err as Error).message : String(err);
   process.stderr.write(`chatixia-sidecar: ${msg}\n(run with --help for the options)\n`);
   process.exit(2);
 }
@@ -49,7 +50,7 @@ if (cfg.interopConfig) {
   }
 }
 let sidecar;
-let sidecarModule;
+let sidecarModule: typeof import('./sidecar.ts');
 try {
   const ipc = new IpcServer(cfg.ipcSocket, log);
   await ipc.listen();

@@ -147,15 +147,14 @@ test('bad IPC lines and oversize messages get error lines; the connection and th
   // A mesh message above 64 MiB (the line itself is within the IPC limit): refused by the mesh.
   const huge = JSON.stringify({ type: 'send', payload: { target_peer: 'sc-a', message: { type: 'bulk', payload: { d: 'x'.repeat(64 * 1024 * 1024 + 1000) } } } });
   await cl.write(huge + '\n');
-  await waitFor(() => cl.lines.filter((l) => l.type === 'error').length >= 5, 'too_large from the mesh', 30_000);
-  const e5 = cl.lines.filter((l) => l.type === 'error')[4]!;
-  assert.equal(e5.payload.code, 'too_large');
-  assert.match(String(e5.payload.message), /exceeds the limit/);
+  // (matched by code, not position: on a loaded machine another error line may come first)
+  const tooLarge = () => cl.lines.filter((l) => l.type === 'error' && l.payload.code === 'too_large');
+  await waitFor(() => tooLarge().length >= 1, 'too_large from the mesh', 30_000);
+  assert.match(String(tooLarge()[0]!.payload.message), /exceeds the limit/);
 
   // A line above the IPC line limit: skipped without buffering, answered with too_large.
   await cl.write('{"x":"' + 'y'.repeat(66 * 1024 * 1024) + '"}\n');
-  await waitFor(() => cl.lines.filter((l) => l.type === 'error').length >= 6, 'too_large line', 30_000);
-  assert.equal(cl.lines.filter((l) => l.type === 'error')[5]!.payload.code, 'too_large');
+  await waitFor(() => tooLarge().length >= 2, 'too_large line', 30_000);
 
   await cl.write('{"type":"list_peers","payload":{}}\n');
   await waitFor(() => cl.lines.find((l) => l.type === 'peer_list'), 'peer_list after errors');

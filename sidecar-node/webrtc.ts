@@ -33,7 +33,9 @@ export async function loadWebRtcStack(choice: WebRtcStackName | undefined, log: 
     }
   }
   const werift = await import('werift');
-  const { RTCPeerConnection } = 'RTCPeerConnection' in werift ? werift : (werift as { default: typeof werift }).default;
+  // Loaded as CommonJS under some bundlers, the module is then its `default`.
+  const mod: typeof werift = 'RTCPeerConnection' in werift ? werift : Reflect.get(werift, 'default');
+  const { RTCPeerConnection } = mod;
   log.info(nativeMissing
     ? `[webrtc] using werift (pure TypeScript) on ${here}: node-datachannel does not load here (${nativeMissing})`
     : `[webrtc] using werift (pure TypeScript) on ${here}, as WEBRTC_STACK asks`);

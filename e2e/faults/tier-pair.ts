@@ -1,6 +1,6 @@
 // Two sidecars for the delivery-tier tests: B runs a worker agent the registry knows; A delegates to it.
 import assert from 'node:assert/strict';
-import { type FaultWorld, type Sidecar } from './world.ts';
+import type { FaultWorld, Sidecar } from './world.ts';
 import { RegistryClient } from '../../mesh/registry-client.ts';
 import type { IpcProbe } from './ipc-probe.ts';
 

@@ -18,7 +18,7 @@ import { startRegistry, type RegistryProcess } from '../../server/testing.ts';
 import { api } from '../../server/test-support.ts';
 import { startSidecarProcess, tempDir, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
 import type { AgentClient } from '../../mesh/agent/client.ts';
-import type { AgentRecord } from '../../mesh/protocol/index.ts';
+import { payloadOf, type AgentRecord } from '../../mesh/protocol/index.ts';
 
 let reg: RegistryProcess;
 let external: Server;
@@ -89,8 +89,11 @@ test('the external A2A agent appears in the mesh as an A2A-backed agent with its
 
 test('a mesh agent calls it through delegate: streamed pieces in order, then the result', async () => {
   await waitFor(async () => ((await api(reg.url, 'GET', '/api/registry/agents', { token: await reg.token(reg.adminKey) })).body as AgentRecord[]).some((a) => a.agent_id === 'weather@a2a-gw' && a.health === 'active'), 'the weather agent', 60_000);
+  // Pieces travel over the DataChannel (the queue tier carries only the result): wait for the link.
+  await waitFor(async () => (await asker.listPeers()).includes('a2a-gw'), 'a link to the gateway', 30_000);
   const pieces: string[] = [];
-  const r = (await asker.task('delegate', { skill: 'weather.forecast', args: { text: 'Oslo' } }, { timeoutMs: 30_000, onChunk: (m) => pieces.push(String((m.payload as { text?: unknown }).text)) })) as { result: unknown; agent_id: string };
+  const r = (await asker.task('delegate', { skill: 'weather.forecast', args: { text: 'Oslo' } }, { timeoutMs: 30_000, onChunk: (m) => pieces.push(payloadOf(m, 'task_stream_chunk')?.text ?? '') })) as { result: unknown; agent_id: string; tier: string };
+  assert.equal(r.tier, 'direct');
   assert.equal(r.result, 'Sunny and mild in Oslo');
   assert.equal(r.agent_id, 'weather@a2a-gw');
   assert.deepEqual(pieces, ['Sunny ', 'and ', 'mild ', 'in Oslo']);

@@ -36,6 +36,7 @@ function factory(bearer?: string): ClientFactory {
 }
 const agentUrl = (id: string) => `${stack.registry.url}/a2a/agents/${encodeURIComponent(id)}/`;
 
+const text = (value: string): Part => ({ content: { $case: 'text', value }, metadata: undefined, filename: '', mediaType: 'text/plain' });
 const data = (value: unknown): Part => ({ content: { $case: 'data', value }, metadata: undefined, filename: '', mediaType: 'application/json' });
 function message(parts: Part[]): Message {
   return { messageId: randomUUID(), contextId: '', taskId: '', role: Role.ROLE_USER, parts, metadata: undefined, extensions: [], referenceTaskIds: [] };
@@ -152,8 +153,14 @@ test('refused: a client without a token, a policy-forbidden skill, a message tha
   const c = await factory(token).createFromUrl(agentUrl(AGENT));
   await assert.rejects(send(c, 'secret', {}), /secret.*not allowed|403/);
   // No push notifications here (the card says so): a push URL (an SSRF vector) is never stored.
-  await assert.rejects(c.createTaskPushNotificationConfig({ tenant: '', id: 'p1', taskId: 'any', url: 'http://169.254.169.254/latest', token: '', authentication: undefined }), /push/i);
-  await assert.rejects(c.sendMessage({ tenant: '', message: message([{ content: { $case: 'text', value: 'hi' }, metadata: undefined, filename: '', mediaType: 'text/plain' }]), configuration: undefined, metadata: undefined }), /name the skill/);
+  const push = await fetch(agentUrl(AGENT), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'a2a-version': '1.0' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'CreateTaskPushNotificationConfig', params: { taskId: 'any', id: 'p1', url: 'http://169.254.169.254/latest' } }),
+  });
+  assert.match(JSON.stringify(await push.json()), /"error".*push notification/i, 'the server refuses push configs');
+  // Plain text is a prompt for one agent's chat: at the registry's any-agent door it names nobody.
+  await assert.rejects(reg.sendMessage({ tenant: '', message: message([text('hi')]), configuration: undefined, metadata: undefined }, { serviceParameters: { Authorization: `Bearer ${token}` } }), /name the skill/);
 });
 
 test('SendMessage reaches a worker agent in a Chromium tab', async () => {
@@ -170,6 +177,18 @@ test('SendMessage reaches a worker agent in a Chromium tab', async () => {
     assert.equal(t.status?.state, TaskState.TASK_STATE_COMPLETED, JSON.stringify(t.status));
     assert.deepEqual(resultOf(t), skills.includes('sum') ? { $case: 'data', value: 9 } : { $case: 'text', value: 'FROM A TAB' });
     assert.equal(t.artifacts.find((a) => a.artifactId === 'result')?.metadata?.['chatixia/agent_id'], id);
+
+    // Plain text goes to the agent's chat, which streams its answer word by word.
+    const pieces: string[] = [];
+    let answer: unknown;
+    for await (const ev of c.sendMessageStream({ tenant: '', message: message([text('2 3 4')]), configuration: undefined, metadata: undefined })) {
+      const p = ev.payload;
+      if (p?.$case === 'artifactUpdate' && p.value.artifact?.artifactId === 'stream') pieces.push(...p.value.artifact.parts.map((x) => (x.content?.$case === 'text' ? x.content.value : '')));
+      if (p?.$case === 'artifactUpdate' && p.value.artifact?.artifactId === 'result') answer = p.value.artifact.parts[0]?.content;
+    }
+    assert.ok(pieces.length > 3, `the chat answer came in ${pieces.length} piece(s)`);
+    assert.deepEqual(answer, { $case: 'text', value: pieces.join('') });
+    assert.match(pieces.join(''), /You said: 2 3 4|add up to 9/);
   } finally {
     await context.close();
   }
@@ -182,4 +201,28 @@ test('tasks outlive a registry restart', async () => {
   const after = await waitFor(async () => (await factory(token).createFromUrl(agentUrl(AGENT))).getTask({ tenant: '', id: t.id, historyLength: undefined }), 'the task after the restart', 60_000);
   assert.equal(after.status?.state, TaskState.TASK_STATE_COMPLETED);
   assert.deepEqual(resultOf(after), { $case: 'text', value: 'KEPT' });
+});
+
+test('bad input gets a readable error, never a 500; the curl request of docs/interop.md works', async () => {
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(`${stack.registry.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'a2a-version': '1.0', ...headers }, body });
+  const url = `/a2a/agents/${encodeURIComponent(AGENT)}/`;
+  const notJson = await post(url, '{"jsonrpc": "2.0", "id": 1,');
+  assert.equal(notJson.status, 400);
+  assert.match(JSON.stringify(await notJson.json()), /not valid JSON/);
+  const big = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { pad: 'x'.repeat(2 * 1024 * 1024) } }));
+  assert.equal(big.status, 413);
+  const unknown = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'Nope', params: {} }));
+  assert.ok(unknown.status < 500);
+  assert.match(JSON.stringify(await unknown.json()), /"error":\{"code":-32601/);
+  const noAgent = await post('/a2a/agents/nobody%40nowhere/', JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'GetTask', params: { id: 'x' } }));
+  assert.equal(noAgent.status, 404);
+  const badParams = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'SendMessage', params: { message: 'hello' } }));
+  assert.ok(badParams.status >= 400 && badParams.status < 500, String(badParams.status));
+  // The docs' example, as is.
+  const doc = await post(url, '{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"messageId":"m1","role":"ROLE_USER","parts":[{"data":{"skill":"upper","args":{"text":"hello"}}}]}}}');
+  assert.equal(doc.status, 200);
+  const answer = (await doc.json()) as { result?: { task?: { status?: { state?: string }; artifacts?: { parts: { text?: string }[] }[] } } };
+  assert.equal(answer.result?.task?.status?.state, 'TASK_STATE_COMPLETED', JSON.stringify(answer));
+  assert.ok(answer.result?.task?.artifacts?.some((a) => a.parts.some((p) => p.text === 'HELLO')));
 });

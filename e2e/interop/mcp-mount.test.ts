@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { startWebStack, openSignedIn, until, type WebStack } from '../web/helpers.ts';
+import { startWebStack, openSignedIn, screenshot, until, type WebStack } from '../web/helpers.ts';
 import { startSidecarProcess, tempDir, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
 import { startStandInProvider, type StandInProvider } from '../../mesh/test-support/stand-in-provider.ts';
 import { api } from '../../server/test-support.ts';
@@ -75,6 +75,8 @@ test('an LLM agent in a Chromium tab calls the Pi\'s MCP tool across the mesh an
     await until('the answer with the file', async () => ((await page.getByTestId('chat-log').textContent()) ?? '').includes(NOTE), 60_000);
     const offered = stand.requests.find((r) => r.body.tools?.some((t) => t.type === 'function' && t.function.name === 'files_read_text_file'));
     assert.ok(offered, 'the model was offered the MCP tool');
+    await row.scrollIntoViewIfNeeded();
+    await screenshot(page, 'interop-mcp-tool');
     assert.deepEqual(errors, []);
   } finally {
     await context.close();

@@ -154,3 +154,14 @@ test('stdio: chatixia-sidecar mcp lists the mesh tools and runs a call through d
     await c.close();
   }
 });
+
+test('Streamable HTTP /mcp: bad input gets a readable error, never a 500', async () => {
+  const post = (body: string) => fetch(`${reg.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` }, body });
+  for (const body of ['{"jsonrpc":', '[]', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 42 } })]) {
+    const res = await post(body);
+    assert.ok(res.status >= 200 && res.status < 500, `${body.slice(0, 40)} → ${res.status}`);
+    assert.match(await res.text(), /error/i, `${body.slice(0, 40)} → ${res.status}`);
+  }
+  const big = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { pad: 'x'.repeat(2 * 1024 * 1024) } }));
+  assert.equal(big.status, 413);
+});

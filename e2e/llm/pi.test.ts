@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRegistry, type RegistryProcess } from '../../server/testing.ts';
 import { SIDECAR_BIN, startSidecarProcess, tempDir, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
@@ -32,9 +32,32 @@ const seenByTools: MeshMessage[] = [];
 /** What the skill on the other peer was asked (args, who asked). */
 const ran: unknown[] = [];
 const dir = tempDir('chatixia-llm-pi-');
+const agentFile = join(dir, 'agent.yaml');
+/** Where `agent run agent.yaml` keeps its conversations: beside the definition. */
+const memoryFile = join(dir, 'agent.memory.json');
 
 function runAgentFile(file: string, socket: string, env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, [SIDECAR_BIN, 'agent', 'run', file, '--ipc-socket', socket], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs agent.yaml next to the LLM agent's sidecar until it says it is ready (its log goes to runnerLog). */
+async function startRunner(): Promise<void> {
+  const from = runnerLog.length;
+  runner = runAgentFile(agentFile, llmPi.socket);
+  runner.stderr!.on('data', (d: Buffer) => (runnerLog += d.toString()));
+  runner.stdout!.on('data', (d: Buffer) => (runnerLog += d.toString()));
+  await waitFor(() => /\[agent assistant\] ready on peer pi-llm/.test(runnerLog.slice(from)), `the agent runner to start (${runnerLog})`, 60_000);
+}
+
+/** Asks the Pi's LLM agent from the Python agent over IPC; resolves with its answer. */
+async function askFromPython(text: string): Promise<unknown> {
+  const py = pythonAgent([llmPi.socket, '--ask', 'pi-llm', 'assistant', text]);
+  try {
+    await waitFor(() => py.events.some((e) => e.event === 'response'), `an answer to "${text}" (${py.stderr()})`, 30_000);
+  } finally {
+    py.child.kill();
+  }
+  return py.events.find((e) => e.event === 'response')!.payload;
 }
 
 before(async () => {
@@ -58,8 +81,7 @@ before(async () => {
   upperAgent.on('message', (m) => seenByTools.push(m));
   const keyFile = join(dir, 'provider.key');
   writeFileSync(keyFile, KEY + '\n', { mode: 0o600 });
-  const file = join(dir, 'agent.yaml');
-  writeFileSync(file, [
+  writeFileSync(agentFile, [
     'name: assistant',
     'provider:',
     '  kind: compatible',
@@ -70,10 +92,7 @@ before(async () => {
     'timeout_s: 20',
     'serve_as_gateway: llm_gateway',
   ].join('\n'));
-  runner = runAgentFile(file, llmPi.socket);
-  runner.stderr!.on('data', (d: Buffer) => (runnerLog += d.toString()));
-  runner.stdout!.on('data', (d: Buffer) => (runnerLog += d.toString()));
-  await waitFor(() => /\[agent assistant\] ready on peer pi-llm/.test(runnerLog), `the agent runner to start (${runnerLog})`, 60_000);
+  await startRunner();
   // Both records, with the skill's spec, are in the registry before the model is asked.
   await waitFor(async () => {
     const agents = await (await fetch(`${reg.url}/api/registry/agents`, { headers: { Authorization: `Bearer ${await reg.token(reg.adminKey)}` } })).json() as { agent_id: string; health: string; capabilities: { skill_specs?: { name: string }[] } }[];
@@ -136,13 +155,25 @@ test('Python\'s cancel stops the stand-in\'s stream; the agent answers the next 
     stand.setChunkDelay(10);
   }
   assert.ok(stand.requests[n]!.chunksSent < 100);
-  const again = pythonAgent([llmPi.socket, '--ask', 'pi-llm', 'assistant', 'are you there']);
-  try {
-    await waitFor(() => again.events.some((e) => e.event === 'response'), 'a new answer', 30_000);
-  } finally {
-    again.child.kill();
-  }
-  assert.deepEqual(again.events.find((e) => e.event === 'response')!.payload, { text: 'Hello! You said: are you there' });
+  assert.deepEqual(await askFromPython('are you there'), { text: 'Hello! You said: are you there' });
+});
+
+test('memory survives a restart: the conversation is in a 0600 file beside agent.yaml, and the model sees it again', async () => {
+  const before = stand.requests.at(-1)!.body.messages.map((m) => `${m.role}:${String(m.content)}`);
+  assert.ok(before.includes('user:use upper with {"text":"from python"}'), `the chat so far: ${before.join(' | ')}`);
+  const exited = new Promise((r) => runner.once('exit', r));
+  runner.kill('SIGTERM');
+  await exited;
+  assert.equal(statSync(memoryFile).mode & 0o777, 0o600);
+  const saved = readFileSync(memoryFile, 'utf8');
+  assert.ok(saved.includes('Hello! You said: are you there') && saved.includes('\\"FROM PYTHON\\"'), saved);
+  assert.ok(!saved.includes('count to 300'), 'a cancelled answer is not remembered');
+
+  await startRunner();
+  assert.deepEqual(await askFromPython('and now?'), { text: 'Hello! You said: and now?' });
+  const after = stand.requests.at(-1)!.body.messages.map((m) => `${m.role}:${String(m.content)}`);
+  assert.deepEqual(after, [...before, 'assistant:Hello! You said: are you there', 'user:and now?'],
+    'the restarted agent sends the model the same conversation, then the new question');
 });
 
 test('gateway: an agent on another peer with no key uses the Pi\'s provider through its gateway skill', async () => {
@@ -208,6 +239,7 @@ test('the key reaches the provider and nothing else: not the registry\'s databas
     ['the sidecar running the agent (log)', llmPi.output()],
     ['the other sidecar (log)', toolsPi.output()],
     ['the agent runner (log)', runnerLog],
+    ['the agent\'s memory file', readFileSync(memoryFile, 'utf8')],
     ['messages the skill agent on the other peer received', JSON.stringify([seenByTools, ran])],
     ['the registry (log)', reg.output()],
   ];

@@ -3,14 +3,17 @@
  * provider (CORS like OpenAI's), with a real registry and a real sidecar on another peer:
  * the answer streams into the dashboard chat; the model's tool call runs a skill on the sidecar's
  * agent and the answer uses its result, with the call shown in the chat (skill, agent, peer,
- * tier, time); Stop ends the provider's stream; the agent survives a reload; a provider that
+ * tier, time); Stop ends the provider's stream; the agent and its conversation survive a reload; a provider that
  * refuses browser calls gives a readable error; the key is found nowhere but at the provider.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startWebStack, openSignedIn, screenshot, until, type WebStack } from '../web/helpers.ts';
-import { startSidecarProcess, type SidecarProcess } from '../../sidecar-node/test-support.ts';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SIDECAR_BIN, startSidecarProcess, tempDir, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
 import { startStandInProvider, type StandInProvider } from '../../mesh/test-support/stand-in-provider.ts';
 import type { AgentClient } from '../../mesh/agent/client.ts';
 import type { MeshMessage } from '../../mesh/protocol/index.ts';
@@ -75,7 +78,7 @@ async function say(page: Page, text: string) {
 }
 const chatText = async (page: Page) => (await page.getByTestId('chat-log').textContent()) ?? '';
 
-test('an LLM agent in a tab streams its answer, calls a skill on a sidecar peer, stops on Stop, survives a reload', async () => {
+test('an LLM agent in a tab streams its answer, calls a skill on a sidecar peer, stops on Stop, survives a reload with its conversation', async () => {
   const { context, page, peerId, errors } = await openSignedIn(stack, stack.registry.adminKey);
   page.on('console', (m) => consoleLines.push(m.text()));
   await addLlmAgent(page, { name: 'assistant', baseUrl: stand.baseUrl, key: KEY, skills: 'upper' });
@@ -128,7 +131,17 @@ test('an LLM agent in a tab streams its answer, calls a skill on a sidecar peer,
   await page.locator('[data-testid=local-agent][data-agent="assistant"][data-status=running]').waitFor({ timeout: 60_000 });
   await page.getByTestId('chat-target').selectOption({ label: `assistant@${peerId} on ${peerId} (this browser)` });
   await say(page, 'back again');
-  await until('an answer after the reload', async () => (await chatText(page)).includes('Hello! You said: back again'), 60_000);
+  await until('an answer after the reload', async () => {
+    const text = await chatText(page);
+    if (!text.includes('Hello! You said: back again')) throw new Error(`the chat shows: …${text.slice(-300)}`);
+    return true;
+  }, 60_000);
+  // The model sees the conversation from before the reload (kept in IndexedDB by the worker), not the stopped answer.
+  const seenByModel = stand.requests.at(-1)!.body.messages.map((m) => `${m.role}:${String(m.content)}`);
+  assert.deepEqual(seenByModel.slice(1, 3), ['user:hello there, model', 'assistant:Hello! You said: hello there, model']);
+  assert.ok(seenByModel.includes('user:use upper with {"text":"from the tab"}') && seenByModel.includes('tool:"FROM THE TAB"'), seenByModel.join(' | '));
+  assert.ok(!seenByModel.includes('user:count to 300'), 'a stopped answer is not remembered');
+  assert.equal(seenByModel.at(-1), 'user:back again');
   assert.ok(await page.evaluate(() => !JSON.stringify({ ...localStorage }).includes('sk-')), 'no key in localStorage');
   assert.deepEqual(errors, []);
   await context.close();
@@ -145,6 +158,42 @@ test('a provider that refuses browser calls (no CORS) gives a readable error in 
   await err.waitFor({ timeout: 60_000 });
   assert.match((await err.textContent()) ?? '', /could not reach .*CORS.*OLLAMA_ORIGINS.*gateway/);
   await context.close();
+});
+
+test('the same kind of definition on a Pi (agent run agent.yaml), chatted with from the dashboard: streamed, its tool call shown', async () => {
+  const dir = tempDir('chatixia-llm-tab-pi-');
+  const keyFile = join(dir, 'provider.key');
+  writeFileSync(keyFile, KEY, { mode: 0o600 });
+  const file = join(dir, 'agent.yaml');
+  writeFileSync(file, ['name: pi-assistant', 'provider:', '  kind: compatible', `  base_url: ${stand.baseUrl}`, '  model: stand-in-1', `  api_key_file: ${keyFile}`, 'skills: [reverse]'].join('\n'));
+  // A skill only the Pi has (tabs have a built-in `upper` too): the tool call must run on the Pi.
+  const reverse = await pi.agent({
+    name: 'reverse',
+    registerTimeoutMs: 30_000,
+    skills: { reverse: { description: 'Reverses a text', args_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] }, handler: (a: { text: string }) => [...a.text].reverse().join('') } },
+  });
+  const runner = spawn(process.execPath, [SIDECAR_BIN, 'agent', 'run', file, '--ipc-socket', pi.socket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  runner.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  try {
+    await waitFor(() => /\[agent pi-assistant\] ready on peer pi-tools/.test(log), `the agent runner to start (${log})`, 60_000);
+    const { context, page } = await openSignedIn(stack, stack.registry.adminKey);
+    await page.locator('[data-testid=agent-row][data-agent="pi-assistant@pi-tools"]').waitFor({ timeout: 60_000 });
+    await page.locator('[data-testid=agent-row][data-agent="reverse@pi-tools"]').waitFor({ timeout: 60_000 });
+    await page.getByTestId('chat-target').selectOption({ label: 'pi-assistant@pi-tools on pi-tools' });
+    await say(page, 'use reverse with {"text":"from the pi"}');
+    const tool = page.locator('[data-testid=msg-tool][data-skill=reverse][data-state=done]');
+    await tool.waitFor({ timeout: 60_000 });
+    assert.equal(await tool.getAttribute('data-agent'), 'reverse@pi-tools');
+    assert.equal(await tool.getAttribute('data-tier'), 'local', 'the skill is on the Pi\'s own sidecar');
+    await until('the answer using the result', async () => (await chatText(page)).includes('The reverse tool says: "ip eht morf"'), 60_000);
+    assert.ok(!log.includes(KEY), 'the key is not in the agent\'s log');
+    await screenshot(page, 'llm-pi-chat');
+    await context.close();
+  } finally {
+    runner.kill('SIGTERM');
+    reverse.close();
+  }
 });
 
 test('the key reaches the provider and nothing else: not the registry\'s database, logs or audit, not any peer, not the console', async () => {

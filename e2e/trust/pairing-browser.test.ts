@@ -10,7 +10,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startWebStack, openSignedIn, watchErrors, until, topologyOf, screenshot, PHONE, type WebStack } from '../web/helpers.ts';
-import { RegistryClient, RegistryError } from '../../mesh/registry-client.ts';
+import { RegistryClient, type RegistryError } from '../../mesh/registry-client.ts';
 
 let stack: WebStack;
 before(async () => { stack = await startWebStack(); });

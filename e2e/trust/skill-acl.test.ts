@@ -10,7 +10,7 @@ import { RegistryClient } from '../../mesh/registry-client.ts';
 import { startSidecarProcess, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
 import type { AgentClient } from '../../mesh/agent/client.ts';
 
-const cleanup: Array<() => Promise<unknown> | void> = [];
+const cleanup: Array<() => unknown> = [];
 after(async () => { for (const f of cleanup.reverse()) await f(); });
 
 test('a restricted skill runs for the peer the policy names and is refused to another, by the receiving sidecar', async () => {

@@ -31,7 +31,11 @@ test('a registry restart leaves the browsers linked and the dashboard recovers b
   await until('an answer over the DataChannel', async () => /You said: registry is down/.test((await a.page.getByTestId('chat-log').textContent()) ?? ''), 20_000);
 
   await stack.registry.restart();
+  const up = Date.now();
   await a.page.locator('.banner-stale').waitFor({ state: 'detached', timeout: 60_000 });
+  const live = Date.now() - up;
+  console.log(`# the dashboard was live again ${live} ms after the registry answered`);
+  assert.ok(live < 8000, `the dashboard stayed stale ${live} ms after the registry returned`);
   await until('signaling to come back', async () => (await a.page.locator('.who-text', { hasText: 'in the mesh' }).count()) > 0, 30_000);
   assert.ok(await linked(a.page, a.peerId, b.peerId));
   assert.deepEqual([...a.errors, ...b.errors], []);

@@ -111,7 +111,7 @@ test('phone, registry down, reload: own agents run, identity stays true, own ski
   await done.waitFor({ timeout: 15_000 });
   assert.equal((await done.getByTestId('dispatch-result').textContent())?.trim(), '5');
   assert.equal(await page.getByTestId('outbox').count(), 0, 'a skill this browser has was queued');
-  await page.locator('#local').evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  await page.locator('#local').evaluate((el) => { el.scrollIntoView({ block: 'start' }); window.scrollBy(0, -70); }); // below the sticky header
   await screenshot(page, 'offline-tab-phone');
 
   // Down long enough that a doubling backoff would be waiting 16 s or more.

@@ -6,6 +6,7 @@ import type { SkillCall, SkillInfo } from '../types.ts';
 import type { AgentTransport } from './transport.ts';
 
 export type { SkillCall };
+// biome-ignore lint/suspicious/noExplicitAny: a handler declares its own args type (checked by its args schema at run time)
 export type SkillHandler = (args: any, call: SkillCall) => unknown | Promise<unknown>;
 /** A skill with what it tells others about itself (docs/skills.md): offered to LLMs as a tool. */
 export interface SkillDefinition {

@@ -20,7 +20,6 @@ export interface ToolAnswer {
   result: unknown;
   tier: string;
   agent_id?: string | undefined;
-  peer_id?: string | undefined;
   task_id?: string | undefined;
 }
 

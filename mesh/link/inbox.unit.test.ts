@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeFrames, encodeResume, FrameError, parseBinaryFrame, CHUNK_BYTES, type BinaryFrame, type WireFrame } from '../framing.ts';
+import { encodeFrames, FrameError, parseBinaryFrame, CHUNK_BYTES, type BinaryFrame, type WireFrame } from '../framing.ts';
 import { fakeWire } from '../test-support/fake-channel.ts';
 import { ACK_DELAY_MS, Inbox } from './inbox.ts';
 import { Outbox } from './outbox.ts';

@@ -3,7 +3,7 @@ import type { AgentTransport } from '../agent/transport.ts';
 import { payloadOf, type MeshMessage } from '../protocol/index.ts';
 import type { DelegateResult } from '../delegate.ts';
 import type { LlmAgentDefinition } from './definition.ts';
-import { ChatMemory } from './memory.ts';
+import { ChatMemory, type MemoryStore } from './memory.ts';
 import { explain, LlmError, openAiProvider, type ChatChunk, type ChatMessage, type ChatProvider, type ChatRequest } from './provider.ts';
 import { toolSet, type CatalogSkill } from './tools.ts';
 import { runTurn } from './turn.ts';
@@ -22,6 +22,10 @@ export interface LlmAgentOptions {
   /** Default: the OpenAI-compatible provider of the definition (or its gateway skill). */
   provider?: ChatProvider;
   registerTimeoutMs?: number;
+  /** Where the conversations survive a reload or restart (IndexedDB in a tab, a 0600 file on a Pi); default: only in memory. */
+  memoryStore?: MemoryStore;
+  /** Problems that do not stop the agent (its saved conversations could not be read or written). */
+  warn?: (message: string) => void;
 }
 
 /** Longest wait for a tool (a skill on another peer), and for the tool list. */
@@ -29,8 +33,8 @@ const TOOL_TIMEOUT_MS = 120_000;
 const CATALOG_TIMEOUT_MS = 15_000;
 
 export async function startLlmAgent(transport: AgentTransport, def: LlmAgentDefinition, o: LlmAgentOptions = {}): Promise<AgentClient> {
-  const memory = new ChatMemory(def.memory.max_messages, def.memory.max_chats);
-  // eslint-disable-next-line prefer-const
+  const memory = new ChatMemory(def.memory.max_messages, def.memory.max_chats, o.memoryStore, o.warn);
+  await memory.load();
   let client: AgentClient;
   const provider = o.provider ?? (def.provider.kind === 'gateway' ? gatewayProvider(() => client, def) : openAiProvider(def.provider, { apiKey: o.apiKey }));
 

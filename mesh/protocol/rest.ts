@@ -178,6 +178,14 @@ export type TaskUpdate = z.input<typeof TaskUpdate>;
 export const TaskChunk = z.object({ text: Text(64 * 1024) });
 export type TaskChunk = z.infer<typeof TaskChunk>;
 
+/**
+ * A queued task whose skill is `agent_prompt` is a prompt for its target agent's chat (what an A2A
+ * text message becomes): payload `{text}`; the answer's text is the result. The skill policy
+ * names it `agent_prompt`, as for a prompt over a DataChannel.
+ */
+export const PROMPT_SKILL = 'agent_prompt';
+export const QueuedPrompt = z.looseObject({ text: z.string().min(1).max(256 * 1024) });
+
 export interface Task {
   id: string;
   skill: string;

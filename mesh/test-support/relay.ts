@@ -4,7 +4,7 @@
  * so mesh-core tests run real node-datachannel links without the registry. The token is taken as
  * the peer id. Not product code (the registry lives in server/).
  */
-import { WebSocketServer, WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
 
 export interface Relay {

@@ -55,7 +55,7 @@ export function agentCard(a: AgentRecord, base: string): AgentCard {
   const where = a.capabilities.backed_by ? `${a.capabilities.backed_by.protocol.toUpperCase()}-backed agent ${a.agent_id}` : `agent ${a.agent_id} on peer ${a.peer_id}`;
   return card({
     name: a.agent_id,
-    description: a.description || `chatixia-mesh agent on peer ${a.peer_id}`,
+    description: `${a.description || `chatixia-mesh agent on peer ${a.peer_id}`}. Plain text goes to its chat (if it has one); a data part {"skill", "args"} runs a skill.`,
     url: agentA2aUrl(base, a.agent_id),
     base,
     skills: a.capabilities.skills.map((s) => skill(specs.get(s) ?? { name: s }, where)),

@@ -19,6 +19,7 @@ import { MeshAgentExecutor } from './a2a-executor.ts';
 import { BadMessage, skillCall } from './a2a-message.ts';
 import { registryCard } from './a2a-card.ts';
 import { checkPolicy } from './run-skill.ts';
+import { PROMPT_SKILL } from '../../mesh/protocol/index.ts';
 
 /** A JSON-RPC 2.0 request as the door accepts it (the SDK checks the method's params). */
 const JsonRpcRequest = z.looseObject({
@@ -53,7 +54,7 @@ export function a2aDoor(reg: RegistryState) {
       throw e;
     }
     checkPolicy(reg, c.get('principal'), call.skill);
-    if (rec && !rec.record.capabilities.skills.includes(call.skill)) throw new ApiError(404, 'no_skill', `agent ${agentId} has no skill "${call.skill}"`);
+    if (rec && call.skill !== PROMPT_SKILL && !rec.record.capabilities.skills.includes(call.skill)) throw new ApiError(404, 'no_skill', `agent ${agentId} has no skill "${call.skill}"`);
   }
 
   return {

@@ -1,6 +1,6 @@
 import { mayCall } from '../../mesh/identity/acl.ts';
 import { catalog } from '../../mesh/llm/catalog.ts';
-import type { AgentRecord, Task } from '../../mesh/protocol/index.ts';
+import { PROMPT_SKILL, type AgentRecord, type Task } from '../../mesh/protocol/index.ts';
 import type { Principal } from '../auth/tokens.ts';
 import { ApiError } from '../http/errors.ts';
 import { now, type RegistryState } from '../state.ts';
@@ -42,7 +42,7 @@ async function pickAgent(reg: RegistryState, p: Principal, run: SkillRun): Promi
     const a = await reg.agents.get(run.agentId, now());
     if (!a) throw new ApiError(404, 'not_found', `agent ${run.agentId} is not registered`);
     if (a.record.health !== 'active') throw new ApiError(409, 'agent_unavailable', `agent ${run.agentId} is ${a.record.health}; try again when it is back`);
-    if (!a.record.capabilities.skills.includes(run.skill)) throw new ApiError(404, 'no_skill', `agent ${run.agentId} has no skill "${run.skill}"`);
+    if (run.skill !== PROMPT_SKILL && !a.record.capabilities.skills.includes(run.skill)) throw new ApiError(404, 'no_skill', `agent ${run.agentId} has no skill "${run.skill}"`);
     return a.record;
   }
   const found = (await skillsFor(reg, p)).find((s) => s.skill === run.skill)?.agents[0];
@@ -65,6 +65,7 @@ export async function runSkill(reg: RegistryState, p: Principal, run: SkillRun):
     { skill: run.skill, target_agent_id: agent.agent_id, source_agent_id: p.peerId, payload: run.args ?? {}, ttl: Math.max(1, Math.ceil(run.timeoutMs / 1000)) },
     p.peerId,
     now(),
+    p.role,
   );
   const id = stored.task.id;
   run.onQueued?.(id);

@@ -68,7 +68,7 @@ export function hubRoutes(reg: RegistryState) {
       await reg.links.replace(peerId, hb.links, t);
       reg.topologyChanged();
     }
-    if (!existing || existing.record.health !== 'active') reg.agentsChanged();
+    if (existing?.record.health !== 'active') reg.agentsChanged();
     // No expiry sweep here: claimFor skips expired tasks itself and the timer fails them.
     // The same statement renews the lease of every task this agent holds.
     const pending = await reg.tasks.claimFor(hb.agent_id, skills, t, reg.cfg.taskLeaseS, p.peerId);
@@ -159,9 +159,9 @@ export function hubRoutes(reg: RegistryState) {
     if (!Id.safeParse(id).success) throw badRequest('task id is not a valid id');
     const { text } = await readJson(c, ROUTES.taskChunk.body);
     const s = await reg.tasks.get(id);
-    if (!s) throw notFound('task');
-    if (s.task.state !== 'assigned') throw conflict(`task is ${s.task.state}; chunks are for a task being worked on`);
+    if (!s || !maySee(p, s)) throw notFound('task');
     if (s.holderPeer !== p.peerId) throw forbidden('only the peer holding the task streams its answer');
+    if (s.task.state !== 'assigned') throw conflict(`task is ${s.task.state}; chunks are for a task being worked on`);
     reg.taskChunks.emit('chunk', id, text);
     return c.json({ status: 'ok' });
   });

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { ROUTES } from '../../mesh/protocol/routes.ts';
-import { type CertificateResponse } from '../../mesh/protocol/index.ts';
+import type { CertificateResponse } from '../../mesh/protocol/index.ts';
 import { jwkThumbprint } from '../../mesh/identity/keys.ts';
 import type { AppEnv } from '../http/context.ts';
 import { now, type RegistryState } from '../state.ts';

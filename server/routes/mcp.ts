@@ -1,13 +1,16 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { LIMITS } from '../../mesh/protocol/index.ts';
 import type { AppEnv } from '../http/context.ts';
 import type { RegistryState } from '../state.ts';
-import { errorBody } from '../http/errors.ts';
 import { requireAuth } from '../http/auth.ts';
 import { runSkill, skillsFor } from '../interop/run-skill.ts';
+import { readJson } from '../http/body.ts';
+import { z } from 'zod';
 import { VERSION } from '../version.ts';
 import type { CallsInProgress } from '../../mesh/interop/mcp-tools.ts';
+
+/** What a POST to /mcp may carry: one JSON-RPC message or a non-empty batch (the SDK checks each message). */
+const JsonRpcMessage = z.looseObject({ jsonrpc: z.literal('2.0') });
+const McpBody = z.union([JsonRpcMessage, z.array(JsonRpcMessage).min(1).max(100)]);
 
 function callsOf(all: Map<string, CallsInProgress>, peerId: string): CallsInProgress {
   let mine = all.get(peerId);
@@ -29,9 +32,11 @@ export function mcpRoutes(reg: RegistryState) {
   // Per caller (peer id): a cancel names the request id the caller's client gave the call.
   const calls = new Map<string, CallsInProgress>();
   app.use('/mcp', requireAuth(reg));
-  app.use('/mcp', bodyLimit({ maxSize: LIMITS.restBodyBytes, onError: (c) => c.json(errorBody('too_large', `body exceeds ${LIMITS.restBodyBytes} bytes`), 413) }));
   app.all('/mcp', async (c) => {
     const p = c.get('principal');
+    // A POST body is read and checked first (JSON, one message or a non-empty batch, size) so a bad
+    // one gets a readable error; the SDK takes it parsed. GET/DELETE go to the SDK as they are.
+    const parsedBody = c.req.method === 'POST' ? await readJson(c, McpBody) : undefined;
     const [{ meshMcpServer }, { WebStandardStreamableHTTPServerTransport }] = await Promise.all([
       import('../../mesh/interop/mcp-tools.ts'),
       import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'),
@@ -47,7 +52,7 @@ export function mcpRoutes(reg: RegistryState) {
     // No session id generator: stateless.
     const transport = new WebStandardStreamableHTTPServerTransport({});
     await server.connect(transport);
-    return transport.handleRequest(c.req.raw);
+    return transport.handleRequest(c.req.raw, parsedBody === undefined ? {} : { parsedBody });
   });
   return app;
 }

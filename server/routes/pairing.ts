@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { Hono } from 'hono';
 import { ROUTES } from '../../mesh/protocol/routes.ts';
-import { type PairingCode, type PairingEntry, type PairingStatus, type PairingStatusResponse, type PairResponse } from '../../mesh/protocol/index.ts';
+import type { PairingCode, PairingEntry, PairingStatus, PairingStatusResponse, PairResponse } from '../../mesh/protocol/index.ts';
 import { jwkThumbprint } from '../../mesh/identity/keys.ts';
 import type { AppEnv } from '../http/context.ts';
 import { now, type RegistryState } from '../state.ts';

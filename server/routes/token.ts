@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { ROUTES } from '../../mesh/protocol/routes.ts';
-import { type TokenResponse } from '../../mesh/protocol/index.ts';
+import type { TokenResponse } from '../../mesh/protocol/index.ts';
 import type { AppEnv } from '../http/context.ts';
 import type { RegistryState } from '../state.ts';
 import { clientIp, readJson } from '../http/body.ts';

@@ -12,7 +12,7 @@ import type { WebSocket } from 'ws';
 
 /** The `ws` major versions whose server keeps its net.Socket as `_socket` (checked by raw-frames.test.ts). */
 const KNOWN_WS_MAJORS = new Set([8]);
-const wsMajor = Number(String((createRequire(import.meta.url)('ws/package.json') as { version?: unknown }).version).split('.')[0]);
+const wsMajor = Number(String(Reflect.get(createRequire(import.meta.url)('ws/package.json'), 'version')).split('.')[0]);
 export const rawWritesSupported = KNOWN_WS_MAJORS.has(wsMajor);
 
 /**

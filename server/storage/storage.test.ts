@@ -66,14 +66,15 @@ for (const b of backends) {
       assert.equal(v[0]?.value, '1');
     });
 
-    test('agents: upsert keeps the owner, health follows time, route picks least recently routed', async () => {
+    test('agents: upsert stores the owner the route decided, health follows time, route picks least recently routed', async () => {
       const agents = new AgentStore(db, { staleS: 10, offlineS: 30 });
       const info = (id: string, skills: string[]) => ({ agent_id: id, hostname: 'h', ip: '', port: 8000, sidecar_peer_id: 'p1', capabilities: { skills, mcp_servers: [], goals_count: 0, mode: '' }, status: '', mode: '' });
       await agents.upsert(info('a1', ['s']), 'p1', 'owner-1', 1000);
       await agents.upsert(info('a1', ['s', 't']), 'p1', 'owner-2', 1001);
       await agents.upsert(info('a2', ['s']), 'p2', 'owner-2', 1001);
       const a1 = await agents.get('a1', 1005);
-      assert.equal(a1?.owner, 'owner-1');
+      // Who may take an id over is decided by the route (ownAgentId, docs/trust.md); the store records it.
+      assert.equal(a1?.owner, 'owner-2');
       assert.deepEqual(a1?.record.capabilities.skills, ['s', 't']);
       assert.equal(a1?.record.health, 'active');
       assert.equal((await agents.get('a1', 1020))?.record.health, 'stale');

@@ -134,7 +134,7 @@ export function runBarePeer(env: PeerEnv, relayUrl: string, id: string): void {
 
   async function ping(c: Extract<Cmd, { type: 'ping' }>) {
     const dc = links.get(c.target)?.dc;
-    if (!dc || dc.readyState !== 'open') return report({ type: 'result', req: c.req, error: `no open channel to ${c.target}` });
+    if (dc?.readyState !== 'open') return report({ type: 'result', req: c.req, error: `no open channel to ${c.target}` });
     const pad = 'x'.repeat(Math.max(0, (c.size ?? 64) - 16));
     const rtts: number[] = [];
     for (let i = 0; i < c.n; i++) {
@@ -149,7 +149,7 @@ export function runBarePeer(env: PeerEnv, relayUrl: string, id: string): void {
 
   async function throughput(c: Extract<Cmd, { type: 'throughput' }>) {
     const dc = links.get(c.target)?.dc;
-    if (!dc || dc.readyState !== 'open') return report({ type: 'result', req: c.req, error: `no open channel to ${c.target}` });
+    if (dc?.readyState !== 'open') return report({ type: 'result', req: c.req, error: `no open channel to ${c.target}` });
     const chunk = new Uint8Array(c.chunk);
     const high = c.high ?? 4 * 1024 * 1024;
     dc.bufferedAmountLowThreshold = c.low ?? 1024 * 1024;

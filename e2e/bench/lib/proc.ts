@@ -52,7 +52,7 @@ export function spawnReady<T = Record<string, unknown>>(script: string, args: st
         if (done) return;
         try {
           const j = JSON.parse(l);
-          if (j && j.ready) { done = true; clearTimeout(t); resolveP({ child, info: j as T }); }
+          if (j?.ready) { done = true; clearTimeout(t); resolveP({ child, info: j as T }); }
         } catch { /* not JSON: a log line */ }
       },
     });

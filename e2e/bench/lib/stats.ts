@@ -25,8 +25,8 @@ export function summarize(values: readonly number[]): Summary {
     p50: median(values),
     p99: percentile(values, 99),
     // a loop, not Math.min(...values): 100k samples would overflow the call stack
-    min: values.length ? values.reduce((a, b) => (b < a ? b : a)) : NaN,
-    max: values.length ? values.reduce((a, b) => (b > a ? b : a)) : NaN,
+    min: values.length ? values.reduce((a, b) => (Math.min(b , a))) : NaN,
+    max: values.length ? values.reduce((a, b) => (Math.max(b , a))) : NaN,
   };
 }
 

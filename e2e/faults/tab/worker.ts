@@ -5,7 +5,7 @@
  * page) to send acknowledged messages, or to block its thread for a while (a slow agent); it
  * reports acks, errors and the probe messages it receives (without their bodies).
  */
-import { AgentClient, AgentError, portTransport } from '../../../mesh/agent/index.ts';
+import { AgentClient, type AgentError, portTransport } from '../../../mesh/agent/index.ts';
 import type { MeshMessage } from '../../../mesh/protocol/index.ts';
 import type { PageToWorker, WorkerToPage } from './messages.ts';
 

@@ -8,7 +8,7 @@
 import { AgentClient, portTransport, type SkillCall, type SkillDefinition } from '../../../mesh/agent/index.ts';
 import { BUILTIN_AGENTS } from './builtins.ts';
 import { compileSkill, runWithLimit } from './sandbox.ts';
-import { llmKeyName, type CustomSkill, type HostToWorker, type SkillSummary, type WorkerToHost } from './control.ts';
+import { llmKeyName, llmMemoryName, type CustomSkill, type HostToWorker, type SkillSummary, type WorkerToHost } from './control.ts';
 import { idb } from '../lib/idb.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -91,7 +91,10 @@ self.onmessage = async (ev: MessageEvent<HostToWorker & { port?: MessagePort }>)
   }
 };
 
-/** An LLM agent: the same implementation a Pi runs (mesh/llm/agent.ts); the key never leaves this origin's IndexedDB but for the provider call. */
+/**
+ * An LLM agent: the same implementation a Pi runs (mesh/llm/agent.ts); the key never leaves this
+ * origin's IndexedDB but for the provider call, and its conversations stay in the same IndexedDB.
+ */
 async function startLlm(m: Extract<HostToWorker, { ctl: 'init' }>, port: MessagePort | undefined): Promise<void> {
   if (!port || !m.llm) return post({ ctl: 'fatal', message: 'no definition for this LLM agent' });
   port.start();
@@ -100,7 +103,12 @@ async function startLlm(m: Extract<HostToWorker, { ctl: 'init' }>, port: Message
     const [{ startLlmAgent }, { parseDefinition }] = await Promise.all([import('../../../mesh/llm/agent.ts'), import('../../../mesh/llm/definition.ts')]);
     const def = parseDefinition({ ...m.llm, name: m.id });
     const apiKey = await idb.get<string>(llmKeyName(m.id));
-    client = await startLlmAgent(portTransport(port), def, { apiKey });
+    const memoryKey = llmMemoryName(m.id);
+    client = await startLlmAgent(portTransport(port), def, {
+      apiKey,
+      memoryStore: { load: () => idb.get(memoryKey), save: (snapshot) => idb.set(memoryKey, snapshot) },
+      warn: (message) => console.warn(`LLM agent ${m.id}: ${message}`),
+    });
     const skills = [def.skill, def.serve_as_gateway].filter((x): x is string => !!x).map((name) => ({ name, description: name === def.skill ? 'asks this agent' : 'provider gateway', custom: false }));
     post({ ctl: 'ready', skills });
   } catch (e) {

@@ -26,6 +26,8 @@ export type WorkerToHost =
 
 /** Where a tab keeps an LLM agent's provider key: this origin's IndexedDB, read only by the agent's worker. */
 export const llmKeyName = (agentId: string) => `llm-key:${agentId}`;
+/** Where it keeps the agent's conversations (bounded, mesh/llm/memory.ts): the same IndexedDB, never sent anywhere. */
+export const llmMemoryName = (agentId: string) => `llm-memory:${agentId}`;
 
 /** Longest time limit a person may give a custom skill, and the slack before the watchdog fires. */
 export const MAX_SKILL_MS = 60_000;

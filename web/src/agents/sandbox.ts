@@ -6,7 +6,7 @@ export function compileSkill(code: string): (args: unknown) => unknown {
   if (code.length > 20_000) throw new Error('the skill is longer than 20 000 characters');
   let fn: unknown;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    // A person's own skill code, compiled in the worker that runs it (the worker is its sandbox).
     fn = new Function(`"use strict"; return (${code}\n);`)();
   } catch (e) {
     throw new Error(`does not compile: ${(e as Error).message}`);

@@ -18,6 +18,7 @@ export function Chat({ target, onTarget }: {
   const answering = messages.some((m) => (m.from === 'agent' || m.from === 'tool') && !m.done);
   const [text, setText] = useState('');
   const logRef = useRef<HTMLOListElement>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: scrolls to the end whenever the messages change
   useEffect(() => {
     const el = logRef.current;
     if (el) el.scrollTop = el.scrollHeight;

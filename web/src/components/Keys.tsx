@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import type { ApiKeyCreated, ApiKeyInfo, Role } from '../../../mesh/protocol/index.ts';
 import type { AdminFeed } from '../pairing/admin-feed.ts';
 
@@ -17,8 +17,8 @@ export function Keys({ feed }: { feed: AdminFeed }) {
   const [busy, setBusy] = useState(false);
   const client = feed.client;
 
-  const reload = async () => { if (client) setKeys(await client.listKeys()); };
-  useEffect(() => { void reload().catch((e) => setError((e as Error).message)); }, [client]); // eslint-disable-line react-hooks/exhaustive-deps
+  const reload = useCallback(async () => { if (client) setKeys(await client.listKeys()); }, [client]);
+  useEffect(() => { reload().catch((e: Error) => setError(e.message)); }, [reload]);
 
   const act = async (what: string, fn: () => Promise<unknown>) => {
     setError('');

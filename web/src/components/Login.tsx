@@ -23,7 +23,7 @@ export function Login() {
         <input type="text" name="username" autoComplete="username" value="chatixia" readOnly hidden />
         <label htmlFor="credential">Key or device token</label>
         <input id="credential" name="credential" type="password" autoComplete="current-password" value={key}
-          onChange={(e) => setKey(e.target.value)} disabled={busy} autoFocus spellCheck={false} />
+          onChange={(e) => setKey(e.target.value)} disabled={busy} spellCheck={false} />
         {session.error && <p className="error" role="alert">{session.error}</p>}
         {!online && <p className="error" role="status">You are offline; signing in needs the registry.</p>}
         <button type="submit" className="primary" disabled={busy || !key.trim()}>{busy ? 'Signing in…' : 'Sign in and join'}</button>

@@ -11,6 +11,7 @@ import { restoreSnapshot, keepSnapshot, clearSnapshot } from './snapshot.ts';
 import { clientFor, isAuthError, openTabPeer, signIn, type TabPeer } from './tab-peer.ts';
 import { isRevokedError } from '../../../mesh/revocation.ts';
 import { chatKey } from '../state/chat-slice.ts';
+import { errorCode } from '../../../mesh/error-fields.ts';
 
 const CREDENTIAL = 'credential';
 const PEER_ID = 'peer_id';
@@ -103,12 +104,18 @@ export async function startLeader(): Promise<Runtime> {
           const p = peer;
           peer = null;
           await p?.stop();
-          const why = (e as { code?: string }).code === 'ca_changed' ? (e as Error).message : `The registry refused this key: ${(e as Error).message}`;
+          const why = errorCode(e) === 'ca_changed' ? (e as Error).message : `The registry refused this key: ${(e as Error).message}`;
           store().setSession({ phase: 'signed_out', error: why });
           if (interactive) throw e;
           return;
         }
-        if (interactive && !(await idb.get(CREDENTIAL))) { credential = undefined; throw new Error(`Cannot reach the registry: ${(e as Error).message}`); }
+        if (interactive && !(await idb.get(CREDENTIAL))) {
+          credential = undefined;
+          const p = peer;
+          peer = null;
+          await p?.stop();
+          throw new Error(`Cannot reach the registry: ${(e as Error).message}`);
+        }
         // Offline or the registry is down: this browser's agents run, the saved state shows, and we probe.
         store().setSession({ phase: 'signed_in' });
         store().setNet({ stale: true });
@@ -119,7 +126,11 @@ export async function startLeader(): Promise<Runtime> {
   };
 
   /** Back at once when the network returns or the person looks at the page again. */
-  const reconnectNow = () => { if (credential && !peer?.joined && navigator.onLine) void connect(false).catch(() => {}); };
+  const reconnectNow = () => {
+    if (!credential || !navigator.onLine) return;
+    if (peer?.joined) peer.retryNow();
+    else void connect(false).catch(() => {});
+  };
 
   /** Executes an action now (the network is assumed up). */
   const run = async (a: Action): Promise<void> => {
@@ -163,7 +174,7 @@ export async function startLeader(): Promise<Runtime> {
     store().setNet({ online: navigator.onLine });
     if (!navigator.onLine) { store().setNet({ stale: true }); return; }
     if (peer?.joined) void flush(run);
-    else reconnectNow();
+    reconnectNow();
   };
   addEventListener('online', setOnline);
   addEventListener('offline', setOnline);

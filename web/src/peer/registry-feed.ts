@@ -42,6 +42,7 @@ function topologyView(t: Topology): { edges: EdgeView[]; peers: Array<{ peer_id:
 export class RegistryFeed {
   readonly #client: RegistryClient;
   #abort: AbortController | null = null;
+  #wake: (() => void) | null = null;
   readonly #taskWaiters = new Map<string, (t: Task) => void>();
   /** Tasks that finished recently: the event may arrive before the submitter starts waiting. */
   readonly #finished = new Map<string, Task>();
@@ -57,7 +58,8 @@ export class RegistryFeed {
 
   start(): void {
     const abort = (this.#abort = new AbortController());
-    const backoff = new Backoff({ initialMs: 500, maxMs: 15_000 });
+    // At most ~4 s apart (full jitter): the dashboard is live again within seconds of the registry.
+    const backoff = new Backoff({ initialMs: 500, maxMs: 4000 });
     const store = useStore.getState;
     void (async () => {
       while (!abort.signal.aborted) {
@@ -80,9 +82,18 @@ export class RegistryFeed {
         if (abort.signal.aborted) return;
         store().setRegistry({ live: false });
         store().setNet({ stale: true });
-        await new Promise((r) => setTimeout(r, backoff.next()));
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, backoff.next());
+          this.#wake = () => { clearTimeout(t); r(); };
+        });
+        this.#wake = null;
       }
     })();
+  }
+
+  /** Tries again now instead of at the next backoff step (the network came back, the page is visible). */
+  retryNow(): void {
+    this.#wake?.();
   }
 
   stop(): void {

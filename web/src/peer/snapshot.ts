@@ -34,9 +34,9 @@ export async function restoreSnapshot(): Promise<boolean> {
 
 /** Saves the mirrored state at most every 1.5 s while the dashboard shows live data. */
 export function keepSnapshot(): void {
-  let timer: ReturnType<typeof setTimeout> | null = null;
+  let _timer: ReturnType<typeof setTimeout> | null = null;
   const save = () => {
-    timer = null;
+    _timer = null;
     const s = useStore.getState();
     if (s.stale || s.session.phase !== 'signed_in') return;
     const { notices: _n, outbox: _o, online: _on, stale: _s, ...state } = pickMirrored(s);
@@ -45,7 +45,7 @@ export function keepSnapshot(): void {
   };
   useStore.subscribe((s, prev) => {
     if (s.savedAt !== prev.savedAt) return; // our own write
-    timer ??= setTimeout(save, SAVE_EVERY_MS);
+    _timer ??= setTimeout(save, SAVE_EVERY_MS);
   });
 }
 

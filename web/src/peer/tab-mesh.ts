@@ -44,7 +44,6 @@ export function createTabMesh(o: TabMeshOptions): { signaling: SignalingClient; 
     getToken: (refresh) => o.client.token(refresh),
   });
   const policy = o.ice().iceTransportPolicy;
-  // eslint-disable-next-line prefer-const
   let hub: AgentHub;
   const mesh = new Mesh({
     signaling,

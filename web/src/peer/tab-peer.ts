@@ -7,7 +7,7 @@ import { AgentClient, attachPort, portTransport } from '../../../mesh/index.ts';
 import { RegistryClient, RegistryError } from '../../../mesh/registry-client.ts';
 import { IndexedDbKeyStore, IndexedDbTrustRecords } from '../../../mesh/identity/index.ts';
 import { CaChangedError, RENEW_CHECK_MS, describeCertificate, joinWithIdentity, type JoinedIdentity } from '../../../mesh/identity/join.ts';
-import { skillSpec, type IceConfig, type ToolEvent } from '../../../mesh/protocol/index.ts';
+import { payloadOf, skillSpec, type IceConfig } from '../../../mesh/protocol/index.ts';
 import { registerLlmSupport } from '../../../mesh/llm/catalog.ts';
 import { useStore } from '../state/store.ts';
 import type { Action } from '../state/actions.ts';
@@ -20,6 +20,7 @@ import { dispatchTask } from './dispatch.ts';
 import { targetName } from '../../../mesh/agent-records.ts';
 import { browserName } from '../lib/browser-name.ts';
 import { watchRevocation } from '../../../mesh/revocation.ts';
+import { errorCode } from '../../../mesh/error-fields.ts';
 
 const withTarget = (name: string | undefined) => (name ? { target_agent: name } : {});
 
@@ -35,6 +36,8 @@ export interface TabPeer {
   runsHere(a: Action): boolean;
   /** Signs in with the registry and joins the mesh; rejects while it cannot be reached (call again) or refuses. */
   join(): Promise<void>;
+  /** Joined, but the live feed is down: try it again now (the network came back, the page is visible). */
+  retryNow(): void;
   do(a: Action): Promise<void>;
   /** Stops everything; `revoked`: the registry already removed this peer's records. */
   stop(revoked?: boolean): Promise<void>;
@@ -42,7 +45,7 @@ export interface TabPeer {
 
 /** The registry refused the credential (as opposed to: could not be reached). */
 export function isAuthError(e: unknown): boolean {
-  return (e instanceof RegistryError && (e.status === 401 || e.status === 403)) || (e as { code?: string })?.code === 'ca_changed';
+  return (e instanceof RegistryError && (e.status === 401 || e.status === 403)) || errorCode(e) === 'ca_changed';
 }
 
 const STATS_EVERY_MS = 2000;
@@ -188,11 +191,16 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
     await workers.started();
   })();
 
+  let started = false;
   const join = async () => {
+    if (isJoined) return;
+    // What may fail while the registry is away comes first; nothing below runs twice.
     await client.token();
     role = client.peer!.role;
     ice = await client.config().catch(() => ice);
     joined = await proveIdentity(client, peerId);
+    if (started) return;
+    started = true;
     timers.push(
       setInterval(() => void refreshStats(), STATS_EVERY_MS),
       setInterval(() => void client.config().then((c) => { ice = c; }).catch(() => {}), ICE_REFRESH_MS),
@@ -202,7 +210,8 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
     store().setMesh({ signaling: 'connecting' });
     signaling.start();
     feed.start();
-    await agentsReady;
+    // Queued work is sent after this resolves: the agents saved here must be back first.
+    await agentsReady.catch((e: Error) => store().notify('error', `This browser's agents did not all start: ${e.message}`));
     presence.start();
     isJoined = true;
   };
@@ -232,21 +241,23 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
         timeoutMs: 300_000,
         signal: abort.signal,
         onChunk: (m) => {
-          const p = m.payload as { text?: unknown; tool?: ToolEvent } | undefined;
-          if (p?.tool) {
+          const chunk = payloadOf(m, 'agent_stream_chunk');
+          const tool = chunk?.tool;
+          const text = (chunk ?? payloadOf(m, 'task_stream_chunk'))?.text;
+          if (tool) {
             if (segText || seg === 0) store().chatAppend(key, segId, 'agent', '', true);
-            store().chatTool(key, `${rid}-tool-${p.tool.call_id}`, p.tool);
+            store().chatTool(key, `${rid}-tool-${tool.call_id}`, tool);
             segId = `${rid}-agent-${++seg}`;
             segText = false;
-          } else if (typeof p?.text === 'string' && p.text) {
+          } else if (text) {
             streamed = segText = true;
-            store().chatAppend(key, segId, 'agent', p.text, false);
+            store().chatAppend(key, segId, 'agent', text, false);
           }
         },
       });
-      const p = (r.payload ?? {}) as { text?: unknown; error?: unknown };
-      if (typeof p.error === 'string' && p.error) throw new Error(p.error);
-      const text = typeof p.text === 'string' ? p.text : JSON.stringify(r.payload);
+      const p = payloadOf(r, 'agent_response');
+      if (p?.error) throw new Error(p.error);
+      const text = p ? p.text : JSON.stringify(r.payload);
       if (!streamed) store().chatAppend(key, segId, 'agent', text, true, true);
       else if (segText) store().chatAppend(key, segId, 'agent', '', true);
     } catch (e) {
@@ -267,6 +278,7 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
     runsHere: (a) => (a.type === 'prompt' && a.peerId === peerId) || (a.type === 'dispatch' && hub.hasSkill(a.target.skill)
       && (a.target.kind === 'skill' || a.target.agent.endsWith(`@${peerId}`))),
     join,
+    retryNow: () => feed.retryNow(),
     do: async (a) => {
       switch (a.type) {
         case 'start_agent': await workers.start(a.kind); return;

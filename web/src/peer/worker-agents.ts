@@ -11,7 +11,7 @@ import { useStore } from '../state/store.ts';
 import type { LocalAgentView } from '../state/views.ts';
 import type { BuiltinAgentKind } from '../state/actions.ts';
 import { BUILTIN_AGENTS } from '../agents/builtins.ts';
-import { MAX_SKILL_MS, WATCHDOG_SLACK_MS, llmKeyName, type CustomSkill, type HostToWorker, type SkillSummary, type WorkerToHost } from '../agents/control.ts';
+import { MAX_SKILL_MS, WATCHDOG_SLACK_MS, llmKeyName, llmMemoryName, type CustomSkill, type HostToWorker, type SkillSummary, type WorkerToHost } from '../agents/control.ts';
 import { parseDefinition, type LlmAgentDefinition, type LlmAgentDefinitionInput } from '../../../mesh/llm/definition.ts';
 
 const CONFIG_KEY = 'worker-agents';
@@ -128,7 +128,7 @@ export class WorkerAgents {
 
   async remove(id: string): Promise<void> {
     this.#kill(id);
-    if (this.#configs.get(id)?.kind === 'llm') await idb.del(llmKeyName(id));
+    if (this.#configs.get(id)?.kind === 'llm') await Promise.all([idb.del(llmKeyName(id)), idb.del(llmMemoryName(id))]);
     this.#configs.delete(id);
     this.#views.delete(id);
     this.#publish();

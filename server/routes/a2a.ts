@@ -1,9 +1,8 @@
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { Id, LIMITS, ROUTES } from '../../mesh/protocol/index.ts';
+import { Id, ROUTES, skillSpec } from '../../mesh/protocol/index.ts';
 import type { AppEnv } from '../http/context.ts';
 import { now, type RegistryState } from '../state.ts';
-import { badRequest, errorBody, notFound } from '../http/errors.ts';
+import { badRequest, notFound } from '../http/errors.ts';
 import { principalOf, requireAuth } from '../http/auth.ts';
 import { ANY_AGENT } from '../interop/a2a-context-id.ts';
 
@@ -20,7 +19,7 @@ const cards = () => import('../interop/a2a-card.ts');
  * alias), a card per agent at that agent's own URL, and the JSON-RPC doors those cards name:
  * POST /a2a (any agent with the skill) and POST /a2a/agents/:id (that agent).
  */
-export function cardRoutes(reg: RegistryState) {
+export function a2aRoutes(reg: RegistryState) {
   const app = new Hono<AppEnv>();
   let door: Promise<{ handle(c: Context<AppEnv>, agentId: string): Promise<Response> }> | undefined;
   const doorOf = () => (door ??= import('../interop/a2a-door.ts').then((m) => m.a2aDoor(reg)));
@@ -40,7 +39,7 @@ export function cardRoutes(reg: RegistryState) {
   const registryCard = async (c: Context<AppEnv>) => {
     const p = await principalOf(reg, c).catch(() => undefined);
     const { skillsFor } = await import('../interop/run-skill.ts');
-    const skills = p ? (await skillsFor(reg, p)).map((s) => ({ name: s.skill, ...(s.description && { description: s.description }), ...(s.args_schema && { args_schema: s.args_schema }) })) : [];
+    const skills = p ? (await skillsFor(reg, p)).map((s) => skillSpec({ name: s.skill, ...s })) : [];
     const { registryCard, cardJson } = await cards();
     return c.json(cardJson(registryCard(skills, baseUrl(c))));
   };
@@ -48,9 +47,8 @@ export function cardRoutes(reg: RegistryState) {
   app.get('/.well-known/agent.json', registryCard);
   app.get('/a2a/.well-known/agent-card.json', registryCard);
 
-  const limit = bodyLimit({ maxSize: LIMITS.restBodyBytes, onError: (c) => c.json(errorBody('too_large', `body exceeds ${LIMITS.restBodyBytes} bytes`), 413) });
-  app.post('/a2a/', requireAuth(reg), limit, async (c) => (await doorOf()).handle(c, ANY_AGENT));
-  app.post('/a2a/agents/:id/', requireAuth(reg), limit, async (c) => {
+  app.post('/a2a/', requireAuth(reg), async (c) => (await doorOf()).handle(c, ANY_AGENT));
+  app.post('/a2a/agents/:id/', requireAuth(reg), async (c) => {
     const id = c.req.param('id');
     if (!Id.safeParse(id).success) throw badRequest('agent id is not a valid id');
     if (!(await reg.agents.get(id, now()))) throw notFound(`agent ${id}`);
