@@ -19,7 +19,10 @@ test('Debian Chromium starts and exposes host ICE candidates as real addresses i
       return found;
     });
     assert.ok(candidates.length > 0, 'no ICE candidates gathered');
-    assert.ok(candidates.every((c) => !c.includes('.local')), `mDNS candidate leaked: ${candidates.join(' | ')}`);
+    assert.ok(
+      candidates.every((c) => !c.includes('.local')),
+      `mDNS candidate leaked: ${candidates.join(' | ')}`,
+    );
   } finally {
     await browser.close();
   }

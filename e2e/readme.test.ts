@@ -33,7 +33,11 @@ const NOT_RUN: Array<[RegExp, string]> = [
 /** Commands that keep running (a terminal of their own): started in the background. */
 const KEEPS_RUNNING = /^npm start\b|npm run sidecar\b|examples\/upper-agent\.ts|chatixia-sidecar agent run\b/;
 
-interface Line { cmd: string; expect?: string; block: number }
+interface Line {
+  cmd: string;
+  expect?: string;
+  block: number;
+}
 
 /** Every command line of every ```sh block (continuations joined), with the `# {…}` line after it. */
 function readmeCommands(): Line[] {
@@ -58,7 +62,9 @@ function readmeCommands(): Line[] {
 }
 
 const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => { for (const c of cleanups.reverse()) await c(); });
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
 
 /** A bash that reads commands from us; each one's output and exit status come back between markers. */
 function shell(cwd: string, env: Record<string, string>) {
@@ -79,8 +85,15 @@ function shell(cwd: string, env: Record<string, string>) {
     },
     async close() {
       bash.stdin.write('for j in $(jobs -p); do kill -TERM -- -$j 2>/dev/null; done; sleep 1; exit\n');
-      await new Promise((r) => { bash.once('exit', r); setTimeout(r, 8000); });
-      try { process.kill(-bash.pid!, 'SIGKILL'); } catch { /* gone */ }
+      await new Promise((r) => {
+        bash.once('exit', r);
+        setTimeout(r, 8000);
+      });
+      try {
+        process.kill(-bash.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     },
     output: () => out + err,
   };
@@ -92,7 +105,11 @@ test('every README sh snippet runs as written and prints what the README says', 
   const cwd = mkdtempSync(join(tmpdir(), 'readme-'));
   for (const name of readdirSync(REPO)) if (name !== '.mesh-data' && name !== '.git') symlinkSync(join(REPO, name), join(cwd, name));
   cleanups.push(() => rmSync(cwd, { recursive: true, force: true }));
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(API_KEY|DEVICE_TOKEN|REGISTRY_URL|IPC_SOCKET|MESH_DATA_DIR|ADMIN_API_KEY|PORT|DATABASE_URL|REDIS_URL|OPENAI_API_KEY)$/.test(k))) as Record<string, string>;
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !/^(API_KEY|DEVICE_TOKEN|REGISTRY_URL|IPC_SOCKET|MESH_DATA_DIR|ADMIN_API_KEY|PORT|DATABASE_URL|REDIS_URL|OPENAI_API_KEY)$/.test(k),
+    ),
+  ) as Record<string, string>;
   const sh = shell(cwd, { ...env, PORT: String(port) });
   cleanups.push(() => sh.close());
   const url = `http://localhost:${port}`;
@@ -135,7 +152,13 @@ test('every README sh snippet runs as written and prints what the README says', 
   assert.ok(ran.some((c) => /agent init/.test(c)) && ran.some((c) => /call delegate/.test(c)), `not every snippet ran: ${ran.join(' | ')}`);
 
   async function readyAfter(cmd: string, log: string) {
-    const logText = () => { try { return readFileSync(join(cwd, log), 'utf8'); } catch { return ''; } };
+    const logText = () => {
+      try {
+        return readFileSync(join(cwd, log), 'utf8');
+      } catch {
+        return '';
+      }
+    };
     if (/^npm start\b/.test(cmd)) {
       await until(`the registry on ${url} (log: ${logText()})`, async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok, 120_000, 250);
       registryUp = true;
@@ -161,11 +184,16 @@ test('every README sh snippet runs as written and prints what the README says', 
     const page = await (await browser.newContext()).newPage();
     await page.goto(url);
     await signIn(page, readFileSync(join(cwd, '.mesh-data', 'admin.key'), 'utf8').trim());
-    await until('the tab\'s echo agent in the registry', async () => (await agents()).some((a) => a.startsWith('echo@web-')), 30_000, 300);
+    await until("the tab's echo agent in the registry", async () => (await agents()).some((a) => a.startsWith('echo@web-')), 30_000, 300);
     // A person types the next line after the sidecars have found each other (the topology shows the link).
     const from = /IPC_SOCKET=\/tmp\/a\.sock/.test(cmd) ? 'pi-kitchen' : '';
-    await until(`a link ${from}–${want.peer_id} in the topology`, async () => (await admin!.topology()).mesh_edges.some((e) =>
-      [e.from_peer, e.to_peer].includes(want.peer_id) && (!from || [e.from_peer, e.to_peer].includes(from))), 60_000, 500);
+    await until(
+      `a link ${from}–${want.peer_id} in the topology`,
+      async () =>
+        (await admin!.topology()).mesh_edges.some((e) => [e.from_peer, e.to_peer].includes(want.peer_id) && (!from || [e.from_peer, e.to_peer].includes(from))),
+      60_000,
+      500,
+    );
     for (let i = 0; i < 5; i++) {
       const r = await sh.run(cmd);
       assert.equal(r.status, 0, `"${cmd}" failed: ${r.stderr}`);
@@ -180,7 +208,7 @@ test('the systemd unit the README installs runs the packaged sidecar and does no
   assert.ok(copied, 'the README installs no systemd unit');
   const unit = readFileSync(join(REPO, 'sidecar-node', 'pkg', copied), 'utf8');
   const get = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(unit)?.[1]?.trim();
-  assert.match(get('ExecStart') ?? '', /\bchatixia-sidecar$/, 'the unit runs the package\'s command');
+  assert.match(get('ExecStart') ?? '', /\bchatixia-sidecar$/, "the unit runs the package's command");
   assert.equal(get('Restart'), 'on-failure');
   assert.ok(get('RestartPreventExitStatus')?.split(/\s+/).includes(String(REVOKED_EXIT_CODE)), 'systemd would restart a revoked sidecar forever');
 });

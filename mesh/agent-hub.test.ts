@@ -89,9 +89,13 @@ test('several agents on one peer: skills, target_agent and replies are routed to
     return a.w.length;
   });
   const chunks: string[] = [];
-  const res = await z.request('hub-1', { type: 'task_request', payload: { skill: 'spell', args: { w: 'abc' } } }, {
-    onChunk: (m) => chunks.push((m.payload as { text: string }).text),
-  });
+  const res = await z.request(
+    'hub-1',
+    { type: 'task_request', payload: { skill: 'spell', args: { w: 'abc' } } },
+    {
+      onChunk: (m) => chunks.push((m.payload as { text: string }).text),
+    },
+  );
   assert.deepEqual(chunks, ['a', 'b', 'c']);
   assert.deepEqual(res.payload, { result: 3 });
   // Prompt → streamed agent_stream_chunk then agent_response.
@@ -100,20 +104,30 @@ test('several agents on one peer: skills, target_agent and replies are routed to
     yield text;
   });
   const pchunks: string[] = [];
-  const pr = await z.request('hub-1', { type: 'agent_prompt', target_agent: 'x', payload: { text: 'hi' } }, {
-    onChunk: (m) => pchunks.push((m.payload as { text: string }).text),
-  });
+  const pr = await z.request(
+    'hub-1',
+    { type: 'agent_prompt', target_agent: 'x', payload: { text: 'hi' } },
+    {
+      onChunk: (m) => pchunks.push((m.payload as { text: string }).text),
+    },
+  );
   assert.deepEqual(pchunks, ['you said: ', 'hi']);
   assert.deepEqual(pr.payload, { text: 'you said: hi' });
 });
 
 test('skill specs: announced with register_agent, reported by skill_query, and args checked against the schema', async () => {
   const args_schema = { type: 'object', properties: { text: { type: 'string' } }, required: ['text'], additionalProperties: false };
-  const s = await portAgent(hub1, { name: 'specced', skills: { shout: { description: 'Upper-cases text', args_schema, handler: (a: { text: string }) => a.text.toUpperCase() } } });
+  const s = await portAgent(hub1, {
+    name: 'specced',
+    skills: { shout: { description: 'Upper-cases text', args_schema, handler: (a: { text: string }) => a.text.toUpperCase() } },
+  });
   const z = await portAgent(hub2, { name: 'asker' });
   assert.deepEqual(hub1.agents().find((a) => a.name === 'specced')!.skills, [{ name: 'shout', description: 'Upper-cases text', args_schema }]);
   const q = await p2.mesh.request('hub-1', { type: 'skill_query', payload: { skill: 'shout' } });
-  assert.deepEqual((q.payload as { skills: unknown[] }).skills.find((x) => (x as { name: string }).name === 'shout'), { name: 'shout', description: 'Upper-cases text', args_schema });
+  assert.deepEqual(
+    (q.payload as { skills: unknown[] }).skills.find((x) => (x as { name: string }).name === 'shout'),
+    { name: 'shout', description: 'Upper-cases text', args_schema },
+  );
   assert.equal(await z.task('shout', { text: 'ok' }, { peer: 'hub-1' }), 'OK');
   // Args that do not match are refused before the handler runs, with the path of the problem.
   await assert.rejects(z.task('shout', { text: 5 }, { peer: 'hub-1' }), /invalid args for skill shout: text: .*expected string/);
@@ -140,7 +154,13 @@ test('a legacy agent (never registered) gets every request that names it; a buil
   assert.deepEqual(await asker.task('echo', { n: 1 }, { peer: 'hub-2', agent: 'py-agent' }), { from: 'legacy' });
   const prompt = await asker.request('hub-2', { type: 'agent_prompt', target_agent: 'py-agent', payload: { text: 'hi' } });
   assert.deepEqual(prompt.payload, { text: 'legacy here' }, 'the registered agent with onPrompt did not answer in its place');
-  assert.deepEqual(legacySaw.map((m) => [m.type, m.target_agent]), [['task_request', 'py-agent'], ['agent_prompt', 'py-agent']]);
+  assert.deepEqual(
+    legacySaw.map((m) => [m.type, m.target_agent]),
+    [
+      ['task_request', 'py-agent'],
+      ['agent_prompt', 'py-agent'],
+    ],
+  );
   assert.deepEqual(bystanderSaw, []);
   // Unnamed, the request is for the peer: its built-in answers.
   assert.deepEqual(await asker.task('echo', { n: 2 }, { peer: 'hub-2' }), { from: 'built-in', args: { n: 2 } });
@@ -157,7 +177,10 @@ test('a bad line gets an error line and the agent stays connected', async () => 
   port2.postMessage({ type: 'send', payload: { target_peer: 'hub-2' } });
   port2.postMessage('{"type":"list_peers","payload":{}}');
   await waitFor(() => got.length >= 3, 'three answers');
-  assert.deepEqual(got.map((l) => l.type), ['error', 'error', 'peer_list']);
+  assert.deepEqual(
+    got.map((l) => l.type),
+    ['error', 'error', 'peer_list'],
+  );
   assert.deepEqual((got[2]!.payload as { peers: string[] }).peers, ['hub-2']);
 });
 
@@ -167,9 +190,7 @@ test('a slow agent overflows its bounded queue with clear errors and does not st
   const slow = hub1.attach({ send: (l) => (lines.push(l), false), close() {} });
   slow.receive({ type: 'register_agent', payload: { name: 'slow', skills: ['slowskill'] } });
   const z = await portAgent(hub2, { name: 'z2' });
-  const results = await Promise.allSettled(
-    Array.from({ length: 40 }, (_, i) => z.task('slowskill', { i }, { peer: 'hub-1', timeoutMs: 3000 })),
-  );
+  const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => z.task('slowskill', { i }, { peer: 'hub-1', timeoutMs: 3000 })));
   const overloaded = results.filter((r) => r.status === 'rejected' && /overloaded/.test(String((r.reason as Error).message)));
   assert.ok(overloaded.length >= 19, `${overloaded.length} overload errors`);
   assert.equal(lines.length, 1, 'only the first line was written before the transport reported full');
@@ -189,8 +210,11 @@ test('a worker agent asking for acks gets them once the remote peer holds the me
   assert.equal(ack.confirmed, 'peer');
   assert.equal(ack.request_id, 'ak-1');
   await waitFor(() => got.includes('acked'), 'acked message at hub-2');
-  await assert.rejects(w.sendAcked('hub-3', { type: 'x', request_id: 'ak-2', payload: {} }), (e: { code: string; details: { request_id?: string; ack_id?: string } }) =>
-    e.code === 'not_connected' && e.details.request_id === 'ak-2' && typeof e.details.ack_id === 'string');
+  await assert.rejects(
+    w.sendAcked('hub-3', { type: 'x', request_id: 'ak-2', payload: {} }),
+    (e: { code: string; details: { request_id?: string; ack_id?: string } }) =>
+      e.code === 'not_connected' && e.details.request_id === 'ak-2' && typeof e.details.ack_id === 'string',
+  );
 
   // the raw lines of an agent that sends without ack_id: no ack line, no ack_id in its error
   const { port1, port2 } = new MessageChannel();

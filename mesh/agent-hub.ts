@@ -2,7 +2,16 @@ import { Emitter } from './emitter.ts';
 import { type Mesh, MeshError, reply } from './mesh.ts';
 import { randomId } from './ids.ts';
 import { quietLogger, type Logger, type SkillCall, type SkillInfo } from './types.ts';
-import { decodeAgentCommand, isOpenStreamChunk, payloadOf, skillSpec, type AgentCommand, type ArgsSchema, type BackedBy, type MeshMessage } from './protocol/index.ts';
+import {
+  decodeAgentCommand,
+  isOpenStreamChunk,
+  payloadOf,
+  skillSpec,
+  type AgentCommand,
+  type ArgsSchema,
+  type BackedBy,
+  type MeshMessage,
+} from './protocol/index.ts';
 
 /** One IPC line, as an object (the socket transport adds JSON + newline). */
 export interface IpcLine {
@@ -128,7 +137,12 @@ export class AgentHub {
     this.#offs.push(
       this.#mesh.on('*', (msg, from) => {
         const d = msg.type === 'task_request' || msg.type === 'agent_prompt' ? opts.authorize?.(from, msg) : undefined;
-        if (d && !d.allowed) return this.#answer(reply(msg, msg.type === 'task_request' ? 'task_response' : 'agent_response', { error: `forbidden: ${d.reason}` }), from, undefined);
+        if (d && !d.allowed)
+          return this.#answer(
+            reply(msg, msg.type === 'task_request' ? 'task_response' : 'agent_response', { error: `forbidden: ${d.reason}` }),
+            from,
+            undefined,
+          );
         this.#route(msg, from, undefined);
       }),
       this.#mesh.events.on('peer_connected', (p) => this.#toAll({ type: 'peer_connected', payload: { peer_id: p } })),
@@ -163,7 +177,12 @@ export class AgentHub {
 
   /** Attached agents (registered ones have a name). */
   agents(): { id: number; name?: string; skills: SkillInfo[]; backedBy?: BackedBy }[] {
-    return [...this.#agents.values()].map((a) => ({ id: a.id, ...(a.name && { name: a.name }), skills: a.skills, ...(a.backedBy && { backedBy: a.backedBy }) }));
+    return [...this.#agents.values()].map((a) => ({
+      id: a.id,
+      ...(a.name && { name: a.name }),
+      skills: a.skills,
+      ...(a.backedBy && { backedBy: a.backedBy }),
+    }));
   }
 
   attach(conn: AgentConnection): AttachedAgent {
@@ -225,7 +244,16 @@ export class AgentHub {
       // The run's requester gave up: the agent running it is told (`cancel`) and stops its work.
       const cancel = () => {
         done();
-        this.#route({ type: 'cancel', request_id: requestId, ...(opts.targetAgent && { target_agent: opts.targetAgent }), payload: { reason: 'the requester cancelled' } }, this.peerId, undefined);
+        this.#route(
+          {
+            type: 'cancel',
+            request_id: requestId,
+            ...(opts.targetAgent && { target_agent: opts.targetAgent }),
+            payload: { reason: 'the requester cancelled' },
+          },
+          this.peerId,
+          undefined,
+        );
         reject(new MeshError('cancelled', 'the requester cancelled'));
       };
       opts.signal?.addEventListener('abort', cancel, { once: true });
@@ -489,7 +517,11 @@ export class AgentHub {
 
   #overloaded(msg: MeshMessage, fromPeer: string, fromAgent: number | undefined): void {
     if (msg.type === 'task_request') {
-      this.#answer(reply(msg, 'task_response', { error: `agent ${msg.target_agent ?? ''} on ${this.peerId} is overloaded (queue full)`.replace('  ', ' ') }), fromPeer, fromAgent);
+      this.#answer(
+        reply(msg, 'task_response', { error: `agent ${msg.target_agent ?? ''} on ${this.peerId} is overloaded (queue full)`.replace('  ', ' ') }),
+        fromPeer,
+        fromAgent,
+      );
     }
   }
 

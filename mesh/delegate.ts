@@ -9,10 +9,22 @@ import { silentLogger, type Logger } from './types.ts';
 /** Which path carried a delegated task (docs/sidecar.md, the `delegate` result); `local` = this peer ran it itself. */
 export type Tier = 'direct' | 'relay' | 'task_queue' | 'local';
 
-export interface DelegateRoute { tier: Tier; peer_id?: string; agent_id?: string; task_id?: string }
-export interface DelegateResult extends DelegateRoute { result: unknown }
+export interface DelegateRoute {
+  tier: Tier;
+  peer_id?: string;
+  agent_id?: string;
+  task_id?: string;
+}
+export interface DelegateResult extends DelegateRoute {
+  result: unknown;
+}
 
-export interface DelegateDeps { hub: AgentHub; mesh: Mesh; registry: RegistryClient; logger?: Logger }
+export interface DelegateDeps {
+  hub: AgentHub;
+  mesh: Mesh;
+  registry: RegistryClient;
+  logger?: Logger;
+}
 
 export interface DelegateRequest {
   skill: string;
@@ -63,7 +75,8 @@ export async function delegate(d: DelegateDeps, req: DelegateRequest): Promise<D
       const candidates = agentId ? withSkill.filter((r) => r.agent_id === agentId) : withSkill;
       const peerOf = (r: (typeof agents)[number]) => r.peer_id || r.sidecar_peer_id;
       // Among equals, an agent's own record before its peer's (the answer then names who ran it).
-      const rank = (r: (typeof agents)[number]) => (mesh.signaling.present.has(peerOf(r)) ? 0 : 4) + (mesh.isConnected(peerOf(r)) ? 0 : 2) + (r.agent_id === peerOf(r) ? 1 : 0);
+      const rank = (r: (typeof agents)[number]) =>
+        (mesh.signaling.present.has(peerOf(r)) ? 0 : 4) + (mesh.isConnected(peerOf(r)) ? 0 : 2) + (r.agent_id === peerOf(r) ? 1 : 0);
       const others = candidates.filter((r) => peerOf(r) !== mesh.peerId).sort((x, y) => rank(x) - rank(y));
       const pick = others[0] ?? [...candidates].sort((x, y) => rank(x) - rank(y))[0];
       if (pick) {
@@ -84,7 +97,11 @@ export async function delegate(d: DelegateDeps, req: DelegateRequest): Promise<D
   if (!peer || peer === mesh.peerId) {
     if (!hub.hasSkill(skill)) throw new Error(`no agent has skill "${skill}"`);
     const route = report({ tier: 'local', peer_id: mesh.peerId, ...(agentId && { agent_id: agentId }) });
-    const result = await hub.runTask(skill, req.args, { timeoutMs, ...(name && { targetAgent: name }), ...(req.sourceAgent && { sourceAgent: req.sourceAgent }) });
+    const result = await hub.runTask(skill, req.args, {
+      timeoutMs,
+      ...(name && { targetAgent: name }),
+      ...(req.sourceAgent && { sourceAgent: req.sourceAgent }),
+    });
     return { ...route, result };
   }
 
@@ -96,10 +113,17 @@ export async function delegate(d: DelegateDeps, req: DelegateRequest): Promise<D
     if (req.sourceAgent) msg.source_agent = req.sourceAgent;
     if (name) msg.target_agent = name;
     // Giving up tells the agent running it (mesh/protocol: cancel), which stops its work.
-    const cancel = () => void mesh.send(peer!, { type: 'cancel', request_id: msg.request_id, ...(name && { target_agent: name }), payload: { reason: 'the requester gave up' } }).catch(() => {});
+    const cancel = () =>
+      void mesh
+        .send(peer!, { type: 'cancel', request_id: msg.request_id, ...(name && { target_agent: name }), payload: { reason: 'the requester gave up' } })
+        .catch(() => {});
     req.signal?.addEventListener('abort', cancel, { once: true });
     try {
-      const r = await mesh.request(peer, msg, { timeoutMs, ...(req.signal && { signal: req.signal }), ...(req.onChunk && { onChunk: (c) => req.onChunk!(payloadOf(c, 'task_stream_chunk')?.text ?? '') }) });
+      const r = await mesh.request(peer, msg, {
+        timeoutMs,
+        ...(req.signal && { signal: req.signal }),
+        ...(req.onChunk && { onChunk: (c) => req.onChunk!(payloadOf(c, 'task_stream_chunk')?.text ?? '') }),
+      });
       const p = payloadOf(r, 'task_response');
       if (!p) throw new Error(`${peer} answered ${r.type} with a payload that does not fit a task_response`);
       if (p.error) throw new Error(p.error);
@@ -141,22 +165,24 @@ async function linkedPeerWith(mesh: Mesh, skill: string): Promise<string | undef
   return answers.find((p) => p !== undefined);
 }
 
-const pollTask = (registry: RegistryClient, signal?: AbortSignal) => async (taskId: string, timeoutMs: number): Promise<Task> => {
-  const ac = new AbortController();
-  const t = setTimeout(() => ac.abort(new Error('timeout')), timeoutMs);
-  const stop = () => ac.abort(signal?.reason);
-  signal?.addEventListener('abort', stop, { once: true });
-  try {
-    return await registry.waitForTask(taskId, { intervalMs: 250, signal: ac.signal });
-  } catch (err) {
-    if (signal?.aborted) throw new MeshError('aborted', `stopped waiting for task ${taskId}`);
-    if (ac.signal.aborted) throw new Error(`task ${taskId} did not complete within ${timeoutMs} ms (tier task_queue)`);
-    throw err;
-  } finally {
-    clearTimeout(t);
-    signal?.removeEventListener('abort', stop);
-  }
-};
+const pollTask =
+  (registry: RegistryClient, signal?: AbortSignal) =>
+  async (taskId: string, timeoutMs: number): Promise<Task> => {
+    const ac = new AbortController();
+    const t = setTimeout(() => ac.abort(new Error('timeout')), timeoutMs);
+    const stop = () => ac.abort(signal?.reason);
+    signal?.addEventListener('abort', stop, { once: true });
+    try {
+      return await registry.waitForTask(taskId, { intervalMs: 250, signal: ac.signal });
+    } catch (err) {
+      if (signal?.aborted) throw new MeshError('aborted', `stopped waiting for task ${taskId}`);
+      if (ac.signal.aborted) throw new Error(`task ${taskId} did not complete within ${timeoutMs} ms (tier task_queue)`);
+      throw err;
+    } finally {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', stop);
+    }
+  };
 
 const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 const opt = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
@@ -166,7 +192,10 @@ export const DELEGATE_DESCRIPTION =
 export const DELEGATE_ARGS = {
   type: 'object',
   properties: {
-    skill: { type: 'string' }, args: {}, target_peer: { type: 'string' }, target_agent: { type: 'string' },
+    skill: { type: 'string' },
+    args: {},
+    target_peer: { type: 'string' },
+    target_agent: { type: 'string' },
     timeout_ms: { type: 'integer', minimum: 1 },
   },
   required: ['skill'],

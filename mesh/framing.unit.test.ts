@@ -43,20 +43,32 @@ test('a larger message becomes chunk frames with magic, kind, id, total and offs
   const raw = frames[0] as Uint8Array;
   assert.deepEqual([...raw.subarray(0, 5)], [0x43, 0x58, 0x4d, 0x31, 1], '"CXM1" then kind 1');
   const parsed = chunks(frames);
-  assert.deepEqual(parsed.map((c) => c.offset), parsed.map((_, i) => i * CHUNK_BYTES));
+  assert.deepEqual(
+    parsed.map((c) => c.offset),
+    parsed.map((_, i) => i * CHUNK_BYTES),
+  );
   assert.ok(parsed.every((c) => c.msgId === 7 && c.total === total));
   assert.ok(frames.every((f) => (f as Uint8Array).byteLength <= MAX_FRAME_BYTES));
 
   const r = new Reassembler(64 * MiB);
   const out = parsed.map((c) => r.push(c));
-  assert.ok(out.slice(0, -1).every((t) => t === null), 'nothing before the last chunk');
+  assert.ok(
+    out.slice(0, -1).every((t) => t === null),
+    'nothing before the last chunk',
+  );
   assert.equal(out.at(-1), json);
 });
 
 test('a message above the limit is too_large; one that needs chunking towards a peer without it is not_supported', () => {
   const big = 'x'.repeat(2 * MiB);
-  assert.throws(() => encodeFrames(big, 1, MiB, true), (e: unknown) => e instanceof FrameError && e.code === 'too_large');
-  assert.throws(() => encodeFrames(big, 1, 64 * MiB, false), (e: unknown) => e instanceof FrameError && e.code === 'not_supported');
+  assert.throws(
+    () => encodeFrames(big, 1, MiB, true),
+    (e: unknown) => e instanceof FrameError && e.code === 'too_large',
+  );
+  assert.throws(
+    () => encodeFrames(big, 1, 64 * MiB, false),
+    (e: unknown) => e instanceof FrameError && e.code === 'not_supported',
+  );
 });
 
 test('control frames: ping, pong, ack and resume round-trip through parseBinaryFrame', () => {
@@ -72,7 +84,11 @@ test('control frames: ping, pong, ack and resume round-trip through parseBinaryF
 });
 
 test('binary frames without the magic, too short, or of an unknown kind are bad_frame', () => {
-  const bad = (b: Uint8Array) => assert.throws(() => parseBinaryFrame(b), (e: unknown) => e instanceof FrameError && e.code === 'bad_frame');
+  const bad = (b: Uint8Array) =>
+    assert.throws(
+      () => parseBinaryFrame(b),
+      (e: unknown) => e instanceof FrameError && e.code === 'bad_frame',
+    );
   bad(new Uint8Array([1, 2, 3, 4, 2, 0, 0, 0, 1]));
   bad(new Uint8Array([0x43, 0x58, 0x4d, 0x31, 2]));
   bad(new Uint8Array([0x43, 0x58, 0x4d, 0x31, 9, 0, 0, 0, 1]));
@@ -83,7 +99,10 @@ test('the reassembler refuses a message above its limit at the first chunk and s
   const json = 'y'.repeat(3 * CHUNK_BYTES);
   const parsed = chunks(encodeFrames(json, 3, 64 * MiB, true));
   const r = new Reassembler(CHUNK_BYTES);
-  assert.throws(() => r.push(parsed[0]!), (e: unknown) => e instanceof FrameError && e.code === 'too_large');
+  assert.throws(
+    () => r.push(parsed[0]!),
+    (e: unknown) => e instanceof FrameError && e.code === 'too_large',
+  );
   assert.equal(r.push(parsed[1]!), null, 'later chunks of a refused message are dropped quietly');
   assert.equal(r.push(parsed[2]!), null);
   // After its last chunk the id is forgotten: a new message with it starts clean.

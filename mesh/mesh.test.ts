@@ -63,7 +63,7 @@ test('request times out and can be aborted', async () => {
 test('a 4 MiB message is chunked and arrives intact; above the limit is a clear error', async () => {
   const a = peers[0]!;
   const b = peers[1]!;
-  const big = Array.from({ length: 4 * 1024 * 1024 / 16 }, (_, i) => i.toString(16).padStart(15, '0') + 'é').join('');
+  const big = Array.from({ length: (4 * 1024 * 1024) / 16 }, (_, i) => i.toString(16).padStart(15, '0') + 'é').join('');
   let got: string | undefined;
   b.mesh.on('bulk', (m) => (got = (m.payload as { data: string }).data));
   await a.mesh.send('t1-b', { type: 'bulk', payload: { data: big } });

@@ -116,10 +116,13 @@ export class Mesh {
         const l = this.#link(p);
         if (l.isOpen || l.active) return;
         this.#clearJoin(p);
-        this.#joinTimers.set(p, setTimeout(() => {
-          this.#joinTimers.delete(p);
-          if (!l.active && !this.#closed) l.dial();
-        }, opts.joinGraceMs ?? 2_000));
+        this.#joinTimers.set(
+          p,
+          setTimeout(() => {
+            this.#joinTimers.delete(p);
+            if (!l.active && !this.#closed) l.dial();
+          }, opts.joinGraceMs ?? 2_000),
+        );
       }),
       this.#sig.on('peer_left', (p) => {
         this.#clearJoin(p);
@@ -376,9 +379,7 @@ export class Mesh {
     if (msg.type === 'skill_query' && this.#o.skills) {
       const skills = this.#o.skills();
       const wanted = payloadOf(msg, 'skill_query')?.skill;
-      const payload = wanted
-        ? { available: skills.some((s) => s.name === wanted), skills }
-        : { available: skills.length > 0, skills };
+      const payload = wanted ? { available: skills.some((s) => s.name === wanted), skills } : { available: skills.length > 0, skills };
       void this.send(from, reply(msg, 'skill_response', payload)).catch(() => {});
       return;
     }

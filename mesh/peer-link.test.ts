@@ -77,18 +77,23 @@ test('towards a peer that speaks only the Rust sidecar\'s subset: plain text fra
       if (typeof m.data === 'string') ev.channel.send(m.data);
     };
   };
-  l = link('node-a', 'rust', (m) => {
-    void (async () => {
-      if (m.type === 'offer') {
-        await rust.setRemoteDescription({ type: 'offer', sdp: m.payload.sdp });
-        const answer = await rust.createAnswer();
-        await rust.setLocalDescription(answer);
-        toLink('answer', { sdp: answer.sdp ?? rust.localDescription!.sdp });
-      } else if (m.type === 'ice_candidate') {
-        await rust.addIceCandidate({ candidate: m.payload.candidate, sdpMid: m.payload.sdpMid ?? '0' }).catch(() => {});
-      }
-    })();
-  }, { keepaliveMs: 100 });
+  l = link(
+    'node-a',
+    'rust',
+    (m) => {
+      void (async () => {
+        if (m.type === 'offer') {
+          await rust.setRemoteDescription({ type: 'offer', sdp: m.payload.sdp });
+          const answer = await rust.createAnswer();
+          await rust.setLocalDescription(answer);
+          toLink('answer', { sdp: answer.sdp ?? rust.localDescription!.sdp });
+        } else if (m.type === 'ice_candidate') {
+          await rust.addIceCandidate({ candidate: m.payload.candidate, sdpMid: m.payload.sdpMid ?? '0' }).catch(() => {});
+        }
+      })();
+    },
+    { keepaliveMs: 100 },
+  );
   try {
     const echoed: string[] = [];
     l.on('message', (t) => echoed.push(t));

@@ -332,7 +332,10 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     }
     this.#setState('open');
     if (conn.has('keepalive')) {
-      this.#keepalive.start((frame) => sendNow(conn, frame), (quietMs) => a.recovery.recover(`no frame from the remote for ${quietMs} ms`));
+      this.#keepalive.start(
+        (frame) => sendNow(conn, frame),
+        (quietMs) => a.recovery.recover(`no frame from the remote for ${quietMs} ms`),
+      );
     } else {
       this.#keepalive.stop();
     }

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { checkRequest, requestedSkills } from './policy-guard.ts';
 import { mayCall, mayProvide, parseSkillPolicy } from './identity/acl.ts';
 
-const policy = parseSkillPolicy({ rules: [{ skill: 'upper', peers: ['a'] }, { skill: 'gpu.*', providers: ['pi'] }] });
+const policy = parseSkillPolicy({
+  rules: [
+    { skill: 'upper', peers: ['a'] },
+    { skill: 'gpu.*', providers: ['pi'] },
+  ],
+});
 const req = (skill: string, args?: unknown) => ({ type: 'task_request', payload: { skill, args } });
 
 test('requestedSkills unwraps delegate (any depth up to 8) and names agent_prompt', () => {

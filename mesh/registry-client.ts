@@ -3,7 +3,18 @@
  * sidecar (Node 20) and the web app use the same code. It exchanges an API key or a device
  * token for a JWT, renews it before it expires, and retries once after a 401.
  */
-import { REVOKED, REVOKED_SSE_EVENT, ROUTES, RevokedNotice, isRevokedBody, routePath, type RouteAnswer, type RouteBody, type RouteName, type RouteParams } from './protocol/index.ts';
+import {
+  REVOKED,
+  REVOKED_SSE_EVENT,
+  ROUTES,
+  RevokedNotice,
+  isRevokedBody,
+  routePath,
+  type RouteAnswer,
+  type RouteBody,
+  type RouteName,
+  type RouteParams,
+} from './protocol/index.ts';
 import type {
   AgentRecord,
   AgentRegistration,
@@ -162,7 +173,7 @@ export class RegistryClient {
       if ((e as Error).name === 'AbortError') throw e;
       throw new RegistryError(0, 'network', `registry unreachable: ${(e as Error).message}`);
     }
-    let parsed: unknown ;
+    let parsed: unknown;
     if (text) {
       try {
         parsed = JSON.parse(text);
@@ -181,7 +192,13 @@ export class RegistryClient {
   /** An authenticated request; on 401 the token is renewed once and the request retried. */
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const send = async (force: boolean) =>
-      this.raw<T>(method, path, body, { Authorization: `Bearer ${await this.token(force)}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) }, signal);
+      this.raw<T>(
+        method,
+        path,
+        body,
+        { Authorization: `Bearer ${await this.token(force)}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        signal,
+      );
     try {
       return await send(false);
     } catch (e) {
@@ -356,7 +373,10 @@ export class RegistryClient {
     // A revoked token gets the same answer with a fresh one: ask once.
     const revokedAnswer = async (r: Response) => {
       if (r.status !== 401) return undefined;
-      const body: unknown = await r.clone().json().catch(() => undefined);
+      const body: unknown = await r
+        .clone()
+        .json()
+        .catch(() => undefined);
       return isRevokedBody(body) ? body.error : undefined;
     };
     let res = await open(false);

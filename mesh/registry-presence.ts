@@ -9,7 +9,12 @@ import { Backoff, sleep } from './backoff.ts';
 import { recordId } from './agent-records.ts';
 import { errorStatus } from './error-fields.ts';
 
-export interface PresenceAgent { name: string; skills: SkillSpec[]; description?: string; backedBy?: BackedBy }
+export interface PresenceAgent {
+  name: string;
+  skills: SkillSpec[];
+  description?: string;
+  backedBy?: BackedBy;
+}
 
 export interface RegistryPresenceOptions {
   registry: RegistryClient;
@@ -31,7 +36,14 @@ export interface RegistryPresenceOptions {
   logger?: Logger;
 }
 
-interface RecordSpec { agent_id: string; skills: string[]; specs: SkillSpec[]; target?: string; description: string; backedBy?: BackedBy }
+interface RecordSpec {
+  agent_id: string;
+  skills: string[];
+  specs: SkillSpec[];
+  target?: string;
+  description: string;
+  backedBy?: BackedBy;
+}
 
 /**
  * Keeps a peer in the registry and takes work from it — the same for a sidecar and a tab.
@@ -106,15 +118,21 @@ export class RegistryPresence {
   #records(): RecordSpec[] {
     const { mesh, hub, mode } = this.#o;
     const me = mesh.peerId;
-    const agents: PresenceAgent[] = this.#o.agents?.() ?? hub.agents().flatMap((a) => (a.name ? [{ name: a.name, skills: a.skills, ...(a.backedBy && { backedBy: a.backedBy }) }] : []));
+    const agents: PresenceAgent[] =
+      this.#o.agents?.() ?? hub.agents().flatMap((a) => (a.name ? [{ name: a.name, skills: a.skills, ...(a.backedBy && { backedBy: a.backedBy }) }] : []));
     const all = new Map<string, SkillSpec>();
     for (const s of [...hub.skills(), ...agents.flatMap((a) => a.skills)]) if (!all.has(s.name)) all.set(s.name, s);
     const record = (agent_id: string, specs: SkillSpec[]) => ({ agent_id, skills: specs.map((s) => s.name), specs });
     return [
       { ...record(me, [...all.values()]), description: mode === 'browser' ? `browser peer ${me}` : `chatixia-sidecar ${me}` },
       ...agents.map((a) => ({
-        ...record(recordId(a.name, me), a.skills), target: a.name,
-        description: a.description ?? (a.backedBy ? `${a.backedBy.protocol === 'mcp' ? 'MCP server' : 'A2A agent'} ${a.name} (${a.backedBy.source}) on ${me}` : `agent ${a.name} on ${mode} ${me}`),
+        ...record(recordId(a.name, me), a.skills),
+        target: a.name,
+        description:
+          a.description ??
+          (a.backedBy
+            ? `${a.backedBy.protocol === 'mcp' ? 'MCP server' : 'A2A agent'} ${a.name} (${a.backedBy.source}) on ${me}`
+            : `agent ${a.name} on ${mode} ${me}`),
         ...(a.backedBy && { backedBy: a.backedBy }),
       })),
     ];
@@ -160,22 +178,36 @@ export class RegistryPresence {
       const skills = JSON.stringify([r.specs, r.backedBy]);
       if (this.#known.get(r.agent_id) !== skills) {
         await registry.registerAgent({
-          agent_id: r.agent_id, hostname, sidecar_peer_id: me, peer_id: me,
+          agent_id: r.agent_id,
+          hostname,
+          sidecar_peer_id: me,
+          peer_id: me,
           capabilities: {
-            skills: r.skills, skill_specs: r.specs, goals_count: 0, mode,
+            skills: r.skills,
+            skill_specs: r.specs,
+            goals_count: 0,
+            mode,
             mcp_servers: r.backedBy?.protocol === 'mcp' && r.target ? [r.target] : [],
             ...(r.backedBy && { backed_by: r.backedBy }),
           },
-          status: 'active', mode, description: r.description,
+          status: 'active',
+          mode,
+          description: r.description,
         });
         if (!this.#known.has(r.agent_id)) this.#log.info(`[registry] registered agent record ${r.agent_id}`);
         this.#known.set(r.agent_id, skills);
       }
       const res = await registry.heartbeat({
-        agent_id: r.agent_id, hostname, status: 'active', mode,
-        skills_count: r.skills.length, skill_names: r.skills,
+        agent_id: r.agent_id,
+        hostname,
+        status: 'active',
+        mode,
+        skills_count: r.skills.length,
+        skill_names: r.skills,
         uptime_seconds: Math.round((Date.now() - this.#started) / 1000),
-        sidecar_peer_id: me, peer_id: me, links,
+        sidecar_peer_id: me,
+        peer_id: me,
+        links,
       });
       for (const t of res.pending_tasks ?? []) void this.#run(t, r.target);
     }
@@ -205,7 +237,9 @@ export class RegistryPresence {
     // Streamed pieces go to the registry in order (its A2A and MCP doors pass them on).
     let chunks = Promise.resolve();
     const onChunk = (text: string) => {
-      chunks = chunks.then(() => registry.taskChunk(task.id, text)).catch((e) => this.#log.debug(`[registry] chunk of task ${task.id} not delivered: ${(e as Error).message}`));
+      chunks = chunks
+        .then(() => registry.taskChunk(task.id, text))
+        .catch((e) => this.#log.debug(`[registry] chunk of task ${task.id} not delivered: ${(e as Error).message}`));
     };
     const { registry, hub } = this.#o;
     const payload = (task.payload ?? {}) as Record<string, unknown>;

@@ -26,9 +26,17 @@ export function watchRevocation(o: { registry: RegistryClient; signaling?: Signa
   let told = false;
   const offs = [
     o.registry.onRevoked((m) => tell(m)),
-    ...(o.signaling ? [o.signaling.on('stopped', (why, m) => { if (why === 'revoked') tell(m ?? 'this peer was revoked'); })] : []),
+    ...(o.signaling
+      ? [
+          o.signaling.on('stopped', (why, m) => {
+            if (why === 'revoked') tell(m ?? 'this peer was revoked');
+          }),
+        ]
+      : []),
   ];
-  const stop = () => { for (const off of offs) off(); };
+  const stop = () => {
+    for (const off of offs) off();
+  };
   function tell(message: string) {
     if (told) return;
     told = true;

@@ -16,7 +16,8 @@ const TOKEN = JSON.stringify({ token: 'h.eyJleHAiOjQxMDI0NDQ4MDB9.s', peer_id: '
 function client(answer: (path: string) => Response): { c: RegistryClient; calls: string[] } {
   const calls: string[] = [];
   const c = new RegistryClient({
-    baseUrl: 'http://registry.test', apiKey: 'ak_testtesttest',
+    baseUrl: 'http://registry.test',
+    apiKey: 'ak_testtesttest',
     fetch: async (url) => {
       const path = new URL(String(url)).pathname;
       calls.push(path);
@@ -43,7 +44,10 @@ test('`event: revoked` on the event stream ends it as a revocation', async () =>
   const told: string[] = [];
   c.onRevoked((m) => told.push(m));
   const events: string[] = [];
-  await assert.rejects(c.events((e) => events.push(e.type)), (e: unknown) => isRevokedError(e));
+  await assert.rejects(
+    c.events((e) => events.push(e.type)),
+    (e: unknown) => isRevokedError(e),
+  );
   assert.deepEqual(events, ['agents']);
   assert.deepEqual(told, ['the API key of p1 was deleted']);
 });
@@ -57,7 +61,9 @@ class ClosingSocket {
   onmessage: ((ev: { data: unknown }) => void) | null = null;
   onclose: ((ev: { code: number; reason: string }) => void) | null = null;
   onerror: (() => void) | null = null;
-  constructor() { ClosingSocket.last = this; }
+  constructor() {
+    ClosingSocket.last = this;
+  }
   send() {}
   close() {}
 }
@@ -66,8 +72,13 @@ test('the /ws revocation (error frame, close 4003 "revoked…") stops signaling 
   const { c } = client(() => new Response(TOKEN));
   let tokens = 0;
   const signaling = new SignalingClient({
-    url: 'ws://registry.test/ws', peerId: 'p1', WebSocket: ClosingSocket as unknown as WebSocketCtor,
-    getToken: async () => { tokens++; return 'jwt'; },
+    url: 'ws://registry.test/ws',
+    peerId: 'p1',
+    WebSocket: ClosingSocket as unknown as WebSocketCtor,
+    getToken: async () => {
+      tokens++;
+      return 'jwt';
+    },
   });
   const told: string[] = [];
   watchRevocation({ registry: c, signaling }, (m) => told.push(m));

@@ -24,7 +24,9 @@ const RUNTIME_DEPENDENCIES = ['node-datachannel', 'werift'] as const;
 
 export async function buildSidecarPackage(opts: { pack?: boolean } = {}): Promise<{ dir: string; tarball?: string }> {
   const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-    version: string; license: string; dependencies: Record<string, string>;
+    version: string;
+    license: string;
+    dependencies: Record<string, string>;
   };
   const out = SIDECAR_PKG_DIR;
   rmSync(out, { recursive: true, force: true });

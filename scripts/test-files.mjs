@@ -9,7 +9,11 @@ export function testFiles({ unit = false, filters = [] } = {}) {
   const pattern = unit ? /\.unit\.test\.tsx?$/ : /\.test\.tsx?$/;
   const walk = (dir, out) => {
     let names;
-    try { names = readdirSync(dir); } catch { return out; }
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return out;
+    }
     for (const name of names) {
       if (name === 'node_modules' || name === 'dist') continue;
       const p = join(dir, name);
@@ -18,6 +22,7 @@ export function testFiles({ unit = false, filters = [] } = {}) {
     }
     return out;
   };
-  return ROOTS.flatMap((r) => walk(r, [])).sort()
+  return ROOTS.flatMap((r) => walk(r, []))
+    .sort()
     .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
 }

@@ -12,21 +12,25 @@ const COMMANDS = [
   { what: 'coturn (TURN relay tests)', command: 'turnserver', pkg: 'coturn' },
   { what: 'iproute2 (network-namespace fault tests)', command: 'ip', pkg: 'iproute2' },
   { what: 'nftables (network fault tests)', command: 'nft', pkg: 'nftables' },
-  { what: 'curl (the README\'s snippets, e2e/readme.test.ts)', command: 'curl', pkg: 'curl' },
-  { what: 'jq (the README\'s snippets, e2e/readme.test.ts)', command: 'jq', pkg: 'jq' },
+  { what: "curl (the README's snippets, e2e/readme.test.ts)", command: 'curl', pkg: 'curl' },
+  { what: "jq (the README's snippets, e2e/readme.test.ts)", command: 'jq', pkg: 'jq' },
 ];
 
 /** A service the multi-instance tests reach on 127.0.0.1, and how to start it when it is installed. */
 const SERVICES = [
   {
-    what: 'PostgreSQL', port: 5432, pkg: 'postgresql',
+    what: 'PostgreSQL',
+    port: 5432,
+    pkg: 'postgresql',
     start: () => {
       const versions = existsSync('/etc/postgresql') ? readdirSync('/etc/postgresql') : [];
       return versions[0] ? ['pg_ctlcluster', '--skip-systemctl-redirect', versions[0], 'main', 'start'] : undefined;
     },
   },
   {
-    what: 'Redis', port: 6379, pkg: 'redis-server',
+    what: 'Redis',
+    port: 6379,
+    pkg: 'redis-server',
     start: () => ['redis-server', '--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no'],
   },
 ];

@@ -33,11 +33,13 @@ const res = unit
       stdio: 'inherit',
       env: { ...process.env, UNIT_TEST_FILTERS: JSON.stringify(filters) },
     })
-  : spawnSync(process.execPath,
+  : spawnSync(
+      process.execPath,
       // One file at a time (real registries, sidecars and browsers would fight over 2 cores); a
       // hung test fails after 10 minutes instead of stalling CI; --test-force-exit: a file whose
       // tests are done must not hang the run on a stray handle (node-datachannel can keep a
       // process alive after a failed handshake).
       [...common, '--test-concurrency=1', '--test-timeout=600000', ...testFiles({ unit, filters })],
-      { stdio: 'inherit' });
+      { stdio: 'inherit' },
+    );
 process.exit(res.status ?? 1);

@@ -30,7 +30,9 @@ function check(dir) {
 
 const queue = [...projects];
 let ok = true;
-await Promise.all([0, 1].map(async () => {
-  for (let dir = queue.shift(); dir !== undefined; dir = queue.shift()) ok = (await check(dir)) && ok;
-}));
+await Promise.all(
+  [0, 1].map(async () => {
+    for (let dir = queue.shift(); dir !== undefined; dir = queue.shift()) ok = (await check(dir)) && ok;
+  }),
+);
 process.exit(ok ? 0 : 1);

@@ -35,7 +35,10 @@ test('register, list, get; update by the owner; delete by self or admin only', a
   assert.deepEqual((await a.getAgent('reg-1')).capabilities.skills, ['sum', 'mul']);
   // An agent key cannot place an agent (or report links) on another peer.
   await assert.rejects(a.registerAgent({ agent_id: 'reg-x', peer_id: 'peer-b' }), (e: { status: number }) => e.status === 403);
-  await assert.rejects(a.heartbeat({ agent_id: 'reg-x', sidecar_peer_id: 'peer-b', links: [{ peer_id: 'peer-z', path: 'host' }] }), (e: { status: number }) => e.status === 403);
+  await assert.rejects(
+    a.heartbeat({ agent_id: 'reg-x', sidecar_peer_id: 'peer-b', links: [{ peer_id: 'peer-z', path: 'host' }] }),
+    (e: { status: number }) => e.status === 403,
+  );
   assert.equal((await a.registerAgent({ agent_id: 'reg-x', sidecar_peer_id: 'peer-a' })).peer_id, 'peer-a');
   await a.deleteAgent('reg-1');
   await assert.rejects(a.getAgent('reg-1'), (e: { status: number; code: string }) => e.status === 404 && e.code === 'not_found');
@@ -46,14 +49,24 @@ test('register, list, get; update by the owner; delete by self or admin only', a
 
 test('skill specs: the record keeps a description and args schema per skill beside capabilities.skills', async () => {
   const a = new RegistryClient({ baseUrl: r.url, apiKey: keyA });
-  const upper = { name: 'upper', description: 'Upper-cases text', args_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] } };
+  const upper = {
+    name: 'upper',
+    description: 'Upper-cases text',
+    args_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
+  };
   await a.registerAgent({ agent_id: 'spec-1', capabilities: { skills: ['upper', 'plain'], skill_specs: [upper] } });
   const rec = (await a.listAgents()).find((x) => x.agent_id === 'spec-1')!;
   assert.deepEqual(rec.capabilities.skills, ['upper', 'plain'], 'the Rust/Python list is unchanged');
   assert.deepEqual(rec.capabilities.skill_specs, [upper]);
   // A spec for a skill the agent does not list, or a schema that is not an object schema: 400 with the path.
-  for (const [specs, why] of [[[{ name: 'ghost' }], /skill_specs\.0\.name.*not in capabilities\.skills/], [[{ ...upper, args_schema: { type: 'array' } }], /args_schema\.type.*object/]] as const) {
-    const res = await api(r.url, 'POST', '/api/registry/agents', { token: admin, body: { agent_id: 'spec-2', capabilities: { skills: ['upper'], skill_specs: specs } } });
+  for (const [specs, why] of [
+    [[{ name: 'ghost' }], /skill_specs\.0\.name.*not in capabilities\.skills/],
+    [[{ ...upper, args_schema: { type: 'array' } }], /args_schema\.type.*object/],
+  ] as const) {
+    const res = await api(r.url, 'POST', '/api/registry/agents', {
+      token: admin,
+      body: { agent_id: 'spec-2', capabilities: { skills: ['upper'], skill_specs: specs } },
+    });
     assert.equal(res.status, 400);
     assert.equal(res.body.error.code, 'invalid');
     assert.match(res.body.error.message, why);
@@ -140,7 +153,10 @@ test('tasks: submit → heartbeat hands it over (assigned) → completed; termin
   const direct = await a.submitTask({ target_agent_id: 'worker-x', payload: {} });
   assert.equal((await b.heartbeat({ agent_id: 'worker-b', skill_names: ['resize'] })).pending_tasks.length, 0);
   const x = await b.heartbeat({ agent_id: 'worker-x', skill_names: [] });
-  assert.deepEqual(x.pending_tasks.map((t) => t.id), [direct.task_id]);
+  assert.deepEqual(
+    x.pending_tasks.map((t) => t.id),
+    [direct.task_id],
+  );
   const all = await a.listTasks();
   assert.ok(all.some((t) => t.id === task_id));
   assert.ok((await a.listTasks({ state: 'completed' })).every((t) => t.state === 'completed'));
@@ -170,7 +186,14 @@ test('TTL: an unclaimed task fails with "TTL expired" (TASK_TTL_S) and is never 
 
 test('heartbeat links become topology edges with path and RTT; signaling peers are listed', async () => {
   const a = new RegistryClient({ baseUrl: r.url, apiKey: keyA });
-  await a.heartbeat({ agent_id: 'topo-a', skill_names: ['x'], links: [{ peer_id: 'peer-b', path: 'host', rtt_ms: 3.5 }, { peer_id: 'peer-z', path: 'relay' }] });
+  await a.heartbeat({
+    agent_id: 'topo-a',
+    skill_names: ['x'],
+    links: [
+      { peer_id: 'peer-b', path: 'host', rtt_ms: 3.5 },
+      { peer_id: 'peer-z', path: 'relay' },
+    ],
+  });
   const topo = await a.topology();
   const edge = topo.mesh_edges.find((e) => e.from_peer === 'peer-a' && e.to_peer === 'peer-b');
   assert.ok(edge);
@@ -191,7 +214,10 @@ test('A2A: agent card and the registry well-known card', async () => {
   assert.equal(card.name, 'card-agent');
   assert.match(String(card.description), /^Summarizes text\. Plain text goes to its chat/);
   assert.deepEqual(card.supportedInterfaces, [{ url: `${r.url}/a2a/agents/card-agent/`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }]);
-  assert.deepEqual((card.skills as { id: string }[]).map((s) => s.id), ['summarize']);
+  assert.deepEqual(
+    (card.skills as { id: string }[]).map((s) => s.id),
+    ['summarize'],
+  );
   assert.ok(card.securitySchemes);
   assert.equal((await api(r.url, 'GET', '/api/registry/agents/card-agent/card')).status, 401);
   const pub = await api(r.url, 'GET', '/.well-known/agent.json');
@@ -206,7 +232,14 @@ test('GET /api/config: STUN by default; TURN ephemeral credentials in the coturn
   const plain = await api(r.url, 'GET', '/api/config', { apiKey: keyA });
   assert.deepEqual(plain.body.iceServers, [{ urls: ['stun:stun.l.google.com:19302'] }]);
   assert.equal((await api(r.url, 'GET', '/api/config')).status, 401);
-  const r2 = await startRegistry({ env: { TURN_URL: 'turn:turn.example.org:3478?transport=udp', TURN_SECRET: 's3cret', STUN_URLS: 'stun:one:3478,stun:two:3478', ICE_TRANSPORT_POLICY: 'relay' } });
+  const r2 = await startRegistry({
+    env: {
+      TURN_URL: 'turn:turn.example.org:3478?transport=udp',
+      TURN_SECRET: 's3cret',
+      STUN_URLS: 'stun:one:3478,stun:two:3478',
+      ICE_TRANSPORT_POLICY: 'relay',
+    },
+  });
   try {
     const k = await r2.issueApiKey('turn-peer');
     const res = await api(r2.url, 'GET', '/api/config', { apiKey: k });

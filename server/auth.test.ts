@@ -77,10 +77,26 @@ test('JWT refusals: none, bad signature, expired, alg none, wrong role, malforme
   const path = '/api/registry/agents';
   assert.equal((await api(r.url, 'GET', path)).status, 401);
   const secret = new TextEncoder().encode(readFileSync(join(r.dataDir, 'signing.key'), 'utf8').trim());
-  const expired = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('admin').setIssuer('chatixia-registry').setIssuedAt(1000).setExpirationTime(2000).sign(secret);
-  const forged = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('admin').setIssuer('chatixia-registry').setExpirationTime('5m').sign(new TextEncoder().encode('another-secret-of-32-characters!!'));
+  const expired = await new SignJWT({ role: 'admin' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('admin')
+    .setIssuer('chatixia-registry')
+    .setIssuedAt(1000)
+    .setExpirationTime(2000)
+    .sign(secret);
+  const forged = await new SignJWT({ role: 'admin' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('admin')
+    .setIssuer('chatixia-registry')
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode('another-secret-of-32-characters!!'));
   const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'admin', role: 'admin', iss: 'chatixia-registry', exp: 9999999999 })}.`;
-  const badRole = await new SignJWT({ role: 'root' }).setProtectedHeader({ alg: 'HS256' }).setSubject('admin').setIssuer('chatixia-registry').setExpirationTime('5m').sign(secret);
+  const badRole = await new SignJWT({ role: 'root' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('admin')
+    .setIssuer('chatixia-registry')
+    .setExpirationTime('5m')
+    .sign(secret);
   for (const [name, tok] of Object.entries({ expired, forged, none, badRole, junk: 'a.b.c' })) {
     const res = await api(r.url, 'GET', path, { token: tok });
     assert.equal(res.status, 401, name);
@@ -104,9 +120,9 @@ test('agent routes accept X-API-Key directly (the Python agents send it)', async
 test('ADMIN_API_KEY overrides admin.key; API_KEYS_FILE works in the Rust and the bare format; token rate limit', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'keys-'));
   const rust = join(dir, 'rust.json');
-  writeFileSync(rust, JSON.stringify({ keys: { 'ak_rust_format_1': { peer_id: 'rust-peer', role: 'agent' } } }));
+  writeFileSync(rust, JSON.stringify({ keys: { ak_rust_format_1: { peer_id: 'rust-peer', role: 'agent' } } }));
   const bare = join(dir, 'bare.json');
-  writeFileSync(bare, JSON.stringify({ 'ak_bare_format_1': { peer_id: 'bare-peer', role: 'admin' } }));
+  writeFileSync(bare, JSON.stringify({ ak_bare_format_1: { peer_id: 'bare-peer', role: 'admin' } }));
   const adminKey = 'automation-admin-key-0123456789';
   const r2 = await startRegistry({ env: { ADMIN_API_KEY: adminKey, API_KEYS_FILE: rust, RATE_TOKEN_PER_MIN: '4' } });
   try {

@@ -24,7 +24,11 @@ type Who = (typeof WHO)[number];
 /** 'ok' = any 2xx. */
 type Expect = number | 'ok';
 
-interface Principal { token?: string; longLived?: Record<string, string>; peer: string }
+interface Principal {
+  token?: string;
+  longLived?: Record<string, string>;
+  peer: string;
+}
 let r: RegistryProcess;
 let admin: RegistryClient;
 const P = {} as Record<Who, Principal>;
@@ -48,14 +52,24 @@ before(async () => {
   const dev = await new RegistryClient({ baseUrl: r.url }).pair({ code, agent_name: 'matrix phone' });
   await admin.approvePairing(dev.id);
   const { device_token } = await new RegistryClient({ baseUrl: r.url }).pairingStatus(dev.id, dev.claim_secret);
-  P.device = { token: await new RegistryClient({ baseUrl: r.url, deviceToken: device_token! }).token(), longLived: { 'X-Device-Token': device_token! }, peer: dev.peer_id };
+  P.device = {
+    token: await new RegistryClient({ baseUrl: r.url, deviceToken: device_token! }).token(),
+    longLived: { 'X-Device-Token': device_token! },
+    peer: dev.peer_id,
+  };
   P.revoked = await keyed('m-revoked');
   assert.equal((await as('admin', 'DELETE', '/api/keys/m-revoked')).status, 200);
   // A token of the owner that expired a minute ago, signed with the registry's own key.
   const key = new TextEncoder().encode(readFileSync(join(r.dataDir, 'signing.key'), 'utf8').trim());
   const t = Math.floor(Date.now() / 1000);
   P.expired = {
-    token: await new SignJWT({ role: 'agent' }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject('m-owner').setIssuer('chatixia-registry').setIssuedAt(t - 120).setExpirationTime(t - 60).sign(key),
+    token: await new SignJWT({ role: 'agent' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject('m-owner')
+      .setIssuer('chatixia-registry')
+      .setIssuedAt(t - 120)
+      .setExpirationTime(t - 60)
+      .sign(key),
     peer: 'm-owner',
   };
   // Objects the rows act on.
@@ -88,7 +102,11 @@ async function jwk() {
   return publicJwkOf((await generateKeyPair(false)).publicKey);
 }
 
-interface Row { route: string; expect: Record<Who, Expect>; call(who: Who): Promise<ApiAnswer> }
+interface Row {
+  route: string;
+  expect: Record<Who, Expect>;
+  call(who: Who): Promise<ApiAnswer>;
+}
 const ROWS: Row[] = [
   { route: 'GET /healthz', expect: PUBLIC(), call: (w) => as(w, 'GET', '/healthz') },
   { route: 'GET /*', expect: PUBLIC(), call: (w) => as(w, 'GET', '/devices') },
@@ -98,63 +116,118 @@ const ROWS: Row[] = [
   // (who may read which A2A task is the interop tests' matter: server/interop).
   { route: 'GET /.well-known/agent-card.json', expect: PUBLIC(), call: (w) => as(w, 'GET', '/.well-known/agent-card.json') },
   { route: 'GET /a2a/.well-known/agent-card.json', expect: PUBLIC(), call: (w) => as(w, 'GET', '/a2a/.well-known/agent-card.json') },
-  { route: 'GET /a2a/agents/:id/.well-known/agent-card.json', expect: AUTHENTICATED, call: (w) => as(w, 'GET', '/a2a/agents/card@m-owner/.well-known/agent-card.json') },
-  { route: 'POST /a2a/', expect: AUTHENTICATED, call: (w) => as(w, 'POST', '/a2a/', { jsonrpc: '2.0', id: 1, method: 'ListTasks', params: {} }, { 'A2A-Version': '1.0' }) },
-  { route: 'POST /a2a/agents/:id/', expect: AUTHENTICATED, call: (w) => as(w, 'POST', '/a2a/agents/card@m-owner/', { jsonrpc: '2.0', id: 1, method: 'ListTasks', params: {} }, { 'A2A-Version': '1.0' }) },
+  {
+    route: 'GET /a2a/agents/:id/.well-known/agent-card.json',
+    expect: AUTHENTICATED,
+    call: (w) => as(w, 'GET', '/a2a/agents/card@m-owner/.well-known/agent-card.json'),
+  },
+  {
+    route: 'POST /a2a/',
+    expect: AUTHENTICATED,
+    call: (w) => as(w, 'POST', '/a2a/', { jsonrpc: '2.0', id: 1, method: 'ListTasks', params: {} }, { 'A2A-Version': '1.0' }),
+  },
+  {
+    route: 'POST /a2a/agents/:id/',
+    expect: AUTHENTICATED,
+    call: (w) => as(w, 'POST', '/a2a/agents/card@m-owner/', { jsonrpc: '2.0', id: 1, method: 'ListTasks', params: {} }, { 'A2A-Version': '1.0' }),
+  },
   { route: 'GET /api/identity/ca', expect: PUBLIC(), call: (w) => as(w, 'GET', '/api/identity/ca') },
   // Exchanges the long-lived credential (API key or device token); a JWT is not one.
-  { route: 'POST /api/token', expect: { none: 401, admin: 'ok', owner: 'ok', other: 'ok', device: 'ok', revoked: 401, expired: 401 },
-    call: (w) => api(r.url, 'POST', '/api/token', { body: {}, headers: P[w].longLived ?? (P[w].token ? { Authorization: `Bearer ${P[w].token}` } : {}) }) },
+  {
+    route: 'POST /api/token',
+    expect: { none: 401, admin: 'ok', owner: 'ok', other: 'ok', device: 'ok', revoked: 401, expired: 401 },
+    call: (w) => api(r.url, 'POST', '/api/token', { body: {}, headers: P[w].longLived ?? (P[w].token ? { Authorization: `Bearer ${P[w].token}` } : {}) }),
+  },
   { route: 'POST /api/keys', expect: ADMIN, call: (w) => as(w, 'POST', '/api/keys', { peer_id: fresh('k') }) },
   { route: 'GET /api/keys', expect: ADMIN, call: (w) => as(w, 'GET', '/api/keys') },
-  { route: 'DELETE /api/keys/:peer_id', expect: ADMIN, call: async (w) => {
-    const peer = fresh('kd');
-    await r.issueApiKey(peer);
-    return as(w, 'DELETE', `/api/keys/${peer}`);
-  } },
+  {
+    route: 'DELETE /api/keys/:peer_id',
+    expect: ADMIN,
+    call: async (w) => {
+      const peer = fresh('kd');
+      await r.issueApiKey(peer);
+      return as(w, 'DELETE', `/api/keys/${peer}`);
+    },
+  },
   { route: 'GET /api/registry/agents', expect: AUTHENTICATED, call: (w) => as(w, 'GET', '/api/registry/agents') },
-  { route: 'POST /api/registry/agents', expect: OWNER(403), call: (w) => as(w, 'POST', '/api/registry/agents', { agent_id: 'reg@m-owner', ...(w === 'admin' && { peer_id: 'm-owner' }) }) },
+  {
+    route: 'POST /api/registry/agents',
+    expect: OWNER(403),
+    call: (w) => as(w, 'POST', '/api/registry/agents', { agent_id: 'reg@m-owner', ...(w === 'admin' && { peer_id: 'm-owner' }) }),
+  },
   { route: 'GET /api/registry/agents/:id', expect: AUTHENTICATED, call: (w) => as(w, 'GET', '/api/registry/agents/card@m-owner') },
   { route: 'GET /api/registry/agents/:id/card', expect: AUTHENTICATED, call: (w) => as(w, 'GET', '/api/registry/agents/card@m-owner/card') },
-  { route: 'DELETE /api/registry/agents/:id', expect: OWNER(403), call: async (w) => {
-    const id = `${fresh('del')}@m-owner`;
-    await as('owner', 'POST', '/api/hub/heartbeat', { agent_id: id });
-    return as(w, 'DELETE', `/api/registry/agents/${id}`);
-  } },
+  {
+    route: 'DELETE /api/registry/agents/:id',
+    expect: OWNER(403),
+    call: async (w) => {
+      const id = `${fresh('del')}@m-owner`;
+      await as('owner', 'POST', '/api/hub/heartbeat', { agent_id: id });
+      return as(w, 'DELETE', `/api/registry/agents/${id}`);
+    },
+  },
   { route: 'GET /api/registry/route', expect: AUTHENTICATED, call: (w) => as(w, 'GET', '/api/registry/route?skill=matrix-skill') },
-  { route: 'POST /api/hub/heartbeat', expect: OWNER(403), call: (w) => as(w, 'POST', '/api/hub/heartbeat', { agent_id: 'hb@m-owner', ...(w === 'admin' && { peer_id: 'm-owner' }) }) },
+  {
+    route: 'POST /api/hub/heartbeat',
+    expect: OWNER(403),
+    call: (w) => as(w, 'POST', '/api/hub/heartbeat', { agent_id: 'hb@m-owner', ...(w === 'admin' && { peer_id: 'm-owner' }) }),
+  },
   { route: 'POST /api/hub/tasks', expect: AUTHENTICATED, call: (w) => as(w, 'POST', '/api/hub/tasks', { skill: 'matrix-skill', payload: {} }) },
   { route: 'GET /api/hub/tasks/all', expect: AUTHENTICATED, call: (w) => as(w, 'GET', '/api/hub/tasks/all') },
   { route: 'GET /api/hub/tasks/:id', expect: OWNER(404), call: async (w) => as(w, 'GET', `/api/hub/tasks/${await ownerTask()}`) },
   // Cancelling (failed) is the submitter's or an admin's; completing is the holder's (server/task-authz.test.ts).
-  { route: 'POST /api/hub/tasks/:id', expect: OWNER(404), call: async (w) => as(w, 'POST', `/api/hub/tasks/${await ownerTask()}`, { state: 'failed', error: 'cancelled' }) },
+  {
+    route: 'POST /api/hub/tasks/:id',
+    expect: OWNER(404),
+    call: async (w) => as(w, 'POST', `/api/hub/tasks/${await ownerTask()}`, { state: 'failed', error: 'cancelled' }),
+  },
   // A streamed piece of the answer: from the peer holding the task only (owner claims it here; admin submitted it).
-  { route: 'POST /api/hub/tasks/:id/chunks', expect: { none: 401, admin: 403, owner: 'ok', other: 403, device: 403, revoked: 401, expired: 401 }, call: async (w) => {
-    const skill = fresh('chunky');
-    const id = (await as('admin', 'POST', '/api/hub/tasks', { skill, payload: {} })).body.task_id;
-    await as('owner', 'POST', '/api/hub/heartbeat', { agent_id: 'ch@m-owner', skill_names: [skill] });
-    return as(w, 'POST', `/api/hub/tasks/${id}/chunks`, { text: 'piece' });
-  } },
+  {
+    route: 'POST /api/hub/tasks/:id/chunks',
+    expect: { none: 401, admin: 403, owner: 'ok', other: 403, device: 403, revoked: 401, expired: 401 },
+    call: async (w) => {
+      const skill = fresh('chunky');
+      const id = (await as('admin', 'POST', '/api/hub/tasks', { skill, payload: {} })).body.task_id;
+      await as('owner', 'POST', '/api/hub/heartbeat', { agent_id: 'ch@m-owner', skill_names: [skill] });
+      return as(w, 'POST', `/api/hub/tasks/${id}/chunks`, { text: 'piece' });
+    },
+  },
   { route: 'GET /api/hub/network/topology', expect: AUTHENTICATED, call: (w) => as(w, 'GET', '/api/hub/network/topology') },
   { route: 'GET /api/config', expect: AUTHENTICATED, call: (w) => as(w, 'GET', '/api/config') },
-  { route: 'GET /api/events', expect: AUTHENTICATED, call: async (w) => {
-    const ctl = new AbortController();
-    const res = await fetch(`${r.url}/api/events`, { headers: P[w].token ? { Authorization: `Bearer ${P[w].token}` } : {}, signal: ctl.signal });
-    const body = res.ok ? undefined : await res.json();
-    ctl.abort();
-    return { status: res.status, body, headers: res.headers };
-  } },
+  {
+    route: 'GET /api/events',
+    expect: AUTHENTICATED,
+    call: async (w) => {
+      const ctl = new AbortController();
+      const res = await fetch(`${r.url}/api/events`, { headers: P[w].token ? { Authorization: `Bearer ${P[w].token}` } : {}, signal: ctl.signal });
+      const body = res.ok ? undefined : await res.json();
+      ctl.abort();
+      return { status: res.status, body, headers: res.headers };
+    },
+  },
   { route: 'GET /api/policy', expect: AUTHENTICATED, call: (w) => as(w, 'GET', '/api/policy') },
   { route: 'PUT /api/policy', expect: ADMIN, call: (w) => as(w, 'PUT', '/api/policy', { default: 'allow', rules: [] }) },
   { route: 'GET /api/audit', expect: ADMIN, call: (w) => as(w, 'GET', '/api/audit') },
-  { route: 'POST /api/identity/certificate', expect: AUTHENTICATED, call: async (w) => as(w, 'POST', '/api/identity/certificate', { public_key_jwk: await jwk() }) },
+  {
+    route: 'POST /api/identity/certificate',
+    expect: AUTHENTICATED,
+    call: async (w) => as(w, 'POST', '/api/identity/certificate', { public_key_jwk: await jwk() }),
+  },
   { route: 'POST /api/pairing/generate-code', expect: ADMIN, call: (w) => as(w, 'POST', '/api/pairing/generate-code', {}) },
   // Public: the code is the credential (its limits: server/pairing-bruteforce.test.ts).
-  { route: 'POST /api/pairing/pair', expect: PUBLIC(), call: async (w) => as(w, 'POST', '/api/pairing/pair', { code: (await admin.generatePairingCode()).code, agent_name: fresh('p') }) },
+  {
+    route: 'POST /api/pairing/pair',
+    expect: PUBLIC(),
+    call: async (w) => as(w, 'POST', '/api/pairing/pair', { code: (await admin.generatePairingCode()).code, agent_name: fresh('p') }),
+  },
   { route: 'GET /api/pairing/pending', expect: ADMIN, call: (w) => as(w, 'GET', '/api/pairing/pending') },
   { route: 'GET /api/pairing/all', expect: ADMIN, call: (w) => as(w, 'GET', '/api/pairing/all') },
   // Without the claim secret only an admin reads an entry's status.
-  { route: 'GET /api/pairing/:id/status', expect: { ...ADMIN, none: 403, revoked: 403, expired: 403 }, call: async (w) => as(w, 'GET', `/api/pairing/${await pendingEntry()}/status`) },
+  {
+    route: 'GET /api/pairing/:id/status',
+    expect: { ...ADMIN, none: 403, revoked: 403, expired: 403 },
+    call: async (w) => as(w, 'GET', `/api/pairing/${await pendingEntry()}/status`),
+  },
   { route: 'POST /api/pairing/:id/approve', expect: ADMIN, call: async (w) => as(w, 'POST', `/api/pairing/${await pendingEntry()}/approve`, {}) },
   { route: 'POST /api/pairing/:id/reject', expect: ADMIN, call: async (w) => as(w, 'POST', `/api/pairing/${await pendingEntry()}/reject`, {}) },
   { route: 'POST /api/pairing/:id/revoke', expect: ADMIN, call: async (w) => as(w, 'POST', `/api/pairing/${await approvedEntry()}/revoke`, {}) },
@@ -168,8 +241,16 @@ function appRoutes(): string[] {
 
 test('every route of the app has a row in the matrix', () => {
   const rows = ROWS.map((x) => x.route).sort();
-  assert.deepEqual(rows.filter((x) => !appRoutes().includes(x)), [], 'rows for routes that do not exist');
-  assert.deepEqual(appRoutes().filter((x) => !rows.includes(x)), [], 'routes without a row: add one to ROWS with the expected answer per principal');
+  assert.deepEqual(
+    rows.filter((x) => !appRoutes().includes(x)),
+    [],
+    'rows for routes that do not exist',
+  );
+  assert.deepEqual(
+    appRoutes().filter((x) => !rows.includes(x)),
+    [],
+    'routes without a row: add one to ROWS with the expected answer per principal',
+  );
 });
 
 test('REST: every route × every principal answers as the matrix says; a revoked peer is told so', async () => {
@@ -183,8 +264,10 @@ test('REST: every route × every principal answers as the matrix says; a revoked
       const ok = res.status >= 200 && res.status < 300;
       if (ok) allowed++;
       const want = row.expect[who];
-      if (want === 'ok' ? !ok : res.status !== want) wrong.push(`${row.route} as ${who}: ${res.status} (want ${want}) ${JSON.stringify(res.body).slice(0, 160)}`);
-      if (who === 'revoked' && want === 401 && !isRevokedBody(res.body)) wrong.push(`${row.route} as revoked: body is not the revocation contract: ${JSON.stringify(res.body)}`);
+      if (want === 'ok' ? !ok : res.status !== want)
+        wrong.push(`${row.route} as ${who}: ${res.status} (want ${want}) ${JSON.stringify(res.body).slice(0, 160)}`);
+      if (who === 'revoked' && want === 401 && !isRevokedBody(res.body))
+        wrong.push(`${row.route} as revoked: body is not the revocation contract: ${JSON.stringify(res.body)}`);
     }
   }
   console.log(`# REST matrix: ${ROWS.length} routes × ${WHO.length} principals = ${tried} cells tried, ${allowed} allow`);
@@ -192,7 +275,21 @@ test('REST: every route × every principal answers as the matrix says; a revoked
 });
 
 /** `/ws` frame types (and the forged variant of a relay) × principals. */
-const FRAMES = ['auth', 'register', 'heartbeat', 'offer', 'answer', 'ice_candidate', 'offer (forged peer_id)', 'peer_list', 'peer_joined', 'peer_left', 'peer_revoked', 'error', 'unknown'] as const;
+const FRAMES = [
+  'auth',
+  'register',
+  'heartbeat',
+  'offer',
+  'answer',
+  'ice_candidate',
+  'offer (forged peer_id)',
+  'peer_list',
+  'peer_joined',
+  'peer_left',
+  'peer_revoked',
+  'error',
+  'unknown',
+] as const;
 
 test('/ws: every frame type × every principal', async () => {
   const target = await TestSocket.open(r.wsUrl, { token: await r.token(await r.issueApiKey('m-target')) });
@@ -246,11 +343,16 @@ async function wsCell(who: Who, frame: (typeof FRAMES)[number], target: TestSock
     sock.send({ type: 'register', payload: {} });
     await sock.next('peer_list', 2000).catch(() => undefined);
   }
-  const relay = (type: string, from: string) => ({ type, peer_id: from, target_id: 'm-target', payload: type === 'ice_candidate' ? { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host' } : { sdp: 'v=0' } });
+  const relay = (type: string, from: string) => ({
+    type,
+    peer_id: from,
+    target_id: 'm-target',
+    payload: type === 'ice_candidate' ? { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host' } : { sdp: 'v=0' },
+  });
   // A fresh token of the same principal (from its long-lived credential) renews the session.
   const fresh = p.longLived ? (await api(r.url, 'POST', '/api/token', { body: {}, headers: p.longLived })).body.token : undefined;
   const frames: Record<(typeof FRAMES)[number], unknown> = {
-    auth: { type: 'auth', payload: { token: who === 'none' ? P.other.token : fresh ?? 'no-token' } },
+    auth: { type: 'auth', payload: { token: who === 'none' ? P.other.token : (fresh ?? 'no-token') } },
     register: { type: 'register', payload: {} },
     heartbeat: { type: 'heartbeat', payload: {} },
     offer: relay('offer', me),

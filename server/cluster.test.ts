@@ -106,7 +106,7 @@ test('live events and revocation reach the other instance', async () => {
   await done;
 });
 
-test('revocation on one instance ends the peer\'s sockets and event streams on both within 5 s (key delete and device revoke)', async () => {
+test("revocation on one instance ends the peer's sockets and event streams on both within 5 s (key delete and device revoke)", async () => {
   const adminOne = new RegistryClient({ baseUrl: one.url, apiKey: env.ADMIN_API_KEY });
   const adminTwo = new RegistryClient({ baseUrl: two.url, apiKey: env.ADMIN_API_KEY });
   /** /ws registered on two, an authenticated /ws on one, an event stream on each: all must end. */

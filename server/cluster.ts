@@ -78,7 +78,9 @@ export class RedisCluster {
   }
 
   async publish(msg: ClusterMessage): Promise<void> {
-    await this.pub.publish(this.channel, JSON.stringify({ from: this.instanceId, msg })).catch((e) => log.warn(`[CLUSTER] publish failed: ${(e as Error).message}`));
+    await this.pub
+      .publish(this.channel, JSON.stringify({ from: this.instanceId, msg }))
+      .catch((e) => log.warn(`[CLUSTER] publish failed: ${(e as Error).message}`));
   }
 
   async joined(peer: string): Promise<void> {

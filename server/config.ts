@@ -91,7 +91,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig
     taskLeaseS,
     taskMaxAttempts,
     tokenTtlS: num(env, 'TOKEN_TTL_S', 900, 1),
-    stunUrls: (opt(env, 'STUN_URLS') ?? 'stun:stun.l.google.com:19302').split(',').map((s) => s.trim()).filter(Boolean),
+    stunUrls: (opt(env, 'STUN_URLS') ?? 'stun:stun.l.google.com:19302')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     turnUrl: opt(env, 'TURN_URL'),
     turnSecret: opt(env, 'TURN_SECRET'),
     // Short: coturn cannot revoke a credential, so a revoked peer's TURN access ends only when it expires.

@@ -37,15 +37,25 @@ for (const backend of ['pglite', 'postgres'] as const) {
       const keyB = (await api(r.url, 'POST', '/api/keys', { token: admin, body: { peer_id: 'vm-cloud', role: 'agent' } })).body.key as string;
       const tokA = (await api(r.url, 'POST', '/api/token', { apiKey: keyA })).body.token as string;
       const tokB = (await api(r.url, 'POST', '/api/token', { apiKey: keyB })).body.token as string;
-      assert.equal((await api(r.url, 'POST', '/api/registry/agents', { token: tokA, body: { agent_id: 'weather', capabilities: { skills: ['forecast'] } } })).status, 200);
-      assert.equal((await api(r.url, 'POST', '/api/registry/agents', { token: tokB, body: { agent_id: 'coder', capabilities: { skills: ['python'] } } })).status, 200);
+      assert.equal(
+        (await api(r.url, 'POST', '/api/registry/agents', { token: tokA, body: { agent_id: 'weather', capabilities: { skills: ['forecast'] } } })).status,
+        200,
+      );
+      assert.equal(
+        (await api(r.url, 'POST', '/api/registry/agents', { token: tokB, body: { agent_id: 'coder', capabilities: { skills: ['python'] } } })).status,
+        200,
+      );
       // 3. Routing a skill picks the right one.
       assert.equal((await api(r.url, 'GET', '/api/registry/route?skill=python', { token: tokA })).body.agent_id, 'coder');
       assert.equal((await api(r.url, 'GET', '/api/registry/route?skill=forecast', { token: tokB })).body.agent_id, 'weather');
       // 4. A task for a skill shows up in that agent's heartbeat answer.
-      const taskId = (await api(r.url, 'POST', '/api/hub/tasks', { token: tokA, body: { skill: 'python', payload: { code: 'print(1)' }, ttl: 600 } })).body.task_id as string;
+      const taskId = (await api(r.url, 'POST', '/api/hub/tasks', { token: tokA, body: { skill: 'python', payload: { code: 'print(1)' }, ttl: 600 } })).body
+        .task_id as string;
       const hb = await api(r.url, 'POST', '/api/hub/heartbeat', { token: tokB, body: { agent_id: 'coder', skill_names: ['python'] } });
-      assert.deepEqual(hb.body.pending_tasks.map((t: { id: string }) => t.id), [taskId]);
+      assert.deepEqual(
+        hb.body.pending_tasks.map((t: { id: string }) => t.id),
+        [taskId],
+      );
       const pendingId = (await api(r.url, 'POST', '/api/hub/tasks', { token: tokA, body: { skill: 'python', payload: {}, ttl: 600 } })).body.task_id as string;
 
       // 5. Restart: agents, tasks and keys are still there.
@@ -56,7 +66,11 @@ for (const backend of ['pglite', 'postgres'] as const) {
       assert.equal(task.state, 'assigned');
       assert.equal(task.assigned_agent_id, 'coder');
       const hb2 = await api(r.url, 'POST', '/api/hub/heartbeat', { apiKey: keyB, body: { agent_id: 'coder', skill_names: ['python'] } });
-      assert.deepEqual(hb2.body.pending_tasks.map((t: { id: string }) => t.id), [pendingId], 'the pending task survived too');
+      assert.deepEqual(
+        hb2.body.pending_tasks.map((t: { id: string }) => t.id),
+        [pendingId],
+        'the pending task survived too',
+      );
       const tokA2 = (await api(r.url, 'POST', '/api/token', { apiKey: keyA })).body.token as string;
       const tokB2 = (await api(r.url, 'POST', '/api/token', { apiKey: keyB })).body.token as string;
       assert.ok(tokA2 && tokB2, 'keys survived');

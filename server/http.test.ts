@@ -45,10 +45,14 @@ test('serves the PWA with SPA fallback; API paths stay JSON', async () => {
 
 test('a streamed (chunked) oversize body is refused with 413 and the server stays up', async () => {
   const status = await new Promise<number>((res, rej) => {
-    const req = request(`${r.url}/api/hub/tasks`, { method: 'POST', headers: { 'X-API-Key': r.adminKey, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' } }, (resp) => {
-      resp.resume();
-      res(resp.statusCode ?? 0);
-    });
+    const req = request(
+      `${r.url}/api/hub/tasks`,
+      { method: 'POST', headers: { 'X-API-Key': r.adminKey, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' } },
+      (resp) => {
+        resp.resume();
+        res(resp.statusCode ?? 0);
+      },
+    );
     req.on('error', rej);
     const chunk = 'x'.repeat(64 * 1024);
     let sent = 0;

@@ -35,7 +35,10 @@ function openBare(): Promise<Bare> {
 
 test('sockets waiting to authenticate are capped: the next one hears busy and 4008, token holders still join', async () => {
   const waiting = await Promise.all([openBare(), openBare(), openBare()]);
-  assert.ok(waiting.every((w) => 'ws' in w), 'three sockets without a token are accepted');
+  assert.ok(
+    waiting.every((w) => 'ws' in w),
+    'three sockets without a token are accepted',
+  );
   const refused = await openBare();
   assert.ok('close' in refused && refused.close === 4008, `the fourth: ${JSON.stringify(refused)}`);
   assert.equal(refused.error.code, 'busy');
@@ -49,20 +52,30 @@ test('sockets waiting to authenticate are capped: the next one hears busy and 40
   const first = (waiting[0] as { ws: WebSocket }).ws;
   const tokB = await r.token(await r.issueApiKey('lim-b'));
   first.send(JSON.stringify({ type: 'auth', peer_id: '', payload: { token: tokB } }));
-  const again = await waitFor('room for a bare socket', async () => {
-    const w = await openBare();
-    if ('ws' in w) return w;
-    return undefined;
-  }, 5000, 100);
+  const again = await waitFor(
+    'room for a bare socket',
+    async () => {
+      const w = await openBare();
+      if ('ws' in w) return w;
+      return undefined;
+    },
+    5000,
+    100,
+  );
   for (const w of [...waiting, again]) if ('ws' in w) w.ws.close();
   a.sock.close();
   await a.sock.closed;
   // Closed waiting sockets free their places.
-  await waitFor('three bare sockets again', async () => {
-    const ws = await Promise.all([openBare(), openBare(), openBare()]);
-    for (const w of ws) if ('ws' in w) w.ws.close();
-    return ws.every((w) => 'ws' in w);
-  }, 5000, 100);
+  await waitFor(
+    'three bare sockets again',
+    async () => {
+      const ws = await Promise.all([openBare(), openBare(), openBare()]);
+      for (const w of ws) if ('ws' in w) w.ws.close();
+      return ws.every((w) => 'ws' in w);
+    },
+    5000,
+    100,
+  );
 });
 
 test('event streams per peer id are capped: the next gets 429, other peers and freed places work', async () => {
@@ -84,12 +97,17 @@ test('event streams per peer id are capped: the next gets 429, other peers and f
   const o = await open(other);
   assert.equal(o.res.status, 200, "another peer's stream is not affected");
   s1.close();
-  const s4 = await waitFor('a freed place', async () => {
-    const s = await open(tok);
-    if (s.res.status === 200) return s;
-    await s.res.body?.cancel();
-    return undefined;
-  }, 5000, 100);
+  const s4 = await waitFor(
+    'a freed place',
+    async () => {
+      const s = await open(tok);
+      if (s.res.status === 200) return s;
+      await s.res.body?.cancel();
+      return undefined;
+    },
+    5000,
+    100,
+  );
   for (const s of [s2, s4, o]) s.close();
   assert.equal((await fetch(`${r.url}/healthz`)).status, 200);
 });

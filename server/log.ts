@@ -27,5 +27,7 @@ export const log = {
   info: (msg: string) => write('INFO', msg),
   warn: (msg: string) => write('WARN', msg),
   error: (msg: string, err?: unknown) =>
-    err instanceof Error ? write('ERROR', `${msg}: ${err.message}`, err.stack?.split('\n').slice(1).join('\n') ?? '') : write('ERROR', err === undefined ? msg : `${msg}: ${String(err)}`),
+    err instanceof Error
+      ? write('ERROR', `${msg}: ${err.message}`, err.stack?.split('\n').slice(1).join('\n') ?? '')
+      : write('ERROR', err === undefined ? msg : `${msg}: ${String(err)}`),
 };

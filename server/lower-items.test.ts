@@ -50,7 +50,10 @@ test('the unauthenticated-socket cap holds under concurrent upgrades; one token 
 test('names with control characters are refused; input bytes cannot forge log lines', async () => {
   const r = await registry();
   const tok = await r.token(await r.issueApiKey('ctl'));
-  const hb = await api(r.url, 'POST', '/api/hub/heartbeat', { token: tok, body: { agent_id: 'a@ctl', skill_names: ['ok', 'bad\n2026-01-01T00:00:00.000Z INFO forged'] } });
+  const hb = await api(r.url, 'POST', '/api/hub/heartbeat', {
+    token: tok,
+    body: { agent_id: 'a@ctl', skill_names: ['ok', 'bad\n2026-01-01T00:00:00.000Z INFO forged'] },
+  });
   assert.equal(hb.status, 400, JSON.stringify(hb.body));
   const task = await api(r.url, 'POST', '/api/hub/tasks', { token: tok, body: { skill: 'x\u0007y', payload: {} } });
   assert.equal(task.status, 400);

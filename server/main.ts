@@ -64,9 +64,12 @@ async function main(): Promise<void> {
       fail((e as Error).message);
     }
   }
-  const db = await openDb({ dataDir: cfg.dataDir, databaseUrl: cfg.databaseUrl, schema: cfg.databaseSchema, onProgress: (m) => console.log(`chatixia-registry: ${m}`) }).catch((e) =>
-    fail(`cannot open storage: ${(e as Error).message}`),
-  );
+  const db = await openDb({
+    dataDir: cfg.dataDir,
+    databaseUrl: cfg.databaseUrl,
+    schema: cfg.databaseSchema,
+    onProgress: (m) => console.log(`chatixia-registry: ${m}`),
+  }).catch((e) => fail(`cannot open storage: ${(e as Error).message}`));
   if (cfg.databaseUrl && !process.env.JWT_SECRET) {
     // Instances sharing one PostgreSQL must sign and verify with the same secret.
     secrets.signingKey = new TextEncoder().encode(await sharedSecret(db, 'jwt_secret', () => randomBytes(32).toString('base64url')));
@@ -115,7 +118,9 @@ async function main(): Promise<void> {
     else if (process.env.TLS_SELF_SIGNED === '1') {
       const s = await selfSignedTls(cfg.dataDir);
       tls = s;
-      console.log(`chatixia-registry: HTTPS with the self-signed certificate ${s.certPath}\n  SHA-256 fingerprint ${fingerprint(s.cert)} (check it when the browser asks; see docs/registry.md to trust it on a phone)`);
+      console.log(
+        `chatixia-registry: HTTPS with the self-signed certificate ${s.certPath}\n  SHA-256 fingerprint ${fingerprint(s.cert)} (check it when the browser asks; see docs/registry.md to trust it on a phone)`,
+      );
     }
   } catch (e) {
     fail(`TLS: ${(e as Error).message}`);
@@ -141,7 +146,9 @@ async function main(): Promise<void> {
               (secrets.createdAdminKey ? ' (created now, first start)' : '') +
               `\n  e.g. curl -X POST -H "X-API-Key: $(cat ${secrets.adminKeyPath})" ${urls[0]}/api/token`,
       );
-      console.log('Pair a device: in the dashboard, Devices → "Add a device", then scan the QR code on the phone, or run `chatixia-sidecar pair <code>` on a Pi.');
+      console.log(
+        'Pair a device: in the dashboard, Devices → "Add a device", then scan the QR code on the phone, or run `chatixia-sidecar pair <code>` on a Pi.',
+      );
     },
   );
   server.on('error', (e) => fail(`cannot listen on ${cfg.host}:${cfg.port}: ${(e as Error).message}`));

@@ -19,12 +19,21 @@ after(async () => {
 function pair(r: RegistryProcess, from: string, code: string, forwardedFor?: string): Promise<{ status: number; body: any }> {
   const body = JSON.stringify({ code, agent_name: 'guesser' });
   return new Promise((res, rej) => {
-    const req = request({ host: '127.0.0.1', port: r.port, path: '/api/pairing/pair', method: 'POST', localAddress: from,
-      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...(forwardedFor && { 'X-Forwarded-For': forwardedFor }) } }, (resp) => {
-      let text = '';
-      resp.on('data', (d) => (text += d));
-      resp.on('end', () => res({ status: resp.statusCode!, body: JSON.parse(text) }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: r.port,
+        path: '/api/pairing/pair',
+        method: 'POST',
+        localAddress: from,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...(forwardedFor && { 'X-Forwarded-For': forwardedFor }) },
+      },
+      (resp) => {
+        let text = '';
+        resp.on('data', (d) => (text += d));
+        resp.on('end', () => res({ status: resp.statusCode!, body: JSON.parse(text) }));
+      },
+    );
     req.on('error', rej);
     req.end(body);
   });
@@ -52,7 +61,10 @@ test('40 addresses cannot add up guesses: the code dies after 10 wrong attempts,
   const failed = (await admin.audit()).filter((e) => e.action === 'pairing.failed');
   assert.ok(failed.length >= 20, `${failed.length} failed attempts audited`);
   assert.ok(new Set(failed.map((e) => e.detail.ip)).size >= 14, 'with their addresses');
-  assert.ok(failed.some((e) => Number(e.detail.codes_burned) === 1), 'and the attempt that killed the code');
+  assert.ok(
+    failed.some((e) => Number(e.detail.codes_burned) === 1),
+    'and the attempt that killed the code',
+  );
 });
 
 test('X-Forwarded-For is ignored unless TRUST_PROXY says a proxy sets it', async () => {
@@ -71,5 +83,8 @@ test('X-Forwarded-For is ignored unless TRUST_PROXY says a proxy sets it', async
   for (let i = 0; i < 4; i++) c.push((await pair(proxied, '127.0.3.1', '000000', `6.6.6.${i}, 10.0.0.77`)).status);
   assert.deepEqual(c, [401, 401, 401, 429]);
   const audit = await new RegistryClient({ baseUrl: proxied.url, apiKey: proxied.adminKey }).audit();
-  assert.ok(audit.some((e) => e.action === 'pairing.failed' && e.detail.ip === '10.0.0.77'), 'the audit names the client, not the proxy');
+  assert.ok(
+    audit.some((e) => e.action === 'pairing.failed' && e.detail.ip === '10.0.0.77'),
+    'the audit names the client, not the proxy',
+  );
 });

@@ -77,7 +77,14 @@ test('reject: the device sees rejected and never gets a token; an expired code i
   await assert.rejects(anon().pair({ code: old.code, agent_name: 'late' }), (e: RegistryError) => e.code === 'invalid_code');
   const bad = await api(r.url, 'POST', '/api/pairing/pair', { body: { code: '12ab56', agent_name: 'x' } });
   assert.equal(bad.status, 400);
-  assert.equal((await api(r.url, 'POST', '/api/pairing/pair', { body: { code: '123456', agent_name: 'x', public_key: { kty: 'EC', crv: 'P-256', x: 'short', y: 'short' } } })).status, 400);
+  assert.equal(
+    (
+      await api(r.url, 'POST', '/api/pairing/pair', {
+        body: { code: '123456', agent_name: 'x', public_key: { kty: 'EC', crv: 'P-256', x: 'short', y: 'short' } },
+      })
+    ).status,
+    400,
+  );
   assert.equal((await api(r.url, 'GET', '/api/pairing/zzzz/status', { headers: { 'X-Claim-Secret': 'x' } })).status, 404);
 });
 
@@ -140,7 +147,8 @@ test('code brute force is stopped by the per-client rate limit (default 5 a minu
   const r2 = await startRegistry();
   try {
     const statuses: number[] = [];
-    for (let i = 0; i < 8; i++) statuses.push((await api(r2.url, 'POST', '/api/pairing/pair', { body: { code: String(100000 + i), agent_name: 'guess' } })).status);
+    for (let i = 0; i < 8; i++)
+      statuses.push((await api(r2.url, 'POST', '/api/pairing/pair', { body: { code: String(100000 + i), agent_name: 'guess' } })).status);
     assert.deepEqual(statuses.slice(0, 5), [401, 401, 401, 401, 401]);
     assert.deepEqual(statuses.slice(5), [429, 429, 429]);
     // Even the right code is refused while limited.

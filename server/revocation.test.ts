@@ -39,7 +39,8 @@ async function victim(peer: string, token: string, requesterTok: string): Promis
   const agent = `worker@${peer}`;
   const skill = `skill-${peer}`;
   assert.equal((await api(r.url, 'POST', '/api/hub/heartbeat', { token, body: { agent_id: agent, skill_names: [] } })).status, 200);
-  const submit = async (tok: string, body: object) => (await api(r.url, 'POST', '/api/hub/tasks', { token: tok, body: { payload: { x: 1 }, ttl: 600, ...body } })).body.task_id as string;
+  const submit = async (tok: string, body: object) =>
+    (await api(r.url, 'POST', '/api/hub/tasks', { token: tok, body: { payload: { x: 1 }, ttl: 600, ...body } })).body.task_id as string;
   const targeted = await submit(requesterTok, { target_agent_id: agent });
   const held = await submit(requesterTok, { skill });
   const submitted = await submit(token, { skill: 'nobody-has-it' });
@@ -128,7 +129,7 @@ test('a cut-off survives a restart with a smaller TOKEN_TTL_S; sessions end at t
   await r.stop();
   const small = await startRegistry({ dataDir: r.dataDir, env: { TOKEN_TTL_S: '3', PORT: String(r.port) } });
   const rest = await api(small.url, 'GET', '/api/registry/agents', { token: oldTok });
-  assert.equal(rest.status, 401, 'the deleted key\'s token stays refused after the restart');
+  assert.equal(rest.status, 401, "the deleted key's token stays refused after the restart");
   assert.ok(isRevokedBody(rest.body), JSON.stringify(rest.body));
 
   // Token expiry: a socket that renews with an auth frame stays; one that does not is closed; SSE ends.

@@ -41,6 +41,8 @@ export async function revokePeer(reg: RegistryState, r: Revocation): Promise<{ a
   const failed = await reg.tasks.failForPeer(r.peer, agents, `${REVOKED_TASK_ERROR}: ${r.peer} was revoked by an admin before the task finished`, now());
   for (const task of failed) reg.bus.publish({ type: 'tasks', data: task });
   reg.agentsChanged();
-  log.info(`[AUTH] ${r.peer} revoked (${r.how === 'key' ? 'API key deleted' : 'device revoked'}): ${agents.length} agent(s) removed, ${failed.length} task(s) failed`);
+  log.info(
+    `[AUTH] ${r.peer} revoked (${r.how === 'key' ? 'API key deleted' : 'device revoked'}): ${agents.length} agent(s) removed, ${failed.length} task(s) failed`,
+  );
   return { agents: agents.length, tasks: failed.length };
 }

@@ -12,8 +12,14 @@ import type { Db } from './storage/db.ts';
 test('every route of the shared table is mounted by the registry with its method and path', () => {
   // Building the app only mounts handlers: no store is queried, so no database is opened.
   const reg = new RegistryState(loadConfig({}), {} as Db, new TokenSigner(new Uint8Array(32), 60), 'admin-key-for-the-test', new Map());
-  const mounted = new Set(buildApp(reg).routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path}`));
-  const missing = Object.entries(ROUTES).filter(([, r]) => !mounted.has(`${r.method} ${r.path}`)).map(([name, r]) => `${name}: ${r.method} ${r.path}`);
+  const mounted = new Set(
+    buildApp(reg)
+      .routes.filter((r) => r.method !== 'ALL')
+      .map((r) => `${r.method} ${r.path}`),
+  );
+  const missing = Object.entries(ROUTES)
+    .filter(([, r]) => !mounted.has(`${r.method} ${r.path}`))
+    .map(([name, r]) => `${name}: ${r.method} ${r.path}`);
   assert.deepEqual(missing, []);
 });
 

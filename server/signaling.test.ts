@@ -48,8 +48,19 @@ test('auth by ?token= and by a first auth frame both work', async () => {
 
 test('a refused token (bad signature, alg none, expired, missing) ends with close 4003', async () => {
   const secret = new TextEncoder().encode(readFileSync(join(r.dataDir, 'signing.key'), 'utf8').trim());
-  const wrongKey = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('sa').setIssuer('chatixia-registry').setExpirationTime('5m').sign(new TextEncoder().encode('x'.repeat(32)));
-  const expired = await new SignJWT({ role: 'agent' }).setProtectedHeader({ alg: 'HS256' }).setSubject('sa').setIssuer('chatixia-registry').setIssuedAt(1000).setExpirationTime(2000).sign(secret);
+  const wrongKey = await new SignJWT({ role: 'admin' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('sa')
+    .setIssuer('chatixia-registry')
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode('x'.repeat(32)));
+  const expired = await new SignJWT({ role: 'agent' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('sa')
+    .setIssuer('chatixia-registry')
+    .setIssuedAt(1000)
+    .setExpirationTime(2000)
+    .sign(secret);
   const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'sa', role: 'admin', iss: 'chatixia-registry', exp: 9999999999 })}.`;
   for (const bad of [wrongKey, expired, none]) {
@@ -78,7 +89,12 @@ test('relay goes to target_id only; a forged peer_id is refused with an error fr
   assert.equal(got.payload.sdp, 'real-offer');
   assert.equal(got.peer_id, 'sa');
   b.sock.send({ type: 'answer', peer_id: 'sb', target_id: 'sa', payload: { sdp: 'ans' } });
-  b.sock.send({ type: 'ice_candidate', peer_id: 'sb', target_id: 'sa', payload: { candidate: 'candidate:1 1 udp 1 1.2.3.4 5 typ host', sdpMid: '0', sdpMLineIndex: 0 } });
+  b.sock.send({
+    type: 'ice_candidate',
+    peer_id: 'sb',
+    target_id: 'sa',
+    payload: { candidate: 'candidate:1 1 udp 1 1.2.3.4 5 typ host', sdpMid: '0', sdpMLineIndex: 0 },
+  });
   assert.equal((await a.sock.next('answer')).payload.sdp, 'ans');
   assert.equal((await a.sock.next('ice_candidate')).payload.sdpMid, '0');
   // c (not the target) saw none of it.
@@ -187,15 +203,17 @@ test('a burst of joins, relays and leaves keeps each socket in order: joined bef
   const ids = ['sb', 'sc', 'sd', 'se'];
   // All four register at once, each sending its offer in the same breath (one TCP read, one registry
   // turn), so a relay that skipped the per-socket queue would overtake the queued peer_joined.
-  const burst = await Promise.all(ids.map(async (id) => {
-    const sock = await TestSocket.open(r.wsUrl, { token: tokens[id]! });
-    sock.send({ type: 'register', peer_id: id, payload: {} });
-    sock.send({ type: 'offer', peer_id: id, target_id: 'sa', payload: { sdp: `from-${id}` } });
-    const peers = (await sock.next('peer_list')).payload.peers as string[];
-    assert.deepEqual(peers, [...peers].sort(), 'peer_list is sorted');
-    assert.ok(peers.includes('sa'));
-    return { sock };
-  }));
+  const burst = await Promise.all(
+    ids.map(async (id) => {
+      const sock = await TestSocket.open(r.wsUrl, { token: tokens[id]! });
+      sock.send({ type: 'register', peer_id: id, payload: {} });
+      sock.send({ type: 'offer', peer_id: id, target_id: 'sa', payload: { sdp: `from-${id}` } });
+      const peers = (await sock.next('peer_list')).payload.peers as string[];
+      assert.deepEqual(peers, [...peers].sort(), 'peer_list is sorted');
+      assert.ok(peers.includes('sa'));
+      return { sock };
+    }),
+  );
   await waitFor('four offers', () => seen.filter((f) => f.type === 'offer').length === 4);
   for (const p of burst) p.sock.close();
   await waitFor('four peer_left', () => seen.filter((f) => f.type === 'peer_left').length === 4);

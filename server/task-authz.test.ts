@@ -55,7 +55,10 @@ test('finding 2: only the current holder completes or fails a task; nobody write
   assert.equal((await api(r.url, 'GET', `/api/hub/tasks/${task_id}`, { token: a })).body.state, 'pending');
   // The claim path makes B the holder; then only B completes it.
   const hb = await api(r.url, 'POST', '/api/hub/heartbeat', { token: b, body: { agent_id: 'w@ta-b', skill_names: ['resize2'] } });
-  assert.deepEqual(hb.body.pending_tasks.map((t: { id: string }) => t.id), [task_id]);
+  assert.deepEqual(
+    hb.body.pending_tasks.map((t: { id: string }) => t.id),
+    [task_id],
+  );
   assert.equal((await update(c, task_id, { state: 'completed', result: 'forged' })).status, 404);
   assert.equal((await update(a, task_id, { state: 'completed', result: 'forged' })).status, 403);
   assert.equal((await update(admin, task_id, { state: 'completed', result: 'forged' })).status, 403, 'not even an admin completes it');
@@ -92,10 +95,16 @@ test('finding 3: a task is visible to its submitter, its holder and admins only 
   await waitFor('admin sees completion', () => evAdmin.events().some((e) => e.type === 'tasks' && e.data.id === task_id && e.data.state === 'completed'));
   await waitFor('B sees completion', () => evB.events().some((e) => e.type === 'tasks' && e.data.id === task_id && e.data.state === 'completed'));
   await new Promise((res) => setTimeout(res, 300));
-  const cTasks = evC.events().filter((e) => e.type === 'tasks').map((e) => e.data);
+  const cTasks = evC
+    .events()
+    .filter((e) => e.type === 'tasks')
+    .map((e) => e.data);
   assert.ok(!JSON.stringify(cTasks).includes('4111-secret'), `C saw a payload: ${JSON.stringify(cTasks)}`);
   assert.ok(!JSON.stringify(cTasks).includes('the answer'), 'C saw a result');
-  assert.ok(cTasks.some((t) => t.id === aimedAtC && t.state === 'pending'), 'C is told about a pending task aimed at its agent');
+  assert.ok(
+    cTasks.some((t) => t.id === aimedAtC && t.state === 'pending'),
+    'C is told about a pending task aimed at its agent',
+  );
   assert.ok(!cTasks.some((t) => t.id === aimedAtB), 'C hears nothing of a task aimed at B');
   assert.ok(!cTasks.some((t) => t.id === task_id && t.state !== 'pending'), 'nor of the skill task once claimed');
   for (const s of [evC, evB, evAdmin]) s.close();

@@ -144,7 +144,10 @@ export class TestEventStream {
   readonly ended: Promise<void>;
   private buf = '';
 
-  private constructor(readonly res: Response, private readonly ctl: AbortController) {
+  private constructor(
+    readonly res: Response,
+    private readonly ctl: AbortController,
+  ) {
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
     this.ended = (async () => {
@@ -158,8 +161,15 @@ export class TestEventStream {
             const raw = this.buf.slice(0, i);
             this.buf = this.buf.slice(i + 2);
             const lines = raw.split('\n');
-            const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
-            const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim() ?? 'message';
+            const data = lines
+              .filter((l) => l.startsWith('data:'))
+              .map((l) => l.slice(5).trim())
+              .join('\n');
+            const event =
+              lines
+                .find((l) => l.startsWith('event:'))
+                ?.slice(6)
+                .trim() ?? 'message';
             if (data) this.blocks.push({ event, data });
           }
         }

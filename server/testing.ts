@@ -91,7 +91,10 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
 async function pgliteTemplate(): Promise<string> {
   const { SCHEMA_SQL } = await import('./storage/schema.ts');
   const pgliteVersion = JSON.parse(readFileSync(join(ROOT, 'node_modules', '@electric-sql', 'pglite', 'package.json'), 'utf8')).version as string;
-  const key = createHash('sha256').update(SCHEMA_SQL + pgliteVersion).digest('hex').slice(0, 12);
+  const key = createHash('sha256')
+    .update(SCHEMA_SQL + pgliteVersion)
+    .digest('hex')
+    .slice(0, 12);
   const dir = join(tmpdir(), `chatixia-pglite-template-${key}`);
   if (existsSync(join(dir, '.ready'))) return dir;
   const build = mkdtempSync(join(tmpdir(), 'chatixia-pglite-build-'));

@@ -45,7 +45,10 @@ export async function selfSignedTls(dataDir: string): Promise<TlsFiles> {
         { name: 'basicConstraints', cA: false },
         { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
         { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames: [...names.dns.map((value) => ({ type: 2 as const, value })), ...names.ips.map((ip) => ({ type: 7 as const, ip }))] },
+        {
+          name: 'subjectAltName',
+          altNames: [...names.dns.map((value) => ({ type: 2 as const, value })), ...names.ips.map((ip) => ({ type: 7 as const, ip }))],
+        },
       ],
     });
     writeFileSync(keyPath, pems.private, { mode: 0o600 });

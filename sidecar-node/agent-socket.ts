@@ -7,10 +7,14 @@ import { LineReader } from './line-reader.ts';
 /** Why an agent could not reach its sidecar, and what to do about it (no stack trace). */
 export class SidecarUnreachableError extends Error {
   constructor(path: string, cause: NodeJS.ErrnoException) {
-    const why = cause.code === 'ENOENT' ? 'no socket there'
-      : cause.code === 'ECONNREFUSED' ? 'nothing listens on it'
-      : cause.code === 'EACCES' ? 'permission denied (run as the sidecar\'s user)'
-      : cause.message;
+    const why =
+      cause.code === 'ENOENT'
+        ? 'no socket there'
+        : cause.code === 'ECONNREFUSED'
+          ? 'nothing listens on it'
+          : cause.code === 'EACCES'
+            ? "permission denied (run as the sidecar's user)"
+            : cause.message;
     super(`cannot reach the sidecar at ${path}: ${why}. Start it with \`npx chatixia-sidecar\` or point IPC_SOCKET (or --ipc-socket) at its socket.`);
     this.name = 'SidecarUnreachableError';
   }
@@ -23,7 +27,11 @@ export function socketTransport(path: string): Promise<AgentTransport> {
     const refused = (e: NodeJS.ErrnoException) => reject(new SidecarUnreachableError(path, e));
     const lineFns: ((l: unknown) => void)[] = [];
     const closeFns: (() => void)[] = [];
-    const reader = new LineReader(LIMITS.ipcLineBytes, (l) => lineFns.forEach((f) => f(l)), () => {});
+    const reader = new LineReader(
+      LIMITS.ipcLineBytes,
+      (l) => lineFns.forEach((f) => f(l)),
+      () => {},
+    );
     sock.on('data', (c: Buffer) => reader.push(c));
     sock.once('error', refused);
     sock.on('close', () => closeFns.forEach((f) => f()));

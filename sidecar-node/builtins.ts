@@ -29,23 +29,38 @@ export function registerBuiltins(d: Deps): void {
     (await registry.listAgents()).map(summary),
   );
 
-  hub.registerSkill('find_agent', 'The best active agent for a skill: {skill} -> agent or null.', async (args) => {
-    const rec = await registry.route(str(obj(args).skill, 'skill'));
-    return rec ? summary(rec) : null;
-  }, { argsSchema: { type: 'object', properties: { skill: { type: 'string' } }, required: ['skill'] } });
+  hub.registerSkill(
+    'find_agent',
+    'The best active agent for a skill: {skill} -> agent or null.',
+    async (args) => {
+      const rec = await registry.route(str(obj(args).skill, 'skill'));
+      return rec ? summary(rec) : null;
+    },
+    { argsSchema: { type: 'object', properties: { skill: { type: 'string' } }, required: ['skill'] } },
+  );
 
-  hub.registerSkill('mesh_send', 'Sends a mesh message to a peer: {target_peer, message}.', async (args) => {
-    const a = obj(args);
-    const target = str(a.target_peer, 'target_peer');
-    const msg = MeshMessageSchema.parse(a.message);
-    await mesh.send(target, msg);
-    return { sent: true, target_peer: target };
-  }, { localOnly: true }); // it sends as this peer: for its own agents only
+  hub.registerSkill(
+    'mesh_send',
+    'Sends a mesh message to a peer: {target_peer, message}.',
+    async (args) => {
+      const a = obj(args);
+      const target = str(a.target_peer, 'target_peer');
+      const msg = MeshMessageSchema.parse(a.message);
+      await mesh.send(target, msg);
+      return { sent: true, target_peer: target };
+    },
+    { localOnly: true },
+  ); // it sends as this peer: for its own agents only
 
-  hub.registerSkill('mesh_broadcast', 'Sends a mesh message to every connected peer: {message}.', async (args) => {
-    const msg = MeshMessageSchema.parse(obj(args).message);
-    return mesh.broadcast(msg);
-  }, { localOnly: true });
+  hub.registerSkill(
+    'mesh_broadcast',
+    'Sends a mesh message to every connected peer: {message}.',
+    async (args) => {
+      const msg = MeshMessageSchema.parse(obj(args).message);
+      return mesh.broadcast(msg);
+    },
+    { localOnly: true },
+  );
 
   hub.registerSkill('delegate', DELEGATE_DESCRIPTION, delegateSkill({ hub, mesh, registry, logger: d.log }), { argsSchema: DELEGATE_ARGS });
 }

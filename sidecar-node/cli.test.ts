@@ -35,7 +35,7 @@ test('a missing API key or a bad option is a clear error with exit code 2', () =
   assert.match(r3.stderr, /ICE_TRANSPORT_POLICY/);
 });
 
-test('the socket appears before the registry is reached (well within MeshClient\'s 5 s); a stale one is replaced; SIGTERM removes it', async () => {
+test("the socket appears before the registry is reached (well within MeshClient's 5 s); a stale one is replaced; SIGTERM removes it", async () => {
   const dir = tempDir();
   const sock = join(dir, 'agent.sock');
   // A stale socket file, as a crash leaves it: bound, then the listener dies without unlinking.
@@ -86,20 +86,25 @@ test('a path that is not a socket is never deleted', () => {
   assert.ok(existsSync(file));
 });
 
-
 test('`call` and the example agent, pointed at a socket that does not exist, say so in one line (no stack trace) and exit 1', () => {
   const sock = join(tempDir(), 'nobody.sock');
   const call = run(['call', 'delegate', '{"skill":"upper"}', '--ipc-socket', sock]);
   const example = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'sidecar-node', 'examples', 'upper-agent.ts')], {
-    cwd: REPO, env: { ...process.env, IPC_SOCKET: sock }, encoding: 'utf8', timeout: 30_000,
+    cwd: REPO,
+    env: { ...process.env, IPC_SOCKET: sock },
+    encoding: 'utf8',
+    timeout: 30_000,
   });
-  for (const [what, r] of [['call', call], ['example agent', example]] as const) {
+  for (const [what, r] of [
+    ['call', call],
+    ['example agent', example],
+  ] as const) {
     assert.equal(r.status, 1, `${what}: ${r.stderr}`);
     assert.match(r.stderr, new RegExp(`cannot reach the sidecar at ${sock.replace(/[.]/g, '\\.')}: no socket there\\. Start it`), what);
     assert.doesNotMatch(r.stderr, /^\s+at /m, `${what} printed a stack trace`);
   }
 });
 
-test('--help points to the dashboard\'s API keys card for keys', () => {
+test("--help points to the dashboard's API keys card for keys", () => {
   assert.match(run(['--help']).stdout, /the dashboard's API keys card/);
 });

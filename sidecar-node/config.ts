@@ -32,21 +32,45 @@ export interface SidecarConfig {
 const OPTIONS = [
   ['registry-url', 'REGISTRY_URL', 'Registry base URL, e.g. http://192.168.1.10:8080. Sets TOKEN_URL and SIGNALING_URL when they are not given.'],
   ['token-url', 'TOKEN_URL', 'Where the API key or device token is exchanged for a JWT (default http://localhost:8080/api/token).'],
-  ['signaling-url', 'SIGNALING_URL', 'Signaling WebSocket (default: the registry URL with ws(s):// and /ws). The JWT is sent as a subprotocol, never in the URL.'],
-  ['api-key', 'API_KEY', 'Agent API key (created by the admin: the dashboard\'s API keys card, or POST /api/keys). Required unless DEVICE_TOKEN is set.'],
+  [
+    'signaling-url',
+    'SIGNALING_URL',
+    'Signaling WebSocket (default: the registry URL with ws(s):// and /ws). The JWT is sent as a subprotocol, never in the URL.',
+  ],
+  ['api-key', 'API_KEY', "Agent API key (created by the admin: the dashboard's API keys card, or POST /api/keys). Required unless DEVICE_TOKEN is set."],
   ['device-token', 'DEVICE_TOKEN', 'Device token from pairing, instead of an API key.'],
-  ['ipc-socket', 'IPC_SOCKET', 'Unix socket for local agents (default /tmp/chatixia-sidecar.sock). Created mode 0600 within a second of start; a stale file is replaced.'],
-  ['turn-url', 'TURN_URL', 'Extra TURN server (turn:host:3478), used with TURN_SECRET for ephemeral credentials. The registry\'s /api/config servers are always used.'],
+  [
+    'ipc-socket',
+    'IPC_SOCKET',
+    'Unix socket for local agents (default /tmp/chatixia-sidecar.sock). Created mode 0600 within a second of start; a stale file is replaced.',
+  ],
+  [
+    'turn-url',
+    'TURN_URL',
+    "Extra TURN server (turn:host:3478), used with TURN_SECRET for ephemeral credentials. The registry's /api/config servers are always used.",
+  ],
   ['turn-secret', 'TURN_SECRET', 'Shared secret of that TURN server (coturn use-auth-secret).'],
   ['ice-transport-policy', 'ICE_TRANSPORT_POLICY', '"all" (default) or "relay" (force every link through TURN).'],
   ['heartbeat-ms', 'HEARTBEAT_MS', 'Interval of registry heartbeats, which also fetch queued tasks (default 10000).'],
   ['max-message-bytes', 'MAX_MESSAGE_BYTES', `Largest mesh message sent or accepted (default ${LIMITS.meshMessageBytes}).`],
   ['log-level', 'LOG_LEVEL', 'debug | info (default) | warn | error. Tokens and keys are never logged.'],
-  ['hostname', 'SIDECAR_HOSTNAME', 'Host name reported to the registry (default: the machine\'s).'],
-  ['data-dir', 'SIDECAR_DATA_DIR', 'Identity key, certificate, known peers and (after `pair`) the device token, all 0600 (default ~/.local/state/chatixia-sidecar; used when paired or given).'],
-  ['interop-config', 'INTEROP_CONFIG', 'JSON or YAML file of MCP servers (mcpServers) and A2A agents (a2aAgents) to mount as agents of this peer (docs/interop.md).'],
+  ['hostname', 'SIDECAR_HOSTNAME', "Host name reported to the registry (default: the machine's)."],
+  [
+    'data-dir',
+    'SIDECAR_DATA_DIR',
+    'Identity key, certificate, known peers and (after `pair`) the device token, all 0600 (default ~/.local/state/chatixia-sidecar; used when paired or given).',
+  ],
+  [
+    'interop-config',
+    'INTEROP_CONFIG',
+    'JSON or YAML file of MCP servers (mcpServers) and A2A agents (a2aAgents) to mount as agents of this peer (docs/interop.md).',
+  ],
   ['legacy-peers', 'LEGACY_PEERS', 'Comma-separated peer ids that may open links without an identity proof (Rust sidecars). Everyone else must prove.'],
-  ['webrtc-stack', 'WEBRTC_STACK', 'node-datachannel | werift. Default: node-datachannel where its native binary loads (x86-64, arm64), else werift (pure TypeScript, e.g. 32-bit ARM).'],
+  [
+    'webrtc-stack',
+    'WEBRTC_STACK',
+    'node-datachannel | werift. Default: node-datachannel where its native binary loads (x86-64, arm64), else werift (pure TypeScript, e.g. 32-bit ARM).',
+  ],
 ] as const;
 
 export function helpText(): string {
@@ -56,7 +80,7 @@ export function helpText(): string {
     '',
     'Usage: chatixia-sidecar [options]    (or: npm run sidecar -- [options])',
     '       chatixia-sidecar call <skill> [json-args] [--peer <id>] [--agent <name>]   run a skill via the local sidecar',
-    '       chatixia-sidecar mcp [--ipc-socket PATH]   an MCP server on stdio: the mesh\'s skills as tools (docs/interop.md)',
+    "       chatixia-sidecar mcp [--ipc-socket PATH]   an MCP server on stdio: the mesh's skills as tools (docs/interop.md)",
     '       chatixia-sidecar pair <code> [--registry-url URL] [--data-dir DIR]   pair this machine (approved in the dashboard)',
     '       chatixia-sidecar agent init [file] | agent run <file>   scaffold / run an LLM agent next to this sidecar',
     '',
@@ -96,7 +120,11 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   registryUrl = registryUrl.replace(/\/+$/, '');
   tokenUrl ??= `${registryUrl}/api/token`;
   const signalingUrl = get('signaling-url') ?? registryUrl.replace(/^http/, 'ws') + '/ws';
-  for (const [name, u] of [['registry URL', registryUrl], ['TOKEN_URL', tokenUrl], ['SIGNALING_URL', signalingUrl]] as const) {
+  for (const [name, u] of [
+    ['registry URL', registryUrl],
+    ['TOKEN_URL', tokenUrl],
+    ['SIGNALING_URL', signalingUrl],
+  ] as const) {
     try {
       new URL(u);
     } catch {
@@ -119,7 +147,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   const turnSecret = get('turn-secret');
   const hostname = get('hostname');
   const webrtcStack = get('webrtc-stack');
-  if (webrtcStack !== undefined && !(WEBRTC_STACKS as readonly string[]).includes(webrtcStack)) throw new ConfigError(`WEBRTC_STACK must be ${WEBRTC_STACKS.join(' or ')}`);
+  if (webrtcStack !== undefined && !(WEBRTC_STACKS as readonly string[]).includes(webrtcStack))
+    throw new ConfigError(`WEBRTC_STACK must be ${WEBRTC_STACKS.join(' or ')}`);
   const interopConfig = get('interop-config');
   return {
     registryUrl,
@@ -137,7 +166,10 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     ...(hostname && { hostname }),
     ...((givenDir ?? (paired && defaultDataDir(env))) && { identityDir: givenDir ?? defaultDataDir(env) }),
     ...(interopConfig && { interopConfig }),
-    legacyPeers: (get('legacy-peers') ?? '').split(',').map((x) => x.trim()).filter(Boolean),
+    legacyPeers: (get('legacy-peers') ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
     ...(webrtcStack && { webrtcStack: webrtcStack as WebRtcStackName }),
   };
 }

@@ -3,8 +3,14 @@ import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { PublicKeyJwkSchema, type PublicKeyJwk } from '../mesh/protocol/index.ts';
 import {
-  exportPrivateJwk, generateKeyPair, importPrivateJwk, importPublicJwk,
-  type CertificateStore, type IdentityKeyStore, type KnownPeerRecord, type TrustRecords,
+  exportPrivateJwk,
+  generateKeyPair,
+  importPrivateJwk,
+  importPublicJwk,
+  type CertificateStore,
+  type IdentityKeyStore,
+  type KnownPeerRecord,
+  type TrustRecords,
 } from '../mesh/identity/index.ts';
 
 /**
@@ -26,7 +32,7 @@ export async function assertOwnerOnlyFile(path: string): Promise<void> {
   if (st.mode & 0o077) {
     throw new Error(
       `${path} has mode ${(st.mode & 0o777).toString(8).padStart(3, '0')}; a secret file must be readable by its owner only. ` +
-      `Fix: chmod 600 ${path} (and consider the key compromised if others could read it)`,
+        `Fix: chmod 600 ${path} (and consider the key compromised if others could read it)`,
     );
   }
 }
@@ -123,16 +129,23 @@ export class FileTrustRecords implements TrustRecords {
     return (await this.read()).peers[peerId];
   }
   putPeer(record: KnownPeerRecord) {
-    return this.update((f) => { f.peers[record.peer_id] = { ...record }; });
+    return this.update((f) => {
+      f.peers[record.peer_id] = { ...record };
+    });
   }
   deletePeer(peerId: string) {
-    return this.update((f) => { delete f.peers[peerId]; });
+    return this.update((f) => {
+      delete f.peers[peerId];
+    });
   }
   async getPinnedCa() {
     return (await this.read()).pinned_ca;
   }
   setPinnedCa(jwk: PublicKeyJwk | undefined) {
-    return this.update((f) => { if (jwk) f.pinned_ca = jwk; else delete f.pinned_ca; });
+    return this.update((f) => {
+      if (jwk) f.pinned_ca = jwk;
+      else delete f.pinned_ca;
+    });
   }
 
   private async read(): Promise<TrustFile> {

@@ -27,6 +27,8 @@ export async function sidecarIdentity(
     legacyPeers: cfg.legacyPeers,
   });
   const legacy = cfg.legacyPeers.length ? ` (except legacy peers ${cfg.legacyPeers.join(', ')})` : '';
-  log.info(`[identity] ${joined.issued ? 'certificate issued' : 'certificate loaded'}: ${describeCertificate(joined.certificate)}${dir ? ` (${dir})` : ' (key in memory)'}; every link must prove its identity${legacy}`);
+  log.info(
+    `[identity] ${joined.issued ? 'certificate issued' : 'certificate loaded'}: ${describeCertificate(joined.certificate)}${dir ? ` (${dir})` : ' (key in memory)'}; every link must prove its identity${legacy}`,
+  );
   return joined;
 }

@@ -28,8 +28,14 @@ const A2aAgent = z.strictObject({ url: HttpUrl, headers: Headers.default({}) });
  * private addresses; everyone else is refused (SSRF).
  */
 export const InteropConfig = z.strictObject({
-  mcpServers: z.record(MountName, McpServer).refine((m) => Object.keys(m).length <= 32, 'at most 32 MCP servers').default({}),
-  a2aAgents: z.record(MountName, A2aAgent).refine((m) => Object.keys(m).length <= 32, 'at most 32 A2A agents').default({}),
+  mcpServers: z
+    .record(MountName, McpServer)
+    .refine((m) => Object.keys(m).length <= 32, 'at most 32 MCP servers')
+    .default({}),
+  a2aAgents: z
+    .record(MountName, A2aAgent)
+    .refine((m) => Object.keys(m).length <= 32, 'at most 32 A2A agents')
+    .default({}),
   allowPrivateNetworks: z.array(z.string().max(255)).max(64).default([]),
 });
 export type InteropConfig = z.infer<typeof InteropConfig>;

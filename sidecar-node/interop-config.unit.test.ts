@@ -12,7 +12,16 @@ const file = (text: string) => {
 };
 
 test('a desktop-style mcpServers block, A2A agents and an allow-list read as JSON or YAML', () => {
-  const c = readInteropConfig(file(JSON.stringify({ mcpServers: { files: { command: 'npx', args: ['-y', '@modelcontextprotocol/server-filesystem', '/srv'] }, remote: { url: 'https://mcp.example.org/mcp' } } })));
+  const c = readInteropConfig(
+    file(
+      JSON.stringify({
+        mcpServers: {
+          files: { command: 'npx', args: ['-y', '@modelcontextprotocol/server-filesystem', '/srv'] },
+          remote: { url: 'https://mcp.example.org/mcp' },
+        },
+      }),
+    ),
+  );
   assert.deepEqual(c.mcpServers.files, { command: 'npx', args: ['-y', '@modelcontextprotocol/server-filesystem', '/srv'], env: {} });
   assert.deepEqual(c.mcpServers.remote, { url: 'https://mcp.example.org/mcp', headers: {} });
   const y = readInteropConfig(file('a2aAgents:\n  weather:\n    url: https://weather.example.org\nallowPrivateNetworks: [10.0.0.5]\n'));

@@ -20,7 +20,9 @@ const clients: AgentClient[] = [];
 /** Fails instead of hanging when a promise never settles. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: ReturnType<typeof setTimeout>;
-  return Promise.race([p, new Promise<never>((_, j) => (t = setTimeout(() => j(new Error(`timed out waiting for ${what}`)), ms)))]).finally(() => clearTimeout(t));
+  return Promise.race([p, new Promise<never>((_, j) => (t = setTimeout(() => j(new Error(`timed out waiting for ${what}`)), ms)))]).finally(() =>
+    clearTimeout(t),
+  );
 }
 
 before(async () => {
@@ -136,7 +138,10 @@ test('kill -9 of the sidecar with unconfirmed sends: the SDK reports each of the
     assert.match(o.message, /may not have been delivered/);
   }
   await waitFor(() => errors.length >= 2, 'error events for the plain sends');
-  assert.deepEqual(errors.map((e) => [e.code, e.request_id]).sort(), [['closed', 'd-4'], ['closed', 'd-5']]);
+  assert.deepEqual(errors.map((e) => [e.code, e.request_id]).sort(), [
+    ['closed', 'd-4'],
+    ['closed', 'd-5'],
+  ]);
   assert.ok(errors.every((e) => typeof e.ack_id === 'string'));
   const r = await within(req, 10_000, 'the request to fail');
   assert.ok(r instanceof AgentError && r.code === 'closed', 'the request fails too');

@@ -93,8 +93,7 @@ export class IpcServer {
         }
         early.push(line);
       },
-      (bytes) =>
-        send({ type: 'error', payload: { code: 'too_large', message: `line of ${bytes} bytes exceeds the limit of ${LIMITS.ipcLineBytes} bytes` } }),
+      (bytes) => send({ type: 'error', payload: { code: 'too_large', message: `line of ${bytes} bytes exceeds the limit of ${LIMITS.ipcLineBytes} bytes` } }),
     );
     sock.on('data', (chunk: Buffer) => reader.push(chunk));
     sock.on('error', (err) => this.#log.debug(`[ipc] agent socket error: ${err.message}`));

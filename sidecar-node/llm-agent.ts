@@ -77,7 +77,12 @@ export function readKey(def: LlmAgentDefinition, env: Record<string, string | un
 }
 
 export async function agentMain(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { 'ipc-socket': { type: 'string' }, 'memory-file': { type: 'string' }, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { 'ipc-socket': { type: 'string' }, 'memory-file': { type: 'string' }, help: { type: 'boolean' } },
+    allowPositionals: true,
+    strict: true,
+  });
   const [cmd, file] = positionals;
   if (values.help || !cmd) {
     process.stdout.write(USAGE + '\n');
@@ -120,7 +125,9 @@ export async function agentMain(argv: string[]): Promise<number> {
     process.stderr.write(`chatixia-sidecar agent: cannot start ${def.name} on ${socket}: ${(err as Error).message} (is the sidecar running?)\n`);
     return 1;
   }
-  process.stderr.write(`[agent ${def.name}] ready on peer ${agent.peerId}: ${def.provider.kind} ${def.provider.model}, tools: ${def.skills ? def.skills.join(', ') || 'none' : 'the skills the policy allows'}\n`);
+  process.stderr.write(
+    `[agent ${def.name}] ready on peer ${agent.peerId}: ${def.provider.kind} ${def.provider.model}, tools: ${def.skills ? def.skills.join(', ') || 'none' : 'the skills the policy allows'}\n`,
+  );
   return new Promise<number>((resolve) => {
     const stop = () => {
       agent.close();

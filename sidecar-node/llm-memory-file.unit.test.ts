@@ -19,13 +19,19 @@ test('a restarted agent reads back what the last one saved; the file is 0600 eve
   const path = join(dir, 'a.memory.json');
   const m1 = new ChatMemory(40, 10, fileMemoryStore(path));
   await m1.load();
-  m1.commit('peer/agent/s', [{ role: 'user', content: 'remember me' }, { role: 'assistant', content: 'I will' }]);
+  m1.commit('peer/agent/s', [
+    { role: 'user', content: 'remember me' },
+    { role: 'assistant', content: 'I will' },
+  ]);
   await m1.flush();
   assert.equal(statSync(path).mode & 0o777, 0o600);
   chmodSync(path, 0o644);
   const m2 = new ChatMemory(40, 10, fileMemoryStore(path));
   await m2.load();
-  assert.deepEqual(m2.get('peer/agent/s'), [{ role: 'user', content: 'remember me' }, { role: 'assistant', content: 'I will' }]);
+  assert.deepEqual(m2.get('peer/agent/s'), [
+    { role: 'user', content: 'remember me' },
+    { role: 'assistant', content: 'I will' },
+  ]);
   assert.equal(statSync(path).mode & 0o777, 0o600, 'made owner-only on reading');
 });
 

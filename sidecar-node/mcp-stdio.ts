@@ -35,11 +35,15 @@ export async function mcpMain(argv: string[]): Promise<number> {
     {
       skills: async () => (await sidecar.task('list_skills', {}, { timeoutMs: LIST_TIMEOUT_MS })) as CatalogSkill[],
       call: async (skill, args, call) =>
-        (await sidecar.task('delegate', { skill, args, timeout_ms: CALL_TIMEOUT_MS }, {
-          timeoutMs: CALL_TIMEOUT_MS + 5_000,
-          signal: call.signal,
-          onChunk: (m) => call.onChunk(payloadOf(m, 'task_stream_chunk')?.text ?? ''),
-        })) as DelegateResult,
+        (await sidecar.task(
+          'delegate',
+          { skill, args, timeout_ms: CALL_TIMEOUT_MS },
+          {
+            timeoutMs: CALL_TIMEOUT_MS + 5_000,
+            signal: call.signal,
+            onChunk: (m) => call.onChunk(payloadOf(m, 'task_stream_chunk')?.text ?? ''),
+          },
+        )) as DelegateResult,
     },
     { name: 'chatixia-sidecar', version: VERSION },
   );

@@ -18,7 +18,10 @@ const CALL_TIMEOUT_MS = 10 * 60_000;
 const FAILED = new Set([TaskState.TASK_STATE_FAILED, TaskState.TASK_STATE_REJECTED, TaskState.TASK_STATE_CANCELED]);
 const ARGS = {
   type: 'object',
-  properties: { text: { type: 'string', description: 'what to ask the agent' }, data: { type: 'object', description: 'structured input, sent as a data part' } },
+  properties: {
+    text: { type: 'string', description: 'what to ask the agent' },
+    data: { type: 'object', description: 'structured input, sent as a data part' },
+  },
 };
 
 const textOf = (parts: Part[]) => parts.flatMap((p) => (p.content?.$case === 'text' ? [p.content.value] : [])).join('');
@@ -53,7 +56,7 @@ class Answer {
       this.#status(p.value.status?.state, p.value.status?.message?.parts ?? []);
     } else if (p.$case === 'artifactUpdate' && p.value.artifact) {
       const { artifactId, parts } = p.value.artifact;
-      this.artifacts.set(artifactId, [...(p.value.append ? this.artifacts.get(artifactId) ?? [] : []), ...parts]);
+      this.artifacts.set(artifactId, [...(p.value.append ? (this.artifacts.get(artifactId) ?? []) : []), ...parts]);
       const t = textOf(parts);
       if (t) this.onText(t);
     }
@@ -70,17 +73,25 @@ class Answer {
   }
 }
 
-export async function mountA2aAgent(name: string, cfg: { url: string; headers: Record<string, string> }, allow: readonly string[], socketPath: string, log: Logger): Promise<Mounted> {
+export async function mountA2aAgent(
+  name: string,
+  cfg: { url: string; headers: Record<string, string> },
+  allow: readonly string[],
+  socketPath: string,
+  log: Logger,
+): Promise<Mounted> {
   const guarded = guardedFetch(allow, `A2A agent ${name}`);
   const fetchImpl: typeof fetch = (input, init) => {
     const headers = new Headers(init?.headers);
     for (const [k, v] of Object.entries(cfg.headers)) headers.set(k, v);
     return guarded(input, { ...init, headers });
   };
-  const factory = new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
-    transports: [new JsonRpcTransportFactory({ fetchImpl }), new RestTransportFactory({ fetchImpl })],
-    cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
-  }));
+  const factory = new ClientFactory(
+    ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+      transports: [new JsonRpcTransportFactory({ fetchImpl }), new RestTransportFactory({ fetchImpl })],
+      cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
+    }),
+  );
   const client = await factory.createFromUrl(cfg.url);
   const card = await client.getAgentCard();
   const streaming = card.capabilities?.streaming === true;

@@ -45,7 +45,13 @@ export async function mountMcpServer(name: string, cfg: McpServerConfig, socketP
   const transport =
     'url' in cfg
       ? new StreamableHTTPClientTransport(new URL(cfg.url), { requestInit: { headers: cfg.headers } })
-      : new StdioClientTransport({ command: cfg.command, args: cfg.args, env: { ...getDefaultEnvironment(), ...cfg.env }, ...(cfg.cwd && { cwd: cfg.cwd }), stderr: 'pipe' });
+      : new StdioClientTransport({
+          command: cfg.command,
+          args: cfg.args,
+          env: { ...getDefaultEnvironment(), ...cfg.env },
+          ...(cfg.cwd && { cwd: cfg.cwd }),
+          stderr: 'pipe',
+        });
   if (transport instanceof StdioClientTransport) transport.stderr?.on('data', (d: Buffer) => log.debug(`[mcp ${name}] ${d.toString().trimEnd()}`));
   await client.connect(transport);
   const skills: Record<string, SkillDefinition> = {};
@@ -56,7 +62,10 @@ export async function mountMcpServer(name: string, cfg: McpServerConfig, socketP
       continue;
     }
     const schema = ArgsSchema.safeParse(tool.inputSchema);
-    if (!schema.success) log.warn(`[mcp ${name}] tool "${tool.name}": its input schema is not offered to callers (${describe(schema.error)}); the server still checks the arguments`);
+    if (!schema.success)
+      log.warn(
+        `[mcp ${name}] tool "${tool.name}": its input schema is not offered to callers (${describe(schema.error)}); the server still checks the arguments`,
+      );
     skills[skill] = {
       description: (tool.description ?? tool.title ?? `MCP tool ${tool.name} of ${name}`).slice(0, 1024),
       ...(schema.success && { args_schema: schema.data }),

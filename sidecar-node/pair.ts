@@ -18,15 +18,24 @@ const USAGE = `Usage: chatixia-sidecar pair <6-digit code> [--registry-url URL] 
   Pairs this machine with the registry: the admin creates the code in the dashboard ("Add a device")
   and approves the request there. REGISTRY_URL, SIDECAR_DATA_DIR work as environment variables too.`;
 
-export async function pairMain(argv: string[], env: Record<string, string | undefined> = process.env, out = process.stdout, err = process.stderr): Promise<number> {
+export async function pairMain(
+  argv: string[],
+  env: Record<string, string | undefined> = process.env,
+  out = process.stdout,
+  err = process.stderr,
+): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args: argv,
       options: {
-        'registry-url': { type: 'string' }, 'data-dir': { type: 'string' }, name: { type: 'string' },
-        'timeout-s': { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean' },
+        'registry-url': { type: 'string' },
+        'data-dir': { type: 'string' },
+        name: { type: 'string' },
+        'timeout-s': { type: 'string' },
+        force: { type: 'boolean' },
+        help: { type: 'boolean' },
       },
       allowPositionals: true,
       strict: true,
@@ -103,7 +112,14 @@ export async function pairMain(argv: string[], env: Record<string, string | unde
         const pin = await knownPeers.pinCa(st.registry_ca.public_key_jwk);
         if (!pin.ok) throw new Error(pin.message);
         await keyStore.saveCertificate(st.certificate);
-        const doc: DeviceFile = { type: 'chatixia-device', version: 1, peer_id: st.peer_id, device_token: st.device_token, registry_url: registryUrl, paired_at: new Date().toISOString() };
+        const doc: DeviceFile = {
+          type: 'chatixia-device',
+          version: 1,
+          peer_id: st.peer_id,
+          device_token: st.device_token,
+          registry_url: registryUrl,
+          paired_at: new Date().toISOString(),
+        };
         const deviceFile = join(dataDir, DEVICE_FILE);
         await rename(await writeTemp(deviceFile, JSON.stringify(doc, null, 2) + '\n'), deviceFile);
         out.write(`Approved. This machine is peer ${st.peer_id}; device token and certificate saved in ${dataDir} (mode 0600).\n`);

@@ -80,17 +80,24 @@ test('restarting the registry does not interrupt a stream of messages between tw
   const restartEnd = Date.now();
   // Sidecars come back to the registry by themselves (signaling + heartbeats) ...
   const admin = await reg.token(reg.adminKey);
-  await waitFor(async () => {
-    const topo = (await (await fetch(`${reg.url}/api/hub/network/topology`, { headers: { Authorization: `Bearer ${admin}` } })).json()) as {
-      signaling_peers: string[];
-    };
-    return topo.signaling_peers.includes('rs-a') && topo.signaling_peers.includes('rs-b');
-  }, 'sidecars re-registered', 30_000);
+  await waitFor(
+    async () => {
+      const topo = (await (await fetch(`${reg.url}/api/hub/network/topology`, { headers: { Authorization: `Bearer ${admin}` } })).json()) as {
+        signaling_peers: string[];
+      };
+      return topo.signaling_peers.includes('rs-a') && topo.signaling_peers.includes('rs-b');
+    },
+    'sidecars re-registered',
+    30_000,
+  );
   await new Promise((r) => setTimeout(r, 300));
   clearInterval(timer);
   await waitFor(() => arrivals.length === sent, `all ${sent} messages delivered (got ${arrivals.length})`);
   // ... none lost, none reordered, and the rate held while the registry was away.
-  assert.deepEqual(arrivals.map((x) => x.n), Array.from({ length: sent }, (_, i) => i));
+  assert.deepEqual(
+    arrivals.map((x) => x.n),
+    Array.from({ length: sent }, (_, i) => i),
+  );
   const during = arrivals.filter((x) => x.at >= restartStart && x.at <= restartEnd).length;
   const expected = (restartEnd - restartStart) / 5;
   assert.ok(during >= expected * 0.3, `only ${during} of ~${Math.round(expected)} messages arrived during the ${restartEnd - restartStart} ms restart`);
@@ -103,12 +110,23 @@ test('with the registry down, delegate by skill still runs over an open DataChan
   await reg.kill();
   try {
     // Nobody to ask for routes: the linked peers answer skill_query themselves.
-    const bySkill = (await alpha.task('delegate', { skill: 'shout', args: { text: 'hi' }, timeout_ms: 10_000 }, { timeoutMs: 20_000 })) as { tier: string; peer_id: string; result: unknown };
+    const bySkill = (await alpha.task('delegate', { skill: 'shout', args: { text: 'hi' }, timeout_ms: 10_000 }, { timeoutMs: 20_000 })) as {
+      tier: string;
+      peer_id: string;
+      result: unknown;
+    };
     assert.deepEqual([bySkill.tier, bySkill.peer_id, bySkill.result], ['direct', 'rs-b', 'HI!']);
     // A record id names its peer.
-    const byAgent = (await alpha.task('delegate', { skill: 'shout', args: { text: 'yo' }, target_agent: 'beta@rs-b', timeout_ms: 10_000 }, { timeoutMs: 20_000 })) as { tier: string; agent_id: string; result: unknown };
+    const byAgent = (await alpha.task(
+      'delegate',
+      { skill: 'shout', args: { text: 'yo' }, target_agent: 'beta@rs-b', timeout_ms: 10_000 },
+      { timeoutMs: 20_000 },
+    )) as { tier: string; agent_id: string; result: unknown };
     assert.deepEqual([byAgent.tier, byAgent.agent_id, byAgent.result], ['direct', 'beta@rs-b', 'YO!']);
-    await assert.rejects(alpha.task('delegate', { skill: 'nobody_has_it', args: {}, timeout_ms: 10_000 }, { timeoutMs: 20_000 }), /registry is unreachable \(.*\) and no linked peer has skill "nobody_has_it"/);
+    await assert.rejects(
+      alpha.task('delegate', { skill: 'nobody_has_it', args: {}, timeout_ms: 10_000 }, { timeoutMs: 20_000 }),
+      /registry is unreachable \(.*\) and no linked peer has skill "nobody_has_it"/,
+    );
   } finally {
     await reg.restart();
   }

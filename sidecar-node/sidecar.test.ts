@@ -46,7 +46,11 @@ test('the IPC socket is private (mode 0600)', () => {
 });
 
 test('three sidecars form a full mesh and report their links to the registry', async () => {
-  for (const [cl, others] of [[alpha, ['sc-b', 'sc-c']], [beta, ['sc-a', 'sc-c']], [gamma, ['sc-a', 'sc-b']]] as const) {
+  for (const [cl, others] of [
+    [alpha, ['sc-b', 'sc-c']],
+    [beta, ['sc-a', 'sc-c']],
+    [gamma, ['sc-a', 'sc-b']],
+  ] as const) {
     await waitFor(async () => {
       const peers = await cl.listPeers();
       return others.every((p) => peers.includes(p));
@@ -83,9 +87,13 @@ test('message, broadcast and request/response between agents on different sideca
   assert.equal(r, 'SHOUT');
 
   const chunks: string[] = [];
-  const res = await alpha.request('sc-b', { type: 'task_request', payload: { skill: 'count', args: { n: 3 } } }, {
-    onChunk: (m) => chunks.push(String((m.payload as { text: string }).text)),
-  });
+  const res = await alpha.request(
+    'sc-b',
+    { type: 'task_request', payload: { skill: 'count', args: { n: 3 } } },
+    {
+      onChunk: (m) => chunks.push(String((m.payload as { text: string }).text)),
+    },
+  );
   assert.deepEqual(chunks, ['1', '2', '3']);
   assert.deepEqual(res.payload, { result: 'counted' });
 
@@ -142,10 +150,16 @@ test('bad IPC lines and oversize messages get error lines; the connection and th
   await cl.write('{"type":"send","payload":{"target_peer":"sc-a"}}\n');
   await cl.write('{"type":"send","payload":{"target_peer":"nobody","message":{"type":"x"}}}\n');
   await waitFor(() => cl.lines.filter((l) => l.type === 'error').length >= 4, 'four error lines');
-  assert.deepEqual(cl.lines.filter((l) => l.type === 'error').map((l) => l.payload.code), ['bad_json', 'unknown_type', 'invalid', 'not_connected']);
+  assert.deepEqual(
+    cl.lines.filter((l) => l.type === 'error').map((l) => l.payload.code),
+    ['bad_json', 'unknown_type', 'invalid', 'not_connected'],
+  );
 
   // A mesh message above 64 MiB (the line itself is within the IPC limit): refused by the mesh.
-  const huge = JSON.stringify({ type: 'send', payload: { target_peer: 'sc-a', message: { type: 'bulk', payload: { d: 'x'.repeat(64 * 1024 * 1024 + 1000) } } } });
+  const huge = JSON.stringify({
+    type: 'send',
+    payload: { target_peer: 'sc-a', message: { type: 'bulk', payload: { d: 'x'.repeat(64 * 1024 * 1024 + 1000) } } },
+  });
   await cl.write(huge + '\n');
   // (matched by code, not position: on a loaded machine another error line may come first)
   const tooLarge = () => cl.lines.filter((l) => l.type === 'error' && l.payload.code === 'too_large');

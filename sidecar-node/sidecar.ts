@@ -49,7 +49,9 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
     ...(cfg.apiKey ? { apiKey: cfg.apiKey } : { deviceToken: cfg.deviceToken! }),
   });
   let tellRevoked: (message: string) => void = () => {};
-  const revoked = new Promise<string>((resolve) => { tellRevoked = resolve; });
+  const revoked = new Promise<string>((resolve) => {
+    tellRevoked = resolve;
+  });
   let parts: { signaling: SignalingClient; mesh: Mesh; hub: AgentHub; presence: RegistryPresence; iceTimer: ReturnType<typeof setInterval> } | undefined;
 
   const ready = (async () => {
@@ -64,7 +66,9 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
           throw new CredentialRefusedError(`the registry refused the credentials: ${err.message}`);
         }
         const d = backoff.next();
-        log.warn(`[sidecar] registry at ${cfg.registryUrl} not reachable (${(err as Error).message}); retrying in ${d} ms — is it running, and is REGISTRY_URL right?`);
+        log.warn(
+          `[sidecar] registry at ${cfg.registryUrl} not reachable (${(err as Error).message}); retrying in ${d} ms — is it running, and is REGISTRY_URL right?`,
+        );
         await sleep(d, stopCtl.signal);
       }
     }
@@ -74,17 +78,30 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
     const joined = await sidecarIdentity(cfg, registry, peerId, log);
     const { linkAuth } = joined;
     // A sidecar may run for longer than its certificate: renew it while running, before it lapses.
-    const certTimer = setInterval(() => void joined.renewIfDue().then(
-      (c) => c && log.info(`[identity] certificate renewed: ${describeCertificate(c)}`),
-      (e) => log.warn(`[identity] certificate renewal failed (retrying tomorrow): ${(e as Error).message}`),
-    ), RENEW_CHECK_MS);
+    const certTimer = setInterval(
+      () =>
+        void joined.renewIfDue().then(
+          (c) => c && log.info(`[identity] certificate renewed: ${describeCertificate(c)}`),
+          (e) => log.warn(`[identity] certificate renewal failed (retrying tomorrow): ${(e as Error).message}`),
+        ),
+      RENEW_CHECK_MS,
+    );
     stopCtl.signal.addEventListener('abort', () => clearInterval(certTimer));
 
     let iceServers: RTCIceServer[] = turnFromEnv(cfg);
     let policy: RTCIceTransportPolicy = cfg.iceTransportPolicy;
     // Who may call which skill here (the registry's policy, enforced by this receiving peer too).
     let skillPolicy: SkillPolicy | undefined;
-    const policyTimer = setInterval(() => void registry.policy().then((p) => { skillPolicy = p; }).catch(() => {}), 15_000);
+    const policyTimer = setInterval(
+      () =>
+        void registry
+          .policy()
+          .then((p) => {
+            skillPolicy = p;
+          })
+          .catch(() => {}),
+      15_000,
+    );
     stopCtl.signal.addEventListener('abort', () => clearInterval(policyTimer));
     const loadIce = async () => {
       const c = await registry.config();
@@ -128,9 +145,17 @@ export async function startSidecar(cfg: SidecarConfig, log: Logger, listening?: 
     // Revoked while running: stop everything at once (no retries); main.ts exits with REVOKED_EXIT_CODE.
     watchRevocation({ registry, signaling }, (message) => tellRevoked(message));
     const presence = new RegistryPresence({
-      registry, mesh, hub, hostname: cfg.hostname ?? hostname(), mode: 'sidecar', intervalMs: cfg.heartbeatMs, logger: log,
+      registry,
+      mesh,
+      hub,
+      hostname: cfg.hostname ?? hostname(),
+      mode: 'sidecar',
+      intervalMs: cfg.heartbeatMs,
+      logger: log,
       policy: () => skillPolicy,
-      onPolicy: (p) => { skillPolicy = p; },
+      onPolicy: (p) => {
+        skillPolicy = p;
+      },
     });
     parts = { signaling, mesh, hub, presence, iceTimer };
     if (stopCtl.signal.aborted) throw new Error('stopped');

@@ -48,9 +48,13 @@ export async function startSidecarProcess(
   reg: RegistryProcess,
   peerId: string,
   opts: {
-    env?: Record<string, string>; apiKey?: string; socket?: string; args?: string[];
+    env?: Record<string, string>;
+    apiKey?: string;
+    socket?: string;
+    args?: string[];
     /** Another Node and sidecar entry point (an ARM Node under emulation running the packed package). */
-    node?: string; bin?: string;
+    node?: string;
+    bin?: string;
     /** Command words before node (e.g. a shell that joins a cgroup and execs). */
     prefix?: string[];
     /** How long the IPC socket may take to appear (default 20 s; emulation needs more). */

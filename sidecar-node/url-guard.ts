@@ -7,8 +7,28 @@ import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 
 const internal = new BlockList();
-for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) internal.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) internal.addSubnet(net, bits, 'ipv6');
+for (const [net, bits] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  internal.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const)
+  internal.addSubnet(net, bits, 'ipv6');
 
 export class UrlRefused extends Error {}
 
@@ -32,7 +52,10 @@ export async function checkOutboundUrl(raw: string, allow: readonly string[], wh
   const addresses = isIP(host) ? [host] : (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
   if (!addresses.length) throw new UrlRefused(`${what} ${raw}: ${host} does not resolve`);
   const bad = addresses.find(isInternal);
-  if (bad) throw new UrlRefused(`${what} ${raw} points at ${bad}, a loopback or private address; refused (SSRF guard). If that is meant, add "${host}" to allowPrivateNetworks`);
+  if (bad)
+    throw new UrlRefused(
+      `${what} ${raw} points at ${bad}, a loopback or private address; refused (SSRF guard). If that is meant, add "${host}" to allowPrivateNetworks`,
+    );
   return url;
 }
 

@@ -3,7 +3,19 @@ import assert from 'node:assert/strict';
 import { checkOutboundUrl, UrlRefused } from './url-guard.ts';
 
 test('internal addresses are refused unless the allow-list names the host', async () => {
-  for (const u of ['http://127.0.0.1/', 'http://10.1.2.3:8080/x', 'http://172.20.0.1/', 'http://192.168.1.10/', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/', 'http://[fd00::1]/', 'http://[fe80::1]/', 'http://[::ffff:127.0.0.1]/', 'http://0.0.0.0/', 'http://100.64.0.1/']) {
+  for (const u of [
+    'http://127.0.0.1/',
+    'http://10.1.2.3:8080/x',
+    'http://172.20.0.1/',
+    'http://192.168.1.10/',
+    'http://169.254.169.254/latest/meta-data',
+    'http://[::1]/',
+    'http://[fd00::1]/',
+    'http://[fe80::1]/',
+    'http://[::ffff:127.0.0.1]/',
+    'http://0.0.0.0/',
+    'http://100.64.0.1/',
+  ]) {
     await assert.rejects(checkOutboundUrl(u, []), (e: Error) => e instanceof UrlRefused && /SSRF guard/.test(e.message), u);
   }
   assert.equal((await checkOutboundUrl('http://127.0.0.1:9/', ['127.0.0.1'])).port, '9');

@@ -21,8 +21,9 @@ test('without a choice, node-datachannel is used where its binary loads, and one
   assert.equal(s.name, 'node-datachannel');
   assert.deepEqual(log.lines, [`[webrtc] using node-datachannel (native libdatachannel) on ${process.platform}-${process.arch}`]);
   // libdatachannel reads TURN credentials from a URL: they are percent-encoded for it.
-  assert.deepEqual(s.iceServers([{ urls: 'turn:h:3478', username: '1700000000:mesh', credential: 'a/b+c=' }]),
-    [{ urls: 'turn:h:3478', username: '1700000000%3Amesh', credential: 'a%2Fb%2Bc%3D' }]);
+  assert.deepEqual(s.iceServers([{ urls: 'turn:h:3478', username: '1700000000:mesh', credential: 'a/b+c=' }]), [
+    { urls: 'turn:h:3478', username: '1700000000%3Amesh', credential: 'a%2Fb%2Bc%3D' },
+  ]);
 });
 
 test('WEBRTC_STACK=werift: werift, raw TURN credentials, and offers that announce 256 KiB messages', async () => {

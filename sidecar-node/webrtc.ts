@@ -36,9 +36,11 @@ export async function loadWebRtcStack(choice: WebRtcStackName | undefined, log: 
   // Loaded as CommonJS under some bundlers, the module is then its `default`.
   const mod: typeof werift = 'RTCPeerConnection' in werift ? werift : Reflect.get(werift, 'default');
   const { RTCPeerConnection } = mod;
-  log.info(nativeMissing
-    ? `[webrtc] using werift (pure TypeScript) on ${here}: node-datachannel does not load here (${nativeMissing})`
-    : `[webrtc] using werift (pure TypeScript) on ${here}, as WEBRTC_STACK asks`);
+  log.info(
+    nativeMissing
+      ? `[webrtc] using werift (pure TypeScript) on ${here}: node-datachannel does not load here (${nativeMissing})`
+      : `[webrtc] using werift (pure TypeScript) on ${here}, as WEBRTC_STACK asks`,
+  );
   // werift announces a 64 KiB max-message-size by default, where libdatachannel and browsers take
   // the 256 KiB frames of this core: announce (and accept) those too.
   class WeriftPeerConnection extends RTCPeerConnection {

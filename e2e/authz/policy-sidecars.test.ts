@@ -46,10 +46,14 @@ test('a queued task whose submitter lost the right is refused by the sidecar tha
   await admin.setPolicy(onlyA);
   const b = await sidecar('pol-b');
   await agent(b, 'upper', upper);
-  const done = await waitFor(async () => {
-    const t = await c.getTask(task_id);
-    return t.state === 'completed' || t.state === 'failed' ? t : undefined;
-  }, 'the task to finish', 30_000);
+  const done = await waitFor(
+    async () => {
+      const t = await c.getTask(task_id);
+      return t.state === 'completed' || t.state === 'failed' ? t : undefined;
+    },
+    'the task to finish',
+    30_000,
+  );
   assert.equal(done.state, 'failed', `ran for a peer the policy refuses: ${JSON.stringify(done.result)}`);
   assert.match(done.error, /^forbidden: skill upper is restricted by rule 0/);
 });
@@ -69,10 +73,17 @@ test('over a DataChannel: task_request and the built-in delegate are checked; a 
   const t0 = Date.now();
   await admin.setPolicy(rule);
   // The sidecar polls the policy every 15 s; the registry's policy event must apply it at once.
-  const refusedAfter = await waitFor(async () => {
-    const err = await c.task('upper', { text: 'after' }, { peer: 'pol-b2', timeoutMs: 5000 }).then(() => undefined, (e: Error) => e.message);
-    return err?.startsWith('forbidden') ? Date.now() - t0 : undefined;
-  }, 'B to refuse C', 10_000);
+  const refusedAfter = await waitFor(
+    async () => {
+      const err = await c.task('upper', { text: 'after' }, { peer: 'pol-b2', timeoutMs: 5000 }).then(
+        () => undefined,
+        (e: Error) => e.message,
+      );
+      return err?.startsWith('forbidden') ? Date.now() - t0 : undefined;
+    },
+    'B to refuse C',
+    10_000,
+  );
   console.log(`# policy change applied by the sidecar after ${refusedAfter} ms`);
   assert.ok(refusedAfter < 3000, `took ${refusedAfter} ms`);
   // The allowed peer still gets its answer.
@@ -82,9 +93,16 @@ test('over a DataChannel: task_request and the built-in delegate are checked; a 
     c.task('delegate', { skill: 'upper', args: { text: 'laundered' }, target_peer: 'pol-b2' }, { peer: 'pol-b2', timeoutMs: 15_000 }),
     /forbidden: skill upper is restricted/,
   );
-  const viaA = (await a.task('delegate', { skill: 'upper', args: { text: 'a via delegate' }, target_peer: 'pol-b2' }, { peer: 'pol-b2', timeoutMs: 15_000 })) as { result: unknown };
+  const viaA = (await a.task(
+    'delegate',
+    { skill: 'upper', args: { text: 'a via delegate' }, target_peer: 'pol-b2' },
+    { peer: 'pol-b2', timeoutMs: 15_000 },
+  )) as { result: unknown };
   assert.equal(viaA.result, 'A VIA DELEGATE');
   // mesh_send would make B send as itself: only B's own agents may use it.
-  await assert.rejects(c.task('mesh_send', { target_peer: 'pol-a', message: { type: 'ping' } }, { peer: 'pol-b2', timeoutMs: 15_000 }), /serves only its own agents/);
+  await assert.rejects(
+    c.task('mesh_send', { target_peer: 'pol-a', message: { type: 'ping' } }, { peer: 'pol-b2', timeoutMs: 15_000 }),
+    /serves only its own agents/,
+  );
   await admin.setPolicy(allowAll);
 });

@@ -36,10 +36,18 @@ test('a tab refuses a skill call as soon as the registry publishes a policy that
 
   const t0 = Date.now();
   await admin.setPolicy({ default: 'allow', rules: [{ skill: 'upper', peers: ['someone-else'] }] });
-  const ms = await until('the tab to refuse the call', async () => {
-    const err = await call().then(() => undefined, (e: Error) => e.message);
-    return err?.startsWith('forbidden') ? Date.now() - t0 : undefined;
-  }, 20_000, 100);
+  const ms = await until(
+    'the tab to refuse the call',
+    async () => {
+      const err = await call().then(
+        () => undefined,
+        (e: Error) => e.message,
+      );
+      return err?.startsWith('forbidden') ? Date.now() - t0 : undefined;
+    },
+    20_000,
+    100,
+  );
   console.log(`# policy change applied by the tab after ${ms} ms`);
   assert.ok(ms < 3000, `the tab applied the policy after ${ms} ms`);
   await assert.rejects(call(), /forbidden: skill upper is restricted by rule 0 \(upper\) and pt-caller/);

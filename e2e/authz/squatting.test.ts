@@ -29,7 +29,7 @@ after(async () => {
   await r?.stop();
 });
 
-test('another peer cannot take B\'s agent id (name@B, or B itself) before or after B registers it', async () => {
+test("another peer cannot take B's agent id (name@B, or B itself) before or after B registers it", async () => {
   const keyB = await r.issueApiKey('sq-b');
   for (const agent_id of ['upper@sq-b', 'sq-b']) {
     const reg = await api(r.url, 'POST', '/api/registry/agents', { token: e, body: { agent_id, capabilities: { skills: ['upper'] } } });
@@ -41,9 +41,12 @@ test('another peer cannot take B\'s agent id (name@B, or B itself) before or aft
   assert.equal((await api(r.url, 'POST', '/api/hub/heartbeat', { token: e, body: { agent_id: 'upper@sq-e', skill_names: [] } })).status, 200);
   // B joins with its agent; a task aimed at B's agent reaches B, and E still cannot touch the record.
   b = await startSidecarProcess(r, 'sq-b', { apiKey: keyB });
-  upperAgent = await b.agent({ name: 'upper', skills: { upper: { description: 'upper', handler: (a: { text?: string }) => String(a?.text ?? '').toUpperCase() } } });
+  upperAgent = await b.agent({
+    name: 'upper',
+    skills: { upper: { description: 'upper', handler: (a: { text?: string }) => String(a?.text ?? '').toUpperCase() } },
+  });
   const requester = new RegistryClient({ baseUrl: r.url, apiKey: await r.issueApiKey('sq-req') });
-  await waitFor(async () => (await requester.listAgents()).some((a) => a.agent_id === 'upper@sq-b' && a.peer_id === 'sq-b'), 'B\'s record');
+  await waitFor(async () => (await requester.listAgents()).some((a) => a.agent_id === 'upper@sq-b' && a.peer_id === 'sq-b'), "B's record");
   const { task_id } = await requester.submitTask({ target_agent_id: 'upper@sq-b', skill: 'upper', payload: { text: 'mine' }, ttl: 60 });
   assert.equal((await api(r.url, 'POST', '/api/hub/heartbeat', { token: e, body: { agent_id: 'upper@sq-b', skill_names: ['upper'] } })).status, 403);
   const done = await requester.waitForTask(task_id, { intervalMs: 100 });

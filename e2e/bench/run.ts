@@ -18,7 +18,11 @@ if (process.argv.includes('--report-only')) {
   const rows = JSON.parse(await readFile(RESULTS_JSON, 'utf8')) as Row[];
   const meta = JSON.parse(await readFile(RUN_META, 'utf8').catch(() => '{"seconds":0,"full":true,"loadStart":0,"loadEnd":0}'));
   let analysis = '';
-  try { analysis = await readFile(join(REPO, 'e2e/bench/analysis.md'), 'utf8'); } catch { /* none */ }
+  try {
+    analysis = await readFile(join(REPO, 'e2e/bench/analysis.md'), 'utf8');
+  } catch {
+    /* none */
+  }
   await writeResults(rows, { ...meta, analysis });
   console.log('rewrote e2e/bench/RESULTS.md from results.json');
   process.exit(0);
@@ -32,7 +36,10 @@ if (chosen.length === 0) {
 const t0 = Date.now();
 const loadStart = loadavg()[0]!;
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(0).padStart(3)} s`;
-process.on('SIGINT', () => { killAll(); process.exit(130); });
+process.on('SIGINT', () => {
+  killAll();
+  process.exit(130);
+});
 process.on('exit', killAll);
 // a scenario abandoned by its watchdog may still reject somewhere; say so and carry on
 process.on('unhandledRejection', (e) => console.error(`${elapsed()} (late failure of an abandoned step: ${String(e).split('\n')[0]})`));
@@ -51,19 +58,31 @@ for (const [i, s] of chosen.entries()) {
     running.catch(() => {}); // after a timeout its late failure is expected, not a crash
     const out = await Promise.race([
       running,
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${limitS} s`)), limitS * 1000); }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${limitS} s`)), limitS * 1000);
+      }),
     ]).finally(() => clearTimeout(timer));
     rows.push(...out);
     for (const r of out) {
-      console.error(`${elapsed()} ${tag} ${r.name}: ours ${r.ours ?? '—'} / baseline ${r.baseline ?? '—'} ${r.unit}` +
-        `${r.met === false ? '  (target missed)' : ''}${r.ours === null ? '  (' + (r.note ?? 'not measured') + ')' : ''}`);
+      console.error(
+        `${elapsed()} ${tag} ${r.name}: ours ${r.ours ?? '—'} / baseline ${r.baseline ?? '—'} ${r.unit}` +
+          `${r.met === false ? '  (target missed)' : ''}${r.ours === null ? '  (' + (r.note ?? 'not measured') + ')' : ''}`,
+      );
     }
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     console.error(`${elapsed()} ${tag} FAILED: ${msg}`);
     rows.push({
-      scenario: s.id, name: s.title, unit: '', ours: null, baseline: null, ratio: null, target: '', met: null,
-      note: `not measured (scenario failed: ${msg.split('\n')[0]!.slice(0, 300)})`, measured_at: new Date().toISOString(),
+      scenario: s.id,
+      name: s.title,
+      unit: '',
+      ours: null,
+      baseline: null,
+      ratio: null,
+      target: '',
+      met: null,
+      note: `not measured (scenario failed: ${msg.split('\n')[0]!.slice(0, 300)})`,
+      measured_at: new Date().toISOString(),
     });
   }
   killAll(); // nothing a scenario started may outlive it
@@ -73,10 +92,19 @@ for (const [i, s] of chosen.entries()) {
 await shutdownBrowser();
 
 const full = filters.length === 0;
-const all = full ? rows : await mergeWithPrevious(rows, chosen.map((s) => s.id));
+const all = full
+  ? rows
+  : await mergeWithPrevious(
+      rows,
+      chosen.map((s) => s.id),
+    );
 printTable(rows);
 let analysis = '';
-try { analysis = await readFile(join(REPO, 'e2e/bench/analysis.md'), 'utf8'); } catch { /* none yet */ }
+try {
+  analysis = await readFile(join(REPO, 'e2e/bench/analysis.md'), 'utf8');
+} catch {
+  /* none yet */
+}
 await writeResults(all, { seconds: (Date.now() - t0) / 1000, full, analysis, loadStart, loadEnd: loadavg()[0]! });
 console.log(`\nwrote e2e/bench/results.json and e2e/bench/RESULTS.md (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 process.exit(0);

@@ -49,12 +49,25 @@ export async function startCoturn(opts: CoturnOptions = {}): Promise<Coturn> {
   // Relay ports are taken from a small random window so parallel runs rarely collide.
   const minPort = 40000 + Math.floor(Math.random() * 200) * 100;
   const args = [
-    '-n', '--no-cli', '--no-tls', '--no-dtls', '--fingerprint',
-    '--use-auth-secret', `--static-auth-secret=${secret}`, `--realm=${realm}`,
-    `--listening-ip=${ipAddr}`, `--relay-ip=${ipAddr}`, `--listening-port=${port}`,
-    `--min-port=${minPort}`, `--max-port=${minPort + 99}`,
-    `--log-file=${logFile}`, '--simple-log', `--pidfile=${join(dir, 'turn.pid')}`, `--userdb=${join(dir, 'turndb')}`,
-    '--no-software-attribute', '--verbose',
+    '-n',
+    '--no-cli',
+    '--no-tls',
+    '--no-dtls',
+    '--fingerprint',
+    '--use-auth-secret',
+    `--static-auth-secret=${secret}`,
+    `--realm=${realm}`,
+    `--listening-ip=${ipAddr}`,
+    `--relay-ip=${ipAddr}`,
+    `--listening-port=${port}`,
+    `--min-port=${minPort}`,
+    `--max-port=${minPort + 99}`,
+    `--log-file=${logFile}`,
+    '--simple-log',
+    `--pidfile=${join(dir, 'turn.pid')}`,
+    `--userdb=${join(dir, 'turndb')}`,
+    '--no-software-attribute',
+    '--verbose',
     ...(ipAddr.startsWith('127.') ? ['--allow-loopback-peers'] : []),
   ];
   let child: ChildProcess;
@@ -64,8 +77,12 @@ export async function startCoturn(opts: CoturnOptions = {}): Promise<Coturn> {
   } else {
     child = spawn(TURNSERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   }
-  child.stdout?.on('data', (b: Buffer) => { out += b; });
-  child.stderr?.on('data', (b: Buffer) => { out += b; });
+  child.stdout?.on('data', (b: Buffer) => {
+    out += b;
+  });
+  child.stderr?.on('data', (b: Buffer) => {
+    out += b;
+  });
   const log = async () => out + (await readFile(logFile, 'utf8').catch(() => ''));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -82,9 +99,11 @@ export async function startCoturn(opts: CoturnOptions = {}): Promise<Coturn> {
   for (;;) {
     const probe = opts.lab
       ? opts.lab.spawn(opts.lab.hub, process.execPath, [STUN_PROBE, ipAddr, String(port)])
-      : { exited: new Promise<{ code: number | null }>((resolve) => {
-          spawn(process.execPath, [STUN_PROBE, ipAddr, String(port)], { stdio: 'ignore' }).once('exit', (code) => resolve({ code }));
-        }) };
+      : {
+          exited: new Promise<{ code: number | null }>((resolve) => {
+            spawn(process.execPath, [STUN_PROBE, ipAddr, String(port)], { stdio: 'ignore' }).once('exit', (code) => resolve({ code }));
+          }),
+        };
     if ((await probe.exited).code === 0) break;
     if (child.exitCode !== null || Date.now() > deadline) {
       const text = await log();

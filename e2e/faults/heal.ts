@@ -6,7 +6,14 @@ import { waitLinked, type FaultWorld, type Sidecar } from './world.ts';
 import type { Ledger } from './ledger.ts';
 import type { IpcProbe } from './ipc-probe.ts';
 
-export interface HealSetup { world: FaultWorld; ledger: Ledger; A: Sidecar; B: Sidecar; pa: IpcProbe; pb: IpcProbe }
+export interface HealSetup {
+  world: FaultWorld;
+  ledger: Ledger;
+  A: Sidecar;
+  B: Sidecar;
+  pa: IpcProbe;
+  pb: IpcProbe;
+}
 
 /** Sends one message A→B every `everyMs` during `ms`; answers the ids. */
 export async function trickle(s: HealSetup, ms: number, everyMs: number): Promise<string[]> {
@@ -31,12 +38,14 @@ export async function cutAndHeal(s: HealSetup, label: string, cutMs: number): Pr
   }
   // the link comes back without any agent action
   await waitLinked(pa, [B.peerId], 60_000);
-  ids.push(...await trickle(s, 2000, 100));
+  ids.push(...(await trickle(s, 2000, 100)));
   await ledger.settle(30_000);
   const lost = ids.filter((id) => !ledger.delivered.has(id) && !ledger.failed.has(id));
   const downs = pa.events.filter((e) => e.type === 'peer_disconnected' && e.payload.peer_id === B.peerId).length;
-  console.log(`${label}: sent ${ids.length}, delivered ${ids.filter((id) => ledger.delivered.has(id)).length}, ` +
-    `failed ${ids.filter((id) => ledger.failed.has(id) && !ledger.delivered.has(id)).length}, lost ${lost.length}; peer_disconnected seen by A: ${downs}`);
+  console.log(
+    `${label}: sent ${ids.length}, delivered ${ids.filter((id) => ledger.delivered.has(id)).length}, ` +
+      `failed ${ids.filter((id) => ledger.failed.has(id) && !ledger.delivered.has(id)).length}, lost ${lost.length}; peer_disconnected seen by A: ${downs}`,
+  );
   assert.equal(lost.length, 0, `${lost.length} of ${ids.length} messages lost silently during the cut (e.g. ${lost.slice(0, 5).join(', ')})`);
   // after recovery a new message goes through
   const id = ledger.send(pa, A.peerId, B.peerId, 'after');

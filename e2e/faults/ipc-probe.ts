@@ -14,7 +14,10 @@ export class IpcProbe extends ProbeEvents {
   /** bytes this probe has read from the socket */
   bytesIn = 0;
 
-  private constructor(readonly socket: net.Socket, private readonly keepEvents: boolean) {
+  private constructor(
+    readonly socket: net.Socket,
+    private readonly keepEvents: boolean,
+  ) {
     super();
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
@@ -26,7 +29,10 @@ export class IpcProbe extends ProbeEvents {
         this.buf = this.buf.slice(nl + 1);
         if (!line.trim()) continue;
         const d = decodePeerEvent(line);
-        if (!d.ok) { this.invalid.push(line.slice(0, 500)); continue; }
+        if (!d.ok) {
+          this.invalid.push(line.slice(0, 500));
+          continue;
+        }
         if (this.keepEvents) this.events.push(d.value);
         this.emitEvent(d.value);
       }
@@ -36,7 +42,9 @@ export class IpcProbe extends ProbeEvents {
       this.markClosed();
       this.wake();
     });
-    socket.on('error', () => { /* close follows */ });
+    socket.on('error', () => {
+      /* close follows */
+    });
   }
 
   /** Connects, retrying until the socket exists (the sidecar creates it within a second). */
@@ -115,17 +123,26 @@ export class IpcProbe extends ProbeEvents {
       if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, Math.min(left, 250));
-        function done() { clearTimeout(t); resolve(); }
+        function done() {
+          clearTimeout(t);
+          resolve();
+        }
         this.waiters.add(done);
       });
     }
   }
 
   /** Stop reading: the sidecar's writes back up (a slow agent). */
-  pause(): void { this.socket.pause(); }
-  resume(): void { this.socket.resume(); }
+  pause(): void {
+    this.socket.pause();
+  }
+  resume(): void {
+    this.socket.resume();
+  }
 
-  close(): void { this.socket.destroy(); }
+  close(): void {
+    this.socket.destroy();
+  }
 
   private wake(): void {
     const ws = [...this.waiters];

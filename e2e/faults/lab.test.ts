@@ -27,7 +27,9 @@ before(async () => {
     await new Promise((r) => setTimeout(r, 50));
   }
 });
-after(async () => { await lab?.destroy(); });
+after(async () => {
+  await lab?.destroy();
+});
 
 test('hosts reach each other over TCP and UDP', async () => {
   assert.equal(await reach(1, 'tcp', lab.host(2).ip), true);
@@ -110,7 +112,10 @@ test('coturn relays a WebRTC DataChannel between hosts whose direct UDP is block
     const direct = await rtcPair(lab, lab.host(1), lab.host(3), { timeoutMs: 4000 });
     assert.equal(direct.echoed, false, 'UDP is blocked, a direct link must not form');
     const relayed = await rtcPair(lab, lab.host(1), lab.host(3), { iceServers, policy: 'relay', timeoutMs: 20_000 });
-    assert.ok(relayed.candidates.some((c) => / typ relay /.test(c)), 'a relay candidate was gathered: ' + relayed.candidates.join(' | '));
+    assert.ok(
+      relayed.candidates.some((c) => / typ relay /.test(c)),
+      'a relay candidate was gathered: ' + relayed.candidates.join(' | '),
+    );
     assert.equal(relayed.echoed, true, 'the DataChannel opened through coturn');
     assert.equal(relayed.local, 'relay');
   } catch (e) {

@@ -13,7 +13,11 @@ export type LedgerProbe = Pick<IpcProbe, 'send' | 'onEvent' | 'onClose'>;
 
 export const PROBE_TYPE = 'fault_probe';
 
-interface Sent { from: string; to: string; at: number }
+interface Sent {
+  from: string;
+  to: string;
+  at: number;
+}
 
 export interface LedgerCounts {
   sent: number;
@@ -85,7 +89,10 @@ export class Ledger {
         }
       }
     });
-    return () => { offEvent(); offClose(); };
+    return () => {
+      offEvent();
+      offClose();
+    };
   }
 
   /** Sends one probe message from `probe` (on peer `from`) to peer `to`; returns its id. */

@@ -28,7 +28,13 @@ if (mode === 'serve') {
   c.on('error', () => process.exit(1));
 } else if (mode === 'http') {
   fail(2000);
-  fetch(host).then(async (r) => { console.log(r.status, await r.text()); process.exit(r.ok ? 0 : 1); }, () => process.exit(1));
+  fetch(host).then(
+    async (r) => {
+      console.log(r.status, await r.text());
+      process.exit(r.ok ? 0 : 1);
+    },
+    () => process.exit(1),
+  );
 } else {
   console.error('usage: netcheck.mjs serve|tcp|udp <ip> <port> | http <url>');
   process.exit(2);

@@ -19,21 +19,43 @@ function nft(ns: string, script: string): void {
 }
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function listNamespaces(): string[] {
-  try { return readdirSync('/run/netns'); } catch { return []; }
+  try {
+    return readdirSync('/run/netns');
+  } catch {
+    return [];
+  }
 }
 
 /** Kills every process still inside `ns`, then deletes it. Never throws. */
 function removeNamespace(ns: string): void {
   try {
-    for (const pid of ip(['netns', 'pids', ns]).split('\n').map(Number).filter((p) => p > 0)) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    for (const pid of ip(['netns', 'pids', ns])
+      .split('\n')
+      .map(Number)
+      .filter((p) => p > 0)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
-  } catch { /* namespace already half-gone */ }
-  try { ip(['netns', 'del', ns]); } catch { /* already gone */ }
+  } catch {
+    /* namespace already half-gone */
+  }
+  try {
+    ip(['netns', 'del', ns]);
+  } catch {
+    /* already gone */
+  }
 }
 
 /** Removes namespaces left behind by lab owners that are no longer running (a crashed run). */
@@ -42,7 +64,10 @@ export function cleanupStaleLabs(): string[] {
   for (const ns of listNamespaces()) {
     if (!ns.startsWith(PREFIX)) continue;
     const owner = Number(ns.slice(PREFIX.length).split('-')[0]);
-    if (Number.isInteger(owner) && owner > 0 && !alive(owner)) { removeNamespace(ns); removed.push(ns); }
+    if (Number.isInteger(owner) && owner > 0 && !alive(owner)) {
+      removeNamespace(ns);
+      removed.push(ns);
+    }
   }
   return removed;
 }
@@ -90,7 +115,9 @@ export class Lab {
       ip(['-n', lab.hub, 'addr', 'add', `${HUB_IP}/24`, 'dev', 'br0']);
       ip(['-n', lab.hub, 'link', 'set', 'br0', 'up']);
       // Silent drops between hosts: the sets below are filled by block*/partition.
-      nft(lab.hub, `table bridge cxf {
+      nft(
+        lab.hub,
+        `table bridge cxf {
   set udp_pairs { type ipv4_addr . ipv4_addr; }
   set all_pairs { type ipv4_addr . ipv4_addr; }
   chain pass {
@@ -98,7 +125,8 @@ export class Lab {
     ip saddr . ip daddr @all_pairs drop
     meta l4proto udp ip saddr . ip daddr @udp_pairs drop
   }
-}`);
+}`,
+      );
       for (let i = 1; i <= hostCount; i++) lab.addHost();
       return lab;
     } catch (e) {
@@ -133,17 +161,25 @@ export class Lab {
     const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
     this.procs.add(child);
     let out = '';
-    const keep = (b: Buffer) => { out += b.toString(); if (out.length > 200_000) out = out.slice(-100_000); };
+    const keep = (b: Buffer) => {
+      out += b.toString();
+      if (out.length > 200_000) out = out.slice(-100_000);
+    };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      child.once('exit', (code, signal) => { this.procs.delete(child); resolve({ code, signal }); });
+      child.once('exit', (code, signal) => {
+        this.procs.delete(child);
+        resolve({ code, signal });
+      });
     });
     return { child, output: () => out, exited };
   }
 
   /** Takes a host's link down at the bridge: the host keeps its address but nothing gets through. */
-  cutHost(h: LabHost): void { ip(['-n', this.hub, 'link', 'set', h.port, 'down']); }
+  cutHost(h: LabHost): void {
+    ip(['-n', this.hub, 'link', 'set', h.port, 'down']);
+  }
   restoreHost(h: LabHost): void {
     ip(['-n', this.hub, 'link', 'set', h.port, 'up']);
     // Forget neighbours that went FAILED while cut, else the first connects fail with EHOSTUNREACH.
@@ -152,17 +188,29 @@ export class Lab {
 
   private flushNeighbours(): void {
     for (const ns of [this.hub, ...this.hosts.map((x) => x.ns)]) {
-      try { ip(['-n', ns, 'neigh', 'flush', 'all']); } catch { /* nothing to flush */ }
+      try {
+        ip(['-n', ns, 'neigh', 'flush', 'all']);
+      } catch {
+        /* nothing to flush */
+      }
     }
   }
 
   /** Silently drops all traffic between two hosts (both directions); the registry stays reachable. */
-  partition(a: LabHost, b: LabHost): void { this.setPairs('add', 'all_pairs', a, b); }
-  heal(a: LabHost, b: LabHost): void { this.setPairs('delete', 'all_pairs', a, b); }
+  partition(a: LabHost, b: LabHost): void {
+    this.setPairs('add', 'all_pairs', a, b);
+  }
+  heal(a: LabHost, b: LabHost): void {
+    this.setPairs('delete', 'all_pairs', a, b);
+  }
 
   /** Silently drops UDP between two hosts (both directions); TCP (signaling, REST) still works. */
-  blockUdp(a: LabHost, b: LabHost): void { this.setPairs('add', 'udp_pairs', a, b); }
-  unblockUdp(a: LabHost, b: LabHost): void { this.setPairs('delete', 'udp_pairs', a, b); }
+  blockUdp(a: LabHost, b: LabHost): void {
+    this.setPairs('add', 'udp_pairs', a, b);
+  }
+  unblockUdp(a: LabHost, b: LabHost): void {
+    this.setPairs('delete', 'udp_pairs', a, b);
+  }
 
   private setPairs(op: 'add' | 'delete', set: string, a: LabHost, b: LabHost): void {
     nft(this.hub, `${op} element bridge cxf ${set} { ${a.ip} . ${b.ip}, ${b.ip} . ${a.ip} }\n`);
@@ -170,11 +218,18 @@ export class Lab {
 
   /** Kills every process started in the lab and deletes its namespaces. Safe to call twice. */
   async destroy(): Promise<void> {
-    const waits = [...this.procs].map((c) => new Promise<void>((resolve) => {
-      if (c.exitCode !== null || c.signalCode !== null) return resolve();
-      c.once('exit', () => resolve());
-      try { c.kill('SIGKILL'); } catch { resolve(); }
-    }));
+    const waits = [...this.procs].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once('exit', () => resolve());
+          try {
+            c.kill('SIGKILL');
+          } catch {
+            resolve();
+          }
+        }),
+    );
     await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, 3000))]);
     this.destroySync();
   }
@@ -183,7 +238,13 @@ export class Lab {
     if (this.destroyed) return;
     this.destroyed = true;
     process.removeListener('exit', this.onExit);
-    for (const c of this.procs) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
+    for (const c of this.procs) {
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     for (const h of this.hosts) removeNamespace(h.ns);
     removeNamespace(this.hub);
   }

@@ -24,24 +24,42 @@ export async function bridgeIntoNamespace(ns: string, host: string, port: number
   let connections = 0;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`ns bridge ${ns} ${host}:${port} did not start`)), 10_000);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`ns bridge exited (${code})`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`ns bridge exited (${code})`));
+    });
     child.on('message', (m: { type?: string }, handle) => {
-      if (m?.type === 'listening') { clearTimeout(timer); resolve(); return; }
+      if (m?.type === 'listening') {
+        clearTimeout(timer);
+        resolve();
+        return;
+      }
       if (m?.type !== 'conn' || !(handle instanceof net.Socket)) return;
       connections++;
       const inner = handle;
       const outer = net.connect(targetPort, '127.0.0.1');
-      open.add(inner); open.add(outer);
-      const done = () => { inner.destroy(); outer.destroy(); open.delete(inner); open.delete(outer); };
-      inner.on('error', done); outer.on('error', done);
-      inner.on('close', done); outer.on('close', done);
-      inner.pipe(outer); outer.pipe(inner);
+      open.add(inner);
+      open.add(outer);
+      const done = () => {
+        inner.destroy();
+        outer.destroy();
+        open.delete(inner);
+        open.delete(outer);
+      };
+      inner.on('error', done);
+      outer.on('error', done);
+      inner.on('close', done);
+      outer.on('close', done);
+      inner.pipe(outer);
+      outer.pipe(inner);
       inner.resume();
     });
   });
   child.removeAllListeners('exit');
   return {
-    get connections() { return connections; },
+    get connections() {
+      return connections;
+    },
     async close() {
       for (const s of open) s.destroy();
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -4,10 +4,18 @@
 import net from 'node:net';
 
 const [host, port] = [process.argv[2], Number(process.argv[3])];
-if (!process.send) { console.error('ns-listener needs an IPC channel'); process.exit(2); }
+if (!process.send) {
+  console.error('ns-listener needs an IPC channel');
+  process.exit(2);
+}
 const server = net.createServer({ pauseOnConnect: true }, (sock) => {
-  process.send({ type: 'conn' }, sock, { keepOpen: false }, () => { /* handle now owned by parent */ });
+  process.send({ type: 'conn' }, sock, { keepOpen: false }, () => {
+    /* handle now owned by parent */
+  });
 });
-server.on('error', (e) => { console.error('ns-listener:', e.message); process.exit(1); });
+server.on('error', (e) => {
+  console.error('ns-listener:', e.message);
+  process.exit(1);
+});
 server.listen(port, host, () => process.send({ type: 'listening' }));
 process.on('disconnect', () => process.exit(0));

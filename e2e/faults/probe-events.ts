@@ -7,7 +7,9 @@ export class ProbeEvents {
   private closeListeners = new Set<() => void>();
   protected closed = false;
 
-  get isClosed(): boolean { return this.closed; }
+  get isClosed(): boolean {
+    return this.closed;
+  }
 
   onEvent(fn: (e: PeerEvent) => void): () => void {
     this.listeners.add(fn);
@@ -16,7 +18,10 @@ export class ProbeEvents {
 
   /** Called once when the connection closes (the peer died, or close()). */
   onClose(fn: () => void): () => void {
-    if (this.closed) { fn(); return () => {}; }
+    if (this.closed) {
+      fn();
+      return () => {};
+    }
     this.closeListeners.add(fn);
     return () => this.closeListeners.delete(fn);
   }

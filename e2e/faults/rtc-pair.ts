@@ -6,7 +6,11 @@ import type { Lab, LabHost, LabProcess } from './netns.ts';
 
 const PEER = fileURLToPath(new URL('./rtc-peer.mjs', import.meta.url));
 
-export interface IceServer { urls: string | string[]; username?: string; credential?: string }
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
 
 export interface RtcPairResult {
   /** the DataChannel opened and a ping came back */
@@ -17,7 +21,12 @@ export interface RtcPairResult {
   candidates: string[];
 }
 
-export async function rtcPair(lab: Lab, a: LabHost, b: LabHost, opts: { iceServers?: IceServer[]; policy?: 'all' | 'relay'; timeoutMs: number }): Promise<RtcPairResult> {
+export async function rtcPair(
+  lab: Lab,
+  a: LabHost,
+  b: LabHost,
+  opts: { iceServers?: IceServer[]; policy?: 'all' | 'relay'; timeoutMs: number },
+): Promise<RtcPairResult> {
   const args = (role: string) => [PEER, role, JSON.stringify(opts.iceServers ?? []), opts.policy ?? 'all'];
   const procs: LabProcess[] = [
     lab.spawn(a.ns, process.execPath, args('offer'), { stdio: ['pipe', 'pipe', 'pipe'] }),
@@ -31,16 +40,30 @@ export async function rtcPair(lab: Lab, a: LabHost, b: LabHost, opts: { iceServe
         const other = procs[1 - i]!;
         readline.createInterface({ input: p.child.stdout! }).on('line', (line) => {
           let m: { type: string; candidate?: string; local?: string; remote?: string };
-          try { m = JSON.parse(line); } catch { return; }
+          try {
+            m = JSON.parse(line);
+          } catch {
+            return;
+          }
           if (m.type === 'description' || m.type === 'candidate') other.child.stdin!.write(line + '\n');
           if (m.type === 'candidate' && i === 0) result.candidates.push(m.candidate!);
-          if (m.type === 'open' && i === 0) { result.local = m.local; result.remote = m.remote; }
-          if (m.type === 'echo') { result.echoed = true; clearTimeout(timer); resolve(result); }
+          if (m.type === 'open' && i === 0) {
+            result.local = m.local;
+            result.remote = m.remote;
+          }
+          if (m.type === 'echo') {
+            result.echoed = true;
+            clearTimeout(timer);
+            resolve(result);
+          }
         });
       });
     });
   } finally {
-    for (const p of procs) { p.child.stdin?.end(); p.child.kill('SIGKILL'); }
+    for (const p of procs) {
+      p.child.stdin?.end();
+      p.child.kill('SIGKILL');
+    }
     await Promise.all(procs.map((p) => p.exited));
   }
 }

@@ -10,20 +10,28 @@ const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 // node-datachannel's polyfill pastes username/credential into a `turn:user:pass@host` URL and
 // libdatachannel URL-decodes them, so TURN REST usernames (`<expiry>:<user>`) and base64
 // credentials (`/`, `+`, `=`) must be percent-encoded here (browsers take them as they are).
-const iceServers = JSON.parse(servers).map((s) => s.username ? { ...s, username: encodeURIComponent(s.username), credential: encodeURIComponent(s.credential) } : s);
+const iceServers = JSON.parse(servers).map((s) =>
+  s.username ? { ...s, username: encodeURIComponent(s.username), credential: encodeURIComponent(s.credential) } : s,
+);
 const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: policy === 'relay' ? 'relay' : 'all' });
-pc.onicecandidate = (e) => { if (e.candidate) out({ type: 'candidate', candidate: e.candidate.candidate, mid: e.candidate.sdpMid }); };
+pc.onicecandidate = (e) => {
+  if (e.candidate) out({ type: 'candidate', candidate: e.candidate.candidate, mid: e.candidate.sdpMid });
+};
 pc.onconnectionstatechange = () => out({ type: 'state', state: pc.connectionState });
 
 async function report(dc) {
   const stats = await pc.getStats();
-  let local = '', remote = '';
+  let local = '',
+    remote = '';
   stats.forEach((s) => {
     if (s.type === 'local-candidate') local = s.candidateType;
     if (s.type === 'remote-candidate') remote = s.candidateType;
   });
   out({ type: 'open', local, remote });
-  dc.onmessage = (m) => { if (m.data === 'pong') out({ type: 'echo' }); else dc.send('pong'); };
+  dc.onmessage = (m) => {
+    if (m.data === 'pong') out({ type: 'echo' });
+    else dc.send('pong');
+  };
   if (role === 'offer') dc.send('ping');
 }
 
@@ -33,7 +41,11 @@ if (role === 'offer') {
   await pc.setLocalDescription(await pc.createOffer());
   out({ type: 'description', sdp: pc.localDescription.sdp, sdpType: 'offer' });
 } else {
-  pc.ondatachannel = (e) => { const dc = e.channel; if (dc.readyState === 'open') report(dc); else dc.onopen = () => report(dc); };
+  pc.ondatachannel = (e) => {
+    const dc = e.channel;
+    if (dc.readyState === 'open') report(dc);
+    else dc.onopen = () => report(dc);
+  };
 }
 
 readline.createInterface({ input: process.stdin }).on('line', async (line) => {
@@ -48,4 +60,7 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
     await pc.addIceCandidate({ candidate: m.candidate, sdpMid: m.mid }).catch((e) => out({ type: 'error', message: String(e) }));
   }
 });
-process.stdin.on('end', () => { pc.close(); process.exit(0); });
+process.stdin.on('end', () => {
+  pc.close();
+  process.exit(0);
+});

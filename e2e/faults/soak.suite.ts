@@ -30,9 +30,7 @@ test('soak: messages under link cuts, partitions, registry restarts and sidecar 
   // Delivery is at-least-once across a receiver crash (it died after delivering, before its
   // acknowledgement reached the sender, which then resent to the restarted receiver). Any other
   // duplicate is a bug.
-  const unexplained = result.duplicate_details.filter(
-    (d) => !d.target_killed_s.some((k) => Math.abs(k - d.delivered_s[0]!) <= 3),
-  );
+  const unexplained = result.duplicate_details.filter((d) => !d.target_killed_s.some((k) => Math.abs(k - d.delivered_s[0]!) <= 3));
   assert.deepEqual(unexplained, [], 'messages delivered twice without a receiver crash');
   for (const [name, m] of Object.entries(result.memory)) {
     if (m.restarts || name === 'driver') continue;

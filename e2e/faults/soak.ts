@@ -46,7 +46,11 @@ export interface SoakResult extends LedgerCounts {
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     return s / 0x100000000;
   };
 }
@@ -58,7 +62,9 @@ function registryPid(port: number): number | undefined {
     try {
       if (!readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('chatixia-registry')) continue;
       if (readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`PORT=${port}`)) return Number(d);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return undefined;
 }
@@ -75,17 +81,39 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const killedAt = new Map<string, number[]>(); // peer → times its sidecar was killed
   try {
     interface Slot {
-      id: string; host: LabHost; probe: LedgerProbe & { isClosed: boolean; close(): unknown }; alive: boolean; restarts: number; startMb: number;
+      id: string;
+      host: LabHost;
+      probe: LedgerProbe & { isClosed: boolean; close(): unknown };
+      alive: boolean;
+      restarts: number;
+      startMb: number;
       /** resident memory (sidecar) or the whole browser's PSS (tab), MiB */
-      memMb(): number | undefined; links(): Promise<string[]>; sc?: Sidecar; tab?: Tab;
+      memMb(): number | undefined;
+      links(): Promise<string[]>;
+      sc?: Sidecar;
+      tab?: Tab;
     }
     const slots: Slot[] = [];
     const sidecarSlot = async (sc: Sidecar): Promise<Slot> => {
       const probe = await sc.probe({ keepEvents: false });
       ledger.attach(probe, sc.peerId);
       return {
-        id: sc.peerId, host: sc.host, probe, alive: true, restarts: 0, startMb: 0, sc, memMb: () => sc.rssMb(),
-        links: async () => { const p = await sc.probe(); try { return await openLinks(p); } finally { p.close(); } },
+        id: sc.peerId,
+        host: sc.host,
+        probe,
+        alive: true,
+        restarts: 0,
+        startMb: 0,
+        sc,
+        memMb: () => sc.rssMb(),
+        links: async () => {
+          const p = await sc.probe();
+          try {
+            return await openLinks(p);
+          } finally {
+            p.close();
+          }
+        },
       };
     };
     const sidecars = o.peers - o.browsers;
@@ -96,7 +124,17 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       } else {
         const tab = await world.startTab(i, { peerId });
         ledger.attach(tab.probe, peerId);
-        slots.push({ id: peerId, host: tab.host, probe: tab.probe, alive: true, restarts: 0, startMb: 0, tab, memMb: tab.memMb, links: () => tab.probe.links() });
+        slots.push({
+          id: peerId,
+          host: tab.host,
+          probe: tab.probe,
+          alive: true,
+          restarts: 0,
+          startMb: 0,
+          tab,
+          memMb: tab.memMb,
+          links: () => tab.probe.links(),
+        });
       }
     }
     const ids = slots.map((s) => s.id);
@@ -233,8 +271,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const duplicateDetails = [...ledger.duplicateIds].slice(0, 50).map(([id, at]) => {
       const m = ledger.sent.get(id)!;
       return {
-        id, from: m.from, to: m.to, sent_s: rel(m.at), delivered_s: at.map(rel),
-        target_killed_s: (killedAt.get(m.to) ?? []).map(rel), sender_killed_s: (killedAt.get(m.from) ?? []).map(rel),
+        id,
+        from: m.from,
+        to: m.to,
+        sent_s: rel(m.at),
+        delivered_s: at.map(rel),
+        target_killed_s: (killedAt.get(m.to) ?? []).map(rel),
+        sender_killed_s: (killedAt.get(m.from) ?? []).map(rel),
       };
     });
     const byCode: Record<string, number> = {};
@@ -260,7 +303,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       options: { durationS: o.durationS, peers: o.peers, browsers: o.browsers, rate: o.rate, chaosEveryS: o.chaosEveryS, seed: o.seed },
     };
   } finally {
-    for (const h of world.lab.hosts) { try { world.lab.restoreHost(h); } catch { /* gone */ } }
+    for (const h of world.lab.hosts) {
+      try {
+        world.lab.restoreHost(h);
+      } catch {
+        /* gone */
+      }
+    }
     await world.close();
   }
 }

@@ -20,15 +20,18 @@ before(async () => {
   T = await world.startTab(2, { peerId: 'tt-tab' });
   ledger.attach(T.probe, T.peerId);
 });
-after(async () => { await world?.close(); });
+after(async () => {
+  await world?.close();
+});
 
-test('UDP between a tab and a sidecar blocked: the link forms through TURN and carries messages both ways', () => explained(world, async () => {
-  await waitLinked(ps, [T.peerId], 60_000);
-  const paths = await T.probe.paths();
-  assert.equal(paths[S.peerId], 'relay', `the tab's link to the sidecar is relayed (${JSON.stringify(paths)})`);
-  const ids: string[] = [];
-  for (let i = 0; i < 50; i++) ids.push(ledger.send(ps, S.peerId, T.peerId, `to tab ${i}`), ledger.send(T.probe, T.peerId, S.peerId, `to sidecar ${i}`));
-  const c = await ledger.settle(20_000);
-  assert.deepEqual({ delivered: c.delivered, failed: c.failed, lost: c.lost }, { delivered: ids.length, failed: 0, lost: 0 });
-  assert.match(await world.turn.log(), /ALLOCATE processed, success/, 'coturn allocated a relay');
-}));
+test('UDP between a tab and a sidecar blocked: the link forms through TURN and carries messages both ways', () =>
+  explained(world, async () => {
+    await waitLinked(ps, [T.peerId], 60_000);
+    const paths = await T.probe.paths();
+    assert.equal(paths[S.peerId], 'relay', `the tab's link to the sidecar is relayed (${JSON.stringify(paths)})`);
+    const ids: string[] = [];
+    for (let i = 0; i < 50; i++) ids.push(ledger.send(ps, S.peerId, T.peerId, `to tab ${i}`), ledger.send(T.probe, T.peerId, S.peerId, `to sidecar ${i}`));
+    const c = await ledger.settle(20_000);
+    assert.deepEqual({ delivered: c.delivered, failed: c.failed, lost: c.lost }, { delivered: ids.length, failed: 0, lost: 0 });
+    assert.match(await world.turn.log(), /ALLOCATE processed, success/, 'coturn allocated a relay');
+  }));

@@ -29,10 +29,18 @@ const HERE = fileURLToPath(new URL('./tab/', import.meta.url));
 /** Bundles the tab page and its worker into `dir` (what the registry serves as WEB_DIST_DIR). */
 export async function buildTabPage(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  for (const [entry, out] of [['page.ts', 'tab-page.js'], ['worker.ts', 'tab-worker.js']] as const) {
+  for (const [entry, out] of [
+    ['page.ts', 'tab-page.js'],
+    ['worker.ts', 'tab-worker.js'],
+  ] as const) {
     await build({
-      entryPoints: [join(HERE, entry)], outfile: join(dir, out), bundle: true, format: 'iife',
-      platform: 'browser', target: 'es2022', logLevel: 'silent',
+      entryPoints: [join(HERE, entry)],
+      outfile: join(dir, out),
+      bundle: true,
+      format: 'iife',
+      platform: 'browser',
+      target: 'es2022',
+      logLevel: 'silent',
     });
   }
   writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>fault tab</title><script src="/tab-page.js"></script>');
@@ -49,7 +57,9 @@ export function treeMemMb(root: number): number | undefined {
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   if (!parent.has(root)) return undefined;
   let kb = 0;
@@ -57,7 +67,11 @@ export function treeMemMb(root: number): number | undefined {
     let p: number | undefined = pid;
     while (p && p !== root) p = parent.get(p);
     if (p !== root) continue;
-    try { kb += Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0); } catch { /* gone */ }
+    try {
+      kb += Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      /* gone */
+    }
   }
   return Math.round((kb / 1024) * 10) / 10;
 }
@@ -90,10 +104,15 @@ export class TabProbe extends ProbeEvents implements LedgerProbe {
   /** page errors and failed evaluations, for a failing test's diagnostics */
   readonly problems: string[] = [];
 
-  private constructor(readonly page: Page, readonly peerId: string) {
+  private constructor(
+    readonly page: Page,
+    readonly peerId: string,
+  ) {
     super();
     page.on('pageerror', (e) => this.problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') this.problems.push(`console ${m.type()}: ${m.text()}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') this.problems.push(`console ${m.type()}: ${m.text()}`);
+    });
     page.on('crash', () => this.markClosed());
     page.on('close', () => this.markClosed());
     this.timer = setInterval(() => void this.drain(), 100);
@@ -114,7 +133,11 @@ export class TabProbe extends ProbeEvents implements LedgerProbe {
     // Big bodies are made in the worker instead of crossing the DevTools pipe.
     const fill = typeof body === 'string' && body.length > 1024 && body === body[0]!.repeat(body.length) ? { char: body[0]!, bytes: body.length } : undefined;
     this.tell({
-      ctl: 'send', to: targetPeer, id: message.request_id!, type: message.type, targetAgent: message.target_agent,
+      ctl: 'send',
+      to: targetPeer,
+      id: message.request_id!,
+      type: message.type,
+      targetAgent: message.target_agent,
       ...(fill ? { fill } : { body: typeof body === 'string' ? body : '' }),
     });
     return true;
@@ -127,14 +150,25 @@ export class TabProbe extends ProbeEvents implements LedgerProbe {
   }
   private stallDone: (() => void)[] = [];
 
-  links(): Promise<string[]> { return this.page.evaluate(() => faultTab.links()); }
-  linkEvents(): Promise<Array<{ peer: string; state: string; at: number }>> { return this.page.evaluate(() => faultTab.linkEvents()); }
-  connectionId(peer: string): Promise<string | undefined> { return this.page.evaluate((p) => faultTab.connectionId(p), peer); }
-  paths(): Promise<Record<string, string>> { return this.page.evaluate(() => faultTab.paths()); }
+  links(): Promise<string[]> {
+    return this.page.evaluate(() => faultTab.links());
+  }
+  linkEvents(): Promise<Array<{ peer: string; state: string; at: number }>> {
+    return this.page.evaluate(() => faultTab.linkEvents());
+  }
+  connectionId(peer: string): Promise<string | undefined> {
+    return this.page.evaluate((p) => faultTab.connectionId(p), peer);
+  }
+  paths(): Promise<Record<string, string>> {
+    return this.page.evaluate(() => faultTab.paths());
+  }
 
   async close(): Promise<void> {
     clearInterval(this.timer);
-    await this.page.context().close().catch(() => {});
+    await this.page
+      .context()
+      .close()
+      .catch(() => {});
     this.markClosed();
   }
 
@@ -169,9 +203,13 @@ export class TabProbe extends ProbeEvents implements LedgerProbe {
 
 function toPeerEvent(e: WorkerToPage): PeerEvent | undefined {
   switch (e.ev) {
-    case 'ack': return { type: 'ack', payload: { ack_id: e.id, confirmed: 'peer' } } as PeerEvent;
-    case 'message': return { type: 'message', payload: { from_peer: e.from, message: { type: e.type, ...(e.request_id && { request_id: e.request_id }) } } } as PeerEvent;
-    case 'error': return { type: 'error', payload: { code: e.code, message: e.message, ...(e.request_id && { request_id: e.request_id }) } } as PeerEvent;
-    default: return undefined;
+    case 'ack':
+      return { type: 'ack', payload: { ack_id: e.id, confirmed: 'peer' } } as PeerEvent;
+    case 'message':
+      return { type: 'message', payload: { from_peer: e.from, message: { type: e.type, ...(e.request_id && { request_id: e.request_id }) } } } as PeerEvent;
+    case 'error':
+      return { type: 'error', payload: { code: e.code, message: e.message, ...(e.request_id && { request_id: e.request_id }) } } as PeerEvent;
+    default:
+      return undefined;
   }
 }

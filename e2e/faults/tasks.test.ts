@@ -29,7 +29,9 @@ before(async () => {
   workerB = await mk('fault-worker-b');
   await leaseClients();
 });
-after(async () => { await Promise.all([reg?.stop(), leaseReg?.stop()]); });
+after(async () => {
+  await Promise.all([reg?.stop(), leaseReg?.stop()]);
+});
 
 /** One heartbeat of a worker agent offering `skills`; answers the tasks it was handed. */
 async function claim(w: RegistryClient, agentId: string, skills: string[]): Promise<Task[]> {
@@ -68,7 +70,10 @@ test('queued tasks survive kill -9 of the registry and complete after the restar
     }
   }
   assert.deepEqual([...seen.keys()].sort(), [...ids].sort(), 'every acknowledged task came back after kill -9');
-  assert.ok([...seen.values()].every((n) => n === 1), 'no task was handed out twice');
+  assert.ok(
+    [...seen.values()].every((n) => n === 1),
+    'no task was handed out twice',
+  );
   for (const [i, id] of ids.entries()) {
     const t = await submitter.getTask(id);
     assert.equal(t.state, 'completed');
@@ -80,7 +85,10 @@ test('an assigned task survives kill -9 and its result is accepted after the res
   const skill = 'fault-echo-2';
   const { task_id } = await submitter.submitTask({ skill, payload: { q: 'still there?' } });
   const handed = await claim(workerA, 'fault-agent-a', [skill]);
-  assert.deepEqual(handed.map((t) => t.id), [task_id]);
+  assert.deepEqual(
+    handed.map((t) => t.id),
+    [task_id],
+  );
   await reg.kill();
   await reg.restart();
   assert.equal((await submitter.getTask(task_id)).state, 'assigned');
@@ -109,30 +117,40 @@ async function claimWhenQueued(w: RegistryClient, agentId: string, skills: strin
   for (;;) {
     const got = (await claim(w, agentId, skills)).find((t) => t.id === taskId);
     if (got) return { task: got, at: Date.now() };
-    if (Date.now() > deadline) throw new Error(`${agentId} was not handed ${taskId} within ${timeoutMs} ms (task is ${(await lSubmitter.getTask(taskId)).state})`);
+    if (Date.now() > deadline)
+      throw new Error(`${agentId} was not handed ${taskId} within ${timeoutMs} ms (task is ${(await lSubmitter.getTask(taskId)).state})`);
     await sleep(250);
   }
 }
 
 const lostHolder = (e: unknown) => (e as { status?: number }).status === 409 && (e as { code?: string }).code === 'lease_lost';
 
-test('lease: an agent that dies holding a task (no key) — another agent with the skill gets it after the lease and completes it; the dead one\'s late update is refused', async () => {
+test("lease: an agent that dies holding a task (no key) — another agent with the skill gets it after the lease and completes it; the dead one's late update is refused", async () => {
   const skill = 'lease-retry';
   const events: Task[] = [];
   const stop = new AbortController();
-  const watching = lSubmitter.events((e) => {
-    if (e.type === 'tasks') events.push(e.data as Task);
-  }, stop.signal).catch(() => undefined);
+  const watching = lSubmitter
+    .events((e) => {
+      if (e.type === 'tasks') events.push(e.data as Task);
+    }, stop.signal)
+    .catch(() => undefined);
   const { task_id } = await lSubmitter.submitTask({ skill, payload: { job: 1 }, ttl: TTL_S });
   const handed = await claim(lA, 'lease-agent-a', [skill]);
   const claimedAt = Date.now();
-  assert.deepEqual(handed.map((t) => t.id), [task_id]);
+  assert.deepEqual(
+    handed.map((t) => t.id),
+    [task_id],
+  );
   assert.equal(handed[0]!.attempts, 1);
   // agent A dies now: no heartbeat, no answer. B offers the same skill and heartbeats all along.
-  assert.deepEqual((await claim(lB, 'lease-agent-b', [skill])).map((t) => t.id), [], 'not re-assigned while A\'s lease runs');
+  assert.deepEqual(
+    (await claim(lB, 'lease-agent-b', [skill])).map((t) => t.id),
+    [],
+    "not re-assigned while A's lease runs",
+  );
   const { task: onB, at } = await claimWhenQueued(lB, 'lease-agent-b', [skill], task_id, 15_000);
   assert.ok(at - claimedAt >= (LEASE_S - 0.5) * 1000, `re-assigned only after the lease (${at - claimedAt} ms after A's claim)`);
-  assert.ok(at - claimedAt < TTL_S * 1000 / 2, 'long before the TTL');
+  assert.ok(at - claimedAt < (TTL_S * 1000) / 2, 'long before the TTL');
   assert.equal(onB.assigned_agent_id, 'lease-agent-b');
   assert.equal(onB.attempts, 2);
   assert.deepEqual(onB.payload, { job: 1 });
@@ -159,10 +177,13 @@ test('lease: an agent that dies holding a task (no key) — another agent with t
   assert.deepEqual(mine, ['pending:', 'assigned:lease-agent-a', 'pending:', 'assigned:lease-agent-b', 'completed:lease-agent-b']);
 });
 
-test('lease: with an idempotency key a dead holder\'s task is not retried — failed soon after the lease, with a clear error', async () => {
+test("lease: with an idempotency key a dead holder's task is not retried — failed soon after the lease, with a clear error", async () => {
   const skill = 'lease-once';
   const { task_id } = await lSubmitter.submitTask({ skill, payload: { amount: 5 }, ttl: TTL_S, idempotency_key: `charge-${Date.now()}` });
-  assert.deepEqual((await claim(lA, 'lease-agent-a', [skill])).map((t) => t.id), [task_id]);
+  assert.deepEqual(
+    (await claim(lA, 'lease-agent-a', [skill])).map((t) => t.id),
+    [task_id],
+  );
   const claimedAt = Date.now();
   let onB = 0;
   let t = await lSubmitter.getTask(task_id);
@@ -186,7 +207,10 @@ test('lease: with an idempotency key a dead holder\'s task is not retried — fa
 test('lease: a holder that keeps heartbeating keeps its task well past the lease (live work is never re-assigned)', async () => {
   const skill = 'lease-slow';
   const { task_id } = await lSubmitter.submitTask({ skill, payload: {}, ttl: TTL_S });
-  assert.deepEqual((await claim(lA, 'lease-agent-a', [skill])).map((t) => t.id), [task_id]);
+  assert.deepEqual(
+    (await claim(lA, 'lease-agent-a', [skill])).map((t) => t.id),
+    [task_id],
+  );
   const until = Date.now() + LEASE_S * 3 * 1000;
   while (Date.now() < until) {
     assert.deepEqual(await claim(lA, 'lease-agent-a', [skill]), [], 'A renews its lease, nothing new');
@@ -206,7 +230,11 @@ test('lease: a holder that keeps heartbeating keeps its task well past the lease
 test('lease: after 3 holders died the task fails, naming them and how often it was tried', async () => {
   const skill = 'lease-cursed';
   const { task_id } = await lSubmitter.submitTask({ skill, payload: {}, ttl: TTL_S });
-  const holders: [RegistryClient, string][] = [[lA, 'dead-1'], [lB, 'dead-2'], [lA, 'dead-3']];
+  const holders: [RegistryClient, string][] = [
+    [lA, 'dead-1'],
+    [lB, 'dead-2'],
+    [lA, 'dead-3'],
+  ];
   let prev = 0;
   for (const [w, id] of holders) {
     const { task, at } = await claimWhenQueued(w, id, [skill], task_id, 15_000);
@@ -223,10 +251,13 @@ test('lease: after 3 holders died the task fails, naming them and how often it w
   await assert.rejects(lB.updateTask(task_id, { state: 'completed', result: 'late' }), lostHolder);
 });
 
-test('lease: the lease lives in the database — a dead holder\'s task is still re-queued after kill -9 of the registry', async () => {
+test("lease: the lease lives in the database — a dead holder's task is still re-queued after kill -9 of the registry", async () => {
   const skill = 'lease-crash';
   const { task_id } = await lSubmitter.submitTask({ skill, payload: {}, ttl: TTL_S });
-  assert.deepEqual((await claim(lA, 'lease-agent-a', [skill])).map((t) => t.id), [task_id]);
+  assert.deepEqual(
+    (await claim(lA, 'lease-agent-a', [skill])).map((t) => t.id),
+    [task_id],
+  );
   await leaseReg.kill();
   await leaseReg.restart();
   assert.equal((await lSubmitter.getTask(task_id)).assigned_agent_id, 'lease-agent-a', 'still held after the restart');
@@ -250,7 +281,7 @@ test('an idempotency key: a retried submission (even across kill -9) runs the ta
   assert.equal(retry.task_id, first.task_id, 'the retry answers the first task');
   let executions = 0;
   for (let i = 0; i < 5; i++) {
-    for (const t of [...await claim(workerA, 'fault-agent-a', [skill]), ...await claim(workerB, 'fault-agent-b', [skill])]) {
+    for (const t of [...(await claim(workerA, 'fault-agent-a', [skill])), ...(await claim(workerB, 'fault-agent-b', [skill]))]) {
       executions++;
       await (t.assigned_agent_id === 'fault-agent-a' ? workerA : workerB).updateTask(t.id, { state: 'completed', result: 'paid' });
     }

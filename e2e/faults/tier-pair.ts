@@ -6,7 +6,13 @@ import type { IpcProbe } from './ipc-probe.ts';
 
 const FAST = { HEARTBEAT_MS: '500' };
 
-export interface Pair { A: Sidecar; B: Sidecar; pa: IpcProbe; pb: IpcProbe; skill: string }
+export interface Pair {
+  A: Sidecar;
+  B: Sidecar;
+  pa: IpcProbe;
+  pb: IpcProbe;
+  skill: string;
+}
 
 /** Starts sidecars on hosts 1 and 2; B runs an agent `worker` with skill `fault_work_<tag>`, registered with the registry. */
 export async function pair(world: FaultWorld, tag: string, env: Record<string, string> = {}): Promise<Pair> {

@@ -73,8 +73,12 @@ export class FaultWorld {
   ) {}
 
   /** Registry base URL as seen from inside the lab. */
-  get labUrl(): string { return `http://${HUB_IP}:${this.registry.port}`; }
-  get labWsUrl(): string { return `ws://${HUB_IP}:${this.registry.port}/ws`; }
+  get labUrl(): string {
+    return `http://${HUB_IP}:${this.registry.port}`;
+  }
+  get labWsUrl(): string {
+    return `ws://${HUB_IP}:${this.registry.port}/ws`;
+  }
 
   static async start(opts: WorldOptions): Promise<FaultWorld> {
     const lab = Lab.create(opts.hosts);
@@ -109,7 +113,7 @@ export class FaultWorld {
   async startSidecar(hostIndex: number, opts: { peerId?: string; apiKey?: string; env?: Record<string, string> } = {}): Promise<Sidecar> {
     const host = this.lab.host(hostIndex);
     const peerId = opts.peerId ?? `side-${host.name}-${this.sidecars.length + 1}`;
-    const apiKey = opts.apiKey ?? await this.registry.issueApiKey(peerId);
+    const apiKey = opts.apiKey ?? (await this.registry.issueApiKey(peerId));
     const socketPath = join(this.dir, `${peerId}.sock`);
     const proc = this.lab.spawn(host.ns, process.execPath, [SIDECAR_BIN], {
       env: {
@@ -124,7 +128,11 @@ export class FaultWorld {
     });
     const world = this;
     const sc: Sidecar = {
-      peerId, apiKey, host, socketPath, proc,
+      peerId,
+      apiKey,
+      host,
+      socketPath,
+      proc,
       rssMb: () => rssMb(proc.child.exitCode === null ? proc.child.pid : undefined),
       async probe(o = {}) {
         const p = await IpcProbe.connect(socketPath, { timeoutMs: 10_000, ...o });
@@ -204,7 +212,11 @@ export async function explained(world: FaultWorld | undefined, fn: () => Promise
     await fn();
   } catch (e) {
     if (world && e instanceof Error) {
-      const turn = (await world.turn.log().catch(() => '')).split('\n').filter((l) => /session|ERROR|error/.test(l)).slice(-15).join('\n');
+      const turn = (await world.turn.log().catch(() => ''))
+        .split('\n')
+        .filter((l) => /session|ERROR|error/.test(l))
+        .slice(-15)
+        .join('\n');
       e.message += `\n${world.logs()}\n--- coturn (last session lines) ---\n${turn}`;
     }
     throw e;

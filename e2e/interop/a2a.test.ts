@@ -29,10 +29,12 @@ function factory(bearer?: string): ClientFactory {
     if (bearer) headers.set('Authorization', `Bearer ${bearer}`);
     return fetch(input, { ...init, headers });
   };
-  return new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
-    transports: [new JsonRpcTransportFactory({ fetchImpl })],
-    cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
-  }));
+  return new ClientFactory(
+    ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+      transports: [new JsonRpcTransportFactory({ fetchImpl })],
+      cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
+    }),
+  );
 }
 const agentUrl = (id: string) => `${stack.registry.url}/a2a/agents/${encodeURIComponent(id)}/`;
 
@@ -42,7 +44,12 @@ function message(parts: Part[]): Message {
   return { messageId: randomUUID(), contextId: '', taskId: '', role: Role.ROLE_USER, parts, metadata: undefined, extensions: [], referenceTaskIds: [] };
 }
 const send = (c: Client, skill: string, args: unknown, returnImmediately = false) =>
-  c.sendMessage({ tenant: '', message: message([data({ skill, args })]), configuration: { acceptedOutputModes: [], taskPushNotificationConfig: undefined, returnImmediately }, metadata: undefined });
+  c.sendMessage({
+    tenant: '',
+    message: message([data({ skill, args })]),
+    configuration: { acceptedOutputModes: [], taskPushNotificationConfig: undefined, returnImmediately },
+    metadata: undefined,
+  });
 
 function asTask(r: SendMessageResult): Task {
   assert.ok('status' in r, `a task, not a message: ${JSON.stringify(r)}`);
@@ -52,14 +59,21 @@ const resultOf = (t: Task) => t.artifacts.find((a) => a.artifactId === 'result')
 
 before(async () => {
   stack = await startWebStack();
-  const put = await api(stack.registry.url, 'PUT', '/api/policy', { apiKey: stack.registry.adminKey, body: { default: 'allow', rules: [{ skill: 'secret', roles: ['admin'] }] } });
+  const put = await api(stack.registry.url, 'PUT', '/api/policy', {
+    apiKey: stack.registry.adminKey,
+    body: { default: 'allow', rules: [{ skill: 'secret', roles: ['admin'] }] },
+  });
   assert.equal(put.status, 200);
   pi = await startSidecarProcess(stack.registry, 'a2a-pi');
   agent = await pi.agent({
     name: 'texter',
     registerTimeoutMs: 30_000,
     skills: {
-      upper: { description: 'Upper-cases a text', args_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] }, handler: (a: { text: string }) => a.text.toUpperCase() },
+      upper: {
+        description: 'Upper-cases a text',
+        args_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
+        handler: (a: { text: string }) => a.text.toUpperCase(),
+      },
       count: {
         description: 'Streams 1..n',
         handler: async (a: { n: number }, call) => {
@@ -70,12 +84,23 @@ before(async () => {
           return { counted: a.n };
         },
       },
-      wait: { description: 'Waits until cancelled', handler: (_a: unknown, call) => new Promise((_res, rej) => call.signal.addEventListener('abort', () => (cancelled.push('wait'), rej(new Error('stopped'))), { once: true })) },
+      wait: {
+        description: 'Waits until cancelled',
+        handler: (_a: unknown, call) =>
+          new Promise((_res, rej) => call.signal.addEventListener('abort', () => (cancelled.push('wait'), rej(new Error('stopped'))), { once: true })),
+      },
       secret: { description: 'Admins only', handler: () => 'the secret' },
     },
   });
   token = await stack.registry.token(await stack.registry.issueApiKey('a2a-client'));
-  await waitFor(async () => ((await api(stack.registry.url, 'GET', '/api/registry/agents', { token })).body as AgentRecord[]).some((a) => a.agent_id === AGENT && a.health === 'active'), 'texter registered', 60_000);
+  await waitFor(
+    async () =>
+      ((await api(stack.registry.url, 'GET', '/api/registry/agents', { token })).body as AgentRecord[]).some(
+        (a) => a.agent_id === AGENT && a.health === 'active',
+      ),
+    'texter registered',
+    60_000,
+  );
 });
 
 after(async () => {
@@ -84,16 +109,20 @@ after(async () => {
   await stack?.close();
 });
 
-test('cards: the registry\'s well-known card (and its old name) and a card per agent, valid A2A 1.0', async () => {
+test("cards: the registry's well-known card (and its old name) and a card per agent, valid A2A 1.0", async () => {
   const pub = await api(stack.registry.url, 'GET', '/.well-known/agent-card.json');
   assert.equal(pub.status, 200);
   const card = AgentCard.fromJSON(pub.body);
   assert.equal(card.name, 'chatixia-mesh registry');
-  assert.deepEqual(card.supportedInterfaces.map((i) => [i.url, i.protocolBinding, i.protocolVersion]), [[`${stack.registry.url}/a2a/`, 'JSONRPC', '1.0']]);
+  assert.deepEqual(
+    card.supportedInterfaces.map((i) => [i.url, i.protocolBinding, i.protocolVersion]),
+    [[`${stack.registry.url}/a2a/`, 'JSONRPC', '1.0']],
+  );
   assert.deepEqual(card.skills, [], 'no skill names without a token');
   assert.ok(card.securitySchemes.bearer, 'the card says how to authenticate');
   assert.deepEqual((await api(stack.registry.url, 'GET', '/.well-known/agent.json')).body, pub.body);
-  for (const field of ['name', 'description', 'supportedInterfaces', 'version', 'capabilities', 'defaultInputModes', 'defaultOutputModes', 'skills']) assert.ok(field in pub.body, `required field ${field}`);
+  for (const field of ['name', 'description', 'supportedInterfaces', 'version', 'capabilities', 'defaultInputModes', 'defaultOutputModes', 'skills'])
+    assert.ok(field in pub.body, `required field ${field}`);
 
   const c = await factory(token).createFromUrl(agentUrl(AGENT));
   const mine = await c.getAgentCard();
@@ -102,10 +131,10 @@ test('cards: the registry\'s well-known card (and its old name) and a card per a
   assert.equal(mine.capabilities?.streaming, true);
   assert.deepEqual(mine.skills.map((s) => s.id).sort(), ['count', 'secret', 'upper', 'wait']);
   assert.match(mine.skills.find((s) => s.id === 'upper')!.description, /Upper-cases a text/);
-  assert.equal((await fetch(`${agentUrl(AGENT)}.well-known/agent-card.json`)).status, 401, 'an agent\'s card needs a token');
+  assert.equal((await fetch(`${agentUrl(AGENT)}.well-known/agent-card.json`)).status, 401, "an agent's card needs a token");
 });
 
-test('SendMessage runs the skill on the sidecar\'s agent; GetTask and ListTasks find the task', async () => {
+test("SendMessage runs the skill on the sidecar's agent; GetTask and ListTasks find the task", async () => {
   const c = await factory(token).createFromUrl(agentUrl(AGENT));
   const t = asTask(await send(c, 'upper', { text: 'hello a2a' }));
   assert.equal(t.status?.state, TaskState.TASK_STATE_COMPLETED);
@@ -113,21 +142,36 @@ test('SendMessage runs the skill on the sidecar\'s agent; GetTask and ListTasks 
   assert.equal(t.artifacts.find((a) => a.artifactId === 'result')?.metadata?.['chatixia/agent_id'], AGENT);
   const again = await c.getTask({ tenant: '', id: t.id, historyLength: undefined });
   assert.equal(again.status?.state, TaskState.TASK_STATE_COMPLETED);
-  const list = await c.listTasks({ tenant: '', contextId: '', status: TaskState.TASK_STATE_UNSPECIFIED, pageSize: 10, pageToken: '', historyLength: undefined, statusTimestampAfter: undefined, includeArtifacts: true });
+  const list = await c.listTasks({
+    tenant: '',
+    contextId: '',
+    status: TaskState.TASK_STATE_UNSPECIFIED,
+    pageSize: 10,
+    pageToken: '',
+    historyLength: undefined,
+    statusTimestampAfter: undefined,
+    includeArtifacts: true,
+  });
   assert.ok(list.tasks.some((x) => x.id === t.id));
   // Another caller does not see it.
   const other = await factory(await stack.registry.token(await stack.registry.issueApiKey('a2a-other'))).createFromUrl(agentUrl(AGENT));
   await assert.rejects(other.getTask({ tenant: '', id: t.id, historyLength: undefined }), /not found/i);
 });
 
-test('SendStreamingMessage streams the agent\'s pieces in order, then the result', async () => {
+test("SendStreamingMessage streams the agent's pieces in order, then the result", async () => {
   const c = await factory(token).createFromUrl(agentUrl(AGENT));
   const pieces: string[] = [];
   const states: TaskState[] = [];
   let result: unknown;
-  for await (const ev of c.sendMessageStream({ tenant: '', message: message([data({ skill: 'count', args: { n: 6 } })]), configuration: undefined, metadata: undefined })) {
+  for await (const ev of c.sendMessageStream({
+    tenant: '',
+    message: message([data({ skill: 'count', args: { n: 6 } })]),
+    configuration: undefined,
+    metadata: undefined,
+  })) {
     const p = ev.payload;
-    if (p?.$case === 'artifactUpdate' && p.value.artifact?.artifactId === 'stream') pieces.push(...p.value.artifact.parts.map((x) => (x.content?.$case === 'text' ? x.content.value : '')));
+    if (p?.$case === 'artifactUpdate' && p.value.artifact?.artifactId === 'stream')
+      pieces.push(...p.value.artifact.parts.map((x) => (x.content?.$case === 'text' ? x.content.value : '')));
     if (p?.$case === 'artifactUpdate' && p.value.artifact?.artifactId === 'result') result = p.value.artifact.parts[0]?.content;
     if (p?.$case === 'statusUpdate') states.push(p.value.status!.state);
   }
@@ -139,8 +183,15 @@ test('SendStreamingMessage streams the agent\'s pieces in order, then the result
 test('CancelTask stops the agent', async () => {
   const c = await factory(token).createFromUrl(agentUrl(AGENT));
   const t = asTask(await send(c, 'wait', {}, true));
-  await waitFor(async () => (await c.getTask({ tenant: '', id: t.id, historyLength: undefined })).status?.state === TaskState.TASK_STATE_WORKING, 'the task is working');
-  await waitFor(async () => ((await api(stack.registry.url, 'GET', '/api/hub/tasks/all?state=assigned', { token })).body as { skill: string }[]).some((x) => x.skill === 'wait'), 'the agent holds it');
+  await waitFor(
+    async () => (await c.getTask({ tenant: '', id: t.id, historyLength: undefined })).status?.state === TaskState.TASK_STATE_WORKING,
+    'the task is working',
+  );
+  await waitFor(
+    async () =>
+      ((await api(stack.registry.url, 'GET', '/api/hub/tasks/all?state=assigned', { token })).body as { skill: string }[]).some((x) => x.skill === 'wait'),
+    'the agent holds it',
+  );
   const done = await c.cancelTask({ tenant: '', id: t.id, metadata: undefined });
   assert.equal(done.status?.state, TaskState.TASK_STATE_CANCELED);
   await waitFor(() => cancelled.includes('wait'), 'the agent saw the cancel');
@@ -156,11 +207,22 @@ test('refused: a client without a token, a policy-forbidden skill, a message tha
   const push = await fetch(agentUrl(AGENT), {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'a2a-version': '1.0' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'CreateTaskPushNotificationConfig', params: { taskId: 'any', id: 'p1', url: 'http://169.254.169.254/latest' } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'CreateTaskPushNotificationConfig',
+      params: { taskId: 'any', id: 'p1', url: 'http://169.254.169.254/latest' },
+    }),
   });
   assert.match(JSON.stringify(await push.json()), /"error".*push notification/i, 'the server refuses push configs');
   // Plain text is a prompt for one agent's chat: at the registry's any-agent door it names nobody.
-  await assert.rejects(reg.sendMessage({ tenant: '', message: message([text('hi')]), configuration: undefined, metadata: undefined }, { serviceParameters: { Authorization: `Bearer ${token}` } }), /name the skill/);
+  await assert.rejects(
+    reg.sendMessage(
+      { tenant: '', message: message([text('hi')]), configuration: undefined, metadata: undefined },
+      { serviceParameters: { Authorization: `Bearer ${token}` } },
+    ),
+    /name the skill/,
+  );
 });
 
 test('SendMessage reaches a worker agent in a Chromium tab', async () => {
@@ -169,7 +231,14 @@ test('SendMessage reaches a worker agent in a Chromium tab', async () => {
     const card = page.locator('[data-testid=local-agent][data-status=running]').first();
     await card.waitFor({ timeout: 30_000 });
     const id = `${await card.getAttribute('data-agent')}@${peerId}`;
-    const rec = await waitFor(async () => ((await api(stack.registry.url, 'GET', '/api/registry/agents', { token })).body as AgentRecord[]).find((a) => a.agent_id === id && a.health === 'active'), 'the tab agent', 60_000);
+    const rec = await waitFor(
+      async () =>
+        ((await api(stack.registry.url, 'GET', '/api/registry/agents', { token })).body as AgentRecord[]).find(
+          (a) => a.agent_id === id && a.health === 'active',
+        ),
+      'the tab agent',
+      60_000,
+    );
     const c = await factory(token).createFromUrl(agentUrl(id));
     const skills = (await c.getAgentCard()).skills.map((s) => s.id);
     assert.deepEqual(skills, rec.capabilities.skills);
@@ -183,7 +252,8 @@ test('SendMessage reaches a worker agent in a Chromium tab', async () => {
     let answer: unknown;
     for await (const ev of c.sendMessageStream({ tenant: '', message: message([text('2 3 4')]), configuration: undefined, metadata: undefined })) {
       const p = ev.payload;
-      if (p?.$case === 'artifactUpdate' && p.value.artifact?.artifactId === 'stream') pieces.push(...p.value.artifact.parts.map((x) => (x.content?.$case === 'text' ? x.content.value : '')));
+      if (p?.$case === 'artifactUpdate' && p.value.artifact?.artifactId === 'stream')
+        pieces.push(...p.value.artifact.parts.map((x) => (x.content?.$case === 'text' ? x.content.value : '')));
       if (p?.$case === 'artifactUpdate' && p.value.artifact?.artifactId === 'result') answer = p.value.artifact.parts[0]?.content;
     }
     assert.ok(pieces.length > 3, `the chat answer came in ${pieces.length} piece(s)`);
@@ -198,14 +268,22 @@ test('tasks outlive a registry restart', async () => {
   const c = await factory(token).createFromUrl(agentUrl(AGENT));
   const t = asTask(await send(c, 'upper', { text: 'kept' }));
   await stack.registry.restart();
-  const after = await waitFor(async () => (await factory(token).createFromUrl(agentUrl(AGENT))).getTask({ tenant: '', id: t.id, historyLength: undefined }), 'the task after the restart', 60_000);
+  const after = await waitFor(
+    async () => (await factory(token).createFromUrl(agentUrl(AGENT))).getTask({ tenant: '', id: t.id, historyLength: undefined }),
+    'the task after the restart',
+    60_000,
+  );
   assert.equal(after.status?.state, TaskState.TASK_STATE_COMPLETED);
   assert.deepEqual(resultOf(after), { $case: 'text', value: 'KEPT' });
 });
 
 test('bad input gets a readable error, never a 500; the curl request of docs/interop.md works', async () => {
   const post = (path: string, body: string, headers: Record<string, string> = {}) =>
-    fetch(`${stack.registry.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'a2a-version': '1.0', ...headers }, body });
+    fetch(`${stack.registry.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'a2a-version': '1.0', ...headers },
+      body,
+    });
   const url = `/a2a/agents/${encodeURIComponent(AGENT)}/`;
   const notJson = await post(url, '{"jsonrpc": "2.0", "id": 1,');
   assert.equal(notJson.status, 400);
@@ -220,7 +298,10 @@ test('bad input gets a readable error, never a 500; the curl request of docs/int
   const badParams = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'SendMessage', params: { message: 'hello' } }));
   assert.ok(badParams.status >= 400 && badParams.status < 500, String(badParams.status));
   // The docs' example, as is.
-  const doc = await post(url, '{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"messageId":"m1","role":"ROLE_USER","parts":[{"data":{"skill":"upper","args":{"text":"hello"}}}]}}}');
+  const doc = await post(
+    url,
+    '{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"messageId":"m1","role":"ROLE_USER","parts":[{"data":{"skill":"upper","args":{"text":"hello"}}}]}}}',
+  );
   assert.equal(doc.status, 200);
   const answer = (await doc.json()) as { result?: { task?: { status?: { state?: string }; artifacts?: { parts: { text?: string }[] }[] } } };
   assert.equal(answer.result?.task?.status?.state, 'TASK_STATE_COMPLETED', JSON.stringify(answer));

@@ -39,17 +39,31 @@ after(async () => {
   await stack?.close();
 });
 
-test('a mounted MCP server\'s tools are skills of an MCP-backed agent, with their schemas', async () => {
+test("a mounted MCP server's tools are skills of an MCP-backed agent, with their schemas", async () => {
   const token = await stack.registry.token(stack.registry.adminKey);
-  const rec = await waitFor(async () => ((await api(stack.registry.url, 'GET', '/api/registry/agents', { token })).body as AgentRecord[]).find((a) => a.agent_id === 'files@pi-files' && a.health === 'active'), 'the files agent', 60_000);
-  assert.deepEqual(rec.capabilities.backed_by, { protocol: 'mcp', source: `${process.execPath} ${createRequire(import.meta.url).resolve('@modelcontextprotocol/server-filesystem/dist/index.js')} ${share}` });
+  const rec = await waitFor(
+    async () =>
+      ((await api(stack.registry.url, 'GET', '/api/registry/agents', { token })).body as AgentRecord[]).find(
+        (a) => a.agent_id === 'files@pi-files' && a.health === 'active',
+      ),
+    'the files agent',
+    60_000,
+  );
+  assert.deepEqual(rec.capabilities.backed_by, {
+    protocol: 'mcp',
+    source: `${process.execPath} ${createRequire(import.meta.url).resolve('@modelcontextprotocol/server-filesystem/dist/index.js')} ${share}`,
+  });
   assert.deepEqual(rec.capabilities.mcp_servers, ['files']);
   assert.ok(rec.capabilities.skills.includes('files.read_text_file') && rec.capabilities.skills.includes('files.list_directory'));
   const spec = rec.capabilities.skill_specs?.find((s) => s.name === 'files.read_text_file');
-  assert.equal((spec?.args_schema?.properties as Record<string, unknown> | undefined)?.path !== undefined, true, 'the tool\'s input schema is the skill\'s args schema');
+  assert.equal(
+    (spec?.args_schema?.properties as Record<string, unknown> | undefined)?.path !== undefined,
+    true,
+    "the tool's input schema is the skill's args schema",
+  );
 });
 
-test('an LLM agent in a Chromium tab calls the Pi\'s MCP tool across the mesh and gets the real file', async () => {
+test("an LLM agent in a Chromium tab calls the Pi's MCP tool across the mesh and gets the real file", async () => {
   const { context, page, peerId, errors } = await openSignedIn(stack, stack.registry.adminKey);
   try {
     await page.getByRole('button', { name: '+ LLM agent' }).click();

@@ -26,7 +26,9 @@ const text = (r: unknown) => ((r as CallToolResult).content[0] as { text: string
 
 async function httpClient(bearer?: string): Promise<Client> {
   const c = new Client({ name: 'mcp-test', version: '1.0.0' });
-  await c.connect(new StreamableHTTPClientTransport(new URL(`${reg.url}/mcp`), bearer ? { requestInit: { headers: { Authorization: `Bearer ${bearer}` } } } : {}));
+  await c.connect(
+    new StreamableHTTPClientTransport(new URL(`${reg.url}/mcp`), bearer ? { requestInit: { headers: { Authorization: `Bearer ${bearer}` } } } : {}),
+  );
   return c;
 }
 
@@ -62,7 +64,13 @@ before(async () => {
     },
   });
   token = await reg.token(await reg.issueApiKey('mcp-client'));
-  await waitFor(async () => (await api(reg.url, 'GET', '/api/registry/agents', { token })).body?.some?.((a: { agent_id: string; health: string }) => a.agent_id === 'texter@mcp-tools' && a.health === 'active'), 'texter registered');
+  await waitFor(
+    async () =>
+      (await api(reg.url, 'GET', '/api/registry/agents', { token })).body?.some?.(
+        (a: { agent_id: string; health: string }) => a.agent_id === 'texter@mcp-tools' && a.health === 'active',
+      ),
+    'texter registered',
+  );
 });
 
 after(async () => {
@@ -79,8 +87,8 @@ test('Streamable HTTP /mcp: the tools are the skills the caller may use, with th
     assert.deepEqual(byName.get('upper')?.inputSchema, { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] });
     assert.match(byName.get('upper')!.description!, /Upper-cases a text \(runs on texter@mcp-tools\)/);
     assert.ok(byName.has('count') && byName.has('wait'));
-    assert.ok(!byName.has('secret'), 'the policy keeps admin-only skills out of an agent-role caller\'s tools');
-    assert.ok(!byName.has('echo') && !byName.has('delegate'), 'a peer\'s built-ins are plumbing, not tools');
+    assert.ok(!byName.has('secret'), "the policy keeps admin-only skills out of an agent-role caller's tools");
+    assert.ok(!byName.has('echo') && !byName.has('delegate'), "a peer's built-ins are plumbing, not tools");
   } finally {
     await c.close();
   }
@@ -120,7 +128,10 @@ test('Streamable HTTP /mcp: cancelling a call stops the agent', async () => {
   try {
     const ac = new AbortController();
     const call = c.callTool({ name: 'wait', arguments: {} }, undefined, { signal: ac.signal }).catch((e: Error) => e);
-    await waitFor(async () => (await api(reg.url, 'GET', '/api/hub/tasks/all?state=assigned', { token })).body?.some?.((t: { skill: string }) => t.skill === 'wait'), 'the wait task is held by its agent');
+    await waitFor(
+      async () => (await api(reg.url, 'GET', '/api/hub/tasks/all?state=assigned', { token })).body?.some?.((t: { skill: string }) => t.skill === 'wait'),
+      'the wait task is held by its agent',
+    );
     ac.abort();
     assert.ok((await call) instanceof Error);
     await waitFor(() => cancelled.includes('wait'), 'the agent saw the cancel');
@@ -130,7 +141,11 @@ test('Streamable HTTP /mcp: cancelling a call stops the agent', async () => {
 });
 
 test('Streamable HTTP /mcp: no token, no tools', async () => {
-  const res = await fetch(`${reg.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+  const res = await fetch(`${reg.url}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+  });
   assert.equal(res.status, 401);
   assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'unauthorized');
   await assert.rejects(httpClient('not-a-token'), /401|invalid/);
@@ -143,10 +158,14 @@ test('stdio: chatixia-sidecar mcp lists the mesh tools and runs a call through d
     const { tools: list } = await c.listTools();
     assert.ok(list.some((t) => t.name === 'upper'));
     assert.ok(!list.some((t) => t.name === 'secret'));
-    await waitFor(async () => {
-      const r = await c.callTool({ name: 'upper', arguments: { text: 'over stdio' } });
-      return r._meta?.['chatixia/tier'] === 'direct' ? r : undefined;
-    }, 'a call over the DataChannel', 30_000);
+    await waitFor(
+      async () => {
+        const r = await c.callTool({ name: 'upper', arguments: { text: 'over stdio' } });
+        return r._meta?.['chatixia/tier'] === 'direct' ? r : undefined;
+      },
+      'a call over the DataChannel',
+      30_000,
+    );
     const r = await c.callTool({ name: 'upper', arguments: { text: 'over stdio' } });
     assert.equal(text(r), 'OVER STDIO');
     assert.equal(r._meta?.['chatixia/agent_id'], 'texter@mcp-tools');
@@ -156,7 +175,12 @@ test('stdio: chatixia-sidecar mcp lists the mesh tools and runs a call through d
 });
 
 test('Streamable HTTP /mcp: bad input gets a readable error, never a 500', async () => {
-  const post = (body: string) => fetch(`${reg.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` }, body });
+  const post = (body: string) =>
+    fetch(`${reg.url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` },
+      body,
+    });
   for (const body of ['{"jsonrpc":', '[]', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 42 } })]) {
     const res = await post(body);
     assert.ok(res.status >= 200 && res.status < 500, `${body.slice(0, 40)} → ${res.status}`);

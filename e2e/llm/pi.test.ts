@@ -37,7 +37,10 @@ const agentFile = join(dir, 'agent.yaml');
 const memoryFile = join(dir, 'agent.memory.json');
 
 function runAgentFile(file: string, socket: string, env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, [SIDECAR_BIN, 'agent', 'run', file, '--ipc-socket', socket], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [SIDECAR_BIN, 'agent', 'run', file, '--ipc-socket', socket], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Runs agent.yaml next to the LLM agent's sidecar until it says it is ready (its log goes to runnerLog). */
@@ -81,24 +84,35 @@ before(async () => {
   upperAgent.on('message', (m) => seenByTools.push(m));
   const keyFile = join(dir, 'provider.key');
   writeFileSync(keyFile, KEY + '\n', { mode: 0o600 });
-  writeFileSync(agentFile, [
-    'name: assistant',
-    'provider:',
-    '  kind: compatible',
-    `  base_url: ${stand.baseUrl}`,
-    '  model: stand-in-1',
-    `  api_key_file: ${keyFile}`,
-    'skills: [upper]',
-    'timeout_s: 20',
-    'serve_as_gateway: llm_gateway',
-  ].join('\n'));
+  writeFileSync(
+    agentFile,
+    [
+      'name: assistant',
+      'provider:',
+      '  kind: compatible',
+      `  base_url: ${stand.baseUrl}`,
+      '  model: stand-in-1',
+      `  api_key_file: ${keyFile}`,
+      'skills: [upper]',
+      'timeout_s: 20',
+      'serve_as_gateway: llm_gateway',
+    ].join('\n'),
+  );
   await startRunner();
   // Both records, with the skill's spec, are in the registry before the model is asked.
-  await waitFor(async () => {
-    const agents = await (await fetch(`${reg.url}/api/registry/agents`, { headers: { Authorization: `Bearer ${await reg.token(reg.adminKey)}` } })).json() as { agent_id: string; health: string; capabilities: { skill_specs?: { name: string }[] } }[];
-    return agents.some((a) => a.agent_id === 'upper@pi-tools' && a.health === 'active' && a.capabilities.skill_specs?.some((s) => s.name === 'upper')) &&
-      agents.some((a) => a.agent_id === 'assistant@pi-llm');
-  }, 'the registry to list both agents', 60_000);
+  await waitFor(
+    async () => {
+      const agents = (await (
+        await fetch(`${reg.url}/api/registry/agents`, { headers: { Authorization: `Bearer ${await reg.token(reg.adminKey)}` } })
+      ).json()) as { agent_id: string; health: string; capabilities: { skill_specs?: { name: string }[] } }[];
+      return (
+        agents.some((a) => a.agent_id === 'upper@pi-tools' && a.health === 'active' && a.capabilities.skill_specs?.some((s) => s.name === 'upper')) &&
+        agents.some((a) => a.agent_id === 'assistant@pi-llm')
+      );
+    },
+    'the registry to list both agents',
+    60_000,
+  );
 });
 
 after(async () => {
@@ -109,7 +123,7 @@ after(async () => {
   await reg?.stop();
 });
 
-test('a Python agent asks the Pi\'s LLM agent over IPC; its tool call runs a skill on another peer; the answer streams back', async () => {
+test("a Python agent asks the Pi's LLM agent over IPC; its tool call runs a skill on another peer; the answer streams back", async () => {
   const py = pythonAgent([llmPi.socket, '--ask', 'pi-llm', 'assistant', 'use upper with {"text":"from python"}']);
   try {
     await waitFor(() => py.events.some((e) => e.event === 'response'), `the answer (${py.stderr()} ${runnerLog})`, 60_000);
@@ -118,7 +132,10 @@ test('a Python agent asks the Pi\'s LLM agent over IPC; its tool call runs a ski
   }
   const chunks = py.events.filter((e) => e.event === 'chunk').map((e) => e.payload as { text: string; tool?: ToolEvent });
   const tools = chunks.flatMap((c) => (c.tool ? [c.tool] : []));
-  assert.deepEqual(tools.map((t) => t.state), ['running', 'done']);
+  assert.deepEqual(
+    tools.map((t) => t.state),
+    ['running', 'done'],
+  );
   const done = tools[1]!;
   assert.equal(done.skill, 'upper');
   assert.equal(done.agent_id, 'upper@pi-tools');
@@ -126,7 +143,10 @@ test('a Python agent asks the Pi\'s LLM agent over IPC; its tool call runs a ski
   assert.equal(done.tier, 'direct');
   assert.equal(done.result, '"FROM PYTHON"');
   assert.ok(typeof done.ms === 'number');
-  const text = chunks.filter((c) => !c.tool).map((c) => c.text).join('');
+  const text = chunks
+    .filter((c) => !c.tool)
+    .map((c) => c.text)
+    .join('');
   assert.equal(text, 'The upper tool says: "FROM PYTHON"');
   assert.deepEqual(ran, [{ args: { text: 'from python' }, from: 'pi-llm', agent: 'assistant' }]);
   assert.ok(chunks.filter((c) => !c.tool).length >= 4, 'the answer streamed in pieces');
@@ -137,10 +157,14 @@ test('a Python agent asks the Pi\'s LLM agent over IPC; its tool call runs a ski
   assert.equal(offered?.length, 1, 'only the allowed skill is offered');
   assert.match(offered![0]!.description ?? '', /Upper-cases a text \(runs on upper@pi-tools\)/);
   assert.deepEqual(offered![0]!.parameters, { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] });
-  assert.deepEqual(last.messages.at(-1), { role: 'tool', tool_call_id: last.messages.at(-2)!.role === 'assistant' ? (last.messages.at(-2) as { tool_calls: { id: string }[] }).tool_calls[0]!.id : '', content: '"FROM PYTHON"' });
+  assert.deepEqual(last.messages.at(-1), {
+    role: 'tool',
+    tool_call_id: last.messages.at(-2)!.role === 'assistant' ? (last.messages.at(-2) as { tool_calls: { id: string }[] }).tool_calls[0]!.id : '',
+    content: '"FROM PYTHON"',
+  });
 });
 
-test('Python\'s cancel stops the stand-in\'s stream; the agent answers the next question', async () => {
+test("Python's cancel stops the stand-in's stream; the agent answers the next question", async () => {
   stand.setChunkDelay(100);
   const n = stand.requests.length;
   const py = pythonAgent([llmPi.socket, '--ask', 'pi-llm', 'assistant', 'count to 300', '--cancel-after', '5']);
@@ -172,28 +196,42 @@ test('memory survives a restart: the conversation is in a 0600 file beside agent
   await startRunner();
   assert.deepEqual(await askFromPython('and now?'), { text: 'Hello! You said: and now?' });
   const after = stand.requests.at(-1)!.body.messages.map((m) => `${m.role}:${String(m.content)}`);
-  assert.deepEqual(after, [...before, 'assistant:Hello! You said: are you there', 'user:and now?'],
-    'the restarted agent sends the model the same conversation, then the new question');
+  assert.deepEqual(
+    after,
+    [...before, 'assistant:Hello! You said: are you there', 'user:and now?'],
+    'the restarted agent sends the model the same conversation, then the new question',
+  );
 });
 
-test('gateway: an agent on another peer with no key uses the Pi\'s provider through its gateway skill', async () => {
+test("gateway: an agent on another peer with no key uses the Pi's provider through its gateway skill", async () => {
   const n = stand.requests.length;
   const def = parseDefinition({ name: 'via-gateway', provider: { kind: 'gateway', model: 'gateway', gateway_skill: 'llm_gateway' }, skills: [] });
   const remote = await startLlmAgent(await socketTransport(toolsPi.socket), def, { registerTimeoutMs: 30_000 });
   const asker = await toolsPi.agent({ name: 'gw-asker', registerTimeoutMs: 30_000 });
   try {
-    await waitFor(async () => {
-      const agents = await (await fetch(`${reg.url}/api/registry/agents`, { headers: { Authorization: `Bearer ${await reg.token(reg.adminKey)}` } })).json() as { agent_id: string; capabilities: { skills: string[] } }[];
-      return agents.some((a) => a.agent_id === 'assistant@pi-llm' && a.capabilities.skills.includes('llm_gateway'));
-    }, 'the gateway skill in the registry', 60_000);
+    await waitFor(
+      async () => {
+        const agents = (await (
+          await fetch(`${reg.url}/api/registry/agents`, { headers: { Authorization: `Bearer ${await reg.token(reg.adminKey)}` } })
+        ).json()) as { agent_id: string; capabilities: { skills: string[] } }[];
+        return agents.some((a) => a.agent_id === 'assistant@pi-llm' && a.capabilities.skills.includes('llm_gateway'));
+      },
+      'the gateway skill in the registry',
+      60_000,
+    );
     const pieces: string[] = [];
-    const r = await asker.request('local', { type: 'agent_prompt', target_agent: 'via-gateway', payload: { text: 'through the pi', session_id: 'g' } }, {
-      timeoutMs: 60_000, onChunk: (m) => pieces.push((m.payload as { text: string }).text),
-    });
+    const r = await asker.request(
+      'local',
+      { type: 'agent_prompt', target_agent: 'via-gateway', payload: { text: 'through the pi', session_id: 'g' } },
+      {
+        timeoutMs: 60_000,
+        onChunk: (m) => pieces.push((m.payload as { text: string }).text),
+      },
+    );
     assert.deepEqual(r.payload, { text: 'Hello! You said: through the pi' });
     assert.ok(pieces.length >= 3, 'streamed through the gateway');
     assert.equal(stand.requests.length, n + 1);
-    assert.equal(stand.requests[n]!.authorization, `Bearer ${KEY}`, 'the Pi\'s key, from the Pi');
+    assert.equal(stand.requests[n]!.authorization, `Bearer ${KEY}`, "the Pi's key, from the Pi");
   } finally {
     remote.close();
     asker.close();
@@ -225,7 +263,10 @@ test('scaffold: agent init writes a definition that parses; a key file others ca
   assert.equal(run.exitCode, 2);
   assert.match(err, /can be read by others \(mode 644\); run: chmod 600/);
   assert.ok(!err.includes(KEY));
-  const noKey = spawn(process.execPath, [SIDECAR_BIN, 'agent', 'run', file, '--ipc-socket', llmPi.socket], { env: { ...process.env, OPENAI_API_KEY: '' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const noKey = spawn(process.execPath, [SIDECAR_BIN, 'agent', 'run', file, '--ipc-socket', llmPi.socket], {
+    env: { ...process.env, OPENAI_API_KEY: '' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err2 = '';
   noKey.stderr!.on('data', (d: Buffer) => (err2 += d.toString()));
   await new Promise((r) => noKey.once('exit', r));
@@ -233,13 +274,16 @@ test('scaffold: agent init writes a definition that parses; a key file others ca
   assert.match(err2, /no API key: set OPENAI_API_KEY/);
 });
 
-test('the key reaches the provider and nothing else: not the registry\'s database, logs or audit, not any peer', async () => {
-  assert.ok(stand.requests.some((r) => r.authorization === `Bearer ${KEY}`), 'the provider got the key (so the scan below can find it)');
+test("the key reaches the provider and nothing else: not the registry's database, logs or audit, not any peer", async () => {
+  assert.ok(
+    stand.requests.some((r) => r.authorization === `Bearer ${KEY}`),
+    'the provider got the key (so the scan below can find it)',
+  );
   const places: [string, string][] = [
     ['the sidecar running the agent (log)', llmPi.output()],
     ['the other sidecar (log)', toolsPi.output()],
     ['the agent runner (log)', runnerLog],
-    ['the agent\'s memory file', readFileSync(memoryFile, 'utf8')],
+    ["the agent's memory file", readFileSync(memoryFile, 'utf8')],
     ['messages the skill agent on the other peer received', JSON.stringify([seenByTools, ran])],
     ['the registry (log)', reg.output()],
   ];

@@ -7,7 +7,11 @@ import { REPO } from '../web/build.ts';
 
 export const PY_AGENT = join(REPO, 'sidecar-node', 'test-fixtures', 'py_agent.py');
 
-export interface PyEvent { event: string; payload?: Record<string, unknown>; [k: string]: unknown }
+export interface PyEvent {
+  event: string;
+  payload?: Record<string, unknown>;
+  [k: string]: unknown;
+}
 
 /** Runs the stdlib Python agent; its JSON-line events are collected as they come. */
 export function pythonAgent(args: string[]): { child: ChildProcess; events: PyEvent[]; stderr: () => string; stdout: () => string } {
@@ -47,8 +51,11 @@ export async function findInRegistryData(dataDir: string, secret: string): Promi
   for (const f of filesUnder(dataDir)) if (readFileSync(f).includes(needle)) found.push(f);
   const db = await openDb({ dataDir });
   try {
-    const tables = await db.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'");
-    if (!tables.some((t) => t.table_name === 'audit') || !tables.some((t) => t.table_name === 'agents')) throw new Error(`unexpected tables: ${tables.map((t) => t.table_name)}`);
+    const tables = await db.query<{ table_name: string }>(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+    );
+    if (!tables.some((t) => t.table_name === 'audit') || !tables.some((t) => t.table_name === 'agents'))
+      throw new Error(`unexpected tables: ${tables.map((t) => t.table_name)}`);
     for (const { table_name } of tables) {
       const rows = await db.query<{ j: string }>(`SELECT row_to_json(t)::text AS j FROM "${table_name}" t`);
       if (rows.some((r) => r.j.includes(secret))) found.push(`table ${table_name}`);

@@ -111,7 +111,7 @@ test('an LLM agent in a tab streams its answer, calls a skill on a sidecar peer,
   assert.equal(await tool.getAttribute('data-tier'), 'direct');
   assert.match((await tool.textContent()) ?? '', /upper.*upper@pi-tools · on pi-tools · direct · \d+ ms.*→ "FROM THE TAB"/);
   await until('the answer using the result', async () => (await chatText(page)).includes('The upper tool says: "FROM THE TAB"'), 60_000);
-  assert.deepEqual(ran, [{ args: { text: 'from the tab' }, from: peerId, agent: 'assistant' }], 'the skill ran on the sidecar, asked by the tab\'s agent');
+  assert.deepEqual(ran, [{ args: { text: 'from the tab' }, from: peerId, agent: 'assistant' }], "the skill ran on the sidecar, asked by the tab's agent");
   await screenshot(page, 'llm-chat');
 
   // 3. Stop: the provider's stream ends (the stand-in sees the client go away).
@@ -131,11 +131,15 @@ test('an LLM agent in a tab streams its answer, calls a skill on a sidecar peer,
   await page.locator('[data-testid=local-agent][data-agent="assistant"][data-status=running]').waitFor({ timeout: 60_000 });
   await page.getByTestId('chat-target').selectOption({ label: `assistant@${peerId} on ${peerId} (this browser)` });
   await say(page, 'back again');
-  await until('an answer after the reload', async () => {
-    const text = await chatText(page);
-    if (!text.includes('Hello! You said: back again')) throw new Error(`the chat shows: …${text.slice(-300)}`);
-    return true;
-  }, 60_000);
+  await until(
+    'an answer after the reload',
+    async () => {
+      const text = await chatText(page);
+      if (!text.includes('Hello! You said: back again')) throw new Error(`the chat shows: …${text.slice(-300)}`);
+      return true;
+    },
+    60_000,
+  );
   // The model sees the conversation from before the reload (kept in IndexedDB by the worker), not the stopped answer.
   const seenByModel = stand.requests.at(-1)!.body.messages.map((m) => `${m.role}:${String(m.content)}`);
   assert.deepEqual(seenByModel.slice(1, 3), ['user:hello there, model', 'assistant:Hello! You said: hello there, model']);
@@ -165,12 +169,29 @@ test('the same kind of definition on a Pi (agent run agent.yaml), chatted with f
   const keyFile = join(dir, 'provider.key');
   writeFileSync(keyFile, KEY, { mode: 0o600 });
   const file = join(dir, 'agent.yaml');
-  writeFileSync(file, ['name: pi-assistant', 'provider:', '  kind: compatible', `  base_url: ${stand.baseUrl}`, '  model: stand-in-1', `  api_key_file: ${keyFile}`, 'skills: [reverse]'].join('\n'));
+  writeFileSync(
+    file,
+    [
+      'name: pi-assistant',
+      'provider:',
+      '  kind: compatible',
+      `  base_url: ${stand.baseUrl}`,
+      '  model: stand-in-1',
+      `  api_key_file: ${keyFile}`,
+      'skills: [reverse]',
+    ].join('\n'),
+  );
   // A skill only the Pi has (tabs have a built-in `upper` too): the tool call must run on the Pi.
   const reverse = await pi.agent({
     name: 'reverse',
     registerTimeoutMs: 30_000,
-    skills: { reverse: { description: 'Reverses a text', args_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] }, handler: (a: { text: string }) => [...a.text].reverse().join('') } },
+    skills: {
+      reverse: {
+        description: 'Reverses a text',
+        args_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
+        handler: (a: { text: string }) => [...a.text].reverse().join(''),
+      },
+    },
   });
   const runner = spawn(process.execPath, [SIDECAR_BIN, 'agent', 'run', file, '--ipc-socket', pi.socket], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
@@ -185,9 +206,9 @@ test('the same kind of definition on a Pi (agent run agent.yaml), chatted with f
     const tool = page.locator('[data-testid=msg-tool][data-skill=reverse][data-state=done]');
     await tool.waitFor({ timeout: 60_000 });
     assert.equal(await tool.getAttribute('data-agent'), 'reverse@pi-tools');
-    assert.equal(await tool.getAttribute('data-tier'), 'local', 'the skill is on the Pi\'s own sidecar');
+    assert.equal(await tool.getAttribute('data-tier'), 'local', "the skill is on the Pi's own sidecar");
     await until('the answer using the result', async () => (await chatText(page)).includes('The reverse tool says: "ip eht morf"'), 60_000);
-    assert.ok(!log.includes(KEY), 'the key is not in the agent\'s log');
+    assert.ok(!log.includes(KEY), "the key is not in the agent's log");
     await screenshot(page, 'llm-pi-chat');
     await context.close();
   } finally {
@@ -196,7 +217,7 @@ test('the same kind of definition on a Pi (agent run agent.yaml), chatted with f
   }
 });
 
-test('the key reaches the provider and nothing else: not the registry\'s database, logs or audit, not any peer, not the console', async () => {
+test("the key reaches the provider and nothing else: not the registry's database, logs or audit, not any peer, not the console", async () => {
   const places: [string, string][] = [
     ['the sidecar peer (log)', pi.output()],
     ['messages the agent on the sidecar received', JSON.stringify([seenByPi, ran])],

@@ -29,7 +29,9 @@ async function startPi(): Promise<AgentClient> {
     registerTimeoutMs: SLOW,
     skills: { pi_reverse: (a: { text: string }) => [...a.text].reverse().join('') },
   });
-  agent.on('message', (m) => { if (m.type === 'bulk') got.pi!.push((m.payload as { data: string }).data); });
+  agent.on('message', (m) => {
+    if (m.type === 'bulk') got.pi!.push((m.payload as { data: string }).data);
+  });
   return agent;
 }
 
@@ -41,7 +43,9 @@ before(async () => {
   [x1, x2] = await Promise.all([startSidecarProcess(stack.registry, 'x86-one'), startSidecarProcess(stack.registry, 'x86-two')]);
   pi = await startSidecarProcess(stack.registry, PI, { node: armNode, bin: pkg.bin, startTimeoutMs: SLOW, env: { HEARTBEAT_MS: '2000' } });
   [x1Agent, x2Agent, piAgent] = await Promise.all([x1.agent({ name: 'one' }), x2.agent({ name: 'two' }), startPi()]);
-  x2Agent.on('message', (m) => { if (m.type === 'bulk') got.x2!.push((m.payload as { data: string }).data); });
+  x2Agent.on('message', (m) => {
+    if (m.type === 'bulk') got.x2!.push((m.payload as { data: string }).data);
+  });
   tabPeer = (await openSignedIn(stack, stack.registry.adminKey)).peerId;
 });
 
@@ -51,18 +55,25 @@ after(async () => {
   await stack?.close();
 });
 
-test('the packed package installs for arm64 without dev dependencies and runs on node-datachannel\'s arm64 binary', () => {
+test("the packed package installs for arm64 without dev dependencies and runs on node-datachannel's arm64 binary", () => {
   const installed = installedPackages(pkg.dir);
   for (const dev of ['typescript', 'tsx', 'esbuild', 'vite', 'playwright-core']) assert.ok(!installed.includes(dev), `${dev} was installed`);
-  assert.deepEqual(installed.filter((p) => p.startsWith('@node-datachannel/')), ['@node-datachannel/linux-arm64-gnu']);
+  assert.deepEqual(
+    installed.filter((p) => p.startsWith('@node-datachannel/')),
+    ['@node-datachannel/linux-arm64-gnu'],
+  );
   assert.match(pi.output(), /\[webrtc\] using node-datachannel \(native libdatachannel\) on linux-arm64/);
 });
 
 test('the arm64 sidecar links with two x86-64 sidecars and a Chromium tab', async () => {
-  await waitFor(async () => {
-    const peers = await piAgent.listPeers();
-    return ['x86-one', 'x86-two', tabPeer].every((p) => peers.includes(p));
-  }, 'the Pi to list both sidecars and the tab', SLOW);
+  await waitFor(
+    async () => {
+      const peers = await piAgent.listPeers();
+      return ['x86-one', 'x86-two', tabPeer].every((p) => peers.includes(p));
+    },
+    'the Pi to list both sidecars and the tab',
+    SLOW,
+  );
   for (const a of [x1Agent, x2Agent]) await waitFor(async () => (await a.listPeers()).includes(PI), `${a.name} to list the Pi`, SLOW);
 });
 
@@ -77,9 +88,16 @@ test('messages, a 4 MiB message and delegate cross the links to and from the Pi'
   await waitFor(() => got.pi!.some((d) => d === big), 'the 4 MiB message at the Pi, intact', SLOW);
 
   // An x86-64 agent runs the Pi's skill over the direct tier; the Pi runs the tab's built-in one.
-  const toPi = (await x1Agent.task('delegate', { skill: 'pi_reverse', args: { text: 'arm64' } }, { timeoutMs: SLOW })) as { tier: string; peer_id: string; result: unknown };
+  const toPi = (await x1Agent.task('delegate', { skill: 'pi_reverse', args: { text: 'arm64' } }, { timeoutMs: SLOW })) as {
+    tier: string;
+    peer_id: string;
+    result: unknown;
+  };
   assert.deepEqual([toPi.tier, toPi.peer_id, toPi.result], ['direct', PI, '46mra']);
-  const fromPi = (await piAgent.task('delegate', { skill: 'upper', args: { text: 'from the pi' }, target_peer: tabPeer }, { timeoutMs: SLOW })) as { tier: string; result: unknown };
+  const fromPi = (await piAgent.task('delegate', { skill: 'upper', args: { text: 'from the pi' }, target_peer: tabPeer }, { timeoutMs: SLOW })) as {
+    tier: string;
+    result: unknown;
+  };
   assert.deepEqual([fromPi.tier, fromPi.result], ['direct', 'FROM THE PI']);
 });
 
@@ -89,10 +107,14 @@ test('kill -9 of the Pi: the others see it leave; restarted, it links again and 
   await waitFor(async () => !(await x1Agent.listPeers()).includes(PI), 'x86-one to drop the Pi', 60_000);
   pi = await pi.restart();
   piAgent = await startPi();
-  await waitFor(async () => {
-    const peers = await piAgent.listPeers();
-    return ['x86-one', 'x86-two', tabPeer].every((p) => peers.includes(p));
-  }, 'the restarted Pi to link again', SLOW);
+  await waitFor(
+    async () => {
+      const peers = await piAgent.listPeers();
+      return ['x86-one', 'x86-two', tabPeer].every((p) => peers.includes(p));
+    },
+    'the restarted Pi to link again',
+    SLOW,
+  );
   await waitFor(async () => (await x2Agent.listPeers()).includes(PI), 'x86-two to list the Pi again', SLOW);
   const again = (await x2Agent.task('pi_reverse', { text: 'back' }, { peer: PI, agent: 'sensor', timeoutMs: SLOW })) as string;
   assert.equal(again, 'kcab');

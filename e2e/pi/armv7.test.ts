@@ -33,16 +33,22 @@ const atX86: string[] = [];
 
 async function piAgentUp(): Promise<AgentClient> {
   const a = await pi.agent({ name: 'zero', registerTimeoutMs: SLOW, skills: { pi_sum: (x: { a: number; b: number }) => x.a + x.b } });
-  a.on('message', (m) => { if (m.type === 'bulk') atPi.push((m.payload as { data: string }).data); });
+  a.on('message', (m) => {
+    if (m.type === 'bulk') atPi.push((m.payload as { data: string }).data);
+  });
   return a;
 }
 
 /** Open at both ends (a message sent while the far end still connects is not delivered). */
 async function linked(peers: string[]): Promise<void> {
-  await waitFor(async () => {
-    const seen = await piAgent.listPeers(30_000);
-    return peers.every((p) => seen.includes(p));
-  }, `the Pi to link with ${peers.join(', ')}`, SLOW);
+  await waitFor(
+    async () => {
+      const seen = await piAgent.listPeers(30_000);
+      return peers.every((p) => seen.includes(p));
+    },
+    `the Pi to link with ${peers.join(', ')}`,
+    SLOW,
+  );
   await waitFor(async () => (await x86Agent.listPeers(30_000)).includes(piId), 'the x86-64 sidecar to list the Pi', SLOW);
 }
 
@@ -53,7 +59,9 @@ before(async () => {
   stack = await startWebStack();
   x86 = await startSidecarProcess(stack.registry, 'x86-host');
   x86Agent = await x86.agent({ name: 'host' });
-  x86Agent.on('message', (m) => { if (m.type === 'bulk') atX86.push((m.payload as { data: string }).data); });
+  x86Agent.on('message', (m) => {
+    if (m.type === 'bulk') atX86.push((m.payload as { data: string }).data);
+  });
   tabPeer = (await openSignedIn(stack, stack.registry.adminKey)).peerId;
   cage = memoryCage(`chatixia-armv7-${process.pid}`);
 });
@@ -66,11 +74,17 @@ after(async () => {
 });
 
 test('installed for 32-bit ARM: no native WebRTC binary, pairs with a code, starts on werift and says so', async () => {
-  assert.deepEqual(installedPackages(pkg.dir).filter((p) => p.startsWith('@node-datachannel/')), [], 'npm has no linux-arm binary');
+  assert.deepEqual(
+    installedPackages(pkg.dir).filter((p) => p.startsWith('@node-datachannel/')),
+    [],
+    'npm has no linux-arm binary',
+  );
   const admin = new RegistryClient({ baseUrl: stack.registry.url, apiKey: stack.registry.adminKey });
   const { code } = await admin.generatePairingCode();
   let out = '';
-  const pair = spawn(armNode, [pkg.bin, 'pair', code, '--registry-url', stack.registry.url, '--data-dir', dataDir, '--name', 'Pi Zero 2 W'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const pair = spawn(armNode, [pkg.bin, 'pair', code, '--registry-url', stack.registry.url, '--data-dir', dataDir, '--name', 'Pi Zero 2 W'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   pair.stdout.on('data', (d) => (out += d));
   pair.stderr.on('data', (d) => (out += d));
   const done = new Promise<number | null>((r) => pair.once('exit', r));
@@ -80,7 +94,11 @@ test('installed for 32-bit ARM: no native WebRTC binary, pairs with a code, star
   piId = entry.peer_id;
   // The normal start: no key given, the device token and certificate come from the data dir.
   pi = await startSidecarProcess(stack.registry, piId, {
-    node: armNode, bin: pkg.bin, apiKey: 'unused', startTimeoutMs: SLOW, prefix: cage.prefix,
+    node: armNode,
+    bin: pkg.bin,
+    apiKey: 'unused',
+    startTimeoutMs: SLOW,
+    prefix: cage.prefix,
     env: { API_KEY: '', REGISTRY_URL: '', SIDECAR_DATA_DIR: dataDir, HEARTBEAT_MS: '3000' },
   });
   piAgent = await piAgentUp();
@@ -97,9 +115,16 @@ test('the werift Pi links with an x86-64 sidecar and a Chromium tab; messages, 4
   piAgent.send('x86-host', { type: 'bulk', payload: { data: big } });
   await waitFor(() => atX86.some((d) => d === big), 'the 4 MiB message from the Pi, intact', SLOW);
   progress('delegate to and from the Pi');
-  const toPi = (await x86Agent.task('delegate', { skill: 'pi_sum', args: { a: 2, b: 40 } }, { timeoutMs: SLOW })) as { tier: string; peer_id: string; result: unknown };
+  const toPi = (await x86Agent.task('delegate', { skill: 'pi_sum', args: { a: 2, b: 40 } }, { timeoutMs: SLOW })) as {
+    tier: string;
+    peer_id: string;
+    result: unknown;
+  };
   assert.deepEqual([toPi.tier, toPi.peer_id, toPi.result], ['direct', piId, 42]);
-  const fromPi = (await piAgent.task('delegate', { skill: 'upper', args: { text: 'werift' }, target_peer: tabPeer }, { timeoutMs: SLOW })) as { tier: string; result: unknown };
+  const fromPi = (await piAgent.task('delegate', { skill: 'upper', args: { text: 'werift' }, target_peer: tabPeer }, { timeoutMs: SLOW })) as {
+    tier: string;
+    result: unknown;
+  };
   assert.deepEqual([fromPi.tier, fromPi.result], ['direct', 'WERIFT']);
 });
 

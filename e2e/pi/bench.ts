@@ -29,35 +29,66 @@ const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 const t0 = Date.now();
 const say = (m: string) => console.log(`${String(Math.round((Date.now() - t0) / 1000)).padStart(4)} s  ${m}`);
 
-interface Subject { key: string; label: string; node: string; bin: string; env?: Record<string, string> }
+interface Subject {
+  key: string;
+  label: string;
+  node: string;
+  bin: string;
+  env?: Record<string, string>;
+}
 interface Figures {
-  label: string; startS: number; connectMs: number[]; mibPerS: number[];
-  rest: { cpuPct: number; rssMiB: number }; relay: { cpuPct: number; rssMiB: number; delivered: number; offered: number };
-  peakMiB: number; oomKills: number; linksKept: boolean;
+  label: string;
+  startS: number;
+  connectMs: number[];
+  mibPerS: number[];
+  rest: { cpuPct: number; rssMiB: number };
+  relay: { cpuPct: number; rssMiB: number; delivered: number; offered: number };
+  peakMiB: number;
+  oomKills: number;
+  linksKept: boolean;
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 const spread = (xs: number[], d = 0) => `${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)}`;
-const stampOf = (out: string, re: RegExp) => { const l = out.split('\n').find((x) => re.test(x)); return l ? Date.parse(l.slice(0, 24)) : NaN; };
+const stampOf = (out: string, re: RegExp) => {
+  const l = out.split('\n').find((x) => re.test(x));
+  return l ? Date.parse(l.slice(0, 24)) : NaN;
+};
 
 /** CPU (% of one core) and the largest RSS of a process over `ms`, while `during` runs. */
 async function sample(pid: number, ms: number, during: () => Promise<void> = async () => {}): Promise<{ cpuPct: number; rssMiB: number }> {
-  const ticks = () => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return Number(f[11]) + Number(f[12]); };
+  const ticks = () => {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(f[11]) + Number(f[12]);
+  };
   const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-  const c0 = ticks(), s0 = Date.now();
+  const c0 = ticks(),
+    s0 = Date.now();
   let maxRss = rss();
-  const timer = setInterval(() => { maxRss = Math.max(maxRss, rss()); }, 500);
+  const timer = setInterval(() => {
+    maxRss = Math.max(maxRss, rss());
+  }, 500);
   await Promise.all([during(), new Promise((r) => setTimeout(r, ms))]);
   clearInterval(timer);
   // USER_HZ is 100 on Linux.
-  return { cpuPct: ((ticks() - c0) / 100) / ((Date.now() - s0) / 1000) * 100, rssMiB: Math.max(maxRss, rss()) };
+  return { cpuPct: ((ticks() - c0) / 100 / ((Date.now() - s0) / 1000)) * 100, rssMiB: Math.max(maxRss, rss()) };
 }
 
 async function measure(reg: RegistryProcess, s: Subject, P: { sc: SidecarProcess; agent: AgentClient }, Q: AgentClient): Promise<Figures> {
   const id = `bench-${s.key}`;
   const cage = memoryCage(`chatixia-bench-${s.key}`);
   const spawned = Date.now();
-  const sc = await startSidecarProcess(reg, id, { node: s.node, bin: s.bin, prefix: cage.prefix, startTimeoutMs: SLOW, env: { HEARTBEAT_MS: '3000', ...s.env } });
+  const sc = await startSidecarProcess(reg, id, {
+    node: s.node,
+    bin: s.bin,
+    prefix: cage.prefix,
+    startTimeoutMs: SLOW,
+    env: { HEARTBEAT_MS: '3000', ...s.env },
+  });
   const agent = await sc.agent({ name: 'relay', registerTimeoutMs: SLOW });
   await waitFor(() => /is in the mesh/.test(sc.output()), `${id} in the mesh`, SLOW);
   const startS = (stampOf(sc.output(), /is in the mesh/) - spawned) / 1000;
@@ -86,7 +117,9 @@ async function measure(reg: RegistryProcess, s: Subject, P: { sc: SidecarProcess
   const mibPerS: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     let arrived = 0;
-    const onMsg = (m: { type: string }) => { if (m.type === 'bench_bulk') arrived = Date.now(); };
+    const onMsg = (m: { type: string }) => {
+      if (m.type === 'bench_bulk') arrived = Date.now();
+    };
     Q.on('message', onMsg);
     const sent = Date.now();
     agent.send('x86-q', { type: 'bench_bulk', payload: { data: big } });
@@ -98,9 +131,13 @@ async function measure(reg: RegistryProcess, s: Subject, P: { sc: SidecarProcess
 
   // Relay: P → subject's agent → Q, 32 KiB ten times a second.
   let delivered = 0;
-  const onRelayed = (m: { type: string }) => { if (m.type === 'bench_relayed') delivered++; };
+  const onRelayed = (m: { type: string }) => {
+    if (m.type === 'bench_relayed') delivered++;
+  };
   Q.on('message', onRelayed);
-  agent.on('message', (m) => { if (m.type === 'bench_relay') agent.send('x86-q', { type: 'bench_relayed', payload: m.payload }); });
+  agent.on('message', (m) => {
+    if (m.type === 'bench_relay') agent.send('x86-q', { type: 'bench_relayed', payload: m.payload });
+  });
   const chunk = 'r'.repeat(32 * 1024);
   let offered = 0;
   const relay = await sample(pid, 15_000, async () => {
@@ -114,10 +151,19 @@ async function measure(reg: RegistryProcess, s: Subject, P: { sc: SidecarProcess
   Q.off('message', onRelayed);
   const linksKept = sc.child.exitCode === null && (await agent.listPeers(30_000).catch(() => [])).filter((p) => p === 'x86-p' || p === 'x86-q').length === 2;
   const f: Figures = {
-    label: s.label, startS, connectMs, mibPerS, rest, relay: { ...relay, delivered, offered },
-    peakMiB: cage.peakBytes() / 1048576, oomKills: cage.oomKills(), linksKept,
+    label: s.label,
+    startS,
+    connectMs,
+    mibPerS,
+    rest,
+    relay: { ...relay, delivered, offered },
+    peakMiB: cage.peakBytes() / 1048576,
+    oomKills: cage.oomKills(),
+    linksKept,
   };
-  say(`${s.label}: rest ${rest.cpuPct.toFixed(1)} % ${rest.rssMiB.toFixed(0)} MiB; relay ${relay.cpuPct.toFixed(1)} % ${relay.rssMiB.toFixed(0)} MiB (${delivered}/${offered}); cgroup peak ${f.peakMiB.toFixed(0)} MiB, OOM kills ${f.oomKills}, links kept: ${linksKept}`);
+  say(
+    `${s.label}: rest ${rest.cpuPct.toFixed(1)} % ${rest.rssMiB.toFixed(0)} MiB; relay ${relay.cpuPct.toFixed(1)} % ${relay.rssMiB.toFixed(0)} MiB (${delivered}/${offered}); cgroup peak ${f.peakMiB.toFixed(0)} MiB, OOM kills ${f.oomKills}, links kept: ${linksKept}`,
+  );
   agent.close();
   await sc.stop();
   cage.remove();
@@ -128,14 +174,20 @@ function report(all: Figures[], meta: string): string {
   const base = all[0]!;
   const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(a / b < 0.95 ? 2 : 1)}×` : 'n/a');
   const lines = [
-    '# Pi figures (npm run bench:pi)', '', meta, '',
-    'Connect: P\'s signaling registration → link open (identity proofs included). 4 MiB: one message, subject → x86-64 peer.',
-    'CPU in % of one core; RSS and the cgroup peak in MiB; ratios against the first row, measured in the same run.', '',
+    '# Pi figures (npm run bench:pi)',
+    '',
+    meta,
+    '',
+    "Connect: P's signaling registration → link open (identity proofs included). 4 MiB: one message, subject → x86-64 peer.",
+    'CPU in % of one core; RSS and the cgroup peak in MiB; ratios against the first row, measured in the same run.',
+    '',
     '| subject | start s | connect ms, median (min–max) | 4 MiB MiB/s, median (min–max) | rest CPU % | rest RSS | relay CPU % | relay RSS | relayed | 512 MB cgroup: peak, OOM kills, links kept |',
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const f of all) {
-    lines.push(`| ${f.label} | ${f.startS.toFixed(1)} (${ratio(f.startS, base.startS)}) | ${median(f.connectMs).toFixed(0)} (${spread(f.connectMs)}) ${ratio(median(f.connectMs), median(base.connectMs))} | ${median(f.mibPerS).toFixed(2)} (${spread(f.mibPerS, 2)}) ${ratio(median(f.mibPerS), median(base.mibPerS))} | ${f.rest.cpuPct.toFixed(1)} (${ratio(f.rest.cpuPct, base.rest.cpuPct)}) | ${f.rest.rssMiB.toFixed(0)} (${ratio(f.rest.rssMiB, base.rest.rssMiB)}) | ${f.relay.cpuPct.toFixed(1)} (${ratio(f.relay.cpuPct, base.relay.cpuPct)}) | ${f.relay.rssMiB.toFixed(0)} (${ratio(f.relay.rssMiB, base.relay.rssMiB)}) | ${f.relay.delivered}/${f.relay.offered} | ${f.peakMiB.toFixed(0)}, ${f.oomKills}, ${f.linksKept ? 'yes' : 'NO'} |`);
+    lines.push(
+      `| ${f.label} | ${f.startS.toFixed(1)} (${ratio(f.startS, base.startS)}) | ${median(f.connectMs).toFixed(0)} (${spread(f.connectMs)}) ${ratio(median(f.connectMs), median(base.connectMs))} | ${median(f.mibPerS).toFixed(2)} (${spread(f.mibPerS, 2)}) ${ratio(median(f.mibPerS), median(base.mibPerS))} | ${f.rest.cpuPct.toFixed(1)} (${ratio(f.rest.cpuPct, base.rest.cpuPct)}) | ${f.rest.rssMiB.toFixed(0)} (${ratio(f.rest.rssMiB, base.rest.rssMiB)}) | ${f.relay.cpuPct.toFixed(1)} (${ratio(f.relay.cpuPct, base.relay.cpuPct)}) | ${f.relay.rssMiB.toFixed(0)} (${ratio(f.relay.rssMiB, base.relay.rssMiB)}) | ${f.relay.delivered}/${f.relay.offered} | ${f.peakMiB.toFixed(0)}, ${f.oomKills}, ${f.linksKept ? 'yes' : 'NO'} |`,
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -160,7 +212,8 @@ const all: Figures[] = [];
 try {
   for (const s of subjects) all.push(await measure(reg, s, P, Q));
 } finally {
-  P.agent.close(); Q.close();
+  P.agent.close();
+  Q.close();
   await Promise.all([P.sc.stop(), qSc.stop()]);
   await reg.stop();
 }

@@ -30,20 +30,36 @@ test('the package holds bundled JavaScript, the unit and a README; it depends on
   assert.ok(files.includes('package/bin/chatixia-sidecar.mjs'));
   assert.ok(files.includes(`package/systemd/${SYSTEMD_UNIT}`));
   assert.ok(files.includes('package/README.md'));
-  assert.deepEqual(files.filter((f) => /\.tsx?$/.test(f)), [], 'no TypeScript in the package');
-  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { bin: Record<string, string>; dependencies: Record<string, string>; devDependencies?: unknown };
+  assert.deepEqual(
+    files.filter((f) => /\.tsx?$/.test(f)),
+    [],
+    'no TypeScript in the package',
+  );
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    bin: Record<string, string>;
+    dependencies: Record<string, string>;
+    devDependencies?: unknown;
+  };
   assert.deepEqual(Object.keys(pkg.dependencies).sort(), ['node-datachannel', 'werift']);
   assert.equal(pkg.devDependencies, undefined);
   assert.equal(pkg.bin['chatixia-sidecar'], 'bin/chatixia-sidecar.mjs');
   const entry = readFileSync(join(dir, 'bin', 'chatixia-sidecar.mjs'), 'utf8');
   assert.ok(entry.startsWith('#!/usr/bin/env node\n'));
-  assert.doesNotMatch(readdirSync(join(dir, 'bin')).map((f) => readFileSync(join(dir, 'bin', f), 'utf8')).join('\n'), /from ['"]tsx/);
+  assert.doesNotMatch(
+    readdirSync(join(dir, 'bin'))
+      .map((f) => readFileSync(join(dir, 'bin', f), 'utf8'))
+      .join('\n'),
+    /from ['"]tsx/,
+  );
   // Runs with plain node (no loader): --help, and a readable error with exit 2 for a bad option.
   const help = spawnSync(process.execPath, [join(dir, 'bin', 'chatixia-sidecar.mjs'), '--help'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
   assert.equal(help.status, 0, help.stderr);
   assert.match(help.stdout, /chatixia-sidecar pair <code>/);
   assert.match(help.stdout, /WEBRTC_STACK/);
-  const bad = spawnSync(process.execPath, [join(dir, 'bin', 'chatixia-sidecar.mjs')], { encoding: 'utf8', env: { PATH: process.env.PATH, API_KEY: 'k', WEBRTC_STACK: 'libwebrtc' } });
+  const bad = spawnSync(process.execPath, [join(dir, 'bin', 'chatixia-sidecar.mjs')], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, API_KEY: 'k', WEBRTC_STACK: 'libwebrtc' },
+  });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /WEBRTC_STACK must be node-datachannel or werift/);
 });

@@ -14,14 +14,18 @@ import { tempDir } from '../../sidecar-node/test-support.ts';
 const SETUP = fileURLToPath(new URL('./setup.sh', import.meta.url));
 
 /** The ARM Node binaries, runnable as plain programs once binfmt_misc knows qemu. */
-export interface ArmNodes { arm64: string; armv7l: string }
+export interface ArmNodes {
+  arm64: string;
+  armv7l: string;
+}
 
 /** Runs setup.sh (idempotent; needs root and, the first time, apt and npm). */
 export function setUpEmulation(): ArmNodes {
   const r = spawnSync('bash', [SETUP], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) throw new Error(`e2e/pi/setup.sh failed (exit ${r.status}): it needs root, apt and the npm registry`);
   const get = (k: string) => new RegExp(`^${k}=(.+)$`, 'm').exec(r.stdout)?.[1];
-  const arm64 = get('arm64'), armv7l = get('armv7l');
+  const arm64 = get('arm64'),
+    armv7l = get('armv7l');
   if (!arm64 || !armv7l) throw new Error(`e2e/pi/setup.sh printed no Node paths:\n${r.stdout}`);
   return { arm64, armv7l };
 }
@@ -33,14 +37,19 @@ export async function installPacked(cpu: 'x64' | 'arm64' | 'arm'): Promise<{ dir
   const tarball = await (packed ??= buildSidecarPackage({ pack: true }).then((r) => r.tarball!));
   const dir = tempDir(`chatixia-pi-${cpu}-`);
   writeFileSync(join(dir, 'package.json'), '{"private":true}\n');
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', `--cpu=${cpu}`, '--os=linux', '--libc=glibc', '--omit=dev', tarball], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', `--cpu=${cpu}`, '--os=linux', '--libc=glibc', '--omit=dev', tarball], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   return { dir, bin: join(dir, 'node_modules', 'chatixia-sidecar', 'bin', 'chatixia-sidecar.mjs') };
 }
 
 /** The packages an install holds (scoped ones as @scope/name). */
 export function installedPackages(dir: string): string[] {
   const nm = join(dir, 'node_modules');
-  return readdirSync(nm).filter((n) => !n.startsWith('.')).flatMap((n) => (n.startsWith('@') ? readdirSync(join(nm, n)).map((m) => `${n}/${m}`) : [n]));
+  return readdirSync(nm)
+    .filter((n) => !n.startsWith('.'))
+    .flatMap((n) => (n.startsWith('@') ? readdirSync(join(nm, n)).map((m) => `${n}/${m}`) : [n]));
 }
 
 /**
@@ -81,7 +90,11 @@ export function memoryCage(name: string, limitBytes = 512 * 1024 * 1024): Memory
     peakBytes: () => Number(v2 ? (existsSync(join(dir, 'memory.peak')) ? read('memory.peak') : read('memory.current')) : read('memory.max_usage_in_bytes')),
     oomKills: () => Number(/^oom_kill (\d+)/m.exec(read(v2 ? 'memory.events' : 'memory.oom_control'))?.[1] ?? 0),
     remove: () => {
-      try { rmdirSync(dir); } catch { /* still has a process: the kernel removes nothing, try later */ }
+      try {
+        rmdirSync(dir);
+      } catch {
+        /* still has a process: the kernel removes nothing, try later */
+      }
     },
   };
 }

@@ -37,24 +37,48 @@ export async function startMitmRelay(o: { registryWsUrl: string; victim: string;
 
   wss.on('connection', (down, req) => {
     sockets.add(down);
-    const protocols = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const protocols = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const up = new WebSocket(o.registryWsUrl, protocols);
     sockets.add(up);
     const toUp: string[] = [];
     const sendUp = (t: string) => (up.readyState === WebSocket.OPEN ? up.send(t) : toUp.push(t));
-    up.on('open', () => { for (const t of toUp.splice(0)) up.send(t); });
+    up.on('open', () => {
+      for (const t of toUp.splice(0)) up.send(t);
+    });
     const ctor = RTCPeerConnection as unknown as RTCPeerConnectionCtor;
     const common = { RTCPeerConnection: ctor, rtcConfig: () => ({ iceServers: [] }), shouldRedial: () => false, connectTimeoutMs: 15_000 };
     // Leg 1: the relay plays `other` towards the victim. Leg 2: it plays the victim towards `other`.
-    const towardsVictim = new PeerLink({ ...common, localId: o.other, remoteId: o.victim,
-      signal: (type, payload) => { if (down.readyState !== WebSocket.OPEN) return false; down.send(encodeSignal(type, o.other, payload, o.victim)); return true; } });
-    const towardsOther = new PeerLink({ ...common, localId: o.victim, remoteId: o.other,
-      signal: (type, payload) => { sendUp(encodeSignal(type, o.victim, payload, o.other)); return true; } });
+    const towardsVictim = new PeerLink({
+      ...common,
+      localId: o.other,
+      remoteId: o.victim,
+      signal: (type, payload) => {
+        if (down.readyState !== WebSocket.OPEN) return false;
+        down.send(encodeSignal(type, o.other, payload, o.victim));
+        return true;
+      },
+    });
+    const towardsOther = new PeerLink({
+      ...common,
+      localId: o.victim,
+      remoteId: o.other,
+      signal: (type, payload) => {
+        sendUp(encodeSignal(type, o.victim, payload, o.other));
+        return true;
+      },
+    });
     links.push(towardsVictim, towardsOther);
     const pipe = (from: PeerLink, to: PeerLink) => {
       const held: string[] = [];
-      from.on('open', () => { legs++; });
-      to.on('open', () => { for (const t of held.splice(0)) void to.send(t).catch(() => {}); });
+      from.on('open', () => {
+        legs++;
+      });
+      to.on('open', () => {
+        for (const t of held.splice(0)) void to.send(t).catch(() => {});
+      });
       from.on('message', (text) => {
         forwarded++;
         if (to.isOpen) void to.send(text).catch(() => {});

@@ -13,8 +13,12 @@ import { startWebStack, openSignedIn, watchErrors, until, topologyOf, screenshot
 import { RegistryClient, type RegistryError } from '../../mesh/registry-client.ts';
 
 let stack: WebStack;
-before(async () => { stack = await startWebStack(); });
-after(async () => { await stack?.close(); });
+before(async () => {
+  stack = await startWebStack();
+});
+after(async () => {
+  await stack?.close();
+});
 
 const HOSTILE = 'Phone <img src=x onerror="window.__pwned=1"><b>bold</b>';
 
@@ -47,7 +51,9 @@ test('pair a browser by the QR link: waiting → admin approves live → token w
   const phone = await openPairLink(code, HOSTILE);
   await phone.page.getByTestId('pair-waiting').waitFor({ timeout: 15_000 });
   await screenshot(phone.page, 'pairing-phone-waiting');
-  await phone.page.evaluate(() => { (window as unknown as { __marker: number }).__marker = 42; });
+  await phone.page.evaluate(() => {
+    (window as unknown as { __marker: number }).__marker = 42;
+  });
 
   // The request appears live at the admin; its name is text, not markup.
   const row = admin.page.locator('[data-testid=device][data-status=pending_approval]');
@@ -63,25 +69,35 @@ test('pair a browser by the QR link: waiting → admin approves live → token w
   await phone.page.getByTestId('self-peer-id').waitFor({ timeout: 30_000 });
   assert.equal((await phone.page.getByTestId('self-peer-id').textContent())?.trim(), phonePeer);
   assert.equal(await phone.page.evaluate(() => (window as unknown as { __marker?: number }).__marker), 42, 'no reload');
-  const stored = await phone.page.evaluate(() => new Promise<string>((resolve, reject) => {
-    const req = indexedDB.open('chatixia');
-    req.onsuccess = () => {
-      const get = req.result.transaction('kv').objectStore('kv').get('credential');
-      get.onsuccess = () => resolve(String(get.result));
-      get.onerror = () => reject(get.error);
-    };
-    req.onerror = () => reject(req.error);
-  }));
+  const stored = await phone.page.evaluate(
+    () =>
+      new Promise<string>((resolve, reject) => {
+        const req = indexedDB.open('chatixia');
+        req.onsuccess = () => {
+          const get = req.result.transaction('kv').objectStore('kv').get('credential');
+          get.onsuccess = () => resolve(String(get.result));
+          get.onerror = () => reject(get.error);
+        };
+        req.onerror = () => reject(req.error);
+      }),
+  );
   assert.match(stored, /^dt_/, 'the device token is kept in IndexedDB');
-  await until('the phone\'s device identity', async () => /Device identity: peer /.test((await phone.page.getByTestId('identity').textContent()) ?? ''), 20_000);
+  await until("the phone's device identity", async () => /Device identity: peer /.test((await phone.page.getByTestId('identity').textContent()) ?? ''), 20_000);
 
   // Admin tab and phone link up (both hold certificates: the link opened only after both proofs).
-  const hasEdge = async () => (await topologyOf(admin.page)).edges.some((e) => (e.a === phonePeer || e.b === phonePeer) && (e.a === admin.peerId || e.b === admin.peerId) && e.path !== 'http');
+  const hasEdge = async () =>
+    (await topologyOf(admin.page)).edges.some(
+      (e) => (e.a === phonePeer || e.b === phonePeer) && (e.a === admin.peerId || e.b === admin.peerId) && e.path !== 'http',
+    );
   await until('a DataChannel between the admin tab and the phone', hasEdge, 40_000);
-  await until('audit entries for the approval and the claim', async () => {
-    const actions = await admin.page.locator('[data-testid=audit-entry]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
-    return actions.some((a) => a?.includes('approve')) && actions.some((a) => a?.includes('claim'));
-  }, 15_000);
+  await until(
+    'audit entries for the approval and the claim',
+    async () => {
+      const actions = await admin.page.locator('[data-testid=audit-entry]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
+      return actions.some((a) => a?.includes('approve')) && actions.some((a) => a?.includes('claim'));
+    },
+    15_000,
+  );
   assert.equal(await phone.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
   assert.equal(await admin.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
 
@@ -126,7 +142,12 @@ test('a non-admin sees no admin panels and the registry refuses it the admin rou
   assert.equal(await agent.page.getByTestId('devices').count(), 0);
   assert.equal(await agent.page.getByTestId('audit').count(), 0);
   const client = new RegistryClient({ baseUrl: stack.registry.url, apiKey: key });
-  for (const call of [() => client.generatePairingCode(), () => client.pendingPairings(), () => client.audit(), () => client.approvePairing('00000000-0000-0000-0000-000000000000')]) {
+  for (const call of [
+    () => client.generatePairingCode(),
+    () => client.pendingPairings(),
+    () => client.audit(),
+    () => client.approvePairing('00000000-0000-0000-0000-000000000000'),
+  ]) {
     await assert.rejects(call(), (e: RegistryError) => e.status === 403);
   }
   await agent.context.close();
@@ -142,26 +163,37 @@ test('a browser that trusted another registry CA is warned before the code is us
   page.on('dialog', (d) => void d.accept());
   await page.goto(`${stack.registry.url}/pair?code=${code}`);
   // As if this browser had paired with a registry that was since replaced.
-  await page.evaluate((jwk) => new Promise<void>((resolve, reject) => {
-    const req = indexedDB.open('chatixia-identity', 1);
-    req.onupgradeneeded = () => {
-      req.result.createObjectStore('keys');
-      req.result.createObjectStore('known_peers', { keyPath: 'peer_id' });
-      req.result.createObjectStore('meta');
-    };
-    req.onsuccess = () => {
-      const tx = req.result.transaction('meta', 'readwrite');
-      tx.objectStore('meta').put(jwk, 'pinned_ca');
-      tx.oncomplete = () => { req.result.close(); resolve(); };
-      tx.onerror = () => reject(tx.error);
-    };
-    req.onerror = () => reject(req.error);
-  }), { kty, crv, x, y });
+  await page.evaluate(
+    (jwk) =>
+      new Promise<void>((resolve, reject) => {
+        const req = indexedDB.open('chatixia-identity', 1);
+        req.onupgradeneeded = () => {
+          req.result.createObjectStore('keys');
+          req.result.createObjectStore('known_peers', { keyPath: 'peer_id' });
+          req.result.createObjectStore('meta');
+        };
+        req.onsuccess = () => {
+          const tx = req.result.transaction('meta', 'readwrite');
+          tx.objectStore('meta').put(jwk, 'pinned_ca');
+          tx.oncomplete = () => {
+            req.result.close();
+            resolve();
+          };
+          tx.onerror = () => reject(tx.error);
+        };
+        req.onerror = () => reject(req.error);
+      }),
+    { kty, crv, x, y },
+  );
   await page.locator('#pair-name').fill('reinstalled-case');
   await page.getByRole('button', { name: 'Pair' }).click();
   await page.getByTestId('pair-ca-conflict').waitFor({ timeout: 15_000 });
   const client = new RegistryClient({ baseUrl: stack.registry.url, apiKey: stack.registry.adminKey });
-  assert.equal((await client.pendingPairings()).some((p) => p.agent_name === 'reinstalled-case'), false, 'the code was not used');
+  assert.equal(
+    (await client.pendingPairings()).some((p) => p.agent_name === 'reinstalled-case'),
+    false,
+    'the code was not used',
+  );
 
   await page.getByRole('button', { name: 'Forget the old registry' }).click();
   await until('the warning gone', async () => (await page.getByTestId('pair-ca-conflict').count()) === 0, 10_000);

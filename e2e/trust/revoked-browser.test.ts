@@ -9,8 +9,12 @@ import assert from 'node:assert/strict';
 import { startWebStack, openSignedIn, watchErrors, until, topologyOf, screenshot, PHONE, type WebStack } from '../web/helpers.ts';
 
 let stack: WebStack;
-before(async () => { stack = await startWebStack(); });
-after(async () => { await stack?.close(); });
+before(async () => {
+  stack = await startWebStack();
+});
+after(async () => {
+  await stack?.close();
+});
 
 test('a revoked phone says so, offers to pair again and goes quiet; the admin stops offering its agents', async () => {
   const admin = await openSignedIn(stack, stack.registry.adminKey);
@@ -22,7 +26,7 @@ test('a revoked phone says so, offers to pair again and goes quiet; the admin st
   const phone = await context.newPage();
   const errors = watchErrors(phone);
   await phone.goto(`${stack.registry.url}/pair?code=${code}`);
-  await phone.locator('#pair-name').fill('Anna\'s phone');
+  await phone.locator('#pair-name').fill("Anna's phone");
   await phone.getByRole('button', { name: 'Pair' }).click();
   const row = admin.page.locator('[data-testid=device][data-status=pending_approval]');
   await row.waitFor({ timeout: 15_000 });
@@ -38,8 +42,12 @@ test('a revoked phone says so, offers to pair again and goes quiet; the admin st
   // Revoke; from the moment the phone says so, it sends nothing more.
   const after: string[] = [];
   let quietFrom = 0;
-  phone.on('request', (r) => { if (quietFrom) after.push(`${r.method()} ${new URL(r.url()).pathname}`); });
-  phone.on('websocket', (ws) => { if (quietFrom) after.push(`websocket ${ws.url()}`); });
+  phone.on('request', (r) => {
+    if (quietFrom) after.push(`${r.method()} ${new URL(r.url()).pathname}`);
+  });
+  phone.on('websocket', (ws) => {
+    if (quietFrom) after.push(`websocket ${ws.url()}`);
+  });
   const t0 = Date.now();
   await admin.page.locator(`[data-testid=device][data-peer="${phonePeer}"][data-status=approved]`).getByRole('button', { name: 'Revoke' }).click();
 
@@ -58,8 +66,12 @@ test('a revoked phone says so, offers to pair again and goes quiet; the admin st
   await screenshot(phone, 'revoked-phone');
 
   // The admin: its agents leave at once; chat and dispatch no longer offer them.
-  await until('the phone\'s agents gone from the admin\'s list', async () =>
-    (await admin.page.locator(`[data-testid=agent-row][data-peer="${phonePeer}"], [data-testid=agent-row][data-agent="${phoneAgent}"]`).count()) === 0, 5000);
+  await until(
+    "the phone's agents gone from the admin's list",
+    async () =>
+      (await admin.page.locator(`[data-testid=agent-row][data-peer="${phonePeer}"], [data-testid=agent-row][data-agent="${phoneAgent}"]`).count()) === 0,
+    5000,
+  );
   console.log(`# its agents left the admin's dashboard ${Date.now() - t0} ms after the click`);
   await admin.page.getByTestId('chat-gone').waitFor({ timeout: 5000 });
   assert.ok(await admin.page.locator('#chat-input').isDisabled(), 'chat still offered to a revoked agent');

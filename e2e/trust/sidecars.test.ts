@@ -38,11 +38,18 @@ const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
 /** Runs `chatixia-sidecar pair …`; resolves with its exit code and output; `out()` reads output so far. */
 function runPair(args: string[], env: Record<string, string> = {}) {
   let out = '';
-  const child = spawn(process.execPath, [SIDECAR_BIN, 'pair', ...args], { env: { ...process.env, API_KEY: '', DEVICE_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [SIDECAR_BIN, 'pair', ...args], {
+    env: { ...process.env, API_KEY: '', DEVICE_TOKEN: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const done = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  running.push({ stop: async () => { child.kill('SIGKILL'); } });
+  running.push({
+    stop: async () => {
+      child.kill('SIGKILL');
+    },
+  });
   return { out: () => out, done };
 }
 
@@ -67,7 +74,11 @@ test('chatixia-sidecar pair: waits for approval, stores 0600 files, starts with 
   // The normal start finds the device token in the data dir (no API key) and joins with the stored certificate.
   const c = await sidecar(r, entry.peer_id, { apiKey: 'unused', env: { API_KEY: '', REGISTRY_URL: '', SIDECAR_DATA_DIR: dir } });
   assert.equal(mode(c.socket), '600');
-  await waitFor(() => a.output().includes(`peer connected: ${entry.peer_id}`) && c.output().includes('peer connected: trust-a'), 'A and C linked with proofs', 30_000);
+  await waitFor(
+    () => a.output().includes(`peer connected: ${entry.peer_id}`) && c.output().includes('peer connected: trust-a'),
+    'A and C linked with proofs',
+    30_000,
+  );
   assert.match(c.output(), /certificate loaded: peer .* every link must prove its identity/);
   assert.match(a.output(), /certificate issued: peer trust-a/);
 
@@ -80,7 +91,12 @@ test('chatixia-sidecar pair: waits for approval, stores 0600 files, starts with 
   const exited = await waitFor(() => c.child.exitCode ?? null, 'the revoked sidecar to exit by itself', 15_000);
   assert.equal(exited, REVOKED_EXIT_CODE, c.output());
   const said = c.output().slice(c.output().indexOf('revoked:'));
-  assert.match(said, new RegExp(`revoked: device ${entry.peer_id} was revoked by an admin.*Pair it again: chatixia-sidecar pair <code> --registry-url ${r.url.replace(/[.]/g, '\\.')}.*Exiting with status 77 \\(a systemd unit needs RestartPreventExitStatus=77\\)`));
+  assert.match(
+    said,
+    new RegExp(
+      `revoked: device ${entry.peer_id} was revoked by an admin.*Pair it again: chatixia-sidecar pair <code> --registry-url ${r.url.replace(/[.]/g, '\\.')}.*Exiting with status 77 \\(a systemd unit needs RestartPreventExitStatus=77\\)`,
+    ),
+  );
   assert.doesNotMatch(said, /retrying|reconnecting in|registry not reachable/, 'it retried after the revocation');
   // It cannot come back: refused at start, with the same status (systemd does not restart it).
   const again = await c.restart();
@@ -98,7 +114,10 @@ test('a sidecar whose API key is deleted says so and exits 77 without retrying',
   await admin(r).deleteKey('key-gone');
   const exited = await waitFor(() => s.child.exitCode ?? null, 'the sidecar to exit by itself', 15_000);
   assert.equal(exited, REVOKED_EXIT_CODE, s.output());
-  assert.match(s.output(), /revoked: the API key of key-gone was deleted by an admin.*Ask an admin for a new API key \(dashboard → API keys\) and set API_KEY\. Exiting with status 77/);
+  assert.match(
+    s.output(),
+    /revoked: the API key of key-gone was deleted by an admin.*Ask an admin for a new API key \(dashboard → API keys\) and set API_KEY\. Exiting with status 77/,
+  );
 });
 
 test('pair: a rejected request and an expired code end with a clear message and exit 1', async () => {
@@ -127,7 +146,7 @@ test('a man in the middle on the signaling path (own DTLS on both legs, fingerpr
   const b = await sidecar(r, 'mitm-b', { env: { SIGNALING_URL: relay.url } });
   // The relay really is in the middle: DTLS came up on both of its legs and it carried frames.
   await waitFor(() => relay.legsOpen() >= 2 && relay.forwarded() >= 1, 'both legs of the relay open', 30_000);
-  await waitFor(() => /link to mitm-b refused: bad_signature/.test(a.output()), 'A refusing B\'s proof', 15_000);
+  await waitFor(() => /link to mitm-b refused: bad_signature/.test(a.output()), "A refusing B's proof", 15_000);
   await waitFor(() => /link to mitm-a refused/.test(b.output()), 'B refusing / refused', 15_000);
   assert.ok(!a.output().includes('peer connected: mitm-b'), 'A never opened the link');
   assert.ok(!b.output().includes('peer connected: mitm-a'), 'B never opened the link');

@@ -12,8 +12,12 @@ import { startWebStack, openSignedIn, until, watchErrors, PHONE, type WebStack }
 import { RegistryClient } from '../../mesh/registry-client.ts';
 
 let stack: WebStack;
-before(async () => { stack = await startWebStack(); });
-after(async () => { await stack?.close(); });
+before(async () => {
+  stack = await startWebStack();
+});
+after(async () => {
+  await stack?.close();
+});
 
 const tokenStatus = async (key: string) => (await fetch(`${stack.registry.url}/api/token`, { method: 'POST', headers: { 'X-API-Key': key } })).status;
 
@@ -35,7 +39,7 @@ test('the API keys card creates a key shown once, lists it, and deletes it', asy
   await admin.page.reload();
   await card.locator('[data-testid=key-row][data-peer=pi-garage]').waitFor({ timeout: 30_000 });
   assert.equal(await card.getByTestId('key-secret').count(), 0);
-  assert.ok(!((await admin.page.content()).includes(secret)), 'the secret is shown again');
+  assert.ok(!(await admin.page.content()).includes(secret), 'the secret is shown again');
 
   await card.locator('[data-testid=key-row][data-peer=pi-garage]').getByRole('button', { name: 'Delete' }).click();
   await card.locator('[data-testid=key-row][data-peer=pi-garage]').waitFor({ state: 'detached', timeout: 15_000 });
@@ -75,15 +79,22 @@ test('phone: a skill that does not compile shows its error beside the code and t
 
   const badge = page.locator('[data-testid=keys] .badge').first();
   await badge.waitFor({ timeout: 15_000 });
-  const style = await badge.evaluate((el) => { const s = getComputedStyle(el); return { radius: parseFloat(s.borderTopLeftRadius), padX: parseFloat(s.paddingLeft) }; });
+  const style = await badge.evaluate((el) => {
+    const s = getComputedStyle(el);
+    return { radius: parseFloat(s.borderTopLeftRadius), padX: parseFloat(s.paddingLeft) };
+  });
   assert.ok(style.radius > 0 && style.padX > 0, `a badge without a base style: ${JSON.stringify(style)}`);
 
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Devices' }).click();
-  await until('Devices on screen', async () => {
-    const b = await page.getByTestId('devices').boundingBox();
-    return b && b.y < PHONE.height && b.y + b.height > 0;
-  }, 5000);
+  await until(
+    'Devices on screen',
+    async () => {
+      const b = await page.getByTestId('devices').boundingBox();
+      return b && b.y < PHONE.height && b.y + b.height > 0;
+    },
+    5000,
+  );
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -93,7 +104,9 @@ test('the login text names the data directory setting, not a fixed path; a wrong
   const page = await context.newPage();
   const errors = watchErrors(page);
   const tokenRequests: string[] = [];
-  page.on('request', (r) => { if (new URL(r.url()).pathname === '/api/token') tokenRequests.push(r.method()); });
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/token') tokenRequests.push(r.method());
+  });
   await page.goto(stack.registry.url);
   const text = (await page.locator('.login-card').textContent()) ?? '';
   assert.doesNotMatch(text, /\.mesh-data\/admin\.key/, 'the registry here keeps its key elsewhere (MESH_DATA_DIR)');

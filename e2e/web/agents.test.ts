@@ -9,8 +9,12 @@ import type { Page } from 'playwright-core';
 import { startWebStack, openSignedIn, until, type WebStack } from './helpers.ts';
 
 let stack: WebStack;
-before(async () => { stack = await startWebStack(); });
-after(async () => { await stack?.close(); });
+before(async () => {
+  stack = await startWebStack();
+});
+after(async () => {
+  await stack?.close();
+});
 
 async function addSkill(page: Page, agentId: string, name: string, code: string, timeoutMs: number) {
   const card = page.locator(`[data-testid=local-agent][data-agent="${agentId}"]`);
@@ -28,8 +32,11 @@ async function dispatch(page: Page, skill: string, args: unknown): Promise<{ sta
   await page.getByTestId('task-args').fill(JSON.stringify(args));
   await page.getByRole('button', { name: 'Dispatch' }).click();
   const row = page.getByTestId('dispatch').first();
-  await until('the dispatch to finish', async () =>
-    (await page.getByTestId('dispatch').count()) > before && /completed|failed/.test((await row.getAttribute('data-state')) ?? ''), 30_000);
+  await until(
+    'the dispatch to finish',
+    async () => (await page.getByTestId('dispatch').count()) > before && /completed|failed/.test((await row.getAttribute('data-state')) ?? ''),
+    30_000,
+  );
   const result = row.getByTestId('dispatch-result');
   const text = (await result.count()) ? await result.textContent() : await row.locator('.error').textContent();
   return { state: (await row.getAttribute('data-state'))!, tier: (await row.getAttribute('data-tier'))!, text: text ?? '' };
@@ -73,8 +80,11 @@ test('a typed skill runs in the worker; a runaway skill is terminated, the page 
   console.log(`# longest main-thread gap while a skill spun in its worker: ${worstGap.toFixed(0)} ms`);
 
   // The agent restarted (new worker) and its saved skills came back with it.
-  await until('the agent to be running again after a restart', async () =>
-    (await card.getAttribute('data-status')) === 'running' && /restarted 1/.test((await card.textContent()) ?? ''), 20_000);
+  await until(
+    'the agent to be running again after a restart',
+    async () => (await card.getAttribute('data-status')) === 'running' && /restarted 1/.test((await card.textContent()) ?? ''),
+    20_000,
+  );
   assert.match((await card.getByTestId('agent-error').textContent()) ?? '', /spin ran past its time limit/);
   const again = await dispatch(page, 'add', { a: 20, b: 22 });
   assert.equal(again.state, 'completed');
@@ -85,7 +95,10 @@ test('a typed skill runs in the worker; a runaway skill is terminated, the page 
   await card.getByTestId('skill-name').fill('broken');
   await card.getByTestId('skill-code').fill('(args) => {');
   await card.getByRole('button', { name: 'Add skill' }).last().click();
-  await page.getByRole('alert').filter({ hasText: /broken/ }).waitFor({ timeout: 10_000 });
+  await page
+    .getByRole('alert')
+    .filter({ hasText: /broken/ })
+    .waitFor({ timeout: 10_000 });
   assert.equal(await card.locator('.chip.custom', { hasText: 'broken' }).count(), 0);
   assert.deepEqual(errors, []);
   await context.close();

@@ -35,14 +35,20 @@ export function ensureBuilt(): string {
   const lock = join(REPO, 'node_modules', '.web-build.lock');
   const started = Date.now();
   for (;;) {
-    try { mkdirSync(lock); break; } catch {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
       if (Date.now() - started > 120_000) rmSync(lock, { recursive: true, force: true });
       spawnSync('sleep', ['0.5']);
     }
   }
   try {
     if (distIsStale()) {
-      const r = spawnSync(process.execPath, [join(REPO, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], { cwd: REPO, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [join(REPO, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], {
+        cwd: REPO,
+        encoding: 'utf8',
+      });
       if (r.status !== 0) throw new Error(`vite build failed:\n${r.stdout}\n${r.stderr}`);
     }
   } finally {

@@ -9,8 +9,12 @@ import type { Page } from 'playwright-core';
 import { startWebStack, openSignedIn, until, topologyOf, type WebStack } from './helpers.ts';
 
 let stack: WebStack;
-before(async () => { stack = await startWebStack(); });
-after(async () => { await stack?.close(); });
+before(async () => {
+  stack = await startWebStack();
+});
+after(async () => {
+  await stack?.close();
+});
 
 const linked = async (p: Page, self: string, other: string) =>
   (await topologyOf(p)).edges.some((e) => e.path !== 'http' && ((e.a === self && e.b === other) || (e.a === other && e.b === self)));
@@ -28,7 +32,11 @@ test('a registry restart leaves the browsers linked and the dashboard recovers b
   await a.page.getByTestId('chat-target').selectOption({ label: `echo@${b.peerId} on ${b.peerId}` });
   await a.page.locator('#chat-input').fill('registry is down');
   await a.page.locator('#chat-input').press('Enter');
-  await until('an answer over the DataChannel', async () => /You said: registry is down/.test((await a.page.getByTestId('chat-log').textContent()) ?? ''), 20_000);
+  await until(
+    'an answer over the DataChannel',
+    async () => /You said: registry is down/.test((await a.page.getByTestId('chat-log').textContent()) ?? ''),
+    20_000,
+  );
 
   await stack.registry.restart();
   const up = Date.now();

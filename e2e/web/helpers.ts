@@ -49,7 +49,11 @@ export function watchErrors(page: Page): string[] {
 }
 
 /** Opens the app in a new context and signs in with `key`; resolves with the page and its peer id. */
-export async function openSignedIn(stack: WebStack, key: string, viewport = DESKTOP): Promise<{ context: BrowserContext; page: Page; peerId: string; errors: string[] }> {
+export async function openSignedIn(
+  stack: WebStack,
+  key: string,
+  viewport = DESKTOP,
+): Promise<{ context: BrowserContext; page: Page; peerId: string; errors: string[] }> {
   const context = await stack.browser.newContext({ viewport });
   const page = await context.newPage();
   const errors = watchErrors(page);
@@ -63,7 +67,9 @@ export async function signIn(page: Page, key: string): Promise<void> {
   await page.locator('#credential').fill(key);
   await page.getByRole('button', { name: 'Sign in and join' }).click();
   await page.getByTestId('self-peer-id').waitFor({ timeout: 30_000 });
-  await page.waitForFunction(() => /^web-|^[\w.:@-]+$/.test(document.querySelector('[data-testid=self-peer-id]')?.textContent ?? ''), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /^web-|^[\w.:@-]+$/.test(document.querySelector('[data-testid=self-peer-id]')?.textContent ?? ''), null, {
+    timeout: 30_000,
+  });
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes (then throws with `what`). */
@@ -95,7 +101,9 @@ export async function topologyOf(page: Page): Promise<{ nodes: string[]; edges: 
   return page.evaluate(() => ({
     nodes: [...document.querySelectorAll('[data-testid=topology-node]')].map((n) => n.getAttribute('data-peer') ?? ''),
     edges: [...document.querySelectorAll('[data-testid=topology-edge]')].map((e) => ({
-      a: e.getAttribute('data-a') ?? '', b: e.getAttribute('data-b') ?? '', path: e.getAttribute('data-path') ?? '',
+      a: e.getAttribute('data-a') ?? '',
+      b: e.getAttribute('data-b') ?? '',
+      path: e.getAttribute('data-path') ?? '',
     })),
   }));
 }

@@ -28,12 +28,13 @@ before(async () => {
       reverse: { description: 'Reverses args.text', handler: (args: { text?: string }) => [...String(args?.text ?? '')].reverse().join('') },
     },
     // A streaming answer, the way a model would write it.
-    onPrompt: (text) => (async function* () {
-      for (const w of `Sunny in the kitchen. You asked: ${text}`.split(' ')) {
-        await sleep(40);
-        yield w + ' ';
-      }
-    })(),
+    onPrompt: (text) =>
+      (async function* () {
+        for (const w of `Sunny in the kitchen. You asked: ${text}`.split(' ')) {
+          await sleep(40);
+          yield w + ' ';
+        }
+      })(),
   });
 });
 after(async () => {
@@ -43,10 +44,15 @@ after(async () => {
 });
 
 async function sees(page: Page, self: string, others: string[]) {
-  await until(`${self} to draw open links to ${others.join(', ')}`, async () => {
-    const t = await topologyOf(page);
-    return others.every((o) => t.nodes.includes(o) && t.edges.some((e) => e.path !== 'http' && ((e.a === self && e.b === o) || (e.a === o && e.b === self))));
-  }, 45_000, 250);
+  await until(
+    `${self} to draw open links to ${others.join(', ')}`,
+    async () => {
+      const t = await topologyOf(page);
+      return others.every((o) => t.nodes.includes(o) && t.edges.some((e) => e.path !== 'http' && ((e.a === self && e.b === o) || (e.a === o && e.b === self))));
+    },
+    45_000,
+    250,
+  );
 }
 
 test('two browsers and a sidecar form one mesh; tasks and chat cross it both ways', async () => {
@@ -57,18 +63,29 @@ test('two browsers and a sidecar form one mesh; tasks and chat cross it both way
   // All three see each other: each browser draws links to the other two; the sidecar has links to both.
   await sees(a.page, a.peerId, [b.peerId, SIDECAR]);
   await sees(b.page, b.peerId, [a.peerId, SIDECAR]);
-  await until('the sidecar to list both browsers', async () => {
-    const peers = await piAgent.listPeers();
-    return peers.includes(a.peerId) && peers.includes(b.peerId);
-  }, 30_000, 250);
+  await until(
+    'the sidecar to list both browsers',
+    async () => {
+      const peers = await piAgent.listPeers();
+      return peers.includes(a.peerId) && peers.includes(b.peerId);
+    },
+    30_000,
+    250,
+  );
   const edges = (await topologyOf(a.page)).edges.filter((e) => e.a === a.peerId || e.b === a.peerId);
-  assert.ok(edges.every((e) => ['host', 'srflx', 'prflx', 'relay'].includes(e.path)), `path types: ${JSON.stringify(edges)}`);
+  assert.ok(
+    edges.every((e) => ['host', 'srflx', 'prflx', 'relay'].includes(e.path)),
+    `path types: ${JSON.stringify(edges)}`,
+  );
 
   // A sidecar agent calls a skill of a browser worker agent (over the DataChannel).
   await a.page.locator(`[data-testid=agent-row][data-agent="echo@${a.peerId}"]`).waitFor({ timeout: 30_000 });
   assert.equal(await piAgent.task('upper', { text: 'from the pi' }, { peer: a.peerId, agent: 'echo', timeoutMs: 15_000 }), 'FROM THE PI');
   // …and through the sidecar's delegate skill, which reports the tier.
-  const delegated = (await piAgent.task('delegate', { skill: 'upper', args: { text: 'tiered' }, target_peer: b.peerId }, { timeoutMs: 20_000 })) as { tier: string; result: unknown };
+  const delegated = (await piAgent.task('delegate', { skill: 'upper', args: { text: 'tiered' }, target_peer: b.peerId }, { timeoutMs: 20_000 })) as {
+    tier: string;
+    result: unknown;
+  };
   assert.deepEqual([delegated.tier, delegated.result], ['direct', 'TIERED']);
 
   // A browser dispatches to the sidecar agent's skill from the dashboard.
@@ -93,7 +110,11 @@ test('two browsers and a sidecar form one mesh; tasks and chat cross it both way
   })()`);
   await b.page.locator('#chat-input').fill('will it <b>rain</b>?');
   await b.page.locator('#chat-input').press('Enter');
-  await until('the streamed answer', async () => /Sunny in the kitchen\. You asked: will it <b>rain<\/b>\?/.test((await b.page.getByTestId('chat-log').textContent()) ?? ''), 20_000);
+  await until(
+    'the streamed answer',
+    async () => /Sunny in the kitchen\. You asked: will it <b>rain<\/b>\?/.test((await b.page.getByTestId('chat-log').textContent()) ?? ''),
+    20_000,
+  );
   assert.equal(await b.page.locator('[data-testid=chat-log] b').count(), 0, 'peer-provided text must be shown as text, never as HTML');
   const steps = (await b.page.evaluate('window.__seen')) as string[];
   assert.ok(steps.length >= 4, `the answer arrived in ${steps.length} step(s), expected a stream`);
@@ -102,7 +123,11 @@ test('two browsers and a sidecar form one mesh; tasks and chat cross it both way
   await a.page.getByTestId('chat-target').selectOption({ label: `weather@${SIDECAR} on ${SIDECAR}` });
   await a.page.locator('#chat-input').fill('how is the kitchen?');
   await a.page.locator('#chat-input').press('Enter');
-  await until('the answer in browser A', async () => /You asked: how is the kitchen\?/.test((await a.page.getByTestId('chat-log').textContent()) ?? ''), 20_000);
+  await until(
+    'the answer in browser A',
+    async () => /You asked: how is the kitchen\?/.test((await a.page.getByTestId('chat-log').textContent()) ?? ''),
+    20_000,
+  );
   await a.page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(a.page, 'dashboard-desktop');
   await screenshot(b.page, 'chat-phone');
@@ -125,7 +150,11 @@ test('with no DataChannel to the agent, the task goes through the registry queue
   // An agent that only speaks HTTP to the registry (as the Rust original's agents can): no peer link exists.
   const key = await stack.registry.issueApiKey('legacy-box');
   const http = new RegistryClient({ baseUrl: stack.registry.url, apiKey: key });
-  await http.registerAgent({ agent_id: 'thermo', peer_id: 'legacy-box', capabilities: { skills: ['temperature'], mcp_servers: [], goals_count: 0, mode: 'http' } });
+  await http.registerAgent({
+    agent_id: 'thermo',
+    peer_id: 'legacy-box',
+    capabilities: { skills: ['temperature'], mcp_servers: [], goals_count: 0, mode: 'http' },
+  });
   let stop = false;
   const worker = (async () => {
     while (!stop) {
@@ -147,8 +176,11 @@ test('with no DataChannel to the agent, the task goes through the registry queue
     // the queue view shows the task, completed, pushed by the registry's event stream
     await a.page.locator('[data-testid=queue-task]', { hasText: 'temperature' }).locator('.state-completed').waitFor({ timeout: 10_000 });
     // the topology draws the HTTP-only agent's peer with an "HTTP fallback" edge
-    await until('an HTTP fallback edge to legacy-box', async () =>
-      (await topologyOf(a.page)).edges.some((e) => e.path === 'http' && (e.a === 'legacy-box' || e.b === 'legacy-box')), 10_000);
+    await until(
+      'an HTTP fallback edge to legacy-box',
+      async () => (await topologyOf(a.page)).edges.some((e) => e.path === 'http' && (e.a === 'legacy-box' || e.b === 'legacy-box')),
+      10_000,
+    );
     await a.page.evaluate(() => window.scrollTo(0, 0));
     await screenshot(a.page, 'tasks-desktop', true);
     await a.context.close();

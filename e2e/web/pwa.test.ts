@@ -9,8 +9,12 @@ import assert from 'node:assert/strict';
 import { startWebStack, openSignedIn, screenshot, until, PHONE, DESKTOP, watchErrors, type WebStack } from './helpers.ts';
 
 let stack: WebStack;
-before(async () => { stack = await startWebStack(); });
-after(async () => { await stack?.close(); });
+before(async () => {
+  stack = await startWebStack();
+});
+after(async () => {
+  await stack?.close();
+});
 
 /** Width and height from a PNG's IHDR chunk. */
 function pngSize(buf: Buffer): { width: number; height: number } {
@@ -20,7 +24,10 @@ function pngSize(buf: Buffer): { width: number; height: number } {
 }
 
 test('the login screen renders at phone and desktop sizes', async () => {
-  for (const [name, viewport] of [['login-phone', PHONE], ['login-desktop', DESKTOP]] as const) {
+  for (const [name, viewport] of [
+    ['login-phone', PHONE],
+    ['login-desktop', DESKTOP],
+  ] as const) {
     const ctx = await stack.browser.newContext({ viewport });
     const page = await ctx.newPage();
     const errors = watchErrors(page);
@@ -66,7 +73,10 @@ test('the manifest validates and its icons are real PNGs of the declared sizes',
   assert.match(String(m.background_color), /^#[0-9a-f]{6}$/i);
   const sizes = new Set(m.icons.map((i) => i.sizes));
   assert.ok(sizes.has('192x192') && sizes.has('512x512'), 'icons 192 and 512 are required');
-  assert.ok(m.icons.some((i) => i.purpose?.split(' ').includes('maskable')), 'a maskable icon is required');
+  assert.ok(
+    m.icons.some((i) => i.purpose?.split(' ').includes('maskable')),
+    'a maskable icon is required',
+  );
   for (const icon of m.icons) {
     const r = await fetch(new URL(icon.src, stack.registry.url));
     assert.equal(r.status, 200, `${icon.src} not fetchable`);
@@ -88,19 +98,36 @@ test('the service worker activates, and offline the app opens from cache with th
   const state = await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state);
   assert.equal(state, 'activated');
   // the last known state is saved (IndexedDB) within a couple of seconds
-  await until('a saved snapshot that includes the agent', () => page.evaluate((id) => new Promise<boolean>((resolve) => {
-    const req = indexedDB.open('chatixia');
-    req.onsuccess = () => {
-      const get = req.result.transaction('kv').objectStore('kv').get('snapshot');
-      get.onsuccess = () => resolve(Boolean(get.result?.state?.registry?.agents?.filter((a: { agent_id: string }) => a.agent_id.startsWith('echo@')).length === 2 && get.result.state.registry.agents.some((a: { agent_id: string }) => a.agent_id === id)));
-      get.onerror = () => resolve(false);
-    };
-    req.onerror = () => resolve(false);
-  }), agentId));
-  await until('the page to be controlled by the service worker', async () => {
-    await page.reload();
-    return page.evaluate(() => Boolean(navigator.serviceWorker.controller));
-  }, 20_000, 500);
+  await until('a saved snapshot that includes the agent', () =>
+    page.evaluate(
+      (id) =>
+        new Promise<boolean>((resolve) => {
+          const req = indexedDB.open('chatixia');
+          req.onsuccess = () => {
+            const get = req.result.transaction('kv').objectStore('kv').get('snapshot');
+            get.onsuccess = () =>
+              resolve(
+                Boolean(
+                  get.result?.state?.registry?.agents?.filter((a: { agent_id: string }) => a.agent_id.startsWith('echo@')).length === 2 &&
+                    get.result.state.registry.agents.some((a: { agent_id: string }) => a.agent_id === id),
+                ),
+              );
+            get.onerror = () => resolve(false);
+          };
+          req.onerror = () => resolve(false);
+        }),
+      agentId,
+    ),
+  );
+  await until(
+    'the page to be controlled by the service worker',
+    async () => {
+      await page.reload();
+      return page.evaluate(() => Boolean(navigator.serviceWorker.controller));
+    },
+    20_000,
+    500,
+  );
 
   await context.setOffline(true);
   const resp = await page.reload();
@@ -116,8 +143,11 @@ test('the service worker activates, and offline the app opens from cache with th
   await page.getByTestId('chat-target').selectOption({ label: `${agentId} on ${peerId} (this browser)` });
   await page.locator('#chat-input').fill('hello from here');
   await page.locator('#chat-input').press('Enter');
-  await until('the own agent to answer offline', async () =>
-    /You said: hello from here/.test((await page.getByTestId('chat-log').textContent()) ?? ''), 20_000);
+  await until(
+    'the own agent to answer offline',
+    async () => /You said: hello from here/.test((await page.getByTestId('chat-log').textContent()) ?? ''),
+    20_000,
+  );
   assert.equal(await page.getByTestId('outbox').count(), 0);
 
   // A message for another browser's agent is queued (visibly), then delivered when the network returns.
@@ -132,8 +162,11 @@ test('the service worker activates, and offline the app opens from cache with th
 
   await context.setOffline(false);
   await page.getByTestId('outbox').waitFor({ state: 'detached', timeout: 30_000 });
-  await until('the queued message to be answered', async () =>
-    /You said: hello while offline/.test((await page.getByTestId('chat-log').textContent()) ?? ''), 30_000);
+  await until(
+    'the queued message to be answered',
+    async () => /You said: hello while offline/.test((await page.getByTestId('chat-log').textContent()) ?? ''),
+    30_000,
+  );
   assert.deepEqual([...errors, ...other.errors], []);
   await other.context.close();
   await context.close();

@@ -11,8 +11,12 @@ import type { Page } from 'playwright-core';
 import { startWebStack, openSignedIn, screenshot, until, PHONE, type WebStack } from './helpers.ts';
 
 let stack: WebStack;
-before(async () => { stack = await startWebStack(); });
-after(async () => { await stack?.close(); });
+before(async () => {
+  stack = await startWebStack();
+});
+after(async () => {
+  await stack?.close();
+});
 
 async function dispatch(page: Page, skill: string, args: unknown): Promise<void> {
   await page.getByTestId('task-skill').fill(skill);
@@ -24,15 +28,25 @@ const running = (page: Page, id: string) => page.locator(`[data-testid=local-age
 
 /** Waits until the saved snapshot (IndexedDB) satisfies `check` on its state. */
 async function snapshotSaved(page: Page, check: string) {
-  await until(`a saved snapshot where ${check}`, () => page.evaluate((src) => new Promise<boolean>((resolve) => {
-    const req = indexedDB.open('chatixia');
-    req.onsuccess = () => {
-      const get = req.result.transaction('kv').objectStore('kv').get('snapshot');
-      get.onsuccess = () => resolve(Boolean(get.result && (new Function('s', `return ${src}`))(get.result.state)));
-      get.onerror = () => resolve(false);
-    };
-    req.onerror = () => resolve(false);
-  }), check), 20_000, 250);
+  await until(
+    `a saved snapshot where ${check}`,
+    () =>
+      page.evaluate(
+        (src) =>
+          new Promise<boolean>((resolve) => {
+            const req = indexedDB.open('chatixia');
+            req.onsuccess = () => {
+              const get = req.result.transaction('kv').objectStore('kv').get('snapshot');
+              get.onsuccess = () => resolve(Boolean(get.result && new Function('s', `return ${src}`)(get.result.state)));
+              get.onerror = () => resolve(false);
+            };
+            req.onerror = () => resolve(false);
+          }),
+        check,
+      ),
+    20_000,
+    250,
+  );
 }
 
 test('a dispatch in flight during a reload ends as interrupted, not "running" forever', async () => {
@@ -60,23 +74,28 @@ test('a dispatch in flight during a reload ends as interrupted, not "running" fo
   await context.close();
 });
 
-test('a task queued for this browser\'s own agent runs after a reload, once its worker is back', async () => {
+test("a task queued for this browser's own agent runs after a reload, once its worker is back", async () => {
   const { context, page, errors } = await openSignedIn(stack, stack.registry.adminKey);
   await page.getByRole('button', { name: '+ math agent' }).click();
   await running(page, 'math');
   await snapshotSaved(page, "s.localAgents.some((a) => a.id === 'math')");
   // What the outbox holds after "Dispatch" was pressed offline (web/src/lib/outbox.ts).
-  await page.evaluate(() => new Promise<void>((resolve, reject) => {
-    const req = indexedDB.open('chatixia');
-    req.onsuccess = () => {
-      const at = Date.now();
-      const add = req.result.transaction('outbox', 'readwrite').objectStore('outbox')
-        .add({ action: { type: 'dispatch', target: { kind: 'skill', skill: 'sum' }, args: { numbers: [2, 3] }, queuedAt: at }, label: 'task sum', at });
-      add.onsuccess = () => resolve();
-      add.onerror = () => reject(add.error);
-    };
-    req.onerror = () => reject(req.error);
-  }));
+  await page.evaluate(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const req = indexedDB.open('chatixia');
+        req.onsuccess = () => {
+          const at = Date.now();
+          const add = req.result
+            .transaction('outbox', 'readwrite')
+            .objectStore('outbox')
+            .add({ action: { type: 'dispatch', target: { kind: 'skill', skill: 'sum' }, args: { numbers: [2, 3] }, queuedAt: at }, label: 'task sum', at });
+          add.onsuccess = () => resolve();
+          add.onerror = () => reject(add.error);
+        };
+        req.onerror = () => reject(req.error);
+      }),
+  );
   await page.reload();
   const done = page.locator('[data-testid=dispatch][data-state=completed]');
   await done.waitFor({ timeout: 30_000 });
@@ -93,10 +112,15 @@ test('phone, registry down, reload: own agents run, identity stays true, own ski
   await running(page, 'math');
   await until('the device identity line', async () => /Device identity: /.test((await page.getByTestId('identity').textContent()) ?? ''), 20_000);
   await snapshotSaved(page, "s.localAgents.some((a) => a.id === 'math') && s.session.identity");
-  await until('the page to be controlled by the service worker', async () => {
-    await page.reload();
-    return page.evaluate(() => Boolean(navigator.serviceWorker.controller));
-  }, 20_000, 500);
+  await until(
+    'the page to be controlled by the service worker',
+    async () => {
+      await page.reload();
+      return page.evaluate(() => Boolean(navigator.serviceWorker.controller));
+    },
+    20_000,
+    500,
+  );
   await page.locator('.who-text', { hasText: 'in the mesh' }).waitFor({ timeout: 30_000 });
 
   await stack.registry.stop();
@@ -111,7 +135,10 @@ test('phone, registry down, reload: own agents run, identity stays true, own ski
   await done.waitFor({ timeout: 15_000 });
   assert.equal((await done.getByTestId('dispatch-result').textContent())?.trim(), '5');
   assert.equal(await page.getByTestId('outbox').count(), 0, 'a skill this browser has was queued');
-  await page.locator('#local').evaluate((el) => { el.scrollIntoView({ block: 'start' }); window.scrollBy(0, -70); }); // below the sticky header
+  await page.locator('#local').evaluate((el) => {
+    el.scrollIntoView({ block: 'start' });
+    window.scrollBy(0, -70);
+  }); // below the sticky header
   await screenshot(page, 'offline-tab-phone');
 
   // Down long enough that a doubling backoff would be waiting 16 s or more.

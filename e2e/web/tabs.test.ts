@@ -9,8 +9,12 @@ import type { Page } from 'playwright-core';
 import { startWebStack, openSignedIn, until, watchErrors, type WebStack } from './helpers.ts';
 
 let stack: WebStack;
-before(async () => { stack = await startWebStack(); });
-after(async () => { await stack?.close(); });
+before(async () => {
+  stack = await startWebStack();
+});
+after(async () => {
+  await stack?.close();
+});
 
 async function signalingPeers(): Promise<string[]> {
   const token = await stack.registry.token(stack.registry.adminKey);
@@ -35,7 +39,10 @@ test('a second tab mirrors the first instead of becoming a second peer, and take
 
   // The registry still sees exactly one peer for this browser, and the first tab was not replaced.
   await new Promise((r) => setTimeout(r, 1500));
-  assert.deepEqual((await signalingPeers()).filter((p) => p.startsWith('web-')), [peerId]);
+  assert.deepEqual(
+    (await signalingPeers()).filter((p) => p.startsWith('web-')),
+    [peerId],
+  );
   await inMesh(first).waitFor({ timeout: 1000 });
 
   // An action in the mirror runs in the tab that holds the peer.
@@ -44,8 +51,11 @@ test('a second tab mirrors the first instead of becoming a second peer, and take
 
   // Closing the leader hands the peer to the mirror, under the same id.
   await first.close();
-  await until('the second tab to hold the peer', async () =>
-    !(await second.locator('.who-text').textContent())?.includes('mirrored') && (await inMesh(second).count()) > 0, 30_000);
+  await until(
+    'the second tab to hold the peer',
+    async () => !(await second.locator('.who-text').textContent())?.includes('mirrored') && (await inMesh(second).count()) > 0,
+    30_000,
+  );
   assert.equal((await second.getByTestId('self-peer-id').textContent())?.trim(), peerId);
   await until('the registry to list the peer again', async () => (await signalingPeers()).includes(peerId), 20_000);
   // its worker agents came along (restored from IndexedDB)

@@ -1,7 +1,19 @@
 import { Emitter } from '../emitter.ts';
 import { randomId } from '../ids.ts';
 import { z } from 'zod';
-import { ArgsSchema, describe, decodePeerEvent, isOpenStreamChunk, meshErrorOf, payloadOf, skillSpec, type BackedBy, type MeshMessage, type PeerEvent, type ToolEvent } from '../protocol/index.ts';
+import {
+  ArgsSchema,
+  describe,
+  decodePeerEvent,
+  isOpenStreamChunk,
+  meshErrorOf,
+  payloadOf,
+  skillSpec,
+  type BackedBy,
+  type MeshMessage,
+  type PeerEvent,
+  type ToolEvent,
+} from '../protocol/index.ts';
 import type { SkillCall, SkillInfo } from '../types.ts';
 import type { AgentTransport } from './transport.ts';
 
@@ -17,8 +29,7 @@ export interface SkillDefinition {
 }
 /** A piece of a streamed answer: text, or a step shown to the requester (an LLM agent's tool call). */
 export type PromptPiece = string | { tool: ToolEvent };
-export type PromptHandler = (text: string, call: SkillCall & { sessionId?: string | undefined }) =>
-  string | Promise<string> | AsyncIterable<PromptPiece>;
+export type PromptHandler = (text: string, call: SkillCall & { sessionId?: string | undefined }) => string | Promise<string> | AsyncIterable<PromptPiece>;
 
 export interface AgentOptions {
   /** Registers the agent under this name (needed to get task_requests for its skills routed to it). */
@@ -135,7 +146,13 @@ export class AgentClient extends Emitter<AgentClientEvents> {
       const unconfirmed = [...this.#ackWaits.values()];
       this.#ackWaits.clear();
       for (const w of unconfirmed) {
-        w.reject(new AgentError('closed', `the connection to the peer closed before it confirmed message ${w.details.ack_id}; it may not have been delivered`, w.details));
+        w.reject(
+          new AgentError(
+            'closed',
+            `the connection to the peer closed before it confirmed message ${w.details.ack_id}; it may not have been delivered`,
+            w.details,
+          ),
+        );
       }
       this.emit('close');
     });
@@ -260,7 +277,18 @@ export class AgentClient extends Emitter<AgentClientEvents> {
       // Giving up tells the other end, which stops the work (an LLM agent stops generating).
       const giveUp = (err: AgentError) => {
         if (this.#pending.has(requestId) && !this.#closed) {
-          this.#t.send({ type: 'send', payload: { target_peer: targetPeer, message: this.#withSource({ type: 'cancel', request_id: requestId, ...(msg.target_agent && { target_agent: msg.target_agent }), payload: { reason: err.message } }) } });
+          this.#t.send({
+            type: 'send',
+            payload: {
+              target_peer: targetPeer,
+              message: this.#withSource({
+                type: 'cancel',
+                request_id: requestId,
+                ...(msg.target_agent && { target_agent: msg.target_agent }),
+                payload: { reason: err.message },
+              }),
+            },
+          });
         }
         done(err);
       };
@@ -448,7 +476,12 @@ export class AgentClient extends Emitter<AgentClientEvents> {
     const ac = new AbortController();
     const key = msg.request_id ? `${from}\u0000${msg.request_id}` : undefined;
     if (key) this.#runs.set(key, ac);
-    return { signal: ac.signal, end: () => { if (key && this.#runs.get(key) === ac) this.#runs.delete(key); } };
+    return {
+      signal: ac.signal,
+      end: () => {
+        if (key && this.#runs.get(key) === ac) this.#runs.delete(key);
+      },
+    };
   }
 
   /** Counts a run in; false (and the requester told `overloaded`) when maxConcurrent are running. */

@@ -28,7 +28,10 @@ function hubWith(maxQueuedLines: number): AgentHub {
 /** A worker agent in this thread: the SDK over portTransport on the other end of a MessageChannel. */
 async function localAgent(hub: AgentHub, window: number, opts: AgentOptions) {
   const { port1, port2 } = new MessageChannel();
-  cleanup.push(() => port1.close(), () => port2.close());
+  cleanup.push(
+    () => port1.close(),
+    () => port2.close(),
+  );
   const tab = attachPort(hub, port1 as unknown as PortLike, undefined, { maxInFlightLines: window });
   const transport = portTransport(port2 as unknown as PortLike & { close(): void });
   const client = await connect(transport, opts);
@@ -74,7 +77,10 @@ test('a blocked worker thread: send reports full at the window, the hub queues t
     workerData: { port: port2, gate },
     transferList: [port2 as unknown as MessagePort],
   });
-  cleanup.push(() => worker.terminate(), () => port1.close());
+  cleanup.push(
+    () => worker.terminate(),
+    () => port1.close(),
+  );
   const fromWorker: unknown[] = [];
   worker.on('message', (m) => fromWorker.push(m));
   await waitFor(() => fromWorker.includes('ready'), 'worker agent registered');
@@ -96,7 +102,10 @@ test('a blocked worker thread: send reports full at the window, the hub queues t
   assert.equal(delivered.length + dropped, SENT, 'every task answered or reported overloaded');
   assert.equal(dropped, SENT - WINDOW - QUEUE);
   // Credit resumed the flow: the window and then the whole queue, in order.
-  assert.deepEqual(delivered, Array.from({ length: WINDOW + QUEUE }, (_, i) => i));
+  assert.deepEqual(
+    delivered,
+    Array.from({ length: WINDOW + QUEUE }, (_, i) => i),
+  );
   worker.postMessage('seen');
   await waitFor(() => fromWorker.some((m) => (m as { seen?: unknown }).seen), 'worker report');
   const seen = (fromWorker.find((m) => (m as { seen?: unknown }).seen) as { seen: number[] }).seen;
@@ -145,7 +154,10 @@ test('maxConcurrent: a slow async skill runs at most maxConcurrent at once; the 
 test('a worker that never says hello (raw lines, no credit) gets every line as before', async () => {
   const hub = hubWith(1000);
   const { port1, port2 } = new MessageChannel();
-  cleanup.push(() => port1.close(), () => port2.close());
+  cleanup.push(
+    () => port1.close(),
+    () => port2.close(),
+  );
   const old = attachPort(hub, port1 as unknown as PortLike, undefined, { maxInFlightLines: 4 });
   const got: unknown[] = [];
   port2.on('message', (m) => got.push(m));
@@ -159,7 +171,10 @@ test('a worker that never says hello (raw lines, no credit) gets every line as b
 test('the byte window: big lines fill it before the line window', async () => {
   const hub = hubWith(100);
   const { port1, port2 } = new MessageChannel();
-  cleanup.push(() => port1.close(), () => port2.close());
+  cleanup.push(
+    () => port1.close(),
+    () => port2.close(),
+  );
   const tab = attachPort(hub, port1 as unknown as PortLike, undefined, { maxInFlightBytes: 250_000 });
   // a worker that said hello, registered, and then returns no credit (busy)
   port2.postMessage({ credit: 0 });

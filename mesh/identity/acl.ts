@@ -47,7 +47,10 @@ export function mayCall(policy: SkillPolicy | SkillPolicyInput, call: SkillCallR
     if (!skillMatches(rule.skill, call.skill) || onlyProviders(rule)) continue;
     if (rule.peers.includes(call.caller_peer_id)) return { allowed: true, reason: `rule ${i} (${rule.skill}) allows peer ${call.caller_peer_id}` };
     if (rule.roles.includes(call.caller_role)) return { allowed: true, reason: `rule ${i} (${rule.skill}) allows role ${call.caller_role}` };
-    return { allowed: false, reason: `skill ${call.skill} is restricted by rule ${i} (${rule.skill}) and ${call.caller_peer_id} (role ${call.caller_role}) is not allowed` };
+    return {
+      allowed: false,
+      reason: `skill ${call.skill} is restricted by rule ${i} (${rule.skill}) and ${call.caller_peer_id} (role ${call.caller_role}) is not allowed`,
+    };
   }
   return p.default === 'allow'
     ? { allowed: true, reason: `no rule for ${call.skill}; the policy allows by default` }

@@ -26,7 +26,13 @@ test('rules restrict a skill to listed peers or roles; the first matching rule d
 });
 
 test('default deny with an allow list per skill', () => {
-  const policy = { default: 'deny' as const, rules: [{ skill: '*', roles: ['admin'] }, { skill: 'echo', peers: ['web-1'] }] };
+  const policy = {
+    default: 'deny' as const,
+    rules: [
+      { skill: '*', roles: ['admin'] },
+      { skill: 'echo', peers: ['web-1'] },
+    ],
+  };
   assert.equal(mayCall(policy, { caller_peer_id: 'x', caller_role: 'admin', skill: 'anything' }).allowed, true);
   assert.equal(mayCall(policy, { caller_peer_id: 'web-1', caller_role: 'agent', skill: 'echo' }).allowed, false, '* matched first');
   assert.equal(mayCall({ default: 'deny' }, { caller_peer_id: 'web-1', caller_role: 'agent', skill: 'echo' }).allowed, false);

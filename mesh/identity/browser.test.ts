@@ -18,8 +18,17 @@ import type { PublicKeyJwk } from '../protocol/identity.ts';
 /** The identity module bundled for the page, exposed as `window.identity`. */
 async function bundle(): Promise<string> {
   const out = await build({
-    stdin: { contents: "import * as identity from './index.ts'; (globalThis as any).identity = identity;", resolveDir: fileURLToPath(new URL('.', import.meta.url)), loader: 'ts' },
-    bundle: true, format: 'esm', platform: 'browser', target: 'chrome120', write: false, logLevel: 'silent',
+    stdin: {
+      contents: "import * as identity from './index.ts'; (globalThis as any).identity = identity;",
+      resolveDir: fileURLToPath(new URL('.', import.meta.url)),
+      loader: 'ts',
+    },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'chrome120',
+    write: false,
+    logLevel: 'silent',
   });
   return out.outputFiles[0]!.text;
 }
@@ -66,7 +75,11 @@ test('a tab keeps a non-extractable key in IndexedDB and its link proofs verify 
     const id = (globalThis as any).identity;
     const me = await id.loadOrCreateIdentity(new id.IndexedDbKeyStore());
     let exported = 'exported';
-    try { await crypto.subtle.exportKey('jwk', me.privateKey); } catch (err) { exported = (err as Error).name; }
+    try {
+      await crypto.subtle.exportKey('jwk', me.privateKey);
+    } catch (err) {
+      exported = (err as Error).name;
+    }
     return { secure: isSecureContext, extractable: me.privateKey.extractable, exported, keyId: me.keyId, publicJwk: me.publicJwk };
   });
   assert.equal(created.secure, true, 'http://127.0.0.1 is a secure context');
@@ -85,15 +98,24 @@ test('a tab keeps a non-extractable key in IndexedDB and its link proofs verify 
 
   // 2. The registry CA certifies the tab (web-1) and the Node peer (node-1).
   const ca = await newCa();
-  const webCert = await issueDeviceCertificate(ca, { peer_id: 'web-1', public_key_jwk: created.publicJwk as PublicKeyJwk, role: 'agent', expires_at: Date.now() + DAY });
+  const webCert = await issueDeviceCertificate(ca, {
+    peer_id: 'web-1',
+    public_key_jwk: created.publicJwk as PublicKeyJwk,
+    role: 'agent',
+    expires_at: Date.now() + DAY,
+  });
   const nodeDev = await newDevice(ca, 'node-1');
 
   // 3. A real link: Node offers, the tab answers (full ICE gathering, no trickle), the channel opens.
   const dc = nodePc.createDataChannel('mesh');
   const inbox: string[] = [];
   let open = false;
-  dc.onopen = () => { open = true; };
-  dc.onmessage = (e: { data: unknown }) => { inbox.push(String(e.data)); };
+  dc.onopen = () => {
+    open = true;
+  };
+  dc.onmessage = (e: { data: unknown }) => {
+    inbox.push(String(e.data));
+  };
   await nodePc.setLocalDescription(await nodePc.createOffer());
   await until(() => nodePc.iceGatheringState === 'complete', 'Node ICE gathering');
   const answer = await page.evaluate(async (offer) => {
@@ -102,7 +124,10 @@ test('a tab keeps a non-extractable key in IndexedDB and its link proofs verify 
     w.pc = pc;
     w.inbox = [];
     w.channel = new Promise((resolve) => {
-      pc.ondatachannel = (e) => { e.channel.onmessage = (m) => w.inbox.push(m.data); resolve(e.channel); };
+      pc.ondatachannel = (e) => {
+        e.channel.onmessage = (m) => w.inbox.push(m.data);
+        resolve(e.channel);
+      };
     });
     await pc.setRemoteDescription({ type: 'offer', sdp: offer });
     await pc.setLocalDescription(await pc.createAnswer());
@@ -126,21 +151,24 @@ test('a tab keeps a non-extractable key in IndexedDB and its link proofs verify 
   const nodeProof = await createLinkProof(nodeDev.identity, nodeDev.certificate, nodeEnds);
 
   // 4. The tab pins the CA, sends its proof over the channel, and verifies Node's proof (and a tampered copy).
-  const atBrowser = await page.evaluate(async ({ caJwk, cert, nodeProof }) => {
-    const w = globalThis as any;
-    const id = w.identity;
-    const pc: RTCPeerConnection = w.pc;
-    const channel: RTCDataChannel = await w.channel;
-    const ends = { localPeerId: 'web-1', remotePeerId: 'node-1', localSdp: pc.localDescription!.sdp, remoteSdp: pc.remoteDescription!.sdp };
-    const me = await id.loadOrCreateIdentity(new id.IndexedDbKeyStore());
-    channel.send(JSON.stringify(await id.createLinkProof(me, cert, ends)));
-    const known = new id.KnownPeers(new id.IndexedDbTrustRecords());
-    await known.pinCa(caJwk);
-    const good = await known.verifyPeer(JSON.stringify(nodeProof), ends);
-    const flipped = { ...nodeProof, signature: (nodeProof.signature[0] === 'A' ? 'B' : 'A') + nodeProof.signature.slice(1) };
-    const bad = await known.verifyPeer(flipped, ends);
-    return { good: good.ok ? good.claims.peer_id : good.reason, bad: bad.ok ? 'accepted' : bad.reason, remembered: (await known.pinnedCa())?.x };
-  }, { caJwk: ca.publicJwk, cert: webCert, nodeProof });
+  const atBrowser = await page.evaluate(
+    async ({ caJwk, cert, nodeProof }) => {
+      const w = globalThis as any;
+      const id = w.identity;
+      const pc: RTCPeerConnection = w.pc;
+      const channel: RTCDataChannel = await w.channel;
+      const ends = { localPeerId: 'web-1', remotePeerId: 'node-1', localSdp: pc.localDescription!.sdp, remoteSdp: pc.remoteDescription!.sdp };
+      const me = await id.loadOrCreateIdentity(new id.IndexedDbKeyStore());
+      channel.send(JSON.stringify(await id.createLinkProof(me, cert, ends)));
+      const known = new id.KnownPeers(new id.IndexedDbTrustRecords());
+      await known.pinCa(caJwk);
+      const good = await known.verifyPeer(JSON.stringify(nodeProof), ends);
+      const flipped = { ...nodeProof, signature: (nodeProof.signature[0] === 'A' ? 'B' : 'A') + nodeProof.signature.slice(1) };
+      const bad = await known.verifyPeer(flipped, ends);
+      return { good: good.ok ? good.claims.peer_id : good.reason, bad: bad.ok ? 'accepted' : bad.reason, remembered: (await known.pinnedCa())?.x };
+    },
+    { caJwk: ca.publicJwk, cert: webCert, nodeProof },
+  );
   assert.deepEqual(atBrowser, { good: 'node-1', bad: 'bad_signature', remembered: ca.publicJwk.x });
 
   // 5. Node verifies the proof the tab sent over the DataChannel.

@@ -1,6 +1,10 @@
 import {
-  CertificateHeaderSchema, CompactCertificate, DeviceCertificateClaimsSchema, PublicKeyJwkSchema,
-  type DeviceCertificateClaims, type PublicKeyJwk,
+  CertificateHeaderSchema,
+  CompactCertificate,
+  DeviceCertificateClaimsSchema,
+  PublicKeyJwkSchema,
+  type DeviceCertificateClaims,
+  type PublicKeyJwk,
 } from '../protocol/identity.ts';
 import { Id } from '../protocol/common.ts';
 import { fromBase64url, fromUtf8, jsonToBase64url } from './encoding.ts';
@@ -55,7 +59,9 @@ export interface CertificateRequest {
 export async function issueDeviceCertificate(ca: RegistryCa, req: CertificateRequest): Promise<string> {
   const public_key_jwk = PublicKeyJwkSchema.parse(req.public_key_jwk);
   // Refuse a point that is not on the curve: every peer would fail to import it later.
-  await importPublicJwk(public_key_jwk).catch(() => { throw new Error('public_key_jwk is not a valid P-256 public key'); });
+  await importPublicJwk(public_key_jwk).catch(() => {
+    throw new Error('public_key_jwk is not a valid P-256 public key');
+  });
   const claims: DeviceCertificateClaims = DeviceCertificateClaimsSchema.parse({
     v: 1,
     peer_id: Id.parse(req.peer_id),
@@ -71,9 +77,7 @@ export async function issueDeviceCertificate(ca: RegistryCa, req: CertificateReq
 }
 
 export type CertificateFailureReason = 'cert_malformed' | 'cert_wrong_ca' | 'cert_bad_signature' | 'cert_expired';
-export type CertificateCheck =
-  | { ok: true; claims: DeviceCertificateClaims }
-  | { ok: false; reason: CertificateFailureReason; message: string };
+export type CertificateCheck = { ok: true; claims: DeviceCertificateClaims } | { ok: false; reason: CertificateFailureReason; message: string };
 
 /** Checks format, issuer, CA signature and expiry. Never throws on untrusted input. */
 export async function verifyDeviceCertificate(caPublicJwk: PublicKeyJwk, cert: string, now: number = Date.now()): Promise<CertificateCheck> {
@@ -101,12 +105,19 @@ export async function verifyDeviceCertificate(caPublicJwk: PublicKeyJwk, cert: s
  * pinned, for its own key and the peer id it was given, not expired.
  */
 export async function verifyOwnCertificate(
-  caPublicJwk: PublicKeyJwk, cert: string, own: { keyId: string; peerId: string }, now: number = Date.now(),
+  caPublicJwk: PublicKeyJwk,
+  cert: string,
+  own: { keyId: string; peerId: string },
+  now: number = Date.now(),
 ): Promise<CertificateCheck> {
   const res = await verifyDeviceCertificate(caPublicJwk, cert, now);
   if (!res.ok) return res;
   if (res.claims.key_id !== own.keyId || res.claims.peer_id !== own.peerId) {
-    return { ok: false, reason: 'cert_malformed', message: `certificate is for ${res.claims.peer_id} with key ${res.claims.key_id}, not for ${own.peerId} with this device's key ${own.keyId}` };
+    return {
+      ok: false,
+      reason: 'cert_malformed',
+      message: `certificate is for ${res.claims.peer_id} with key ${res.claims.key_id}, not for ${own.peerId} with this device's key ${own.keyId}`,
+    };
   }
   return res;
 }

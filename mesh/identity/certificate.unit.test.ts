@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRegistryCa, issueDeviceCertificate, loadRegistryCa, readCertificateUnverified, verifyDeviceCertificate, verifyOwnCertificate } from './certificate.ts';
+import {
+  createRegistryCa,
+  issueDeviceCertificate,
+  loadRegistryCa,
+  readCertificateUnverified,
+  verifyDeviceCertificate,
+  verifyOwnCertificate,
+} from './certificate.ts';
 import { fromBase64url, toBase64url, utf8 } from './encoding.ts';
 import { DAY, newCa, newDevice } from './test-helpers.ts';
 
@@ -40,9 +47,15 @@ test('a certificate from another CA is refused', async () => {
 test('a certificate from another CA that claims the pinned CA kid fails the signature check', async () => {
   const pinned = await newCa();
   const rogue = await newCa();
-  const forged = await issueDeviceCertificate({ ...rogue, kid: pinned.kid }, {
-    peer_id: 'web-1', public_key_jwk: (await newDevice(rogue, 'x')).identity.publicJwk, role: 'admin', expires_at: Date.now() + DAY,
-  });
+  const forged = await issueDeviceCertificate(
+    { ...rogue, kid: pinned.kid },
+    {
+      peer_id: 'web-1',
+      public_key_jwk: (await newDevice(rogue, 'x')).identity.publicJwk,
+      role: 'admin',
+      expires_at: Date.now() + DAY,
+    },
+  );
   const res = await verifyDeviceCertificate(pinned.publicJwk, forged);
   assert.equal(!res.ok && res.reason, 'cert_bad_signature');
 });
@@ -78,8 +91,13 @@ test('garbage certificates are refused as malformed without throwing', async () 
 test('issuing refuses bad peer ids and an expiry before the issue time', async () => {
   const ca = await newCa();
   const dev = await newDevice(ca, 'web-1');
-  await assert.rejects(issueDeviceCertificate(ca, { peer_id: 'bad id<script>', public_key_jwk: dev.identity.publicJwk, role: 'agent', expires_at: Date.now() + DAY }));
-  await assert.rejects(issueDeviceCertificate(ca, { peer_id: 'web-1', public_key_jwk: dev.identity.publicJwk, role: 'agent', expires_at: Date.now() - 1 }), /expires_at/);
+  await assert.rejects(
+    issueDeviceCertificate(ca, { peer_id: 'bad id<script>', public_key_jwk: dev.identity.publicJwk, role: 'agent', expires_at: Date.now() + DAY }),
+  );
+  await assert.rejects(
+    issueDeviceCertificate(ca, { peer_id: 'web-1', public_key_jwk: dev.identity.publicJwk, role: 'agent', expires_at: Date.now() - 1 }),
+    /expires_at/,
+  );
 });
 
 test('a device accepts the certificate handed to it only if it names its own key and peer id', async () => {
@@ -96,5 +114,8 @@ test('issuing refuses a public key that is not a point on P-256', async () => {
   const ca = await newCa();
   const dev = await newDevice(ca, 'web-1');
   const offCurve = { ...dev.identity.publicJwk, y: dev.identity.publicJwk.x };
-  await assert.rejects(issueDeviceCertificate(ca, { peer_id: 'web-1', public_key_jwk: offCurve, role: 'agent', expires_at: Date.now() + DAY }), /not a valid P-256 public key/);
+  await assert.rejects(
+    issueDeviceCertificate(ca, { peer_id: 'web-1', public_key_jwk: offCurve, role: 'agent', expires_at: Date.now() + DAY }),
+    /not a valid P-256 public key/,
+  );
 });

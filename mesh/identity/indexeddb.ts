@@ -26,10 +26,16 @@ function openDb(name: string): Promise<IDBDatabase> {
         req.result.createObjectStore(META);
       };
       req.onsuccess = () => {
-        req.result.onversionchange = () => { req.result.close(); opened.delete(name); };
+        req.result.onversionchange = () => {
+          req.result.close();
+          opened.delete(name);
+        };
         resolve(req.result);
       };
-      req.onerror = () => { opened.delete(name); reject(req.error ?? new Error(`cannot open IndexedDB ${name}`)); };
+      req.onerror = () => {
+        opened.delete(name);
+        reject(req.error ?? new Error(`cannot open IndexedDB ${name}`));
+      };
     });
     opened.set(name, db);
   }
@@ -48,7 +54,10 @@ async function run<T>(dbName: string, store: string, mode: IDBTransactionMode, o
 
 /** The tab's device key pair, created on first use; the private key is non-extractable. */
 export class IndexedDbKeyStore implements IdentityKeyStore, CertificateStore {
-  constructor(private readonly dbName: string = IDENTITY_DB_NAME, private readonly name = 'device') {}
+  constructor(
+    private readonly dbName: string = IDENTITY_DB_NAME,
+    private readonly name = 'device',
+  ) {}
 
   loadCertificate(): Promise<string | undefined> {
     return run<string | undefined>(this.dbName, KEYS, 'readonly', (s) => s.get(`${this.name}:certificate`));
@@ -80,10 +89,18 @@ export class IndexedDbKeyStore implements IdentityKeyStore, CertificateStore {
 /** Pinned CA and known peers of this browser profile. */
 export class IndexedDbTrustRecords implements TrustRecords {
   constructor(private readonly dbName: string = IDENTITY_DB_NAME) {}
-  getPeer(peerId: string) { return run<KnownPeerRecord | undefined>(this.dbName, PEERS, 'readonly', (s) => s.get(peerId)); }
-  async putPeer(record: KnownPeerRecord) { await run(this.dbName, PEERS, 'readwrite', (s) => s.put(record)); }
-  async deletePeer(peerId: string) { await run(this.dbName, PEERS, 'readwrite', (s) => s.delete(peerId)); }
-  getPinnedCa() { return run<PublicKeyJwk | undefined>(this.dbName, META, 'readonly', (s) => s.get('pinned_ca')); }
+  getPeer(peerId: string) {
+    return run<KnownPeerRecord | undefined>(this.dbName, PEERS, 'readonly', (s) => s.get(peerId));
+  }
+  async putPeer(record: KnownPeerRecord) {
+    await run(this.dbName, PEERS, 'readwrite', (s) => s.put(record));
+  }
+  async deletePeer(peerId: string) {
+    await run(this.dbName, PEERS, 'readwrite', (s) => s.delete(peerId));
+  }
+  getPinnedCa() {
+    return run<PublicKeyJwk | undefined>(this.dbName, META, 'readonly', (s) => s.get('pinned_ca'));
+  }
   async setPinnedCa(jwk: PublicKeyJwk | undefined) {
     await run(this.dbName, META, 'readwrite', (s) => (jwk ? s.put(jwk, 'pinned_ca') : s.delete('pinned_ca')));
   }

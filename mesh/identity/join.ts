@@ -39,8 +39,7 @@ export class PolicyLinkAuth {
     if (res.ok) {
       this.#verified.set(remotePeerId, { peer_id: res.claims.peer_id, role: res.claims.role });
       watchRebinding(pc, remotePeerId);
-    }
-    else this.#verified.delete(remotePeerId);
+    } else this.#verified.delete(remotePeerId);
     return res;
   }
   /** Who is at the other end of our link to `peerId`, as its certificate proved (role `legacy` for listed legacy peers). */

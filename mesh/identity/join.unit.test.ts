@@ -13,7 +13,10 @@ class FakeConnection extends EventTarget {
   remoteDescription = { sdp: sdp(B) };
   signalingState = 'stable';
   closed = 0;
-  close() { this.closed++; this.signalingState = 'closed'; }
+  close() {
+    this.closed++;
+    this.signalingState = 'closed';
+  }
   renegotiate(remoteFp: string) {
     this.signalingState = 'have-local-offer';
     this.dispatchEvent(new Event('signalingstatechange'));

@@ -31,11 +31,21 @@ export interface TrustRecords {
 export class MemoryTrustRecords implements TrustRecords {
   private peers = new Map<string, KnownPeerRecord>();
   private ca: PublicKeyJwk | undefined;
-  async getPeer(peerId: string) { return this.peers.get(peerId); }
-  async putPeer(record: KnownPeerRecord) { this.peers.set(record.peer_id, { ...record }); }
-  async deletePeer(peerId: string) { this.peers.delete(peerId); }
-  async getPinnedCa() { return this.ca; }
-  async setPinnedCa(jwk: PublicKeyJwk | undefined) { this.ca = jwk; }
+  async getPeer(peerId: string) {
+    return this.peers.get(peerId);
+  }
+  async putPeer(record: KnownPeerRecord) {
+    this.peers.set(record.peer_id, { ...record });
+  }
+  async deletePeer(peerId: string) {
+    this.peers.delete(peerId);
+  }
+  async getPinnedCa() {
+    return this.ca;
+  }
+  async setPinnedCa(jwk: PublicKeyJwk | undefined) {
+    this.ca = jwk;
+  }
 }
 
 export type TrustFailureReason = 'ca_changed' | 'no_pinned_ca' | 'key_changed';

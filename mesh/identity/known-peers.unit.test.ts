@@ -50,7 +50,11 @@ test('a renewed certificate for the same key moves the remembered issue time for
   const renewed = await claimsOf(ca, {
     ...dev,
     certificate: await issueDeviceCertificate(ca, {
-      peer_id: 'web-a', public_key_jwk: dev.identity.publicJwk, role: 'agent', issued_at: t0 + 5000, expires_at: Date.now() + DAY,
+      peer_id: 'web-a',
+      public_key_jwk: dev.identity.publicJwk,
+      role: 'agent',
+      issued_at: t0 + 5000,
+      expires_at: Date.now() + DAY,
     }),
   });
   assert.ok((await peers.accept(renewed)).ok);
@@ -77,7 +81,8 @@ test('verifyPeer checks the proof against the pinned CA and applies TOFU', async
   const ca = await newCa();
   const peers = new KnownPeers(new MemoryTrustRecords());
   const a = await newDevice(ca, 'web-a', { issued_at: Date.now() - 1000 });
-  const fa = randomFingerprint(), fb = randomFingerprint();
+  const fa = randomFingerprint(),
+    fb = randomFingerprint();
   const aEnds: LinkEnds = { localPeerId: 'web-a', remotePeerId: 'pi-b', localSdp: sdpWith(fa), remoteSdp: sdpWith(fb) };
   const bEnds: LinkEnds = { localPeerId: 'pi-b', remotePeerId: 'web-a', localSdp: sdpWith(fb), remoteSdp: sdpWith(fa) };
   const p = await createLinkProof(a.identity, a.certificate, aEnds);

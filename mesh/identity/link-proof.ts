@@ -1,5 +1,9 @@
 import {
-  decodeIdentityFrame, IdentityProofFrameSchema, type DeviceCertificateClaims, type IdentityProofFrame, type PublicKeyJwk,
+  decodeIdentityFrame,
+  IdentityProofFrameSchema,
+  type DeviceCertificateClaims,
+  type IdentityProofFrame,
+  type PublicKeyJwk,
 } from '../protocol/identity.ts';
 import { check } from '../protocol/decode.ts';
 import { verifyDeviceCertificate, type CertificateFailureReason } from './certificate.ts';
@@ -57,11 +61,8 @@ export async function createLinkProof(identity: DeviceIdentity, certificate: str
   };
 }
 
-export type LinkProofFailureReason =
-  | 'malformed' | CertificateFailureReason | 'peer_mismatch' | 'target_mismatch' | 'no_fingerprint' | 'bad_signature';
-export type LinkProofCheck =
-  | { ok: true; claims: DeviceCertificateClaims }
-  | { ok: false; reason: LinkProofFailureReason; message: string };
+export type LinkProofFailureReason = 'malformed' | CertificateFailureReason | 'peer_mismatch' | 'target_mismatch' | 'no_fingerprint' | 'bad_signature';
+export type LinkProofCheck = { ok: true; claims: DeviceCertificateClaims } | { ok: false; reason: LinkProofFailureReason; message: string };
 
 export interface VerifyLinkProofOptions extends LinkEnds {
   /** The pinned registry CA public key. */

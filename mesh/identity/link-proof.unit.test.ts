@@ -40,8 +40,10 @@ test('a valid proof verifies in both directions and yields the certificate claim
 
 test('a relay that swaps the DTLS fingerprints in offer and answer makes both proofs fail', async () => {
   const { ca, a, b } = await honestLink();
-  const fa = randomFingerprint(), fb = randomFingerprint();
-  const mitmToA = randomFingerprint(), mitmToB = randomFingerprint();
+  const fa = randomFingerprint(),
+    fb = randomFingerprint();
+  const mitmToA = randomFingerprint(),
+    mitmToB = randomFingerprint();
   // The relay terminates DTLS on both sides: A sees the relay's fingerprint as B's, and vice versa.
   const aEnds: LinkEnds = { localPeerId: a.peerId, remotePeerId: b.peerId, localSdp: sdpWith(fa), remoteSdp: sdpWith(mitmToA) };
   const bEnds: LinkEnds = { localPeerId: b.peerId, remotePeerId: a.peerId, localSdp: sdpWith(fb), remoteSdp: sdpWith(mitmToB) };
@@ -140,6 +142,11 @@ test('LinkAuthenticator takes local and remote from the connection and refuses w
   const bound = LinkAuthenticator.fingerprintsOf(pcA);
   assert.equal(LinkAuthenticator.fingerprintsOf({ ...pcA }), bound);
   assert.notEqual(LinkAuthenticator.fingerprintsOf({ ...pcA, remoteDescription: { sdp: sdpWith(randomFingerprint()) } }), bound);
-  const noCert = new LinkAuthenticator({ localPeerId: 'x', identity: a.identity, certificate: () => undefined, knownPeers: new KnownPeers(new MemoryTrustRecords()) });
+  const noCert = new LinkAuthenticator({
+    localPeerId: 'x',
+    identity: a.identity,
+    certificate: () => undefined,
+    knownPeers: new KnownPeers(new MemoryTrustRecords()),
+  });
   await assert.rejects(noCert.proofFrame('pi-b', pcA), /no certificate yet/);
 });

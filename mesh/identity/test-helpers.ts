@@ -34,9 +34,19 @@ export function randomFingerprint(): string {
 /** A minimal data-channel SDP carrying one sha-256 fingerprint. */
 export function sdpWith(fingerprint: string): string {
   return [
-    'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0',
-    'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 0.0.0.0', 'a=mid:0',
-    'a=ice-ufrag:abcd', 'a=ice-pwd:abcdefghijklmnopqrstuvwx',
-    `a=fingerprint:sha-256 ${fingerprint}`, 'a=setup:actpass', 'a=sctp-port:5000', '',
+    'v=0',
+    'o=- 1 2 IN IP4 127.0.0.1',
+    's=-',
+    't=0 0',
+    'a=group:BUNDLE 0',
+    'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
+    'c=IN IP4 0.0.0.0',
+    'a=mid:0',
+    'a=ice-ufrag:abcd',
+    'a=ice-pwd:abcdefghijklmnopqrstuvwx',
+    `a=fingerprint:sha-256 ${fingerprint}`,
+    'a=setup:actpass',
+    'a=sctp-port:5000',
+    '',
   ].join('\r\n');
 }

@@ -5,7 +5,16 @@
  * Node only (the SDK is loaded lazily by the doors).
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, CallToolResultSchema, CancelledNotificationSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  CallToolResultSchema,
+  CancelledNotificationSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type CallToolResult,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogSkill } from '../llm/tools.ts';
 import { LIMITS } from '../protocol/index.ts';
 
@@ -43,7 +52,11 @@ function toolNames(skills: CatalogSkill[]): Map<string, CatalogSkill> {
 /** A skill's answer as tool content: an MCP-backed agent's CallToolResult passes through, anything else as text (+ structured when an object). */
 export function toolResult(answer: ToolAnswer): CallToolResult {
   const r = answer.result;
-  const meta = { 'chatixia/tier': answer.tier, ...(answer.agent_id && { 'chatixia/agent_id': answer.agent_id }), ...(answer.task_id && { 'chatixia/task_id': answer.task_id }) };
+  const meta = {
+    'chatixia/tier': answer.tier,
+    ...(answer.agent_id && { 'chatixia/agent_id': answer.agent_id }),
+    ...(answer.task_id && { 'chatixia/task_id': answer.task_id }),
+  };
   const passed = CallToolResultSchema.safeParse(r);
   // An MCP-backed agent's answer (it has `content`; the schema would default a missing one).
   if (passed.success && r && typeof r === 'object' && 'content' in r) return { ...passed.data, _meta: meta };
@@ -71,7 +84,11 @@ export function meshMcpServer(backend: ToolBackend, info: { name: string; versio
   const current = async () => toolNames(await backend.skills());
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: [...(await current())].map(([name, s]): Tool => {
-      const where = s.agents.slice(0, 3).map((a) => a.agent_id).join(', ') + (s.agents.length > 3 ? ', …' : '');
+      const where =
+        s.agents
+          .slice(0, 3)
+          .map((a) => a.agent_id)
+          .join(', ') + (s.agents.length > 3 ? ', …' : '');
       return {
         name,
         ...(name !== s.skill && { title: s.skill }),
@@ -82,10 +99,15 @@ export function meshMcpServer(backend: ToolBackend, info: { name: string; versio
   }));
   server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
     const s = (await current()).get(req.params.name);
-    if (!s) throw new McpError(ErrorCode.InvalidParams, `no tool "${req.params.name}" (list the tools again: agents come and go, and the policy decides which skills you may use)`);
+    if (!s)
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `no tool "${req.params.name}" (list the tools again: agents come and go, and the policy decides which skills you may use)`,
+      );
     const args = req.params.arguments ?? {};
     const size = JSON.stringify(args).length;
-    if (size > LIMITS.restBodyBytes) throw new McpError(ErrorCode.InvalidParams, `arguments are ${size} characters as JSON; the limit is ${LIMITS.restBodyBytes}`);
+    if (size > LIMITS.restBodyBytes)
+      throw new McpError(ErrorCode.InvalidParams, `arguments are ${size} characters as JSON; the limit is ${LIMITS.restBodyBytes}`);
     const token = extra._meta?.progressToken;
     let progress = 0;
     const cancel = new AbortController();
@@ -97,7 +119,9 @@ export function meshMcpServer(backend: ToolBackend, info: { name: string; versio
         signal: cancel.signal,
         onChunk: (text) => {
           if (token === undefined) return;
-          void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++progress, message: text } }).catch(() => {});
+          void extra
+            .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++progress, message: text } })
+            .catch(() => {});
         },
       });
       return toolResult(answer);

@@ -76,8 +76,14 @@ test('offer and answer carry the connection id and capabilities; each side holds
     assert.deepEqual([p.sent[answerAt]!.payload.conn, p.sent[answerAt]!.payload.caps], ['c1', [...CAPS]]);
     const candidates = p.sent.filter((s) => s.type === 'ice_candidate');
     assert.ok(candidates.some((s) => s.from === 'offerer') && candidates.some((s) => s.from === 'answerer'));
-    assert.ok(candidates.every((s) => p.sent.indexOf(s) > answerAt), 'no candidate before the answer is out (node-datachannel loses an early DTLS ClientHello)');
-    assert.ok(candidates.every((s) => s.payload.conn === 'c1'), 'candidates name their connection');
+    assert.ok(
+      candidates.every((s) => p.sent.indexOf(s) > answerAt),
+      'no candidate before the answer is out (node-datachannel loses an early DTLS ClientHello)',
+    );
+    assert.ok(
+      candidates.every((s) => s.payload.conn === 'c1'),
+      'candidates name their connection',
+    );
     assert.ok(p.offerer.has('ack') && p.answerer().has('keepalive') && !p.offerer.has('ice_restart'));
   } finally {
     p.close();

@@ -2,7 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { offerAction } from './connection.ts';
 
-const current = (o: Partial<{ connId: string; role: 'offerer' | 'answerer'; opened: boolean }> = {}) => ({ connId: 'c1', role: 'offerer' as const, opened: false, ...o });
+const current = (o: Partial<{ connId: string; role: 'offerer' | 'answerer'; opened: boolean }> = {}) => ({
+  connId: 'c1',
+  role: 'offerer' as const,
+  opened: false,
+  ...o,
+});
 
 test('an offer with the id of the current connection renegotiates it (the remote restarts ICE)', () => {
   assert.equal(offerAction(current({ opened: true }), 'c1', 'a', 'b'), 'renegotiate');

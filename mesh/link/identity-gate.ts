@@ -57,7 +57,8 @@ export class IdentityGate {
   /** The channel opened: send our proof. A peer that never proves is refused and reported, not left hanging. */
   start(): void {
     this.#host.timer(PROOF_TIMEOUT_MS, () => {
-      if (!this.#passed) this.#refuse('no_proof', `no identity proof within ${PROOF_TIMEOUT_MS / 1000} s (a peer without identity must be listed as legacy)`, true);
+      if (!this.#passed)
+        this.#refuse('no_proof', `no identity proof within ${PROOF_TIMEOUT_MS / 1000} s (a peer without identity must be listed as legacy)`, true);
     });
     this.#auth.proofFrame(this.#remoteId, this.#conn).then(
       (frame) => {

@@ -29,7 +29,7 @@ function setup(t: TestContext, auth: Partial<LinkAuth> = {}) {
   return { gate, host, sent, events, passed };
 }
 
-test('the link passes only when the remote\'s proof checked out AND the remote accepted ours; held frames follow in order', async (t) => {
+test("the link passes only when the remote's proof checked out AND the remote accepted ours; held frames follow in order", async (t) => {
   const { gate, sent, passed } = setup(t);
   gate.start();
   await tick();
@@ -78,7 +78,7 @@ test('identity_refused from the remote is read with the protocol schema and repo
   assert.deepEqual(sent, [], 'no refusal of a refusal');
 });
 
-test('a frame that only looks like a refusal (fails the schema) is taken as the remote\'s proof', async (t) => {
+test("a frame that only looks like a refusal (fails the schema) is taken as the remote's proof", async (t) => {
   const { gate, events } = setup(t);
   gate.frame(JSON.stringify({ type: 'identity_refused', reason: 'x'.repeat(65), message: '' }));
   await tick();

@@ -64,7 +64,10 @@ test('a chunked message counts once, at its last chunk — also when it is refus
   const w = fakeWire();
   inbox.resume(w, 1, '3.3');
   const big = chunksOf('b'.repeat(3 * CHUNK_BYTES), 1);
-  assert.throws(() => inbox.chunk(w, big[0]!), (e: unknown) => e instanceof FrameError && e.code === 'too_large');
+  assert.throws(
+    () => inbox.chunk(w, big[0]!),
+    (e: unknown) => e instanceof FrameError && e.code === 'too_large',
+  );
   assert.equal(inbox.chunk(w, big[1]!), null);
   assert.equal(inbox.chunk(w, big[2]!), null);
   // The refused message took number 1: a resend of it from 1 is a duplicate, the next one is new.
@@ -132,7 +135,10 @@ test('outbox → inbox across a lost connection: every message exactly once, in 
   await new Promise((r) => setImmediate(r));
   carry(a2, b2);
   ackBack(b2);
-  assert.deepEqual(delivered.map((m) => (JSON.parse(m) as { n: number }).n), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    delivered.map((m) => (JSON.parse(m) as { n: number }).n),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
   assert.ok(delivered[6] === messages[6], 'the chunked message arrived intact');
   // Found by this test: an ack still pending for connection 1 used to hold back the first ack on
   // connection 2, leaving the resent messages unacknowledged until more traffic came.

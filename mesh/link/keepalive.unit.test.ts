@@ -16,7 +16,10 @@ test('pings at once and every everyMs; a pong gives the round-trip time', (t) =>
   const k = new Keepalive({ everyMs: 1_000, deadAfterMs: 5_000 });
   const sent: WireFrame[] = [];
   k.received();
-  k.start((f) => sent.push(f), () => assert.fail('not silent'));
+  k.start(
+    (f) => sent.push(f),
+    () => assert.fail('not silent'),
+  );
   assert.deepEqual(nonces(sent), [1]);
   t.mock.timers.tick(3_000);
   assert.deepEqual(nonces(sent), [1, 2, 3, 4]);
@@ -37,7 +40,10 @@ test('nothing heard for deadAfterMs: every tick reports the link silent, and kee
   const silent: number[] = [];
   const sent: WireFrame[] = [];
   k.received();
-  k.start((f) => sent.push(f), (ms) => silent.push(ms));
+  k.start(
+    (f) => sent.push(f),
+    (ms) => silent.push(ms),
+  );
   t.mock.timers.tick(2_000);
   k.received(); // a frame at 2 s
   for (let i = 0; i < 4; i++) t.mock.timers.tick(1_000); // (one tick per interval: the mock clock jumps to the end of a tick)
@@ -55,7 +61,10 @@ test('a probe fails the link when no frame answers it in time; any frame answers
 
   const sent: WireFrame[] = [];
   k.received();
-  k.start((f) => sent.push(f), () => {});
+  k.start(
+    (f) => sent.push(f),
+    () => {},
+  );
   k.probe(4_000, () => unanswered++);
   k.probe(4_000, () => unanswered++); // one at a time
   assert.equal(sent.length, 2, 'the probe pings at once');
@@ -73,7 +82,10 @@ test('only the last 16 pings are remembered', (t) => {
   t.mock.timers.enable({ apis: ['setInterval', 'Date'] });
   const k = new Keepalive({ everyMs: 10 });
   k.received();
-  k.start(() => {}, () => {});
+  k.start(
+    () => {},
+    () => {},
+  );
   t.mock.timers.tick(200); // pings 1–21
   k.pong(1);
   assert.equal(k.rttMs, undefined, 'ping 1 is forgotten');

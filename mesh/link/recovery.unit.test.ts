@@ -4,7 +4,10 @@ import type { Capability } from '../framing.ts';
 import { Recovery, type Recoverable } from './recovery.ts';
 
 /** A connection stand-in: state, capabilities, role, and timers that die with it. */
-function setup(t: TestContext, o: { role?: 'offerer' | 'answerer'; caps?: Capability[]; iceRestart?: boolean; opened?: boolean; restart?: () => Promise<void> } = {}) {
+function setup(
+  t: TestContext,
+  o: { role?: 'offerer' | 'answerer'; caps?: Capability[]; iceRestart?: boolean; opened?: boolean; restart?: () => Promise<void> } = {},
+) {
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   const log: string[] = [];
   const conn: Recoverable & { connectionState: RTCPeerConnectionState; closed: boolean } = {
@@ -49,7 +52,7 @@ test('the offerer restarts ICE when the connection fails; the first frame back e
   assert.equal(log.length, 3, 'the restart deadline no longer applies');
 });
 
-test('the answerer waits for the offerer\'s restart; no frame within the deadline = a fresh connection', (t) => {
+test("the answerer waits for the offerer's restart; no frame within the deadline = a fresh connection", (t) => {
   const { log, state } = setup(t, { role: 'answerer' });
   state('failed');
   assert.deepEqual(log, ['reconnecting: connection failed']);

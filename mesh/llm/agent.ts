@@ -40,7 +40,11 @@ export async function startLlmAgent(transport: AgentTransport, def: LlmAgentDefi
 
   const tools = async (signal: AbortSignal) => {
     if (def.skills && def.skills.length === 0) return toolSet([]);
-    const catalog = (await client.task('list_skills', { ...(def.skills && { allow: def.skills }) }, { timeoutMs: CATALOG_TIMEOUT_MS, signal })) as CatalogSkill[];
+    const catalog = (await client.task(
+      'list_skills',
+      { ...(def.skills && { allow: def.skills }) },
+      { timeoutMs: CATALOG_TIMEOUT_MS, signal },
+    )) as CatalogSkill[];
     return toolSet(catalog);
   };
 
@@ -51,19 +55,27 @@ export async function startLlmAgent(transport: AgentTransport, def: LlmAgentDefi
     const added: ChatMessage[] = [];
     try {
       const set = await tools(call.signal);
-      yield* runTurn({
-        provider,
-        tools: set,
-        callTool: async (skill, args, signal) => {
-          const r = (await client.task('delegate', { skill, args, timeout_ms: TOOL_TIMEOUT_MS }, { timeoutMs: TOOL_TIMEOUT_MS + 5000, signal })) as DelegateResult;
-          return r;
+      yield* runTurn(
+        {
+          provider,
+          tools: set,
+          callTool: async (skill, args, signal) => {
+            const r = (await client.task(
+              'delegate',
+              { skill, args, timeout_ms: TOOL_TIMEOUT_MS },
+              { timeoutMs: TOOL_TIMEOUT_MS + 5000, signal },
+            )) as DelegateResult;
+            return r;
+          },
+          temperature: def.temperature,
+          max_tokens: def.max_tokens,
+          maxToolRounds: def.max_tool_rounds,
+          idleTimeoutMs: def.timeout_s * 1000,
+          signal: call.signal,
         },
-        temperature: def.temperature,
-        max_tokens: def.max_tokens,
-        maxToolRounds: def.max_tool_rounds,
-        idleTimeoutMs: def.timeout_s * 1000,
-        signal: call.signal,
-      }, [{ role: 'system', content: def.system_prompt }, ...history, user], added);
+        [{ role: 'system', content: def.system_prompt }, ...history, user],
+        added,
+      );
     } catch (err) {
       throw explain(err, provider.label, call.signal);
     }
@@ -137,28 +149,30 @@ function gatewayProvider(client: () => AgentClient, def: LlmAgentDefinition): Ch
       let wake: (() => void) | undefined;
       let end: { error?: Error } | undefined;
       const msg: MeshMessage = { type: 'task_request', payload: { skill: 'delegate', args: { skill, args: req, timeout_ms: def.timeout_s * 1000 * 10 } } };
-      client().request('local', msg, {
-        timeoutMs: def.timeout_s * 1000 * 10 + 5000,
-        signal,
-        onChunk: (m) => {
-          try {
-            queue.push(JSON.parse(payloadOf(m, 'task_stream_chunk')?.text ?? '') as ChatChunk);
-          } catch {
-            end ??= { error: new LlmError('bad_stream', `${label} sent a chunk that is not JSON`) };
-          }
-          wake?.();
-        },
-      }).then(
-        (r) => {
-          const e = payloadOf(r, 'task_response')?.error;
-          end ??= e ? { error: new LlmError('provider_error', `${label}: ${e}`) } : {};
-          wake?.();
-        },
-        (err: Error) => {
-          end ??= { error: explain(err, label, signal) };
-          wake?.();
-        },
-      );
+      client()
+        .request('local', msg, {
+          timeoutMs: def.timeout_s * 1000 * 10 + 5000,
+          signal,
+          onChunk: (m) => {
+            try {
+              queue.push(JSON.parse(payloadOf(m, 'task_stream_chunk')?.text ?? '') as ChatChunk);
+            } catch {
+              end ??= { error: new LlmError('bad_stream', `${label} sent a chunk that is not JSON`) };
+            }
+            wake?.();
+          },
+        })
+        .then(
+          (r) => {
+            const e = payloadOf(r, 'task_response')?.error;
+            end ??= e ? { error: new LlmError('provider_error', `${label}: ${e}`) } : {};
+            wake?.();
+          },
+          (err: Error) => {
+            end ??= { error: explain(err, label, signal) };
+            wake?.();
+          },
+        );
       let finished = false;
       for (;;) {
         while (queue.length) {

@@ -19,7 +19,12 @@ export interface CatalogDeps {
  * agent's own allow list names, and not the asking agent's own. With the specs its agents
  * announced (docs/skills.md).
  */
-export function catalog(agents: AgentRecord[], me: string, deps: CatalogDeps, ask: { agent?: string | undefined; allow?: string[] | undefined }): CatalogSkill[] {
+export function catalog(
+  agents: AgentRecord[],
+  me: string,
+  deps: CatalogDeps,
+  ask: { agent?: string | undefined; allow?: string[] | undefined },
+): CatalogSkill[] {
   const policy = deps.policy() ?? {};
   const self = ask.agent ? recordId(ask.agent, me) : undefined;
   const out = new Map<string, CatalogSkill>();
@@ -48,12 +53,17 @@ const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object'
  * may call: `list_skills` (its tools) and, where the peer has none yet (a tab), `delegate`.
  */
 export function registerLlmSupport(hub: AgentHub, d: DelegateDeps & CatalogDeps, opts: { delegate: boolean }): void {
-  hub.registerSkill('list_skills', 'Skills this peer may call on active agents, with their specs: {allow?: [pattern]} -> [{skill, description, args_schema, agents}].', async (args, ctx) => {
-    const allow = obj(args).allow;
-    return catalog(await d.registry.listAgents(), d.mesh.peerId, d, {
-      agent: ctx.sourceAgent,
-      allow: Array.isArray(allow) ? allow.filter((x): x is string => typeof x === 'string') : undefined,
-    });
-  }, { localOnly: true, argsSchema: { type: 'object', properties: { allow: { type: 'array', items: { type: 'string' } } } } });
+  hub.registerSkill(
+    'list_skills',
+    'Skills this peer may call on active agents, with their specs: {allow?: [pattern]} -> [{skill, description, args_schema, agents}].',
+    async (args, ctx) => {
+      const allow = obj(args).allow;
+      return catalog(await d.registry.listAgents(), d.mesh.peerId, d, {
+        agent: ctx.sourceAgent,
+        allow: Array.isArray(allow) ? allow.filter((x): x is string => typeof x === 'string') : undefined,
+      });
+    },
+    { localOnly: true, argsSchema: { type: 'object', properties: { allow: { type: 'array', items: { type: 'string' } } } } },
+  );
   if (opts.delegate) hub.registerSkill('delegate', DELEGATE_DESCRIPTION, delegateSkill(d), { localOnly: true, argsSchema: DELEGATE_ARGS });
 }

@@ -19,26 +19,39 @@ export const PROVIDER_DEFAULTS: Record<ProviderKind, { baseUrl?: string; keyEnv?
   gateway: { needsKey: false },
 };
 
-const SkillPattern = z.string().min(1).max(128).regex(/^[\w.:@-]+\*?$|^\*$/, 'a skill name, or a prefix ending in *');
+const SkillPattern = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\w.:@-]+\*?$|^\*$/, 'a skill name, or a prefix ending in *');
 
 export const ProviderConfig = z
   .object({
     kind: z.enum(PROVIDER_KINDS).default('compatible'),
     /** OpenAI-compatible base URL (…/v1); defaults per kind. */
-    base_url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    base_url: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
     model: z.string().min(1).max(256),
     /** Azure's `api-version` query parameter (deployment URLs); not needed with Azure's /openai/v1 URL. */
     api_version: z.string().max(64).optional(),
     /** On a Pi: environment variable holding the key (default per kind, e.g. OPENAI_API_KEY). */
-    api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).max(128).optional(),
+    api_key_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+      .max(128)
+      .optional(),
     /** On a Pi: a file holding the key; refused unless only its owner can read it (0600/0400). */
     api_key_file: z.string().min(1).max(4096).optional(),
     /** kind `gateway`: the skill that calls the provider for us (another peer's `serve_as_gateway`). */
     gateway_skill: Id.optional(),
   })
   .superRefine((p, ctx) => {
-    if (p.kind === 'gateway' && !p.gateway_skill) ctx.addIssue({ code: 'custom', path: ['gateway_skill'], message: 'a gateway provider names the skill that serves it (gateway_skill)' });
-    if ((p.kind === 'azure' || p.kind === 'compatible') && !p.base_url) ctx.addIssue({ code: 'custom', path: ['base_url'], message: `a ${p.kind} provider needs base_url` });
+    if (p.kind === 'gateway' && !p.gateway_skill)
+      ctx.addIssue({ code: 'custom', path: ['gateway_skill'], message: 'a gateway provider names the skill that serves it (gateway_skill)' });
+    if ((p.kind === 'azure' || p.kind === 'compatible') && !p.base_url)
+      ctx.addIssue({ code: 'custom', path: ['base_url'], message: `a ${p.kind} provider needs base_url` });
   });
 export type ProviderConfig = z.infer<typeof ProviderConfig>;
 
@@ -56,10 +69,12 @@ export const LlmAgentDefinition = z.object({
   /** Seconds without any data from the provider before the turn fails (a stalled stream). */
   timeout_s: z.number().min(1).max(3600).default(60),
   /** Conversation memory per chat, kept on the device that runs the agent. */
-  memory: z.object({
-    max_messages: z.number().int().min(0).max(1000).default(40),
-    max_chats: z.number().int().min(1).max(10_000).default(100),
-  }).default({ max_messages: 40, max_chats: 100 }),
+  memory: z
+    .object({
+      max_messages: z.number().int().min(0).max(1000).default(40),
+      max_chats: z.number().int().min(1).max(10_000).default(100),
+    })
+    .default({ max_messages: 40, max_chats: 100 }),
   /** Also answer as this skill (`{text}` → the answer, streamed): other agents can delegate to it. */
   skill: Id.optional(),
   /** Serve this provider to other peers as a skill (a tab whose browser may not call the provider). */

@@ -47,15 +47,19 @@ async function llm(over: Partial<LlmAgentDefinitionInput> = {}, key = KEY): Prom
 async function ask(text: string, opts: { agent?: string; session?: string; signal?: AbortSignal; timeoutMs?: number } = {}) {
   const texts: string[] = [];
   const tools: ToolEvent[] = [];
-  const res = await asker.request('llm-1', { type: 'agent_prompt', target_agent: opts.agent ?? agentName, payload: { text, session_id: opts.session ?? 's1' } }, {
-    timeoutMs: opts.timeoutMs ?? 20_000,
-    ...(opts.signal && { signal: opts.signal }),
-    onChunk: (m: MeshMessage) => {
-      const p = m.payload as { text: string; tool?: ToolEvent };
-      if (p.tool) tools.push(p.tool);
-      else texts.push(p.text);
+  const res = await asker.request(
+    'llm-1',
+    { type: 'agent_prompt', target_agent: opts.agent ?? agentName, payload: { text, session_id: opts.session ?? 's1' } },
+    {
+      timeoutMs: opts.timeoutMs ?? 20_000,
+      ...(opts.signal && { signal: opts.signal }),
+      onChunk: (m: MeshMessage) => {
+        const p = m.payload as { text: string; tool?: ToolEvent };
+        if (p.tool) tools.push(p.tool);
+        else texts.push(p.text);
+      },
     },
-  });
+  );
   return { texts, tools, payload: res.payload as { text: string; error?: string } };
 }
 
@@ -100,20 +104,37 @@ test('an answer streams to a requester on another peer, with the key only in the
   a.close();
 });
 
-test('memory: a chat remembers its earlier turns; another requester\'s chat of the same name does not', async () => {
+test("memory: a chat remembers its earlier turns; another requester's chat of the same name does not", async () => {
   const a = await llm({ memory: { max_messages: 4, max_chats: 10 } });
   await ask('first question', { session: 'm' });
   await ask('second question', { session: 'm' });
   const second = stand.requests.at(-1)!.body.messages.map((m) => `${m.role}:${String(m.content)}`);
-  assert.deepEqual(second, ['system:' + stand.requests.at(-1)!.body.messages[0]!.content, 'user:first question', 'assistant:Hello! You said: first question', 'user:second question']);
+  assert.deepEqual(second, [
+    'system:' + stand.requests.at(-1)!.body.messages[0]!.content,
+    'user:first question',
+    'assistant:Hello! You said: first question',
+    'user:second question',
+  ]);
   await ask('third question', { session: 'm' });
   // Bounded: 4 messages kept, starting at a user message.
-  assert.deepEqual(stand.requests.at(-1)!.body.messages.slice(1).map((m) => m.role), ['user', 'assistant', 'user', 'assistant', 'user']);
+  assert.deepEqual(
+    stand.requests
+      .at(-1)!
+      .body.messages.slice(1)
+      .map((m) => m.role),
+    ['user', 'assistant', 'user', 'assistant', 'user'],
+  );
   // The same session name from another agent is another chat.
   const other = await connect(transport(hub2), { name: 'other-asker' });
   closers.push(other);
   await other.request('llm-1', { type: 'agent_prompt', target_agent: agentName, payload: { text: 'who am i', session_id: 'm' } });
-  assert.deepEqual(stand.requests.at(-1)!.body.messages.slice(1).map((m) => m.role), ['user']);
+  assert.deepEqual(
+    stand.requests
+      .at(-1)!
+      .body.messages.slice(1)
+      .map((m) => m.role),
+    ['user'],
+  );
   a.close();
 });
 
@@ -166,11 +187,15 @@ test('cancel from a remote requester stops the stream at the provider', async ()
   try {
     const ac = new AbortController();
     const pieces: string[] = [];
-    const asked = asker.request('llm-1', { type: 'agent_prompt', target_agent: agentName, payload: { text: 'count to 300', session_id: 'c' } }, {
-      signal: ac.signal,
-      onChunk: (m) => pieces.push((m.payload as { text: string }).text),
-      timeoutMs: 60_000,
-    });
+    const asked = asker.request(
+      'llm-1',
+      { type: 'agent_prompt', target_agent: agentName, payload: { text: 'count to 300', session_id: 'c' } },
+      {
+        signal: ac.signal,
+        onChunk: (m) => pieces.push((m.payload as { text: string }).text),
+        timeoutMs: 60_000,
+      },
+    );
     await waitFor(() => pieces.length >= 5, 'the first numbers');
     const t0 = Date.now();
     ac.abort();
@@ -197,7 +222,10 @@ test('as a skill: task_request {text} streams task_stream_chunks and returns the
 });
 
 test('a missing key for a provider that needs one, and a bad definition, are refused with a reason', async () => {
-  await assert.rejects(startLlmAgent(transport(hub1), parseDefinition({ name: 'nokey', provider: { kind: 'openai', model: 'gpt-4o-mini' } })), /no API key for the openai provider/);
+  await assert.rejects(
+    startLlmAgent(transport(hub1), parseDefinition({ name: 'nokey', provider: { kind: 'openai', model: 'gpt-4o-mini' } })),
+    /no API key for the openai provider/,
+  );
   assert.throws(() => parseDefinition({ name: 'x', provider: { kind: 'azure', model: 'm' } }), /provider\.base_url: a azure provider needs base_url/);
   assert.throws(() => parseDefinition({ name: 'x', provider: { kind: 'gateway', model: 'm' } }), /gateway_skill/);
   assert.throws(() => parseDefinition({ name: 'x', provider: { model: 'm', base_url: 'ftp://x' } }), /provider\.base_url/);

@@ -8,11 +8,15 @@ const KeptMessage = z.discriminatedUnion('role', [
   z.object({
     role: z.literal('assistant'),
     content: z.string().nullable(),
-    tool_calls: z.array(z.object({
-      id: z.string(),
-      type: z.literal('function'),
-      function: z.object({ name: z.string(), arguments: z.string() }),
-    })).exactOptional(),
+    tool_calls: z
+      .array(
+        z.object({
+          id: z.string(),
+          type: z.literal('function'),
+          function: z.object({ name: z.string(), arguments: z.string() }),
+        }),
+      )
+      .exactOptional(),
   }),
   z.object({ role: z.literal('tool'), tool_call_id: z.string(), content: z.string() }),
 ]);

@@ -73,7 +73,9 @@ test('a saved snapshot that does not check out is reported and ignored; the agen
 
 test('a store that fails is reported, and the conversation goes on in memory', async () => {
   const warnings: string[] = [];
-  const m = new ChatMemory(40, 10, { load: () => Promise.reject(new Error('disk gone')), save: () => Promise.reject(new Error('read-only')) }, (w) => warnings.push(w));
+  const m = new ChatMemory(40, 10, { load: () => Promise.reject(new Error('disk gone')), save: () => Promise.reject(new Error('read-only')) }, (w) =>
+    warnings.push(w),
+  );
   await m.load();
   m.commit('a', exchange('one'));
   await m.flush();
@@ -85,11 +87,18 @@ test(`what is saved stays under ${MEMORY_MAX_CHARS / 1024 / 1024} MiB: the least
   const store = cloneStore();
   const m = new ChatMemory(40, 100, store);
   const big = 'x'.repeat(MEMORY_MAX_CHARS / 8);
-  for (let i = 0; i < 10; i++) m.commit(`chat-${i}`, [{ role: 'user', content: big }, { role: 'assistant', content: 'ok' }]);
+  for (let i = 0; i < 10; i++)
+    m.commit(`chat-${i}`, [
+      { role: 'user', content: big },
+      { role: 'assistant', content: 'ok' },
+    ]);
   await m.flush();
   const saved = store.saved as MemorySnapshot;
   assert.ok(JSON.stringify(saved).length <= MEMORY_MAX_CHARS + 100);
-  assert.deepEqual(saved.chats.map(([c]) => c), ['chat-3', 'chat-4', 'chat-5', 'chat-6', 'chat-7', 'chat-8', 'chat-9']);
+  assert.deepEqual(
+    saved.chats.map(([c]) => c),
+    ['chat-3', 'chat-4', 'chat-5', 'chat-6', 'chat-7', 'chat-8', 'chat-9'],
+  );
   assert.equal(m.size, 10, 'memory itself keeps them (bounded by max_chats)');
 });
 

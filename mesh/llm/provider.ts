@@ -31,11 +31,24 @@ export interface ChatProvider {
 }
 
 export type LlmErrorCode =
-  | 'auth' | 'forbidden' | 'not_found' | 'bad_request' | 'rate_limited' | 'provider_error'
-  | 'unreachable' | 'timeout' | 'stream_cut' | 'bad_stream' | 'cancelled' | 'tool_rounds';
+  | 'auth'
+  | 'forbidden'
+  | 'not_found'
+  | 'bad_request'
+  | 'rate_limited'
+  | 'provider_error'
+  | 'unreachable'
+  | 'timeout'
+  | 'stream_cut'
+  | 'bad_stream'
+  | 'cancelled'
+  | 'tool_rounds';
 
 export class LlmError extends Error {
-  constructor(readonly code: LlmErrorCode, message: string) {
+  constructor(
+    readonly code: LlmErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'LlmError';
   }
@@ -58,39 +71,43 @@ export function openAiProvider(p: ProviderConfig, o: OpenAiProviderOptions = {})
   const maxRetries = o.maxRetries ?? MAX_RETRIES;
   const doFetch = o.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
   // One client per call: its fetch tells this call's idle clock about every attempt and answer.
-  const clientFor = (onActivity: () => void) => new OpenAI({
-    baseURL,
-    // A local server (Ollama, llama.cpp) takes any key; the SDK insists on one.
-    apiKey: o.apiKey || 'no-key',
-    maxRetries,
-    // Our own idle timeout covers silence at any point; the SDK's would retry a timeout.
-    timeout: 24 * 3600_000,
-    // The key belongs to the person whose browser this is, and stays on this device (docs/llm-agents.md).
-    dangerouslyAllowBrowser: true,
-    ...(p.kind === 'azure' && o.apiKey && { defaultHeaders: { 'api-key': o.apiKey } }),
-    ...(p.api_version && { defaultQuery: { 'api-version': p.api_version } }),
-    fetch: async (url: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
-      onActivity();
-      const res = await doFetch(url, init);
-      onActivity();
-      return res;
-    },
-  });
+  const clientFor = (onActivity: () => void) =>
+    new OpenAI({
+      baseURL,
+      // A local server (Ollama, llama.cpp) takes any key; the SDK insists on one.
+      apiKey: o.apiKey || 'no-key',
+      maxRetries,
+      // Our own idle timeout covers silence at any point; the SDK's would retry a timeout.
+      timeout: 24 * 3600_000,
+      // The key belongs to the person whose browser this is, and stays on this device (docs/llm-agents.md).
+      dangerouslyAllowBrowser: true,
+      ...(p.kind === 'azure' && o.apiKey && { defaultHeaders: { 'api-key': o.apiKey } }),
+      ...(p.api_version && { defaultQuery: { 'api-version': p.api_version } }),
+      fetch: async (url: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+        onActivity();
+        const res = await doFetch(url, init);
+        onActivity();
+        return res;
+      },
+    });
   const label = `${p.kind} ${p.model} at ${baseURL}`;
   return {
     label,
     async *stream(req, signal, onActivity = () => {}) {
       let finished = false;
       try {
-        const stream = await clientFor(onActivity).chat.completions.create({
-          model: p.model,
-          messages: req.messages,
-          stream: true,
-          ...(req.tools?.length && { tools: req.tools }),
-          ...(req.temperature !== undefined && { temperature: req.temperature }),
-          // OpenAI's newer models take only max_completion_tokens; other servers know max_tokens.
-          ...(req.max_tokens !== undefined && (p.kind === 'openai' ? { max_completion_tokens: req.max_tokens } : { max_tokens: req.max_tokens })),
-        }, { signal });
+        const stream = await clientFor(onActivity).chat.completions.create(
+          {
+            model: p.model,
+            messages: req.messages,
+            stream: true,
+            ...(req.tools?.length && { tools: req.tools }),
+            ...(req.temperature !== undefined && { temperature: req.temperature }),
+            // OpenAI's newer models take only max_completion_tokens; other servers know max_tokens.
+            ...(req.max_tokens !== undefined && (p.kind === 'openai' ? { max_completion_tokens: req.max_tokens } : { max_tokens: req.max_tokens })),
+          },
+          { signal },
+        );
         for await (const chunk of stream) {
           if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
           yield chunk;
@@ -121,7 +138,10 @@ export function explain(err: unknown, label: string, signal: AbortSignal | undef
     const inner = cause instanceof Error ? cause.cause : undefined;
     const code = inner instanceof Object && 'code' in inner ? String(inner.code) : '';
     const why = cause instanceof Error ? `${cause.message}${code ? ` (${code})` : ''}` : err.message;
-    return new LlmError('unreachable', `could not reach ${label}: ${why}. In a browser tab the same error means the provider does not allow calls from this page (CORS): OpenAI does, Ollama needs OLLAMA_ORIGINS, others can be used through a Pi as gateway (docs/llm-agents.md).`);
+    return new LlmError(
+      'unreachable',
+      `could not reach ${label}: ${why}. In a browser tab the same error means the provider does not allow calls from this page (CORS): OpenAI does, Ollama needs OLLAMA_ORIGINS, others can be used through a Pi as gateway (docs/llm-agents.md).`,
+    );
   }
   if (err instanceof APIError && typeof err.status === 'number') {
     const body = err.error;

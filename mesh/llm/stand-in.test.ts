@@ -9,20 +9,37 @@ import OpenAI from 'openai';
 import { startStandInProvider, type StandInProvider } from '../test-support/stand-in-provider.ts';
 
 let stand: StandInProvider;
-before(async () => { stand = await startStandInProvider({ apiKey: 'sk-wire', chunkDelayMs: 0 }); });
+before(async () => {
+  stand = await startStandInProvider({ apiKey: 'sk-wire', chunkDelayMs: 0 });
+});
 after(async () => stand?.close());
 
-const post = (body: unknown, key = 'sk-wire') => fetch(`${stand.baseUrl}/chat/completions`, {
-  method: 'POST', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body),
-});
-const tool = { type: 'function', function: { name: 'upper', description: 'Upper-cases', parameters: { type: 'object', properties: { text: { type: 'string' } } } } };
+const post = (body: unknown, key = 'sk-wire') =>
+  fetch(`${stand.baseUrl}/chat/completions`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+const tool = {
+  type: 'function',
+  function: { name: 'upper', description: 'Upper-cases', parameters: { type: 'object', properties: { text: { type: 'string' } } } },
+};
 
 test('stream: text/event-stream of data: chunks, then data: [DONE]; tool-call arguments arrive in pieces by index', async () => {
-  const res = await post({ model: 'm', stream: true, stream_options: { include_usage: true }, tools: [tool], messages: [{ role: 'user', content: 'use upper with {"text":"hi there"}' }] });
+  const res = await post({
+    model: 'm',
+    stream: true,
+    stream_options: { include_usage: true },
+    tools: [tool],
+    messages: [{ role: 'user', content: 'use upper with {"text":"hi there"}' }],
+  });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
   const events = (await res.text()).split('\n\n').filter(Boolean);
-  assert.ok(events.every((e) => e.startsWith('data: ')), 'every event is a data: line');
+  assert.ok(
+    events.every((e) => e.startsWith('data: ')),
+    'every event is a data: line',
+  );
   assert.equal(events.at(-1), 'data: [DONE]');
   const chunks = events.slice(0, -1).map((e) => JSON.parse(e.slice(6)) as OpenAI.Chat.Completions.ChatCompletionChunk);
   assert.ok(chunks.every((c) => c.object === 'chat.completion.chunk' && c.id === chunks[0]!.id));
@@ -39,14 +56,25 @@ test('stream: text/event-stream of data: chunks, then data: [DONE]; tool-call ar
 test('the openai client reads it: streamed text, a whole completion, and errors as APIError with the body', async () => {
   const client = new OpenAI({ baseURL: stand.baseUrl, apiKey: 'sk-wire', maxRetries: 0 });
   let text = '';
-  for await (const c of await client.chat.completions.create({ model: 'm', stream: true, messages: [{ role: 'user', content: 'ping' }] })) text += c.choices[0]?.delta.content ?? '';
+  for await (const c of await client.chat.completions.create({ model: 'm', stream: true, messages: [{ role: 'user', content: 'ping' }] }))
+    text += c.choices[0]?.delta.content ?? '';
   assert.equal(text, 'Hello! You said: ping');
-  const whole = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'use upper with {"text":"x"}' }], tools: [tool as OpenAI.Chat.Completions.ChatCompletionFunctionTool] });
+  const whole = await client.chat.completions.create({
+    model: 'm',
+    messages: [{ role: 'user', content: 'use upper with {"text":"x"}' }],
+    tools: [tool as OpenAI.Chat.Completions.ChatCompletionFunctionTool],
+  });
   assert.equal(whole.choices[0]!.finish_reason, 'tool_calls');
   assert.equal(whole.choices[0]!.message.tool_calls![0]!.type, 'function');
   const bad = new OpenAI({ baseURL: stand.baseUrl, apiKey: 'sk-nope-1234', maxRetries: 0 });
-  await assert.rejects(bad.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'x' }] }), (e: unknown) =>
-    e instanceof OpenAI.AuthenticationError && e.status === 401 && (e.error as { code?: string }).code === 'invalid_api_key' && /sk-\*{5}1234/.test(e.message));
+  await assert.rejects(
+    bad.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'x' }] }),
+    (e: unknown) =>
+      e instanceof OpenAI.AuthenticationError &&
+      e.status === 401 &&
+      (e.error as { code?: string }).code === 'invalid_api_key' &&
+      /sk-\*{5}1234/.test(e.message),
+  );
   stand.failNext({ kind: 'status', status: 429, retryAfterS: 7 });
   const r429 = await post({ model: 'm', messages: [{ role: 'user', content: 'x' }] });
   assert.equal(r429.status, 429);
@@ -56,8 +84,15 @@ test('the openai client reads it: streamed text, a whole completion, and errors 
   assert.equal(r400.status, 400);
 });
 
-test('CORS like OpenAI\'s API: preflight answered with the requested headers; off when asked', async () => {
-  const pre = await fetch(`${stand.baseUrl}/chat/completions`, { method: 'OPTIONS', headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type,x-stainless-os' } });
+test("CORS like OpenAI's API: preflight answered with the requested headers; off when asked", async () => {
+  const pre = await fetch(`${stand.baseUrl}/chat/completions`, {
+    method: 'OPTIONS',
+    headers: {
+      Origin: 'https://app.example',
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'authorization,content-type,x-stainless-os',
+    },
+  });
   assert.equal(pre.status, 204);
   assert.equal(pre.headers.get('access-control-allow-origin'), '*');
   assert.equal(pre.headers.get('access-control-allow-headers'), 'authorization,content-type,x-stainless-os');

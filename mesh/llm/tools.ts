@@ -31,7 +31,11 @@ export function toolSet(catalog: CatalogSkill[]): ToolSet {
   const tools = catalog.map((c): ChatTool => {
     const name = toolName(c.skill, taken);
     byName.set(name, c.skill);
-    const where = c.agents.slice(0, 3).map((a) => a.agent_id).join(', ') + (c.agents.length > 3 ? ', …' : '');
+    const where =
+      c.agents
+        .slice(0, 3)
+        .map((a) => a.agent_id)
+        .join(', ') + (c.agents.length > 3 ? ', …' : '');
     return {
       type: 'function',
       function: {

@@ -72,7 +72,11 @@ export async function* runTurn(o: TurnOptions, messages: ChatMessage[], added: C
     added.push({
       role: 'assistant',
       content: text || null,
-      tool_calls: wanted.map((c, i) => ({ id: c.id || `call_${round}_${i}`, type: 'function' as const, function: { name: c.name, arguments: c.args || '{}' } })),
+      tool_calls: wanted.map((c, i) => ({
+        id: c.id || `call_${round}_${i}`,
+        type: 'function' as const,
+        function: { name: c.name, arguments: c.args || '{}' },
+      })),
     });
     for (const [i, c] of wanted.entries()) {
       const callId = c.id || `call_${round}_${i}`;
@@ -97,7 +101,17 @@ export async function* runTurn(o: TurnOptions, messages: ChatMessage[], added: C
           try {
             const r = await o.callTool(skill, args, o.signal);
             content = short(json(r.result), TOOL_RESULT_CHARS);
-            yield { tool: { ...event, state: 'done', ms: Date.now() - t0, result: short(json(r.result)), ...(r.tier && { tier: r.tier }), ...(r.peer_id && { peer_id: r.peer_id }), ...(r.agent_id && { agent_id: r.agent_id }) } };
+            yield {
+              tool: {
+                ...event,
+                state: 'done',
+                ms: Date.now() - t0,
+                result: short(json(r.result)),
+                ...(r.tier && { tier: r.tier }),
+                ...(r.peer_id && { peer_id: r.peer_id }),
+                ...(r.agent_id && { agent_id: r.agent_id }),
+              },
+            };
           } catch (err) {
             if (o.signal.aborted) throw explain(err, o.provider.label, o.signal);
             content = `error: ${(err as Error).message}`;

@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { LIMITS } from './limits.ts';
 
 /** Peer ids, agent ids and skill names: short, printable, no spaces or markup. */
-export const Id = z.string().min(1).max(LIMITS.idChars).regex(/^[\w.:@-]+$/, 'only letters, digits and . _ : @ - are allowed');
+export const Id = z
+  .string()
+  .min(1)
+  .max(LIMITS.idChars)
+  .regex(/^[\w.:@-]+$/, 'only letters, digits and . _ : @ - are allowed');
 /**
  * Agent ids belong to peers (docs/trust.md): `name@peer` is agent `name` on peer `peer`, and a
  * peer's own record has the peer id itself. An id without `@` is read as a peer id.

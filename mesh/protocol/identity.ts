@@ -44,7 +44,11 @@ export type DeviceCertificateClaims = z.infer<typeof DeviceCertificateClaimsSche
 
 /** A compact certificate (`header.claims.signature`, base64url) is bounded before anything else. */
 export const MAX_CERTIFICATE_CHARS = 2048;
-export const CompactCertificate = z.string().min(5).max(MAX_CERTIFICATE_CHARS).regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'not a compact certificate');
+export const CompactCertificate = z
+  .string()
+  .min(5)
+  .max(MAX_CERTIFICATE_CHARS)
+  .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'not a compact certificate');
 
 /** First frame each side sends on a new DataChannel: who I am and a signature over both DTLS fingerprints. */
 export const IdentityProofFrameSchema = z.object({
@@ -91,7 +95,11 @@ export function decodeIdentityFrame(text: string): Decoded<IdentityFrame> {
  * and neither `peers` nor `roles` only says who may offer; it does not restrict callers.
  */
 export const SkillRuleSchema = z.object({
-  skill: z.string().min(1).max(128).regex(/^[\w.:@-]*\*?$/, 'a skill name, a prefix ending in *, or *'),
+  skill: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[\w.:@-]*\*?$/, 'a skill name, a prefix ending in *, or *'),
   peers: z.array(Id).max(1000).default([]),
   roles: z.array(Id).max(100).default([]),
   providers: z.array(Id).max(1000).optional(),

@@ -21,9 +21,7 @@ export const AgentCommands = {
   broadcast: z.looseObject({ message: MeshMessageSchema, ack_id: AckId }),
   list_peers: z.looseObject({}),
   /** The Rust docs name the field `peer_id`, older agents send `target_peer_id`: both are accepted. */
-  connect: z
-    .looseObject({ target_peer_id: Id.optional(), peer_id: Id.optional() })
-    .refine((p) => p.target_peer_id ?? p.peer_id, 'target_peer_id is required'),
+  connect: z.looseObject({ target_peer_id: Id.optional(), peer_id: Id.optional() }).refine((p) => p.target_peer_id ?? p.peer_id, 'target_peer_id is required'),
   /**
    * Extension (this project): an agent announces its name and skills so several agents can share
    * one peer — messages with `target_agent` = name and `task_request`s for its skills go to it.
@@ -48,7 +46,12 @@ export const PeerEvents = {
   peer_disconnected: z.looseObject({ peer_id: Id }),
   peer_list: z.looseObject({ peers: z.array(Id) }),
   /** `ack_id` / `request_id` (extensions) name the `send` or request the error is about. */
-  error: z.looseObject({ code: z.string().max(64), message: z.string().max(4096), ack_id: Id.optional(), request_id: z.string().max(LIMITS.idChars).optional() }),
+  error: z.looseObject({
+    code: z.string().max(64),
+    message: z.string().max(4096),
+    ack_id: Id.optional(),
+    request_id: z.string().max(LIMITS.idChars).optional(),
+  }),
   /** Extension: answer to `register_agent`, tells the agent the id of the peer it lives on. */
   registered: z.looseObject({ peer_id: Id, name: Id }),
   /**

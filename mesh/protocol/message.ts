@@ -23,9 +23,20 @@ export const MeshPayloads = {
   task_request: z.looseObject({
     skill: z.string().min(1).max(LIMITS.idChars),
     args: z.unknown().optional(),
-    timeout_ms: z.number().int().positive().max(24 * 3600_000).optional(),
+    timeout_ms: z
+      .number()
+      .int()
+      .positive()
+      .max(24 * 3600_000)
+      .optional(),
   }),
-  task_response: z.looseObject({ result: z.unknown().optional(), error: z.string().max(64 * 1024).optional() }),
+  task_response: z.looseObject({
+    result: z.unknown().optional(),
+    error: z
+      .string()
+      .max(64 * 1024)
+      .optional(),
+  }),
   task_stream_chunk: z.looseObject({ text: z.string(), done: z.boolean() }),
   skill_query: z.looseObject({ skill: z.string().max(LIMITS.idChars).optional() }),
   skill_response: z.looseObject({
@@ -35,7 +46,13 @@ export const MeshPayloads = {
   }),
   agent_status: z.looseObject({ status: z.string().max(64) }),
   agent_prompt: z.looseObject({ text: z.string(), session_id: z.string().max(LIMITS.idChars).optional() }),
-  agent_response: z.looseObject({ text: z.string(), error: z.string().max(64 * 1024).optional() }),
+  agent_response: z.looseObject({
+    text: z.string(),
+    error: z
+      .string()
+      .max(64 * 1024)
+      .optional(),
+  }),
   /** `tool`: an extension — a step of the answer (an LLM agent's tool call); `text` is then "". */
   agent_stream_chunk: z.looseObject({ text: z.string(), done: z.boolean(), tool: z.lazy(() => ToolEvent).optional() }),
   /**

@@ -11,10 +11,15 @@ test('signaling: a valid offer parses and round-trips through encodeSignal', () 
 
 test('signaling: oversize, bad JSON, unknown type and bad payload are refused with codes', () => {
   const big = JSON.stringify({ type: 'offer', peer_id: 'a', payload: { sdp: 'x'.repeat(LIMITS.signalFrameBytes) } });
-  assert.deepEqual([
-    decodeSignal(big), decodeSignal('{nope'), decodeSignal('{"type":"hack","peer_id":"a"}'),
-    decodeSignal('{"type":"offer","peer_id":"a","payload":{"sdp":5}}'),
-  ].map((r) => (r.ok ? 'ok' : r.error.code)), ['too_large', 'bad_json', 'unknown_type', 'invalid']);
+  assert.deepEqual(
+    [
+      decodeSignal(big),
+      decodeSignal('{nope'),
+      decodeSignal('{"type":"hack","peer_id":"a"}'),
+      decodeSignal('{"type":"offer","peer_id":"a","payload":{"sdp":5}}'),
+    ].map((r) => (r.ok ? 'ok' : r.error.code)),
+    ['too_large', 'bad_json', 'unknown_type', 'invalid'],
+  );
 });
 
 test('signaling: peer ids with markup are refused', () => {

@@ -151,16 +151,23 @@ export const TaskState = z.enum(['pending', 'assigned', 'completed', 'failed']);
 export type TaskState = z.infer<typeof TaskState>;
 
 /** POST /api/hub/tasks (the Rust `TaskSubmission`, plus an idempotency key). */
-export const TaskSubmission = z.looseObject({
-  skill: z.union([Id, z.literal('')]).default(''),
-  target_agent_id: z.union([Id, z.literal('')]).default(''),
-  source_agent_id: z.union([Id, z.literal('')]).default(''),
-  payload: z.unknown().default({}),
-  /** Seconds; default TASK_TTL_S (300). */
-  ttl: z.number().int().min(1).max(7 * 24 * 3600).optional(),
-  /** A retried submission with the same key answers the first task instead of queueing another. */
-  idempotency_key: z.string().min(1).max(LIMITS.idChars).optional(),
-}).refine((t) => t.skill !== '' || t.target_agent_id !== '', 'skill or target_agent_id is required');
+export const TaskSubmission = z
+  .looseObject({
+    skill: z.union([Id, z.literal('')]).default(''),
+    target_agent_id: z.union([Id, z.literal('')]).default(''),
+    source_agent_id: z.union([Id, z.literal('')]).default(''),
+    payload: z.unknown().default({}),
+    /** Seconds; default TASK_TTL_S (300). */
+    ttl: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .optional(),
+    /** A retried submission with the same key answers the first task instead of queueing another. */
+    idempotency_key: z.string().min(1).max(LIMITS.idChars).optional(),
+  })
+  .refine((t) => t.skill !== '' || t.target_agent_id !== '', 'skill or target_agent_id is required');
 export type TaskSubmission = z.input<typeof TaskSubmission>;
 export interface TaskSubmitted {
   task_id: string;
@@ -184,7 +191,12 @@ export type TaskChunk = z.infer<typeof TaskChunk>;
  * names it `agent_prompt`, as for a prompt over a DataChannel.
  */
 export const PROMPT_SKILL = 'agent_prompt';
-export const QueuedPrompt = z.looseObject({ text: z.string().min(1).max(256 * 1024) });
+export const QueuedPrompt = z.looseObject({
+  text: z
+    .string()
+    .min(1)
+    .max(256 * 1024),
+});
 
 export interface Task {
   id: string;
@@ -219,7 +231,20 @@ export interface Task {
  * skill) gets this announcement instead — enough to heartbeat at once, no payload or result.
  */
 export function announceTask(t: Task): Task {
-  return { id: t.id, skill: t.skill, target_agent_id: t.target_agent_id, source_agent_id: '', assigned_agent_id: '', payload: null, state: t.state, result: '', error: '', created_at: t.created_at, updated_at: t.updated_at, ttl: t.ttl };
+  return {
+    id: t.id,
+    skill: t.skill,
+    target_agent_id: t.target_agent_id,
+    source_agent_id: '',
+    assigned_agent_id: '',
+    payload: null,
+    state: t.state,
+    result: '',
+    error: '',
+    created_at: t.created_at,
+    updated_at: t.updated_at,
+    ttl: t.ttl,
+  };
 }
 
 /** The skill a task asks for: its `skill`, or (Rust/Python agents) `payload.skill`; "" when neither. */

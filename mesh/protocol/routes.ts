@@ -49,11 +49,11 @@ export interface Route<M extends Method, P extends string, B extends z.ZodType |
 
 /** `route<Answer>()(method, path, bodySchema?)`: the answer type is named, the rest inferred. */
 function route<A>() {
-  return <const M extends Method, const P extends string, B extends z.ZodType | undefined = undefined>(
-    method: M,
-    path: P,
-    body?: B,
-  ): Route<M, P, B, A> => ({ method, path, body: body as B });
+  return <const M extends Method, const P extends string, B extends z.ZodType | undefined = undefined>(method: M, path: P, body?: B): Route<M, P, B, A> => ({
+    method,
+    path,
+    body: body as B,
+  });
 }
 
 /** PUT /api/policy takes any JSON object; the registry checks it with its policy parser. */
@@ -104,7 +104,11 @@ export type RouteName = keyof typeof ROUTES;
 type RouteOf<N extends RouteName> = (typeof ROUTES)[N];
 
 /** The `:name` parameters of a path, as an object type (`{}` when there are none). */
-type ParamNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}` ? Name | ParamNames<`/${Rest}`> : P extends `${string}:${infer Name}` ? Name : never;
+type ParamNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
+  ? Name | ParamNames<`/${Rest}`>
+  : P extends `${string}:${infer Name}`
+    ? Name
+    : never;
 export type RouteParams<N extends RouteName> = { [K in ParamNames<RouteOf<N>['path']>]: string };
 /** What the caller sends: the schema's input type (defaults may be left out). */
 export type RouteBody<N extends RouteName> = RouteOf<N>['body'] extends z.ZodType ? z.input<RouteOf<N>['body']> : undefined;

@@ -78,11 +78,6 @@ export function decodeSignal(text: string): Decoded<SignalMessage> {
 }
 
 /** Builds a frame; the type system keeps the payload honest. */
-export function encodeSignal<T extends SignalType>(
-  type: T,
-  peer_id: string,
-  payload: z.input<(typeof SignalPayloads)[T]>,
-  target_id?: string,
-): string {
+export function encodeSignal<T extends SignalType>(type: T, peer_id: string, payload: z.input<(typeof SignalPayloads)[T]>, target_id?: string): string {
   return JSON.stringify(target_id === undefined ? { type, peer_id, payload } : { type, peer_id, target_id, payload });
 }

@@ -5,7 +5,10 @@ import { AgentCapabilities, ArgsSchema, SKILL_LIMITS, check, decodeAgentCommand 
 const TEXT = { type: 'object', properties: { text: { type: 'string', description: 'what to upper-case' } }, required: ['text'] };
 
 test('skill specs: register_agent takes names and {name, description, args_schema}; extra fields are dropped', () => {
-  const d = decodeAgentCommand({ type: 'register_agent', payload: { name: 'up', skills: ['plain', { name: 'upper', description: 'Upper-cases text', args_schema: TEXT, colour: 'red' }] } });
+  const d = decodeAgentCommand({
+    type: 'register_agent',
+    payload: { name: 'up', skills: ['plain', { name: 'upper', description: 'Upper-cases text', args_schema: TEXT, colour: 'red' }] },
+  });
   assert.ok(d.ok, JSON.stringify(d));
   assert.equal(d.value.type, 'register_agent');
   if (d.value.type !== 'register_agent') return;
@@ -28,7 +31,11 @@ test('skill specs: bad schemas are refused with a readable message and a path', 
   assert.match(reason([{ name: 's', args_schema: deep }]), /nested deeper than 16/);
   assert.match(reason([{ name: 'bad name', description: 'x' }]), /only letters/);
   // 256 skills of 2 KiB each: every one valid, together over the 256 KiB an agent may announce.
-  const many = Array.from({ length: 200 }, (_, i) => ({ name: `s${i}`, description: 'd'.repeat(1000), args_schema: { type: 'object', description: 'x'.repeat(1000) } }));
+  const many = Array.from({ length: 200 }, (_, i) => ({
+    name: `s${i}`,
+    description: 'd'.repeat(1000),
+    args_schema: { type: 'object', description: 'x'.repeat(1000) },
+  }));
   assert.match(reason(many), /262144 characters as JSON/);
 });
 

@@ -44,9 +44,13 @@ export const ArgsSchema = z.record(z.string(), z.unknown()).superRefine((s, ctx)
   if (depthOf(s, SKILL_LIMITS.schemaDepth) > SKILL_LIMITS.schemaDepth) {
     return void ctx.addIssue({ code: 'custom', message: `args_schema is nested deeper than ${SKILL_LIMITS.schemaDepth} levels` });
   }
-  if (s.type !== 'object') ctx.addIssue({ code: 'custom', path: ['type'], message: 'args_schema must describe an object: {"type": "object", "properties": {…}}' });
+  if (s.type !== 'object')
+    ctx.addIssue({ code: 'custom', path: ['type'], message: 'args_schema must describe an object: {"type": "object", "properties": {…}}' });
   const props = s.properties;
-  if (props !== undefined && (!props || typeof props !== 'object' || Array.isArray(props) || Object.values(props).some((p) => typeof p !== 'object' && typeof p !== 'boolean'))) {
+  if (
+    props !== undefined &&
+    (!props || typeof props !== 'object' || Array.isArray(props) || Object.values(props).some((p) => typeof p !== 'object' && typeof p !== 'boolean'))
+  ) {
     ctx.addIssue({ code: 'custom', path: ['properties'], message: 'properties must map each argument name to a schema' });
   }
   const req = s.required;
@@ -75,7 +79,8 @@ export const SkillSpecs = z
       seen.add(s.name);
     }
     const size = JSON.stringify(specs).length;
-    if (size > SKILL_LIMITS.specsChars) ctx.addIssue({ code: 'custom', message: `the skill specs are ${size} characters as JSON; the limit is ${SKILL_LIMITS.specsChars}` });
+    if (size > SKILL_LIMITS.specsChars)
+      ctx.addIssue({ code: 'custom', message: `the skill specs are ${size} characters as JSON; the limit is ${SKILL_LIMITS.specsChars}` });
   });
 
 /** Only the fields of the contract (a loose input may carry more). */

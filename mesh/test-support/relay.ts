@@ -24,7 +24,9 @@ export async function startRelay(): Promise<Relay> {
   let down = false;
   wss.on('connection', (ws, req) => {
     if (down) return ws.close(1013, 'down');
-    const protos = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+    const protos = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((s) => s.trim());
     const id = protos[1] ?? '';
     ws.on('message', (data) => {
       const m = JSON.parse(String(data));

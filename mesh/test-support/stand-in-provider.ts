@@ -30,7 +30,9 @@ type Params = OpenAI.Chat.Completions.ChatCompletionCreateParams;
 type Message = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 type ToolCallDelta = OpenAI.Chat.Completions.ChatCompletionChunk.Choice.Delta.ToolCall;
 /** OpenAI's error body (the `openai` package reads `error` into APIError). */
-interface ErrorBody { error: { message: string; type: string; param: string | null; code: string | null } }
+interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
 
 export type Failure =
   | { kind: 'status'; status: 400 | 401 | 403 | 404 | 429 | 500 | 502 | 503; retryAfterS?: number }
@@ -79,10 +81,13 @@ export async function startStandInProvider(opts: StandInOptions = {}): Promise<S
   const cors = opts.cors ?? true;
   const sockets = new Set<import('node:net').Socket>();
 
-  const server: Server = createServer((req, res) => void handle(req, res).catch((err) => {
-    if (!res.headersSent) sendError(res, 500, { message: String(err), type: 'server_error', param: null, code: null });
-    else res.destroy();
-  }));
+  const server: Server = createServer(
+    (req, res) =>
+      void handle(req, res).catch((err) => {
+        if (!res.headersSent) sendError(res, 500, { message: String(err), type: 'server_error', param: null, code: null });
+        else res.destroy();
+      }),
+  );
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -107,7 +112,12 @@ export async function startStandInProvider(opts: StandInOptions = {}): Promise<S
       return json(res, 200, { object: 'list', data: [{ id: 'stand-in-1', object: 'model', created: MODEL_CREATED, owned_by: 'chatixia-tests' }] });
     }
     if (req.method !== 'POST' || url.pathname !== '/v1/chat/completions') {
-      return sendError(res, 404, { message: `Unknown request URL: ${req.method} ${url.pathname}.`, type: 'invalid_request_error', param: null, code: 'unknown_url' });
+      return sendError(res, 404, {
+        message: `Unknown request URL: ${req.method} ${url.pathname}.`,
+        type: 'invalid_request_error',
+        param: null,
+        code: 'unknown_url',
+      });
     }
     const raw = await readBody(req);
     let body: Params;
@@ -117,7 +127,12 @@ export async function startStandInProvider(opts: StandInOptions = {}): Promise<S
       return sendError(res, 400, { message: 'We could not parse the JSON body of your request.', type: 'invalid_request_error', param: null, code: null });
     }
     const rec: RecordedRequest = {
-      n: requests.length + 1, body, authorization: req.headers.authorization, origin: req.headers.origin, outcome: 'open', chunksSent: 0,
+      n: requests.length + 1,
+      body,
+      authorization: req.headers.authorization,
+      origin: req.headers.origin,
+      outcome: 'open',
+      chunksSent: 0,
     };
     requests.push(rec);
     res.on('close', () => {
@@ -133,7 +148,9 @@ export async function startStandInProvider(opts: StandInOptions = {}): Promise<S
       const shown = (req.headers.authorization ?? '').replace(/^Bearer /, '');
       return sendError(res, 401, {
         message: `Incorrect API key provided: ${shown.slice(0, 3)}*****${shown.slice(-4)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
-        type: 'invalid_request_error', param: null, code: 'invalid_api_key',
+        type: 'invalid_request_error',
+        param: null,
+        code: 'invalid_api_key',
       });
     }
     const failure = failures.shift();
@@ -179,12 +196,17 @@ export async function startStandInProvider(opts: StandInOptions = {}): Promise<S
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     requests,
-    failNext: (f, times = 1) => { for (let i = 0; i < times; i++) failures.push(f); },
-    setChunkDelay: (ms) => { delay = ms; },
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
+    failNext: (f, times = 1) => {
+      for (let i = 0; i < times; i++) failures.push(f);
+    },
+    setChunkDelay: (ms) => {
+      delay = ms;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -205,7 +227,7 @@ function answer(body: Params): Plan {
   const last = msgs[msgs.length - 1];
   if (last?.role === 'tool') {
     // The tool message answers an assistant tool call; name the tool it answered.
-    const call = msgs.flatMap((m) => (m.role === 'assistant' ? m.tool_calls ?? [] : [])).find((c) => c.id === last.tool_call_id);
+    const call = msgs.flatMap((m) => (m.role === 'assistant' ? (m.tool_calls ?? []) : [])).find((c) => c.id === last.tool_call_id);
     const name = call && call.type === 'function' ? call.function.name : 'unknown';
     return { text: words(`The ${name} tool says: ${textOf(last)}`) };
   }
@@ -221,7 +243,14 @@ function answer(body: Params): Plan {
 const words = (t: string) => t.match(/\S+\s*/g) ?? [t];
 
 function streamChunks(id: string, model: string, plan: Plan, usage: boolean): Chunk[] {
-  const base = { id, object: 'chat.completion.chunk' as const, created: MODEL_CREATED, model, system_fingerprint: 'fp_stand_in', ...(usage && { usage: null }) };
+  const base = {
+    id,
+    object: 'chat.completion.chunk' as const,
+    created: MODEL_CREATED,
+    model,
+    system_fingerprint: 'fp_stand_in',
+    ...(usage && { usage: null }),
+  };
   const chunk = (delta: Chunk['choices'][number]['delta'], finish: Chunk['choices'][number]['finish_reason'] = null): Chunk =>
     ({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] }) satisfies Chunk;
   const out: Chunk[] = [chunk({ role: 'assistant', content: '' })];
@@ -242,11 +271,20 @@ function streamChunks(id: string, model: string, plan: Plan, usage: boolean): Ch
 }
 
 function completion(id: string, model: string, plan: Plan): Completion {
-  const message: Completion['choices'][number]['message'] = 'text' in plan
-    ? { role: 'assistant', content: plan.text.join(''), refusal: null }
-    : { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: `call_${id.slice(-6)}`, type: 'function', function: { name: plan.tool.name, arguments: plan.tool.args } }] };
+  const message: Completion['choices'][number]['message'] =
+    'text' in plan
+      ? { role: 'assistant', content: plan.text.join(''), refusal: null }
+      : {
+          role: 'assistant',
+          content: null,
+          refusal: null,
+          tool_calls: [{ id: `call_${id.slice(-6)}`, type: 'function', function: { name: plan.tool.name, arguments: plan.tool.args } }],
+        };
   return {
-    id, object: 'chat.completion', created: MODEL_CREATED, model,
+    id,
+    object: 'chat.completion',
+    created: MODEL_CREATED,
+    model,
     choices: [{ index: 0, message, logprobs: null, finish_reason: 'text' in plan ? 'stop' : 'tool_calls' }],
     usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
   } satisfies Completion;

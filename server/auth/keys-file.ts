@@ -25,7 +25,10 @@ export function readKeysFile(path: string): StaticKeys {
   const entries = raw && typeof raw === 'object' && 'keys' in raw ? raw.keys : raw;
   if (entries && typeof entries === 'object') {
     for (const key of Object.keys(entries)) {
-      if (key.length < 8) throw new Error(`API_KEYS_FILE ${path}: the key "${key.slice(0, 2)}…" (for ${describeEntry(entries, key)}) is ${key.length} characters; keys need at least 8`);
+      if (key.length < 8)
+        throw new Error(
+          `API_KEYS_FILE ${path}: the key "${key.slice(0, 2)}…" (for ${describeEntry(entries, key)}) is ${key.length} characters; keys need at least 8`,
+        );
     }
   }
   const parsed = KeysFile.safeParse(raw);

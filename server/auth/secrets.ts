@@ -52,5 +52,11 @@ export function loadDataDirSecrets(dataDir: string, env: NodeJS.ProcessEnv): Dat
     return { signingKey: new TextEncoder().encode(signing.value), adminKey: env.ADMIN_API_KEY, adminKeySource: 'env', adminKeyPath, createdAdminKey: false };
   }
   const admin = readOrCreate(adminKeyPath, () => newSecret('ak_'));
-  return { signingKey: new TextEncoder().encode(signing.value), adminKey: admin.value, adminKeySource: 'admin_file', adminKeyPath, createdAdminKey: admin.created };
+  return {
+    signingKey: new TextEncoder().encode(signing.value),
+    adminKey: admin.value,
+    adminKeySource: 'admin_file',
+    adminKeyPath,
+    createdAdminKey: admin.created,
+  };
 }

@@ -41,7 +41,10 @@ export function clientIp(c: Context<AppEnv>): string {
   const hops = c.get('trustProxy') ?? 0;
   const forwarded = hops > 0 ? c.req.header('x-forwarded-for') : undefined;
   if (!forwarded) return socketIp;
-  const chain = forwarded.split(',').map((s) => s.trim()).filter(Boolean);
+  const chain = forwarded
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const ip = chain[Math.max(0, chain.length - hops)];
   return ip && ip.length <= 64 ? ip : socketIp;
 }

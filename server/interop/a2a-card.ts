@@ -38,7 +38,12 @@ function card(o: { name: string; description: string; url: string; base: string;
     capabilities: { streaming: true, pushNotifications: false, extensions: [], extendedAgentCard: false },
     // How a client gets the token: POST /api/token with X-API-Key (an API key an admin issued, or a paired device's token).
     securitySchemes: {
-      bearer: { scheme: { $case: 'httpAuthSecurityScheme', value: { scheme: 'Bearer', bearerFormat: 'JWT', description: `a JWT from POST ${o.base}/api/token with header X-API-Key` } } },
+      bearer: {
+        scheme: {
+          $case: 'httpAuthSecurityScheme',
+          value: { scheme: 'Bearer', bearerFormat: 'JWT', description: `a JWT from POST ${o.base}/api/token with header X-API-Key` },
+        },
+      },
     },
     securityRequirements: [{ schemes: { bearer: { list: [] } } }],
     defaultInputModes: MODES,
@@ -52,7 +57,9 @@ function card(o: { name: string; description: string; url: string; base: string;
 /** The card of one mesh agent: its skills with their specs; its door at its own URL. */
 export function agentCard(a: AgentRecord, base: string): AgentCard {
   const specs = new Map((a.capabilities.skill_specs ?? []).map((s) => [s.name, s]));
-  const where = a.capabilities.backed_by ? `${a.capabilities.backed_by.protocol.toUpperCase()}-backed agent ${a.agent_id}` : `agent ${a.agent_id} on peer ${a.peer_id}`;
+  const where = a.capabilities.backed_by
+    ? `${a.capabilities.backed_by.protocol.toUpperCase()}-backed agent ${a.agent_id}`
+    : `agent ${a.agent_id} on peer ${a.peer_id}`;
   return card({
     name: a.agent_id,
     description: `${a.description || `chatixia-mesh agent on peer ${a.peer_id}`}. Plain text goes to its chat (if it has one); a data part {"skill", "args"} runs a skill.`,
@@ -66,7 +73,8 @@ export function agentCard(a: AgentRecord, base: string): AgentCard {
 export function registryCard(skills: SkillSpec[], base: string): AgentCard {
   return card({
     name: 'chatixia-mesh registry',
-    description: 'Runs a skill on an agent of a chatixia-mesh network that has it. Each agent also has its own card at /a2a/agents/<agent id>/.well-known/agent-card.json.',
+    description:
+      'Runs a skill on an agent of a chatixia-mesh network that has it. Each agent also has its own card at /a2a/agents/<agent id>/.well-known/agent-card.json.',
     url: `${base}/a2a/`,
     base,
     skills: skills.map((s) => skill(s, 'routed to an active agent that has it')),

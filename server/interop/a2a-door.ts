@@ -54,7 +54,8 @@ export function a2aDoor(reg: RegistryState) {
       throw e;
     }
     checkPolicy(reg, c.get('principal'), call.skill);
-    if (rec && call.skill !== PROMPT_SKILL && !rec.record.capabilities.skills.includes(call.skill)) throw new ApiError(404, 'no_skill', `agent ${agentId} has no skill "${call.skill}"`);
+    if (rec && call.skill !== PROMPT_SKILL && !rec.record.capabilities.skills.includes(call.skill))
+      throw new ApiError(404, 'no_skill', `agent ${agentId} has no skill "${call.skill}"`);
   }
 
   return {
@@ -90,7 +91,10 @@ export function a2aDoor(reg: RegistryState) {
           for (let n = await events.next(); !n.done; n = await events.next()) await s.writeSSE({ data: JSON.stringify(n.value) });
         } catch (e) {
           log.warn(`a2a: stream of request ${String(body.id)} failed: ${(e as Error).message}`);
-          await s.writeSSE({ event: 'error', data: JSON.stringify({ jsonrpc: '2.0', id: body.id ?? null, error: JsonRpcTransportHandler.mapToJSONRPCError(e) }) });
+          await s.writeSSE({
+            event: 'error',
+            data: JSON.stringify({ jsonrpc: '2.0', id: body.id ?? null, error: JsonRpcTransportHandler.mapToJSONRPCError(e) }),
+          });
         }
       });
     },

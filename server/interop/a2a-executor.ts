@@ -24,24 +24,73 @@ export class MeshAgentExecutor implements AgentExecutor {
     const { skill, args } = skillCall(ctx.userMessage, rec?.record.capabilities.skills);
     const now = () => new Date().toISOString();
     const status = (state: TaskState, text?: string) =>
-      bus.publish(AgentEvent.statusUpdate({ taskId, contextId, status: { state, message: text === undefined ? undefined : agentMessage(taskId, contextId, text), timestamp: now() }, metadata: undefined }));
-    bus.publish(AgentEvent.task(ctx.task ?? { id: taskId, contextId, status: { state: TaskState.TASK_STATE_SUBMITTED, message: undefined, timestamp: now() }, artifacts: [], history: [ctx.userMessage], metadata: { skill, ...(agentId && { agent_id: agentId }) } }));
+      bus.publish(
+        AgentEvent.statusUpdate({
+          taskId,
+          contextId,
+          status: { state, message: text === undefined ? undefined : agentMessage(taskId, contextId, text), timestamp: now() },
+          metadata: undefined,
+        }),
+      );
+    bus.publish(
+      AgentEvent.task(
+        ctx.task ?? {
+          id: taskId,
+          contextId,
+          status: { state: TaskState.TASK_STATE_SUBMITTED, message: undefined, timestamp: now() },
+          artifacts: [],
+          history: [ctx.userMessage],
+          metadata: { skill, ...(agentId && { agent_id: agentId }) },
+        },
+      ),
+    );
     status(TaskState.TASK_STATE_WORKING);
     const abort = new AbortController();
     this.#running.set(taskId, abort);
     let pieces = 0;
     try {
       const r = await runSkill(this.reg, principal, {
-        skill, args, agentId: agentId || undefined, timeoutMs: RUN_TIMEOUT_MS, signal: abort.signal,
-        onChunk: (text) => bus.publish(AgentEvent.artifactUpdate({
-          taskId, contextId, append: pieces++ > 0, lastChunk: false, metadata: undefined,
-          artifact: { artifactId: 'stream', name: 'stream', description: 'the answer as the agent streams it', parts: [textPart(text)], metadata: undefined, extensions: [] },
-        })),
+        skill,
+        args,
+        agentId: agentId || undefined,
+        timeoutMs: RUN_TIMEOUT_MS,
+        signal: abort.signal,
+        onChunk: (text) =>
+          bus.publish(
+            AgentEvent.artifactUpdate({
+              taskId,
+              contextId,
+              append: pieces++ > 0,
+              lastChunk: false,
+              metadata: undefined,
+              artifact: {
+                artifactId: 'stream',
+                name: 'stream',
+                description: 'the answer as the agent streams it',
+                parts: [textPart(text)],
+                metadata: undefined,
+                extensions: [],
+              },
+            }),
+          ),
       });
-      bus.publish(AgentEvent.artifactUpdate({
-        taskId, contextId, append: false, lastChunk: true, metadata: undefined,
-        artifact: { artifactId: 'result', name: 'result', description: `result of ${skill}`, parts: [resultPart(r.result)], metadata: { 'chatixia/tier': r.tier, 'chatixia/agent_id': r.agent_id, 'chatixia/queue_task_id': r.task_id }, extensions: [] },
-      }));
+      bus.publish(
+        AgentEvent.artifactUpdate({
+          taskId,
+          contextId,
+          append: false,
+          lastChunk: true,
+          metadata: undefined,
+          artifact: {
+            artifactId: 'result',
+            name: 'result',
+            description: `result of ${skill}`,
+            parts: [resultPart(r.result)],
+            metadata: { 'chatixia/tier': r.tier, 'chatixia/agent_id': r.agent_id, 'chatixia/queue_task_id': r.task_id },
+            extensions: [],
+          },
+        }),
+      );
       status(TaskState.TASK_STATE_COMPLETED);
     } catch (err) {
       status(abort.signal.aborted ? TaskState.TASK_STATE_CANCELED : TaskState.TASK_STATE_FAILED, (err as Error).message);

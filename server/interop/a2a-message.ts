@@ -35,5 +35,14 @@ export const resultPart = (v: unknown): Part =>
   typeof v === 'string' ? textPart(v) : { content: { $case: 'data', value: v ?? null }, metadata: undefined, filename: '', mediaType: 'application/json' };
 
 export function agentMessage(taskId: string, contextId: string, text: string): Message {
-  return { messageId: randomUUID(), contextId, taskId, role: Role.ROLE_AGENT, parts: [textPart(text)], metadata: undefined, extensions: [], referenceTaskIds: [] };
+  return {
+    messageId: randomUUID(),
+    contextId,
+    taskId,
+    role: Role.ROLE_AGENT,
+    parts: [textPart(text)],
+    metadata: undefined,
+    extensions: [],
+    referenceTaskIds: [],
+  };
 }

@@ -26,7 +26,15 @@ export class A2aTaskStore implements TaskStore {
       `INSERT INTO a2a_tasks (id, owner, agent_id, context_id, state, updated_at, task) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
        ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at, task = EXCLUDED.task
        WHERE a2a_tasks.owner = EXCLUDED.owner AND a2a_tasks.agent_id = EXCLUDED.agent_id`,
-      [task.id, principal.peerId, agentId, task.contextId, task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED, Date.now() / 1000, JSON.stringify(Task.toJSON(task))],
+      [
+        task.id,
+        principal.peerId,
+        agentId,
+        task.contextId,
+        task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED,
+        Date.now() / 1000,
+        JSON.stringify(Task.toJSON(task)),
+      ],
     );
   }
 
@@ -45,7 +53,10 @@ export class A2aTaskStore implements TaskStore {
     if (params.contextId) where.push(`context_id = $${args.push(params.contextId)}`);
     if (params.status) where.push(`state = $${args.push(params.status)}`);
     const total = await this.db.query<{ n: number }>(`SELECT count(*)::integer AS n FROM a2a_tasks WHERE ${where.join(' AND ')}`, args);
-    const rows = await this.db.query<Row>(`SELECT id, owner, agent_id, task FROM a2a_tasks WHERE ${where.join(' AND ')} ORDER BY updated_at DESC, id LIMIT ${size} OFFSET ${offset}`, args);
+    const rows = await this.db.query<Row>(
+      `SELECT id, owner, agent_id, task FROM a2a_tasks WHERE ${where.join(' AND ')} ORDER BY updated_at DESC, id LIMIT ${size} OFFSET ${offset}`,
+      args,
+    );
     const totalSize = Number(total[0]?.n ?? 0);
     return {
       tasks: rows.map((r) => Task.fromJSON(parse(r.task))),

@@ -42,7 +42,8 @@ async function pickAgent(reg: RegistryState, p: Principal, run: SkillRun): Promi
     const a = await reg.agents.get(run.agentId, now());
     if (!a) throw new ApiError(404, 'not_found', `agent ${run.agentId} is not registered`);
     if (a.record.health !== 'active') throw new ApiError(409, 'agent_unavailable', `agent ${run.agentId} is ${a.record.health}; try again when it is back`);
-    if (run.skill !== PROMPT_SKILL && !a.record.capabilities.skills.includes(run.skill)) throw new ApiError(404, 'no_skill', `agent ${run.agentId} has no skill "${run.skill}"`);
+    if (run.skill !== PROMPT_SKILL && !a.record.capabilities.skills.includes(run.skill))
+      throw new ApiError(404, 'no_skill', `agent ${run.agentId} has no skill "${run.skill}"`);
     return a.record;
   }
   const found = (await skillsFor(reg, p)).find((s) => s.skill === run.skill)?.agents[0];
@@ -62,7 +63,13 @@ export async function runSkill(reg: RegistryState, p: Principal, run: SkillRun):
   const agent = await pickAgent(reg, p, run);
   if (run.signal?.aborted) throw new ApiError(409, 'cancelled', 'cancelled before it started');
   const { stored } = await reg.tasks.submit(
-    { skill: run.skill, target_agent_id: agent.agent_id, source_agent_id: p.peerId, payload: run.args ?? {}, ttl: Math.max(1, Math.ceil(run.timeoutMs / 1000)) },
+    {
+      skill: run.skill,
+      target_agent_id: agent.agent_id,
+      source_agent_id: p.peerId,
+      payload: run.args ?? {},
+      ttl: Math.max(1, Math.ceil(run.timeoutMs / 1000)),
+    },
     p.peerId,
     now(),
     p.role,
@@ -75,10 +82,13 @@ export async function runSkill(reg: RegistryState, p: Principal, run: SkillRun):
       if (e.type === 'tasks' && e.data.id === id && (e.data.state === 'completed' || e.data.state === 'failed')) end(() => resolve(e.data));
     });
     const stop = (why: string) => () =>
-      void reg.tasks.update(id, ['pending', 'assigned'], 'failed', undefined, why, now()).then((t) => {
-        if (t) reg.bus.publish({ type: 'tasks', data: t.task });
-        end(() => reject(new ApiError(409, 'cancelled', why)));
-      }, (e: unknown) => end(() => reject(e)));
+      void reg.tasks.update(id, ['pending', 'assigned'], 'failed', undefined, why, now()).then(
+        (t) => {
+          if (t) reg.bus.publish({ type: 'tasks', data: t.task });
+          end(() => reject(new ApiError(409, 'cancelled', why)));
+        },
+        (e: unknown) => end(() => reject(e)),
+      );
     const onAbort = stop('cancelled by the requester');
     const timer = setTimeout(stop(`no answer within ${run.timeoutMs} ms`), run.timeoutMs);
     run.signal?.addEventListener('abort', onAbort, { once: true });

@@ -28,9 +28,11 @@ export function mayManage(p: Principal, agentId: string, a: StoredAgent | undefi
 export async function ownAgentId(reg: RegistryState, p: Principal, agentId: string, existing: StoredAgent | undefined): Promise<string> {
   const peer = agentPeer(agentId);
   if (!mayManage(p, agentId, existing)) {
-    throw forbidden(agentId.includes('@')
-      ? `agent id ${agentId} belongs to peer ${peer}; your agents are named <name>@${p.peerId}`
-      : `agent ${agentId} belongs to another peer; name yours <name>@${p.peerId}`);
+    throw forbidden(
+      agentId.includes('@')
+        ? `agent id ${agentId} belongs to peer ${peer}; your agents are named <name>@${p.peerId}`
+        : `agent ${agentId} belongs to another peer; name yours <name>@${p.peerId}`,
+    );
   }
   if (p.role !== 'admin' && !existing && !agentId.includes('@') && peer !== p.peerId && (await isPeerId(reg, peer))) {
     throw forbidden(`${agentId} is the id of another peer; name your agents <name>@${p.peerId}`);
@@ -81,7 +83,9 @@ export function agentRoutes(reg: RegistryState) {
     const peerId = claimedPeer(p, body.peer_id, body.sidecar_peer_id);
     const { peer_id: _ignored, ...info } = body;
     const { skills, refused } = providedSkills(reg, peerId, info.capabilities.skills);
-    const capabilities = refused.length ? { ...info.capabilities, skills, skill_specs: info.capabilities.skill_specs?.filter((s) => skills.includes(s.name)) } : info.capabilities;
+    const capabilities = refused.length
+      ? { ...info.capabilities, skills, skill_specs: info.capabilities.skill_specs?.filter((s) => skills.includes(s.name)) }
+      : info.capabilities;
     const stored = await reg.agents.upsert({ ...info, capabilities, sidecar_peer_id: info.sidecar_peer_id || peerId }, peerId, owner, t);
     reg.agentsChanged();
     return c.json({ status: 'ok', agent: stored.record, ...(refused.length && { refused_skills: refused }) });
@@ -99,7 +103,7 @@ export function agentRoutes(reg: RegistryState) {
     const id = agentIdParam(c.req.param('id'));
     const a = await reg.agents.get(id, now());
     if (!a) throw notFound('agent');
-    if (!mayManage(c.get('principal'), id, a)) throw forbidden('only the agent\'s own peer or an admin may delete it');
+    if (!mayManage(c.get('principal'), id, a)) throw forbidden("only the agent's own peer or an admin may delete it");
     await reg.agents.delete(id);
     reg.agentsChanged();
     return c.json({ status: 'ok' } satisfies OkResponse);

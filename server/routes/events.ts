@@ -68,10 +68,7 @@ export function eventRoutes(reg: RegistryState) {
       });
       const expiry = exp === undefined ? undefined : setTimeout(stop, Math.min(2 ** 31 - 1, Math.max(0, exp * 1000 - Date.now())));
       try {
-        queue.unshift(
-          { type: 'agents', data: (await reg.agents.list(now())).map((a) => a.record) },
-          { type: 'topology', data: await reg.topology() },
-        );
+        queue.unshift({ type: 'agents', data: (await reg.agents.list(now())).map((a) => a.record) }, { type: 'topology', data: await reg.topology() });
         while (!closed) {
           while (queue.length && !closed) await stream.writeSSE({ data: JSON.stringify(queue.shift()) });
           if (closed) break;

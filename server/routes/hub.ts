@@ -131,7 +131,7 @@ export function hubRoutes(reg: RegistryState) {
     await expire(reg);
     const s = await reg.tasks.get(id);
     if (!s) throw notFound('task');
-    if (upd.state === 'assigned') throw forbidden('a task becomes assigned only through the registry\'s claim path: the heartbeat of an agent that may take it');
+    if (upd.state === 'assigned') throw forbidden("a task becomes assigned only through the registry's claim path: the heartbeat of an agent that may take it");
     // Only the current holder (the peer whose heartbeat claimed it) completes or fails a task.
     const holder = s.holderPeer !== '' && s.holderPeer === p.peerId;
     const holdsNow = holder && s.task.state === 'assigned';
@@ -142,7 +142,9 @@ export function hubRoutes(reg: RegistryState) {
     const cancels = upd.state === 'failed' && (p.role === 'admin' || s.owner === p.peerId);
     if (!holder && !cancels) {
       if (!maySee(p, s)) throw notFound('task');
-      throw forbidden(`only the task's current holder may set it ${upd.state}${upd.state === 'failed' ? '' : '; its submitter or an admin may only cancel it (failed)'}`);
+      throw forbidden(
+        `only the task's current holder may set it ${upd.state}${upd.state === 'failed' ? '' : '; its submitter or an admin may only cancel it (failed)'}`,
+      );
     }
     if (!NEXT[s.task.state].includes(upd.state)) throw conflict(`task is ${s.task.state}; it cannot become ${upd.state}`);
     // Guarded by state and hand-out count: a re-queue (and a new claim) since the read refuses it.
@@ -172,10 +174,13 @@ export function hubRoutes(reg: RegistryState) {
 
 function leaseLost(reg: RegistryState, task: Task, agentId: string): ApiError {
   const fate =
-    task.state === 'assigned' ? `re-assigned to agent ${task.assigned_agent_id}`
-    : task.state === 'pending' ? 're-queued for another agent'
-    : task.state === 'completed' ? 'completed by another agent'
-    : `failed (${task.error})`;
+    task.state === 'assigned'
+      ? `re-assigned to agent ${task.assigned_agent_id}`
+      : task.state === 'pending'
+        ? 're-queued for another agent'
+        : task.state === 'completed'
+          ? 'completed by another agent'
+          : `failed (${task.error})`;
   return new ApiError(
     409,
     'lease_lost',
@@ -192,7 +197,10 @@ function grace(reg: RegistryState): Promise<void> {
   if (!done) {
     done = reg.tasks.graceLeases(now(), reg.cfg.taskLeaseS).then(
       (n) => {
-        if (n) log.info(`tasks: ${n} held task(s) get a fresh ${reg.cfg.taskLeaseS} s lease after the start (their agents could not heartbeat while no registry was up)`);
+        if (n)
+          log.info(
+            `tasks: ${n} held task(s) get a fresh ${reg.cfg.taskLeaseS} s lease after the start (their agents could not heartbeat while no registry was up)`,
+          );
       },
       (e: unknown) => {
         graced.delete(reg);
@@ -213,7 +221,9 @@ async function expire(reg: RegistryState): Promise<void> {
   await grace(reg);
   for (const task of await reg.tasks.expire(now(), reg.cfg.taskMaxAttempts)) {
     if (task.state === 'pending') {
-      log.info(`task ${task.id} (${task.skill || task.target_agent_id}) re-queued: its agent stopped heartbeating for ${reg.cfg.taskLeaseS} s (handed out ${task.attempts ?? 0} of ${reg.cfg.taskMaxAttempts} times)`);
+      log.info(
+        `task ${task.id} (${task.skill || task.target_agent_id}) re-queued: its agent stopped heartbeating for ${reg.cfg.taskLeaseS} s (handed out ${task.attempts ?? 0} of ${reg.cfg.taskMaxAttempts} times)`,
+      );
     } else if (task.error !== 'TTL expired') {
       log.warn(`task ${task.id} (${task.skill || task.target_agent_id}) failed: ${task.error}`);
     }

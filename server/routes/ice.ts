@@ -24,10 +24,18 @@ export function iceRoutes(reg: RegistryState) {
     const iceServers: IceServer[] = [];
     if (cfg.stunUrls.length) iceServers.push({ urls: cfg.stunUrls });
     if (cfg.turnUrl && cfg.turnSecret) {
-      const urls = cfg.turnUrl.split(',').map((u) => u.trim()).filter(Boolean);
+      const urls = cfg.turnUrl
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean);
       iceServers.push({ urls, ...turnCredentials(cfg.turnSecret, c.get('principal').peerId, cfg.turnTtlS) });
     }
-    const body: IceConfig = { iceServers, ...(cfg.iceTransportPolicy ? { iceTransportPolicy: cfg.iceTransportPolicy } : {}), registry_ca: reg.ca.info(), skill_policy: reg.skillPolicy };
+    const body: IceConfig = {
+      iceServers,
+      ...(cfg.iceTransportPolicy ? { iceTransportPolicy: cfg.iceTransportPolicy } : {}),
+      registry_ca: reg.ca.info(),
+      skill_policy: reg.skillPolicy,
+    };
     return c.json(body);
   });
   return app;

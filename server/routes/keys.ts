@@ -34,7 +34,12 @@ export function keyRoutes(reg: RegistryState) {
     const list: ApiKeyInfo[] = [
       { peer_id: ADMIN_PEER_ID, role: 'admin', source: reg.adminKeySource, created_at: null },
       ...reg.auth.staticKeyList().map((k) => ({ ...k, source: 'keys_file' as const, created_at: null })),
-      ...(await reg.keys.list()).map((k) => ({ peer_id: k.peer_id, role: k.role, source: 'api' as const, created_at: new Date(k.created_at * 1000).toISOString() })),
+      ...(await reg.keys.list()).map((k) => ({
+        peer_id: k.peer_id,
+        role: k.role,
+        source: 'api' as const,
+        created_at: new Date(k.created_at * 1000).toISOString(),
+      })),
     ];
     return c.json(list);
   });

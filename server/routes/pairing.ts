@@ -54,7 +54,9 @@ export function pairingRoutes(reg: RegistryState) {
     if (!invitedBy) {
       reg.limits.pairingWrong.take('global');
       const burned = await reg.pairing.wrongAttempt(t, reg.cfg.pairingMaxWrong);
-      log.warn(`[PAIRING] invalid or expired code from ${ip}${burned ? `; ${burned} live code(s) reached ${reg.cfg.pairingMaxWrong} wrong attempts and died` : ''}`);
+      log.warn(
+        `[PAIRING] invalid or expired code from ${ip}${burned ? `; ${burned} live code(s) reached ${reg.cfg.pairingMaxWrong} wrong attempts and died` : ''}`,
+      );
       await reg.record(`device@${ip}`, 'pairing.failed', 'invite', { ip, agent_name: body.agent_name, codes_burned: burned });
       throw new ApiError(401, 'invalid_code', 'invalid or expired pairing code');
     }
@@ -74,9 +76,17 @@ export function pairingRoutes(reg: RegistryState) {
           },
           t,
         );
-        await reg.record(`device@${ip}`, 'pairing.request', stored.entry.peer_id, { id: stored.entry.id, agent_name: body.agent_name, invited_by: invitedBy, key_id: keyId ?? null });
+        await reg.record(`device@${ip}`, 'pairing.request', stored.entry.peer_id, {
+          id: stored.entry.id,
+          agent_name: body.agent_name,
+          invited_by: invitedBy,
+          key_id: keyId ?? null,
+        });
         publish(stored.entry);
-        return c.json({ id: stored.entry.id, status: stored.entry.status, peer_id: stored.entry.peer_id, claim_secret: claimSecret } satisfies PairResponse, 201);
+        return c.json(
+          { id: stored.entry.id, status: stored.entry.status, peer_id: stored.entry.peer_id, claim_secret: claimSecret } satisfies PairResponse,
+          201,
+        );
       } catch (e) {
         // A random id or peer id collided (unique constraint): draw again, a few times.
         if (attempt >= 5) throw e;
@@ -96,7 +106,13 @@ export function pairingRoutes(reg: RegistryState) {
       let certificate: string | undefined;
       if (action === 'approve' && current.publicKey) {
         certificate = await reg.ca.issue(current.entry.peer_id, 'agent', current.publicKey);
-        await reg.identities.put({ peer_id: current.entry.peer_id, key_id: current.entry.key_id ?? '', public_key: current.publicKey, certificate, issued_at: now() });
+        await reg.identities.put({
+          peer_id: current.entry.peer_id,
+          key_id: current.entry.key_id ?? '',
+          public_key: current.publicKey,
+          certificate,
+          issued_at: now(),
+        });
       }
       const moved = await reg.pairing.transition(id, from, to, now(), certificate);
       if (!moved) throw conflict('entry changed meanwhile; read it again');

@@ -34,7 +34,10 @@ export function policyRoutes(reg: RegistryState) {
     } catch (e) {
       throw badRequest((e as Error).message);
     }
-    await reg.db.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [META_KEY, JSON.stringify(policy)]);
+    await reg.db.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [
+      META_KEY,
+      JSON.stringify(policy),
+    ]);
     reg.skillPolicy = policy;
     await reg.record(c.get('principal').peerId, 'policy.update', 'skills', { default: policy.default, rules: policy.rules.length });
     reg.bus.publish({ type: 'policy', data: policy });

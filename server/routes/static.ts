@@ -14,9 +14,17 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>chatixia-mesh</ti
  * connections to this origin only, never framed. Inline style attributes stay allowed (React).
  */
 export const PAGE_CSP = [
-  "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
-  "connect-src 'self' ws: wss:", "worker-src 'self'", "manifest-src 'self'", "object-src 'none'", "base-uri 'none'",
-  "form-action 'self'", "frame-ancestors 'none'",
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self' ws: wss:",
+  "worker-src 'self'",
+  "manifest-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
 ].join('; ');
 
 /** Serves the built PWA from `distDir`, with SPA fallback to index.html for page routes. */
@@ -24,14 +32,15 @@ export function staticRoutes(distDir: string) {
   const app = new Hono<AppEnv>();
   // Made on first use: the build may appear after the registry started.
   let files: ReturnType<typeof serveStatic<AppEnv>> | undefined;
-  const makeFiles = () => serveStatic<AppEnv>({
-    root: distDir,
-    onFound: (path, c) => {
-      // The app shell and service worker must revalidate; hashed assets never change.
-      if (/\/(index\.html|sw\.js|registerSW\.js|manifest\.webmanifest)$/.test(path)) c.header('Cache-Control', 'no-cache');
-      else if (path.includes('/assets/')) c.header('Cache-Control', 'public, max-age=31536000, immutable');
-    },
-  });
+  const makeFiles = () =>
+    serveStatic<AppEnv>({
+      root: distDir,
+      onFound: (path, c) => {
+        // The app shell and service worker must revalidate; hashed assets never change.
+        if (/\/(index\.html|sw\.js|registerSW\.js|manifest\.webmanifest)$/.test(path)) c.header('Cache-Control', 'no-cache');
+        else if (path.includes('/assets/')) c.header('Cache-Control', 'public, max-age=31536000, immutable');
+      },
+    });
   const isApi = (p: string) => p === '/ws' || p.startsWith('/api/') || p === '/api' || p.startsWith('/.well-known/');
 
   app.get('*', async (c, next) => {

@@ -21,7 +21,10 @@ export function tokenRoutes(reg: RegistryState) {
     if (body.peer_id && body.peer_id !== p.peerId) {
       if (p.role !== 'admin') throw forbidden('an agent key is bound to its own peer id');
       // An admin browser picks its own peer id, but may not take over another key's or device's identity.
-      if (body.peer_id !== ADMIN_PEER_ID && (reg.auth.staticPeerIds().has(body.peer_id) || (await reg.keys.hasPeer(body.peer_id)) || (await reg.isDevicePeer(body.peer_id)))) {
+      if (
+        body.peer_id !== ADMIN_PEER_ID &&
+        (reg.auth.staticPeerIds().has(body.peer_id) || (await reg.keys.hasPeer(body.peer_id)) || (await reg.isDevicePeer(body.peer_id)))
+      ) {
         throw conflict(`peer id ${body.peer_id} belongs to another key or device`);
       }
       peerId = body.peer_id;

@@ -133,12 +133,15 @@ export class SignalConn {
     }
     clearTimeout(this.expiryTimer);
     if (p.exp === undefined) return;
-    this.expiryTimer = setTimeout(() => {
-      if (this.principal !== p) return;
-      if (p.exp! * 1000 > Date.now()) return this.authenticated(p); // beyond one timer's reach
-      this.error('token_expired', 'the token of this session expired; send an auth frame with a fresh token before it does, or reconnect');
-      this.close(CLOSE.refused, 'token expired');
-    }, Math.min(MAX_TIMER_MS, Math.max(0, p.exp * 1000 - Date.now())));
+    this.expiryTimer = setTimeout(
+      () => {
+        if (this.principal !== p) return;
+        if (p.exp! * 1000 > Date.now()) return this.authenticated(p); // beyond one timer's reach
+        this.error('token_expired', 'the token of this session expired; send an auth frame with a fresh token before it does, or reconnect');
+        this.close(CLOSE.refused, 'token expired');
+      },
+      Math.min(MAX_TIMER_MS, Math.max(0, p.exp * 1000 - Date.now())),
+    );
     this.expiryTimer.unref?.();
   }
 
@@ -374,9 +377,7 @@ export class SignalingHub {
     conn.peerId = id;
     this.setPeer(id, conn);
     const remote = this.cluster ? (await this.cluster.joined(id), await this.cluster.remotePeers()) : [];
-    const others = remote.length
-      ? [...new Set([...this.sortedIds, ...remote])].filter((p) => p !== id).sort()
-      : this.sortedIds.filter((p) => p !== id);
+    const others = remote.length ? [...new Set([...this.sortedIds, ...remote])].filter((p) => p !== id).sort() : this.sortedIds.filter((p) => p !== id);
     conn.send(JSON.stringify({ type: 'peer_list', peer_id: 'registry', payload: { peers: others } }));
     this.broadcast(encodeSignal('peer_joined', 'registry', { peer_id: id }), id);
     // Not per peer at info: with thousands of peers the log line itself became a measurable cost.

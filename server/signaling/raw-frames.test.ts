@@ -19,7 +19,10 @@ test('a Broadcast frame is one valid WebSocket text frame for short, 16-bit and 
     receiver.on('error', reject);
     receiver.write(Buffer.concat(texts.map((t) => new Broadcast(t).frame)), () => resolve());
   });
-  assert.deepEqual(got, texts.map((text) => ({ text, binary: false })));
+  assert.deepEqual(
+    got,
+    texts.map((text) => ({ text, binary: false })),
+  );
 });
 
 /** A real ws server and client on loopback; returns the server side of the connection. */

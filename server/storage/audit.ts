@@ -6,10 +6,13 @@ export class AuditLog {
   constructor(private readonly db: Db) {}
 
   async append(actor: string, action: string, target: string, detail: Record<string, unknown>, now: number): Promise<AuditEntry> {
-    const rows = await this.db.query<AuditEntry>(
-      'INSERT INTO audit (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING *',
-      [now, actor, action, target, JSON.stringify(detail)],
-    );
+    const rows = await this.db.query<AuditEntry>('INSERT INTO audit (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING *', [
+      now,
+      actor,
+      action,
+      target,
+      JSON.stringify(detail),
+    ]);
     const row = rows[0]!;
     return { ...row, detail: typeof row.detail === 'string' ? JSON.parse(row.detail) : row.detail };
   }

@@ -20,10 +20,13 @@ export class LinkStore {
     for (const l of links) {
       if (l.peer_id === fromPeer || seen.has(l.peer_id)) continue;
       seen.add(l.peer_id);
-      await this.db.query(
-        'INSERT INTO links (from_peer, to_peer, path, rtt_ms, updated_at) VALUES ($1, $2, $3, $4, $5)',
-        [fromPeer, l.peer_id, l.path, l.rtt_ms ?? null, now],
-      );
+      await this.db.query('INSERT INTO links (from_peer, to_peer, path, rtt_ms, updated_at) VALUES ($1, $2, $3, $4, $5)', [
+        fromPeer,
+        l.peer_id,
+        l.path,
+        l.rtt_ms ?? null,
+        now,
+      ]);
     }
   }
 

@@ -26,7 +26,8 @@ export interface StoredPairing {
 
 function toStored(r: PairingRow): StoredPairing {
   const pk = typeof r.public_key === 'string' ? (JSON.parse(r.public_key) as PublicKeyJwk) : r.public_key;
-  const cert = r.certificate === null ? null : typeof r.certificate === 'string' && r.certificate.startsWith('"') ? (JSON.parse(r.certificate) as string) : r.certificate;
+  const cert =
+    r.certificate === null ? null : typeof r.certificate === 'string' && r.certificate.startsWith('"') ? (JSON.parse(r.certificate) as string) : r.certificate;
   return {
     entry: {
       id: r.id,
@@ -52,13 +53,19 @@ export class PairingStore {
   /** Stores a new code; false when that code is still live (the caller draws another). */
   async addCode(code: string, createdBy: string, now: number, expiresAt: number): Promise<boolean> {
     await this.db.query('DELETE FROM pairing_codes WHERE used OR expires_at <= $1', [now]);
-    const rows = await this.db.query('INSERT INTO pairing_codes (code, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (code) DO NOTHING RETURNING code', [code, createdBy, now, expiresAt]);
+    const rows = await this.db.query(
+      'INSERT INTO pairing_codes (code, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (code) DO NOTHING RETURNING code',
+      [code, createdBy, now, expiresAt],
+    );
     return rows.length > 0;
   }
 
   /** Marks a live code used (single use); answers who created it, or undefined. */
   async consumeCode(code: string, now: number): Promise<string | undefined> {
-    const rows = await this.db.query<{ created_by: string }>('UPDATE pairing_codes SET used = true WHERE code = $1 AND NOT used AND expires_at > $2 RETURNING created_by', [code, now]);
+    const rows = await this.db.query<{ created_by: string }>(
+      'UPDATE pairing_codes SET used = true WHERE code = $1 AND NOT used AND expires_at > $2 RETURNING created_by',
+      [code, now],
+    );
     return rows[0]?.created_by;
   }
 
@@ -75,7 +82,18 @@ export class PairingStore {
     return rows.filter((r) => r.used).length;
   }
 
-  async create(e: { id: string; agent_name: string; peer_id: string; claim_secret_hash: string; public_key: PublicKeyJwk | undefined; key_id: string | undefined; client_ip: string }, now: number): Promise<StoredPairing> {
+  async create(
+    e: {
+      id: string;
+      agent_name: string;
+      peer_id: string;
+      claim_secret_hash: string;
+      public_key: PublicKeyJwk | undefined;
+      key_id: string | undefined;
+      client_ip: string;
+    },
+    now: number,
+  ): Promise<StoredPairing> {
     const rows = await this.db.query<PairingRow>(
       `INSERT INTO pairing (id, agent_name, peer_id, status, claim_secret_hash, public_key, key_id, client_ip, created_at, updated_at)
        VALUES ($1, $2, $3, 'pending_approval', $4, $5::jsonb, $6, $7, $8, $8) RETURNING *`,

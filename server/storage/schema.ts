@@ -26,7 +26,9 @@ export const SCHEMA_VERSION = 1;
 
 /** Statements end with ";" at the end of a line followed by a line starting with a keyword. */
 export function schemaStatements(): string[] {
-  return SCHEMA_SQL.split(/;\s*\n(?=[A-Z])/).map((s) => s.trim().replace(/;$/, '')).filter(Boolean);
+  return SCHEMA_SQL.split(/;\s*\n(?=[A-Z])/)
+    .map((s) => s.trim().replace(/;$/, ''))
+    .filter(Boolean);
 }
 
 export const SCHEMA_SQL = `

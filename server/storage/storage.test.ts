@@ -68,7 +68,16 @@ for (const b of backends) {
 
     test('agents: upsert stores the owner the route decided, health follows time, route picks least recently routed', async () => {
       const agents = new AgentStore(db, { staleS: 10, offlineS: 30 });
-      const info = (id: string, skills: string[]) => ({ agent_id: id, hostname: 'h', ip: '', port: 8000, sidecar_peer_id: 'p1', capabilities: { skills, mcp_servers: [], goals_count: 0, mode: '' }, status: '', mode: '' });
+      const info = (id: string, skills: string[]) => ({
+        agent_id: id,
+        hostname: 'h',
+        ip: '',
+        port: 8000,
+        sidecar_peer_id: 'p1',
+        capabilities: { skills, mcp_servers: [], goals_count: 0, mode: '' },
+        status: '',
+        mode: '',
+      });
       await agents.upsert(info('a1', ['s']), 'p1', 'owner-1', 1000);
       await agents.upsert(info('a1', ['s', 't']), 'p1', 'owner-2', 1001);
       await agents.upsert(info('a2', ['s']), 'p2', 'owner-2', 1001);
@@ -106,7 +115,10 @@ for (const b of backends) {
       assert.deepEqual(done?.task.result, { ok: true });
       assert.equal(await tasks.update(a.stored.task.id, ['assigned'], 'failed', undefined, 'x', 2005), undefined);
       const expired = await tasks.expire(2100);
-      assert.deepEqual(expired.map((e) => e.id), [other.stored.task.id]);
+      assert.deepEqual(
+        expired.map((e) => e.id),
+        [other.stored.task.id],
+      );
       assert.equal((await tasks.get(other.stored.task.id))?.task.error, 'TTL expired');
       assert.equal((await tasks.list(10, 'completed')).length, 1);
       // A string result (Python agents) comes back as a string.
@@ -115,7 +127,7 @@ for (const b of backends) {
       assert.equal((await tasks.get(s.stored.task.id))?.task.result, 'plain text');
     });
 
-    test('tasks: a lease renewed by heartbeats; a dead holder\'s task re-queued, failed with a key, failed after max attempts', async () => {
+    test("tasks: a lease renewed by heartbeats; a dead holder's task re-queued, failed with a key, failed after max attempts", async () => {
       const tasks = new TaskStore(db);
       const base = { target_agent_id: '', source_agent_id: 'src', payload: {}, ttl: 1000 };
       const plain = (await tasks.submit({ ...base, skill: 'lease-1' }, 'me', 10_000)).stored.task.id;
@@ -176,7 +188,8 @@ for (const b of backends) {
         const one = new TaskStore(db);
         const two = new TaskStore(other);
         const ids: string[] = [];
-        for (let i = 0; i < 40; i++) ids.push((await one.submit({ skill: 'race', target_agent_id: '', source_agent_id: '', payload: { i }, ttl: 1000 }, 'me', 20_000)).stored.task.id);
+        for (let i = 0; i < 40; i++)
+          ids.push((await one.submit({ skill: 'race', target_agent_id: '', source_agent_id: '', payload: { i }, ttl: 1000 }, 'me', 20_000)).stored.task.id);
         assert.equal((await one.claimFor('racer', ['race'], 20_001, 5, 'peer-r')).length, 40);
         const results = await Promise.all([one.expire(20_010), two.expire(20_010), one.expire(20_010), two.expire(20_010)]);
         const acted = results.flat().map((t) => t.id);
@@ -214,12 +227,24 @@ for (const b of backends) {
       assert.deepEqual(held.formerHolders, []);
       assert.equal((await tasks.get('legacy2'))!.task.attempts, 0);
       // no lease yet → only the start-up grace gives it one, then it expires like any other
-      assert.deepEqual((await tasks.expire(30_100)).map((t) => t.id), []);
+      assert.deepEqual(
+        (await tasks.expire(30_100)).map((t) => t.id),
+        [],
+      );
       assert.equal(await tasks.graceLeases(30_100, 10), 1);
-      assert.deepEqual((await tasks.expire(30_105)).map((t) => t.id), []);
+      assert.deepEqual(
+        (await tasks.expire(30_105)).map((t) => t.id),
+        [],
+      );
       const swept = await tasks.expire(30_111);
-      assert.deepEqual(swept.map((t) => [t.id, t.state]), [['legacy1', 'pending']]);
-      assert.deepEqual((await tasks.claimFor('w-new', ['old'], 30_112, 10)).map((t) => [t.id, t.attempts]).sort(), [['legacy1', 2], ['legacy2', 1]]);
+      assert.deepEqual(
+        swept.map((t) => [t.id, t.state]),
+        [['legacy1', 'pending']],
+      );
+      assert.deepEqual((await tasks.claimFor('w-new', ['old'], 30_112, 10)).map((t) => [t.id, t.attempts]).sort(), [
+        ['legacy1', 2],
+        ['legacy2', 1],
+      ]);
     });
 
     test('keys, links and the audit log', async () => {
@@ -236,7 +261,14 @@ for (const b of backends) {
       assert.equal(await keys.deleteByPeer('kp', 7), 0);
       assert.deepEqual(await keys.tokenCutoffs(), [{ peer_id: 'kp', at: 5 }], 'cut-offs are kept whatever their age (TOKEN_TTL_S may shrink)');
       const links = new LinkStore(db);
-      await links.replace('x', [{ peer_id: 'y', path: 'host', rtt_ms: 2 }, { peer_id: 'x', path: 'host' }], 10);
+      await links.replace(
+        'x',
+        [
+          { peer_id: 'y', path: 'host', rtt_ms: 2 },
+          { peer_id: 'x', path: 'host' },
+        ],
+        10,
+      );
       await links.replace('y', [{ peer_id: 'x', path: 'srflx' }], 11);
       const edges = await links.edges(0);
       assert.equal(edges.length, 1, 'one edge per pair');
@@ -247,9 +279,15 @@ for (const b of backends) {
       const e2 = await audit.append('admin', 'key.delete', 'kp', {}, 6);
       assert.ok(e2.id > e1.id);
       const list = await audit.list(10);
-      assert.deepEqual(list.slice(0, 2).map((e) => e.action), ['key.delete', 'key.create']);
+      assert.deepEqual(
+        list.slice(0, 2).map((e) => e.action),
+        ['key.delete', 'key.create'],
+      );
       assert.deepEqual(list[1]!.detail, { role: 'agent' });
-      assert.deepEqual((await audit.list(10, e2.id)).map((e) => e.id), [e1.id]);
+      assert.deepEqual(
+        (await audit.list(10, e2.id)).map((e) => e.id),
+        [e1.id],
+      );
       // Append-only, enforced by the database itself.
       await assert.rejects(db.query('DELETE FROM audit'), /append-only/);
       await assert.rejects(db.query("UPDATE audit SET action = 'x'"), /append-only/);

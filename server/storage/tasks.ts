@@ -225,7 +225,15 @@ export class TaskStore {
    * when `attempts` is given, only if the task was not handed out again meanwhile (a re-queue and
    * a new claim between the caller's read and this write must not let a lost holder's update in).
    */
-  async update(id: string, from: TaskState[], to: TaskState, result: unknown, error: string | undefined, now: number, attempts?: number): Promise<StoredTask | undefined> {
+  async update(
+    id: string,
+    from: TaskState[],
+    to: TaskState,
+    result: unknown,
+    error: string | undefined,
+    now: number,
+    attempts?: number,
+  ): Promise<StoredTask | undefined> {
     const rows = await this.db.query<TaskRow>(
       `UPDATE tasks SET state = $2, result = COALESCE($3::jsonb, result), error = COALESCE($4, error), updated_at = $5,
          lease_until = CASE WHEN $2 = 'assigned' THEN lease_until ELSE NULL END

@@ -23,18 +23,33 @@ export function App() {
   };
   return (
     <>
-      <a className="skip" href="#main">Skip to content</a>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
       <Header />
       <StatusBar />
-      {phase === 'starting' && <main id="main" className="login"><p className="muted">Starting…</p></main>}
+      {phase === 'starting' && (
+        <main id="main" className="login">
+          <p className="muted">Starting…</p>
+        </main>
+      )}
       {(phase === 'signed_out' || phase === 'signing_in') && (isPairPath() ? <PairPage /> : <Login />)}
       {phase === 'revoked' && <Revoked />}
       {phase === 'signed_in' && (
         <main id="main" className="dash">
           <nav className="jump" aria-label="Sections">
-            <a href="#topology">Topology</a><a href="#agents">Agents</a><a href="#chat">Chat</a>
-            <a href="#tasks">Tasks</a><a href="#local">This browser</a>
-            {isAdmin && <><a href="#devices">Devices</a><a href="#keys">Keys</a><a href="#audit">Audit</a></>}
+            <a href="#topology">Topology</a>
+            <a href="#agents">Agents</a>
+            <a href="#chat">Chat</a>
+            <a href="#tasks">Tasks</a>
+            <a href="#local">This browser</a>
+            {isAdmin && (
+              <>
+                <a href="#devices">Devices</a>
+                <a href="#keys">Keys</a>
+                <a href="#audit">Audit</a>
+              </>
+            )}
           </nav>
           <div className="col col-a">
             <Topology />

@@ -8,4 +8,8 @@ import './styles.css';
 
 watchInstall();
 startTabs({ becomeLeader: startLeader });
-createRoot(document.getElementById('root')!).render(<StrictMode><App /></StrictMode>);
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);

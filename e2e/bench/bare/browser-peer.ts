@@ -2,8 +2,13 @@
 import { runBarePeer } from './peer-core.ts';
 
 const q = new URLSearchParams(location.search);
-runBarePeer({
-  RTCPeerConnection, WebSocket,
-  now: () => performance.timeOrigin + performance.now(),
-  exit: () => {},
-}, q.get('relay')!, q.get('id')!);
+runBarePeer(
+  {
+    RTCPeerConnection,
+    WebSocket,
+    now: () => performance.timeOrigin + performance.now(),
+    exit: () => {},
+  },
+  q.get('relay')!,
+  q.get('id')!,
+);

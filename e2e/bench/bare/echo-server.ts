@@ -5,7 +5,10 @@
 import { createServer } from 'node:net';
 
 const path = process.argv[2];
-if (!path) { console.error('usage: echo-server.ts <socket path>'); process.exit(2); }
+if (!path) {
+  console.error('usage: echo-server.ts <socket path>');
+  process.exit(2);
+}
 const server = createServer((sock) => {
   let buf = '';
   sock.setEncoding('utf8');
@@ -15,10 +18,17 @@ const server = createServer((sock) => {
     while ((i = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
-      try { sock.write(JSON.stringify(JSON.parse(line)) + '\n'); } catch { sock.write('{"type":"error"}\n'); }
+      try {
+        sock.write(JSON.stringify(JSON.parse(line)) + '\n');
+      } catch {
+        sock.write('{"type":"error"}\n');
+      }
     }
   });
   sock.on('error', () => {});
 });
 server.listen(path, () => console.log(JSON.stringify({ ready: true })));
-process.on('SIGTERM', () => { server.close(); process.exit(0); });
+process.on('SIGTERM', () => {
+  server.close();
+  process.exit(0);
+});

@@ -16,7 +16,15 @@ import WebSocket from 'ws';
 import { createInterface } from 'node:readline';
 
 type Kind = 'chatixia' | 'peerjs';
-interface Config { kind: Kind; url: string; ids: string[]; tokens?: string[]; ratePerS: number; concurrency?: number; connectDeadlineMs?: number }
+interface Config {
+  kind: Kind;
+  url: string;
+  ids: string[];
+  tokens?: string[];
+  ratePerS: number;
+  concurrency?: number;
+  connectDeadlineMs?: number;
+}
 const cfg: Config = JSON.parse(readFileSync(process.argv[2]!, 'utf8'));
 const out = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 const now = () => performance.now();
@@ -64,12 +72,20 @@ function connectOne(i: number): Promise<void> {
   return new Promise((resolve) => {
     const id = cfg.ids[i]!;
     let done = false;
-    const finish = () => { if (!done) { done = true; resolve(); } };
-    const ws = cfg.kind === 'peerjs'
-      ? new WebSocket(`${cfg.url}/peerjs?key=peerjs&id=${id}&token=t${i}`, { perMessageDeflate: false })
-      : new WebSocket(cfg.url, ['chatixia-jwt', cfg.tokens![i]!], { perMessageDeflate: false });
+    const finish = () => {
+      if (!done) {
+        done = true;
+        resolve();
+      }
+    };
+    const ws =
+      cfg.kind === 'peerjs'
+        ? new WebSocket(`${cfg.url}/peerjs?key=peerjs&id=${id}&token=t${i}`, { perMessageDeflate: false })
+        : new WebSocket(cfg.url, ['chatixia-jwt', cfg.tokens![i]!], { perMessageDeflate: false });
     socks[i] = ws;
-    ws.on('open', () => { if (cfg.kind === 'chatixia') ws.send(JSON.stringify({ type: 'register', peer_id: id, payload: {} })); });
+    ws.on('open', () => {
+      if (cfg.kind === 'chatixia') ws.send(JSON.stringify({ type: 'register', peer_id: id, payload: {} }));
+    });
     ws.on('message', (d) => {
       const s = d.toString();
       if (!done) {
@@ -77,15 +93,22 @@ function connectOne(i: number): Promise<void> {
       }
       onFrame(i, s);
     });
-    ws.on('close', () => { if (phase !== 'connect' || done) closedEarly++; finish(); });
-    ws.on('error', () => { errors++; finish(); });
+    ws.on('close', () => {
+      if (phase !== 'connect' || done) closedEarly++;
+      finish();
+    });
+    ws.on('error', () => {
+      errors++;
+      finish();
+    });
   });
 }
 
 async function connectAll(): Promise<number> {
   const t = now();
   const conc = cfg.concurrency ?? 50;
-  let next = 0, connected = 0;
+  let next = 0,
+    connected = 0;
   const deadline = t + (cfg.connectDeadlineMs ?? 120000);
   const worker = async () => {
     while (next < n && now() < deadline) {
@@ -115,7 +138,10 @@ function heartbeats(): () => void {
 
 /** Even indices of pairs whose both sockets are open: only they trade offers, so the rate is what it says. */
 function livePairs(): number[] {
-  const open = (i: number) => { const w = socks[i]; return !!w && w.readyState === w.OPEN; };
+  const open = (i: number) => {
+    const w = socks[i];
+    return !!w && w.readyState === w.OPEN;
+  };
   const out: number[] = [];
   for (let i = 0; i + 1 < n; i += 2) if (open(i) && open(i + 1)) out.push(i);
   return out;
@@ -123,20 +149,26 @@ function livePairs(): number[] {
 
 async function fixedRate(msgsPerS: number, ms: number, measured = true) {
   // msgsPerS relayed frames = msgsPerS/2 offers, each answered
-  phase = measured ? 'rate' : 'idle'; received = 0; lat = [];
+  phase = measured ? 'rate' : 'idle';
+  received = 0;
+  lat = [];
   const offersPerTick = msgsPerS / 2 / 100;
   const pairs = livePairs();
-  let carry = 0, cursor = 0;
+  let carry = 0,
+    cursor = 0;
   const t0 = now();
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
-      const due = (now() - t0) / 10 * offersPerTick - carry; // catch up if a tick was late
+      const due = ((now() - t0) / 10) * offersPerTick - carry; // catch up if a tick was late
       for (let k = 0; k < Math.floor(due); k++) {
         const i = pairs[(cursor = (cursor + 1) % pairs.length)]!; // even peers offer to their odd partner
         send(i, frame(cfg.kind, i, i + 1, 'offer'));
         carry++;
       }
-      if (now() - t0 >= ms) { clearInterval(tick); resolve(); }
+      if (now() - t0 >= ms) {
+        clearInterval(tick);
+        resolve();
+      }
     }, 10);
   });
   await new Promise((r) => setTimeout(r, 500)); // drain: frames sent in the window still count
@@ -144,7 +176,9 @@ async function fixedRate(msgsPerS: number, ms: number, measured = true) {
 }
 
 async function saturate(ms: number) {
-  phase = 'sat'; received = 0; lat = [];
+  phase = 'sat';
+  received = 0;
+  lat = [];
   const t0 = now();
   for (const i of livePairs()) send(i, frame(cfg.kind, i, i + 1, 'offer'));
   await new Promise((r) => setTimeout(r, ms));
@@ -164,10 +198,17 @@ const round2 = (xs: number[]) => xs.map((x) => Math.round(x * 100) / 100);
 for await (const line of createInterface({ input: process.stdin })) {
   const [cmd, arg] = line.trim().split(' ');
   const ms = Number(arg);
-  if (cmd === 'warm') { await fixedRate(cfg.ratePerS, ms, false); out({ window: 'warm' }); }
-  else if (cmd === 'rate') { const r = await fixedRate(cfg.ratePerS, ms); out({ window: 'rate', relayed_per_s: r.relayed_per_s, latencies: round2(r.latencies) }); }
-  else if (cmd === 'sat') { const r = await saturate(ms); await new Promise((res) => setTimeout(res, 300)); out({ window: 'sat', relayed_per_s: r.relayed_per_s, latencies: round2(r.latencies) }); }
-  else break;
+  if (cmd === 'warm') {
+    await fixedRate(cfg.ratePerS, ms, false);
+    out({ window: 'warm' });
+  } else if (cmd === 'rate') {
+    const r = await fixedRate(cfg.ratePerS, ms);
+    out({ window: 'rate', relayed_per_s: r.relayed_per_s, latencies: round2(r.latencies) });
+  } else if (cmd === 'sat') {
+    const r = await saturate(ms);
+    await new Promise((res) => setTimeout(res, 300));
+    out({ window: 'sat', relayed_per_s: r.relayed_per_s, latencies: round2(r.latencies) });
+  } else break;
 }
 stopHb();
 out({ done: { connected: openCount(), errors, closed_early: closedEarly } });

@@ -23,7 +23,13 @@ export interface PeerEnv {
   exit(): void;
 }
 
-interface Link { pc: RTCPeerConnection; dc?: RTCDataChannel; offerer: boolean; pending: RTCIceCandidateInit[]; held: RTCIceCandidateInit[] }
+interface Link {
+  pc: RTCPeerConnection;
+  dc?: RTCDataChannel;
+  offerer: boolean;
+  pending: RTCIceCandidateInit[];
+  held: RTCIceCandidateInit[];
+}
 
 type Cmd =
   | { type: 'ping'; target: string; n: number; size?: number; req: number }
@@ -53,16 +59,25 @@ export function runBarePeer(env: PeerEnv, relayUrl: string, id: string): void {
       l.dc = dc;
       dc.binaryType = 'arraybuffer';
       dc.onopen = () => report({ type: 'open', remote, t: env.now() });
-      let expect = 0, got = 0;
+      let expect = 0,
+        got = 0;
       dc.onmessage = (e) => {
         const d = e.data;
         if (typeof d === 'string') {
           if (d[0] === 'p') dc.send('q' + d.slice(1));
-          else if (d[0] === 'T') { expect = Number(d.slice(1)); got = 0; }
-          else { const w = waiters.get(remote); if (w) w(d); }
+          else if (d[0] === 'T') {
+            expect = Number(d.slice(1));
+            got = 0;
+          } else {
+            const w = waiters.get(remote);
+            if (w) w(d);
+          }
         } else {
           got += (d as ArrayBuffer).byteLength;
-          if (expect > 0 && got >= expect) { expect = 0; dc.send('D'); }
+          if (expect > 0 && got >= expect) {
+            expect = 0;
+            dc.send('D');
+          }
         }
       };
       if (dc.readyState === 'open') report({ type: 'open', remote, t: env.now() });
@@ -84,13 +99,18 @@ export function runBarePeer(env: PeerEnv, relayUrl: string, id: string): void {
     } else if (m.type === 'answer') {
       const l = links.get(m.from);
       if (!l) return;
-      try { await l.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp! }); } catch (e) { return retry(m.from, l, String(e)); }
+      try {
+        await l.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp! });
+      } catch (e) {
+        return retry(m.from, l, String(e));
+      }
       for (const c of l.held.splice(0)) toRelay({ to: m.from, type: 'cand', c });
       for (const c of l.pending.splice(0)) await l.pc.addIceCandidate(c);
     } else if (m.type === 'cand') {
       const l = links.get(m.from);
       if (!l) return;
-      if (l.pc.remoteDescription) await l.pc.addIceCandidate(m.c!); else l.pending.push(m.c!);
+      if (l.pc.remoteDescription) await l.pc.addIceCandidate(m.c!);
+      else l.pending.push(m.c!);
     }
   }
 
@@ -102,7 +122,9 @@ export function runBarePeer(env: PeerEnv, relayUrl: string, id: string): void {
   function retry(remote: string, l: Link, why: string) {
     report({ type: 'retry', remote, why });
     if (!l.offerer || links.get(remote) !== l) return;
-    setTimeout(() => { if (links.get(remote) === l) void offer(remote); }, 50);
+    setTimeout(() => {
+      if (links.get(remote) === l) void offer(remote);
+    }, 50);
   }
 
   async function offer(remote: string) {
@@ -113,8 +135,18 @@ export function runBarePeer(env: PeerEnv, relayUrl: string, id: string): void {
     await gathered(l.pc);
     // The offer goes without its candidates; they follow once the answer is applied (see header).
     const sdp = l.pc.localDescription?.sdp ?? o.sdp ?? '';
-    l.held = sdp.split(/\r?\n/).filter((x) => x.startsWith('a=candidate:')).map((x) => ({ candidate: x.slice(2), sdpMid: mid(sdp) }));
-    toRelay({ to: remote, type: 'offer', sdp: sdp.split(/\r?\n/).filter((x) => !x.startsWith('a=candidate:')).join('\r\n') });
+    l.held = sdp
+      .split(/\r?\n/)
+      .filter((x) => x.startsWith('a=candidate:'))
+      .map((x) => ({ candidate: x.slice(2), sdpMid: mid(sdp) }));
+    toRelay({
+      to: remote,
+      type: 'offer',
+      sdp: sdp
+        .split(/\r?\n/)
+        .filter((x) => !x.startsWith('a=candidate:'))
+        .join('\r\n'),
+    });
   }
 
   const mid = (sdp: string) => /^a=mid:(.*)$/m.exec(sdp)?.[1]?.trim() ?? '0';
@@ -123,13 +155,23 @@ export function runBarePeer(env: PeerEnv, relayUrl: string, id: string): void {
   function gathered(pc: RTCPeerConnection): Promise<void> {
     if (pc.iceGatheringState === 'complete') return Promise.resolve();
     return new Promise((resolve) => {
-      const check = () => { if (pc.iceGatheringState === 'complete') { pc.removeEventListener('icegatheringstatechange', check); resolve(); } };
+      const check = () => {
+        if (pc.iceGatheringState === 'complete') {
+          pc.removeEventListener('icegatheringstatechange', check);
+          resolve();
+        }
+      };
       pc.addEventListener('icegatheringstatechange', check);
     });
   }
 
   function nextString(remote: string): Promise<string> {
-    return new Promise((resolve) => waiters.set(remote, (d) => { waiters.delete(remote); resolve(d); }));
+    return new Promise((resolve) =>
+      waiters.set(remote, (d) => {
+        waiters.delete(remote);
+        resolve(d);
+      }),
+    );
   }
 
   async function ping(c: Extract<Cmd, { type: 'ping' }>) {
@@ -157,9 +199,14 @@ export function runBarePeer(env: PeerEnv, relayUrl: string, id: string): void {
     const t = env.now();
     dc.send('T' + c.bytes);
     try {
-      for (let sent = 0; sent < c.bytes;) {
+      for (let sent = 0; sent < c.bytes; ) {
         if (dc.bufferedAmount > high) {
-          await new Promise<void>((r) => { dc.onbufferedamountlow = () => { dc.onbufferedamountlow = null; r(); }; });
+          await new Promise<void>((r) => {
+            dc.onbufferedamountlow = () => {
+              dc.onbufferedamountlow = null;
+              r();
+            };
+          });
         }
         const n = Math.min(c.chunk, c.bytes - sent);
         dc.send(n === c.chunk ? chunk : chunk.subarray(0, n));
@@ -176,7 +223,9 @@ export function runBarePeer(env: PeerEnv, relayUrl: string, id: string): void {
   ws.onmessage = (e) => {
     const m = JSON.parse(String(e.data));
     if (m.type === 'peers') {
-      void (async () => { for (const p of m.peers as string[]) await offer(p); })();
+      void (async () => {
+        for (const p of m.peers as string[]) await offer(p);
+      })();
       return;
     }
     if (m.from === 'ctl') {
@@ -184,8 +233,19 @@ export function runBarePeer(env: PeerEnv, relayUrl: string, id: string): void {
       if (c.type === 'ping') void ping(c);
       else if (c.type === 'throughput') void throughput(c);
       else if (c.type === 'close') {
-        for (const l of links.values()) { try { l.dc?.close(); l.pc.close(); } catch { /* closing anyway */ } }
-        try { ws.close(); } catch { /* closing anyway */ }
+        for (const l of links.values()) {
+          try {
+            l.dc?.close();
+            l.pc.close();
+          } catch {
+            /* closing anyway */
+          }
+        }
+        try {
+          ws.close();
+        } catch {
+          /* closing anyway */
+        }
         env.exit();
       }
       return;

@@ -13,7 +13,10 @@ export function startRelay(port = 0): Promise<{ port: number; close(): void }> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port, maxPayload: 1024 * 1024 });
   wss.on('connection', (ws, req) => {
     const id = new URL(req.url ?? '/', 'http://x').searchParams.get('id') ?? '';
-    if (!/^[\w.-]{1,64}$/.test(id)) { ws.close(4000, 'bad id'); return; }
+    if (!/^[\w.-]{1,64}$/.test(id)) {
+      ws.close(4000, 'bad id');
+      return;
+    }
     clients.get(id)?.close(4001, 'replaced');
     const isPeer = !id.startsWith('ctl');
     if (isPeer) {
@@ -24,7 +27,11 @@ export function startRelay(port = 0): Promise<{ port: number; close(): void }> {
     clients.set(id, ws);
     ws.on('message', (data) => {
       let msg: { to?: unknown };
-      try { msg = JSON.parse(String(data)); } catch { return; }
+      try {
+        msg = JSON.parse(String(data));
+      } catch {
+        return;
+      }
       if (typeof msg.to !== 'string') return;
       clients.get(msg.to)?.send(JSON.stringify({ ...msg, from: id }));
     });
@@ -47,5 +54,8 @@ export function startRelay(port = 0): Promise<{ port: number; close(): void }> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await startRelay();
   console.log(JSON.stringify({ ready: true, port: r.port }));
-  process.on('SIGTERM', () => { r.close(); process.exit(0); });
+  process.on('SIGTERM', () => {
+    r.close();
+    process.exit(0);
+  });
 }

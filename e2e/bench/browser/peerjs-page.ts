@@ -10,21 +10,33 @@ const doneWaiters = new Map<string, () => void>();
 
 function wire(conn: DataConnection) {
   conns.set(conn.peer, conn);
-  let expect = 0, got = 0;
+  let expect = 0,
+    got = 0;
   conn.on('data', (d: unknown) => {
     if (typeof d === 'string') {
       if (d[0] === 'p') conn.send('q' + d.slice(1));
-      else if (d[0] === 'T') { expect = Number(d.slice(1)); got = 0; }
-      else if (d === 'D') doneWaiters.get(conn.peer)?.();
+      else if (d[0] === 'T') {
+        expect = Number(d.slice(1));
+        got = 0;
+      } else if (d === 'D') doneWaiters.get(conn.peer)?.();
       else if (d[0] === 'q') doneWaiters.get(conn.peer)?.();
       return;
     }
     got += d instanceof ArrayBuffer ? d.byteLength : (d as ArrayBufferView).byteLength;
-    if (expect > 0 && got >= expect) { expect = 0; conn.send('D'); }
+    if (expect > 0 && got >= expect) {
+      expect = 0;
+      conn.send('D');
+    }
   });
 }
 
-const waitDone = (remote: string) => new Promise<void>((r) => doneWaiters.set(remote, () => { doneWaiters.delete(remote); r(); }));
+const waitDone = (remote: string) =>
+  new Promise<void>((r) =>
+    doneWaiters.set(remote, () => {
+      doneWaiters.delete(remote);
+      r();
+    }),
+  );
 
 const api = {
   /** Registers with the PeerJS server; resolves once it says OPEN. */
@@ -46,7 +58,10 @@ const api = {
       conn.on('error', (e) => reject(new Error(String(e))));
     });
   },
-  disconnect(remote: string) { conns.get(remote)?.close(); conns.delete(remote); },
+  disconnect(remote: string) {
+    conns.get(remote)?.close();
+    conns.delete(remote);
+  },
   async ping(remote: string, n: number): Promise<number[]> {
     const conn = conns.get(remote)!;
     const out: number[] = [];

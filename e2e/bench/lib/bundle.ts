@@ -9,8 +9,14 @@ export async function bundle(entry: string): Promise<string> {
   const hit = cache.get(entry);
   if (hit) return hit;
   const out = await build({
-    entryPoints: [join(REPO, entry)], bundle: true, write: false, format: 'iife',
-    platform: 'browser', target: 'es2022', minify: false, logLevel: 'silent',
+    entryPoints: [join(REPO, entry)],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    minify: false,
+    logLevel: 'silent',
   });
   const js = out.outputFiles[0]!.text;
   cache.set(entry, js);

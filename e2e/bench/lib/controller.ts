@@ -2,7 +2,11 @@
 import WebSocket from 'ws';
 import { spawnReady, spawnTs, type Child, waitFor } from './proc.ts';
 
-export interface OpenEvent { peer: string; remote: string; t: number }
+export interface OpenEvent {
+  peer: string;
+  remote: string;
+  t: number;
+}
 
 export class BareNet {
   readonly opens: OpenEvent[] = [];
@@ -14,14 +18,21 @@ export class BareNet {
   private nextReq = 1;
   private peers: Child[] = [];
 
-  private constructor(readonly relay: Child, readonly url: string, private ws: WebSocket) {
+  private constructor(
+    readonly relay: Child,
+    readonly url: string,
+    private ws: WebSocket,
+  ) {
     ws.on('message', (data) => {
       const m = JSON.parse(String(data));
       if (m.type === 'open') this.opens.push({ peer: m.from, remote: m.remote, t: m.t });
       else if (m.type === 'ready') this.ready.set(m.from, m.t);
       else if (m.type === 'retry') this.retries++;
       else if (m.type === 'error') this.failures.push(`${m.from}: ${m.type} ${m.remote ?? m.message ?? ''}`);
-      else if (m.type === 'result') { this.reqs.get(m.req)?.(m); this.reqs.delete(m.req); }
+      else if (m.type === 'result') {
+        this.reqs.get(m.req)?.(m);
+        this.reqs.delete(m.req);
+      }
     });
   }
 
@@ -29,7 +40,10 @@ export class BareNet {
     const { child, info } = await spawnReady<{ port: number }>('e2e/bench/bare/relay.ts');
     const url = `ws://127.0.0.1:${info.port}`;
     const ws = new WebSocket(`${url}/?id=ctl`);
-    await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+    await new Promise((r, j) => {
+      ws.once('open', r);
+      ws.once('error', j);
+    });
     return new BareNet(child, url, ws);
   }
 
@@ -52,11 +66,16 @@ export class BareNet {
 
   /** Waits until every listed peer has an open channel to every other; returns the last open time. */
   async waitFullMesh(ids: string[], timeoutMs: number): Promise<number> {
-    await waitFor(`bare full mesh of ${ids.length}`, () => {
-      if (this.failures.length) throw new Error(`baseline link failed: ${this.failures.join('; ')}`);
-      const sets = this.openSets();
-      return ids.every((a) => ids.every((b) => a === b || sets.get(a)?.has(b)));
-    }, timeoutMs, 5);
+    await waitFor(
+      `bare full mesh of ${ids.length}`,
+      () => {
+        if (this.failures.length) throw new Error(`baseline link failed: ${this.failures.join('; ')}`);
+        const sets = this.openSets();
+        return ids.every((a) => ids.every((b) => a === b || sets.get(a)?.has(b)));
+      },
+      timeoutMs,
+      5,
+    );
     const inMesh = new Set(ids);
     return Math.max(...this.opens.filter((o) => inMesh.has(o.peer) && inMesh.has(o.remote)).map((o) => o.t));
   }
@@ -65,8 +84,15 @@ export class BareNet {
   request(peer: string, cmd: Record<string, unknown>, timeoutMs = 120000): Promise<any> {
     const req = this.nextReq++;
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => { this.reqs.delete(req); reject(new Error(`bare peer ${peer} did not answer ${cmd.type} in ${timeoutMs} ms`)); }, timeoutMs);
-      this.reqs.set(req, (m) => { clearTimeout(t); if (m.error) reject(new Error(m.error)); else resolve(m); });
+      const t = setTimeout(() => {
+        this.reqs.delete(req);
+        reject(new Error(`bare peer ${peer} did not answer ${cmd.type} in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.reqs.set(req, (m) => {
+        clearTimeout(t);
+        if (m.error) reject(new Error(m.error));
+        else resolve(m);
+      });
       this.ws.send(JSON.stringify({ ...cmd, to: peer, req }));
     });
   }

@@ -14,10 +14,18 @@ export class LineClient {
         const line = this.buf.slice(0, i);
         this.buf = this.buf.slice(i + 1);
         let m: any;
-        try { m = JSON.parse(line); } catch { continue; }
+        try {
+          m = JSON.parse(line);
+        } catch {
+          continue;
+        }
         const w = this.waiters.findIndex((x) => x.match(m));
         if (w >= 0) this.waiters.splice(w, 1)[0]!.resolve(m);
-        else { this.backlog.push(m); if (this.backlog.length > 10000) this.backlog.shift(); this.onLine?.(m); }
+        else {
+          this.backlog.push(m);
+          if (this.backlog.length > 10000) this.backlog.shift();
+          this.onLine?.(m);
+        }
       }
     });
   }
@@ -30,16 +38,26 @@ export class LineClient {
     });
   }
 
-  send(obj: unknown): void { this.sock.write(JSON.stringify(obj) + '\n'); }
+  send(obj: unknown): void {
+    this.sock.write(JSON.stringify(obj) + '\n');
+  }
 
   next(match: (m: any) => boolean = () => true, timeoutMs = 10000): Promise<any> {
     const i = this.backlog.findIndex(match);
     if (i >= 0) return Promise.resolve(this.backlog.splice(i, 1)[0]);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no matching line in ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.push({ match, resolve: (m) => { clearTimeout(t); resolve(m); } });
+      this.waiters.push({
+        match,
+        resolve: (m) => {
+          clearTimeout(t);
+          resolve(m);
+        },
+      });
     });
   }
 
-  close(): void { this.sock.destroy(); }
+  close(): void {
+    this.sock.destroy();
+  }
 }

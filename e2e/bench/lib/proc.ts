@@ -6,12 +6,23 @@ import { resolve } from 'node:path';
 export const REPO = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const children = new Set<ChildProcess>();
 
-export interface Child { proc: ChildProcess; pid: number; output(): string; stop(): Promise<void> }
+export interface Child {
+  proc: ChildProcess;
+  pid: number;
+  output(): string;
+  stop(): Promise<void>;
+}
 
 /** Spawns `node --import tsx <script> args…`; stdout/stderr are kept (last 64 KiB) for error reports. */
-export function spawnTs(script: string, args: string[] = [], opts: { env?: NodeJS.ProcessEnv; onLine?: (line: string) => void; stdin?: boolean; nodeArgs?: string[] } = {}): Child {
+export function spawnTs(
+  script: string,
+  args: string[] = [],
+  opts: { env?: NodeJS.ProcessEnv; onLine?: (line: string) => void; stdin?: boolean; nodeArgs?: string[] } = {},
+): Child {
   const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', script, ...args], {
-    cwd: REPO, env: { ...process.env, ...opts.env }, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    cwd: REPO,
+    env: { ...process.env, ...opts.env },
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   return track(proc, opts.onLine);
 }
@@ -20,7 +31,9 @@ export function track(proc: ChildProcess, onLine?: (line: string) => void): Chil
   children.add(proc);
   let out = '';
   let partial = '';
-  const keep = (s: string) => { out = (out + s).slice(-65536); };
+  const keep = (s: string) => {
+    out = (out + s).slice(-65536);
+  };
   proc.stdout?.setEncoding('utf8').on('data', (s: string) => {
     keep(s);
     if (!onLine) return;
@@ -30,9 +43,16 @@ export function track(proc: ChildProcess, onLine?: (line: string) => void): Chil
     for (const l of lines) onLine(l);
   });
   proc.stderr?.setEncoding('utf8').on('data', keep);
-  const exited = new Promise<void>((r) => proc.once('exit', () => { children.delete(proc); r(); }));
+  const exited = new Promise<void>((r) =>
+    proc.once('exit', () => {
+      children.delete(proc);
+      r();
+    }),
+  );
   return {
-    proc, pid: proc.pid ?? -1, output: () => out,
+    proc,
+    pid: proc.pid ?? -1,
+    output: () => out,
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill('SIGTERM');
@@ -52,18 +72,40 @@ export function spawnReady<T = Record<string, unknown>>(script: string, args: st
         if (done) return;
         try {
           const j = JSON.parse(l);
-          if (j?.ready) { done = true; clearTimeout(t); resolveP({ child, info: j as T }); }
-        } catch { /* not JSON: a log line */ }
+          if (j?.ready) {
+            done = true;
+            clearTimeout(t);
+            resolveP({ child, info: j as T });
+          }
+        } catch {
+          /* not JSON: a log line */
+        }
       },
     });
-    const t = setTimeout(() => { done = true; void child.stop(); reject(new Error(`${script} not ready in ${timeoutMs} ms:\n${child.output()}`)); }, timeoutMs);
-    child.proc.once('exit', (code) => { if (!done) { done = true; clearTimeout(t); reject(new Error(`${script} exited ${code}:\n${child.output()}`)); } });
+    const t = setTimeout(() => {
+      done = true;
+      void child.stop();
+      reject(new Error(`${script} not ready in ${timeoutMs} ms:\n${child.output()}`));
+    }, timeoutMs);
+    child.proc.once('exit', (code) => {
+      if (!done) {
+        done = true;
+        clearTimeout(t);
+        reject(new Error(`${script} exited ${code}:\n${child.output()}`));
+      }
+    });
   });
 }
 
 /** Kills every child still running (used on exit and on Ctrl-C). */
 export function killAll(): void {
-  for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 /** Resident memory of a process in bytes, from /proc. */
@@ -101,28 +143,45 @@ export async function findChildPid(needle: string): Promise<number | null> {
       if (ppid !== process.pid) continue;
       const cmd = (await readFile(`/proc/${d}/cmdline`, 'utf8')).replace(/\0/g, ' ');
       if (cmd.includes(needle)) found.push(Number(d));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return found.length ? Math.max(...found) : null;
 }
 
 /** A forked TypeScript child with an IPC channel: `call(cmd, …args)` ↔ `{id, ok, value|error}`. */
-export interface Forked { pid: number; info: Record<string, unknown>; call<T = unknown>(cmd: string, ...args: unknown[]): Promise<T>; stop(): Promise<void> }
+export interface Forked {
+  pid: number;
+  info: Record<string, unknown>;
+  call<T = unknown>(cmd: string, ...args: unknown[]): Promise<T>;
+  stop(): Promise<void>;
+}
 
 export async function forkTs(script: string, env: NodeJS.ProcessEnv, readyTimeoutMs = 30000): Promise<Forked> {
   const { fork } = await import('node:child_process');
-  const proc = fork(script, [], { cwd: REPO, env: { ...process.env, ...env }, execArgv: [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), '--import', 'tsx'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const proc = fork(script, [], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    execArgv: [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), '--import', 'tsx'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   const child = track(proc);
   let next = 1;
   const pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${script} not ready in ${readyTimeoutMs} ms:\n${child.output().slice(-1500)}`)), readyTimeoutMs);
     proc.on('message', (m: any) => {
-      if (m?.ready) { clearTimeout(t); resolve(m); return; }
+      if (m?.ready) {
+        clearTimeout(t);
+        resolve(m);
+        return;
+      }
       const p = pending.get(m?.id);
       if (!p) return;
       pending.delete(m.id);
-      if (m.ok) p.resolve(m.value); else p.reject(new Error(m.error));
+      if (m.ok) p.resolve(m.value);
+      else p.reject(new Error(m.error));
     });
     proc.once('exit', (code) => {
       clearTimeout(t);
@@ -131,12 +190,14 @@ export async function forkTs(script: string, env: NodeJS.ProcessEnv, readyTimeou
     });
   });
   return {
-    pid: child.pid, info,
-    call: (cmd, ...args) => new Promise((resolve, reject) => {
-      const id = next++;
-      pending.set(id, { resolve, reject });
-      proc.send({ id, cmd, args });
-    }),
+    pid: child.pid,
+    info,
+    call: (cmd, ...args) =>
+      new Promise((resolve, reject) => {
+        const id = next++;
+        pending.set(id, { resolve, reject });
+        proc.send({ id, cmd, args });
+      }),
     stop: () => child.stop(),
   };
 }

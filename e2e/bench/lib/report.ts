@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import type { Row } from './result.ts';
 import { REPO } from './proc.ts';
 
-const fmt = (v: number | null | undefined) => v === null || v === undefined ? '—' : String(v);
-const verdict = (r: Row) => r.met === true ? 'yes' : r.met === false ? 'NO' : r.ours === null ? 'n/a' : '—';
+const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '—' : String(v));
+const verdict = (r: Row) => (r.met === true ? 'yes' : r.met === false ? 'NO' : r.ours === null ? 'n/a' : '—');
 
 function withP99(v: number | null, p: number | null | undefined) {
   return p === undefined || p === null || v === null ? fmt(v) : `${fmt(v)} (p99 ${fmt(p)})`;
@@ -33,7 +33,11 @@ export const RESULTS_MD = join(REPO, 'e2e/bench/RESULTS.md');
 /** A subset run replaces only its own scenarios' rows, keeping the rest of the last results. */
 export async function mergeWithPrevious(rows: Row[], ranScenarios: string[]): Promise<Row[]> {
   let prev: Row[] = [];
-  try { prev = JSON.parse(await readFile(RESULTS_JSON, 'utf8')); } catch { /* first run */ }
+  try {
+    prev = JSON.parse(await readFile(RESULTS_JSON, 'utf8'));
+  } catch {
+    /* first run */
+  }
   if (!Array.isArray(prev)) prev = [];
   const ran = new Set(ranScenarios);
   const kept = prev.filter((r) => !ran.has(r.scenario));
@@ -42,23 +46,31 @@ export async function mergeWithPrevious(rows: Row[], ranScenarios: string[]): Pr
 
 export const RUN_META = join(REPO, 'e2e/bench/.run-meta.json');
 
-export async function writeResults(rows: Row[], meta: { seconds: number; full: boolean; analysis: string; loadStart: number; loadEnd: number; at?: string }): Promise<void> {
+export async function writeResults(
+  rows: Row[],
+  meta: { seconds: number; full: boolean; analysis: string; loadStart: number; loadEnd: number; at?: string },
+): Promise<void> {
   const at = meta.at ?? new Date().toISOString();
   await writeFile(RESULTS_JSON, JSON.stringify(rows, null, 2) + '\n');
   await writeFile(RUN_META, JSON.stringify({ seconds: meta.seconds, full: meta.full, loadStart: meta.loadStart, loadEnd: meta.loadEnd, at }) + '\n');
   const md: string[] = [];
   md.push('# Benchmark results', '');
-  md.push(`Measured by \`npm run bench\` on ${at.slice(0, 16).replace('T', ' ')} UTC, ` +
-    `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ` +
-    `${meta.full ? 'full run' : 'partial run merged with the previous results'} took ${Math.round(meta.seconds)} s; ` +
-    `load average ${meta.loadStart.toFixed(1)} at the start and ${meta.loadEnd.toFixed(1)} at the end (the machine is shared with other engineers' test runs). ` +
-    'Every baseline was measured in the same run, interleaved with ours. Values are medians (p99 in brackets); ' +
-    'ratio = ours / baseline. How to read them: [docs/bench.md](../../docs/bench.md).', '');
+  md.push(
+    `Measured by \`npm run bench\` on ${at.slice(0, 16).replace('T', ' ')} UTC, ` +
+      `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ` +
+      `${meta.full ? 'full run' : 'partial run merged with the previous results'} took ${Math.round(meta.seconds)} s; ` +
+      `load average ${meta.loadStart.toFixed(1)} at the start and ${meta.loadEnd.toFixed(1)} at the end (the machine is shared with other engineers' test runs). ` +
+      'Every baseline was measured in the same run, interleaved with ours. Values are medians (p99 in brackets); ' +
+      'ratio = ours / baseline. How to read them: [docs/bench.md](../../docs/bench.md).',
+    '',
+  );
   md.push('| scenario | ours | baseline | ratio | target | met |', '|---|---|---|---|---|---|');
   for (const r of rows) {
     const u = r.unit === 'ratio' ? '' : ' ' + r.unit;
-    const cell = (v: number | null, p: number | null | undefined) => v === null ? '—' : `${withP99(v, p)}${u}`;
-    md.push(`| ${r.name} | ${r.ours === null ? 'not measured' : cell(r.ours, r.ours_p99)} | ${cell(r.baseline, r.baseline_p99)} | ${fmt(r.ratio)} | ${r.target} | ${verdict(r)} |`);
+    const cell = (v: number | null, p: number | null | undefined) => (v === null ? '—' : `${withP99(v, p)}${u}`);
+    md.push(
+      `| ${r.name} | ${r.ours === null ? 'not measured' : cell(r.ours, r.ours_p99)} | ${cell(r.baseline, r.baseline_p99)} | ${fmt(r.ratio)} | ${r.target} | ${verdict(r)} |`,
+    );
   }
   const notes = rows.filter((r) => r.note);
   if (notes.length) {

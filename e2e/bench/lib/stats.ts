@@ -17,7 +17,13 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-export interface Summary { n: number; p50: number; p99: number; min: number; max: number }
+export interface Summary {
+  n: number;
+  p50: number;
+  p99: number;
+  min: number;
+  max: number;
+}
 
 export function summarize(values: readonly number[]): Summary {
   return {
@@ -25,8 +31,8 @@ export function summarize(values: readonly number[]): Summary {
     p50: median(values),
     p99: percentile(values, 99),
     // a loop, not Math.min(...values): 100k samples would overflow the call stack
-    min: values.length ? values.reduce((a, b) => (Math.min(b , a))) : NaN,
-    max: values.length ? values.reduce((a, b) => (Math.max(b , a))) : NaN,
+    min: values.length ? values.reduce((a, b) => Math.min(b, a)) : NaN,
+    max: values.length ? values.reduce((a, b) => Math.max(b, a)) : NaN,
   };
 }
 

@@ -14,15 +14,29 @@ import { meshBench, type MeshBench } from './mesh-bench.ts';
  * REST calls go through the bench (page.exposeFunction) so the page can stay cross-origin isolated
  * (5 µs timers) without the registry having to answer CORS.
  */
-declare const benchFetch: (url: string, method: string, headers: Record<string, string>, body: string | null) => Promise<{ status: number; headers: Record<string, string>; body: string }>;
+declare const benchFetch: (
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: string | null,
+) => Promise<{ status: number; headers: Record<string, string>; body: string }>;
 const proxyFetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
   const headers: Record<string, string> = {};
-  new Headers(init?.headers).forEach((v, k) => { headers[k] = v; });
+  new Headers(init?.headers).forEach((v, k) => {
+    headers[k] = v;
+  });
   const r = await benchFetch(String(input), init?.method ?? 'GET', headers, typeof init?.body === 'string' ? init.body : null);
   return new Response(r.status === 204 ? null : r.body, { status: r.status, headers: r.headers });
 }) as typeof fetch;
 
-interface Peer { mesh: Mesh; signaling: SignalingClient; bench: MeshBench; worker?: Worker; ctl?: MessagePort; opens: Record<string, number> }
+interface Peer {
+  mesh: Mesh;
+  signaling: SignalingClient;
+  bench: MeshBench;
+  worker?: Worker;
+  ctl?: MessagePort;
+  opens: Record<string, number>;
+}
 const peers = new Map<number, Peer>();
 let nextHandle = 1;
 const now = () => performance.now();
@@ -37,11 +51,22 @@ const api = {
     const registry = new RegistryClient({ baseUrl: registryUrl, token, fetch: proxyFetch });
     const joined = await joinWithIdentity({ registry, peerId, keyStore: new MemoryKeyStore(), records: new MemoryTrustRecords() });
     const signaling = new SignalingClient({ url: wsUrl, peerId, WebSocket: WebSocket as unknown as WebSocketCtor, getToken: async () => token });
-    const mesh = new Mesh({ signaling, RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor, iceServers: () => [], autoConnect, iceRestart: true, linkAuth: joined.linkAuth });
+    const mesh = new Mesh({
+      signaling,
+      RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor,
+      iceServers: () => [],
+      autoConnect,
+      iceRestart: true,
+      linkAuth: joined.linkAuth,
+    });
     const p: Peer = { mesh, signaling, bench: meshBench(mesh, now), opens: {} };
     // wall-clock time of each link opening, for the formation scenario
-    mesh.events.on('peer_connected', (id) => { p.opens[id] = performance.timeOrigin + performance.now(); });
-    mesh.events.on('peer_disconnected', (id) => { delete p.opens[id]; });
+    mesh.events.on('peer_connected', (id) => {
+      p.opens[id] = performance.timeOrigin + performance.now();
+    });
+    mesh.events.on('peer_disconnected', (id) => {
+      delete p.opens[id];
+    });
     if (withHub) {
       const hub = new AgentHub({ mesh });
       const worker = new Worker('/ours-worker.js');

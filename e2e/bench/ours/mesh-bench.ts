@@ -15,15 +15,24 @@ export interface MeshBench {
 }
 
 export function meshBench(mesh: Mesh, now: () => number): MeshBench {
-  let expect = 0, got = 0;
+  let expect = 0,
+    got = 0;
   const doneWaiters = new Map<string, () => void>();
-  mesh.on('bench_start', (m) => { expect = (m.payload as { bytes: number }).bytes; got = 0; });
+  mesh.on('bench_start', (m) => {
+    expect = (m.payload as { bytes: number }).bytes;
+    got = 0;
+  });
   mesh.on('bench_blob', (m, from) => {
     got += (m.payload as { data: string }).data.length;
-    if (expect > 0 && got >= expect) { expect = 0; void mesh.send(from, { type: 'bench_done' }); }
+    if (expect > 0 && got >= expect) {
+      expect = 0;
+      void mesh.send(from, { type: 'bench_done' });
+    }
   });
   mesh.on('bench_done', (_m, from) => doneWaiters.get(from)?.());
-  mesh.on('bench_ping', (m, from) => { void mesh.send(from, { type: 'bench_pong', request_id: m.request_id, payload: m.payload }); });
+  mesh.on('bench_ping', (m, from) => {
+    void mesh.send(from, { type: 'bench_pong', request_id: m.request_id, payload: m.payload });
+  });
 
   return {
     async connect(peer) {
@@ -33,7 +42,12 @@ export function meshBench(mesh: Mesh, now: () => number): MeshBench {
     },
     async throughput(peer, bytes, msgBytes) {
       const data = 'x'.repeat(msgBytes);
-      const done = new Promise<void>((r) => doneWaiters.set(peer, () => { doneWaiters.delete(peer); r(); }));
+      const done = new Promise<void>((r) =>
+        doneWaiters.set(peer, () => {
+          doneWaiters.delete(peer);
+          r();
+        }),
+      );
       const t = now();
       await mesh.send(peer, { type: 'bench_start', payload: { bytes } });
       for (let sent = 0; sent < bytes; sent += msgBytes) {

@@ -19,10 +19,18 @@ const peerId = registry.peer!.peer_id;
 // like the sidecar: a device certificate, and an identity proof on every link
 const joined = await joinWithIdentity({ registry, peerId, keyStore: new MemoryKeyStore(), records: new MemoryTrustRecords() });
 const signaling = new SignalingClient({
-  url: process.env.REGISTRY_URL!.replace(/^http/, 'ws') + '/ws', peerId,
-  WebSocket: WebSocket as unknown as WebSocketCtor, getToken: (refresh) => registry.token(refresh),
+  url: process.env.REGISTRY_URL!.replace(/^http/, 'ws') + '/ws',
+  peerId,
+  WebSocket: WebSocket as unknown as WebSocketCtor,
+  getToken: (refresh) => registry.token(refresh),
 });
-const mesh = new Mesh({ signaling, RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor, iceServers: () => [], iceRestart: false, linkAuth: joined.linkAuth });
+const mesh = new Mesh({
+  signaling,
+  RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor,
+  iceServers: () => [],
+  iceRestart: false,
+  linkAuth: joined.linkAuth,
+});
 const bench = meshBench(mesh, () => performance.now());
 signaling.on('connected', () => process.send!({ ready: true, peerId }));
 signaling.start();
@@ -35,4 +43,8 @@ process.on('message', async (m: { id: number; cmd: keyof typeof bench; args: unk
     process.send!({ id: m.id, ok: false, error: String(e) });
   }
 });
-process.on('SIGTERM', () => { mesh.close(); signaling.stop?.(); process.exit(0); });
+process.on('SIGTERM', () => {
+  mesh.close();
+  signaling.stop?.();
+  process.exit(0);
+});

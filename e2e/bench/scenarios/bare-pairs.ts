@@ -6,11 +6,16 @@ import { benchServer, openPage, closePage } from '../lib/chromium.ts';
 export type PairKind = 'node-node' | 'browser-node' | 'browser-browser';
 /** Which bare peers stand for each kind of pair (the first one pings / sends). */
 export const PAIRS: Record<PairKind, [string, string]> = {
-  'node-node': ['n0', 'n1'], 'browser-node': ['b0', 'n0'], 'browser-browser': ['b0', 'b1'],
+  'node-node': ['n0', 'n1'],
+  'browser-node': ['b0', 'n0'],
+  'browser-browser': ['b0', 'b1'],
 };
 
 export class BarePairs {
-  private constructor(readonly net: BareNet, private pages: Page[]) {}
+  private constructor(
+    readonly net: BareNet,
+    private pages: Page[],
+  ) {}
 
   static async start(kinds: PairKind[]): Promise<BarePairs> {
     const net = await BareNet.start();

@@ -19,12 +19,21 @@ const TTI_REPS = 5;
 
 function viteBuild(outDir: string): Promise<string | null> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'],
-      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
-    p.stderr.on('data', (d) => { err += d; });
-    const t = setTimeout(() => { p.kill('SIGKILL'); }, 180000);
-    p.on('exit', (code) => { clearTimeout(t); resolve(code === 0 ? null : `vite build exited ${code}: ${err.slice(-300)}`); });
+    p.stderr.on('data', (d) => {
+      err += d;
+    });
+    const t = setTimeout(() => {
+      p.kill('SIGKILL');
+    }, 180000);
+    p.on('exit', (code) => {
+      clearTimeout(t);
+      resolve(code === 0 ? null : `vite build exited ${code}: ${err.slice(-300)}`);
+    });
   });
 }
 
@@ -45,15 +54,19 @@ export const bundleScenario: Scenario = {
     try {
       let dir = tmp;
       ctx.progress('vite build (temp folder)…');
-      const buildErr = await access(join(REPO, 'web/index.html')).then(() => viteBuild(tmp), () => 'web/index.html is not in the tree');
+      const buildErr = await access(join(REPO, 'web/index.html')).then(
+        () => viteBuild(tmp),
+        () => 'web/index.html is not in the tree',
+      );
       let note: string | undefined;
       if (buildErr) {
         dir = join(REPO, 'dist');
         note = `measured the existing dist/ (${buildErr.split('\n')[0]})`;
       }
       let html: string;
-      try { html = await readFile(join(dir, 'index.html'), 'utf8'); }
-      catch {
+      try {
+        html = await readFile(join(dir, 'index.html'), 'utf8');
+      } catch {
         const b = { scenario: 'bundle', unit: 'kB', baseline: null, check: { kind: 'abs-max', max: 200 } as const };
         return [notMeasured({ ...b, name: 'first-load JS (gzip)' }, buildErr ?? 'no dist/index.html')];
       }
@@ -66,10 +79,18 @@ export const bundleScenario: Scenario = {
       const gz = Object.values(sizes).reduce((a, s) => a + s.gzip, 0);
       const peerjsGz = gzipSync(await readFile(join(REPO, 'node_modules/peerjs/dist/peerjs.min.js')), { level: 9 }).length;
       ctx.progress(`first-load JS ${round(gz / 1000)} kB gzipped over ${files.length} file(s)`);
-      rows.push(row({
-        scenario: 'bundle', name: 'first-load JS (gzip -9)', unit: 'kB', check: { kind: 'abs-max', max: 200 }, ours: gz / 1000, baseline: null,
-        details: { files: sizes, reference_peerjs_client_min_js_gzip_kB: round(peerjsGz / 1000), kB: '1000 bytes' }, ...(note ? { note } : {}),
-      }));
+      rows.push(
+        row({
+          scenario: 'bundle',
+          name: 'first-load JS (gzip -9)',
+          unit: 'kB',
+          check: { kind: 'abs-max', max: 200 },
+          ours: gz / 1000,
+          baseline: null,
+          details: { files: sizes, reference_peerjs_client_min_js_gzip_kB: round(peerjsGz / 1000), kB: '1000 bytes' },
+          ...(note ? { note } : {}),
+        }),
+      );
 
       // time to interactive: navigation start → the app rendered into #root and the main thread runs a queued task
       const srv = await startStaticServer({}, { '/': dir }, 'index.html', false);
@@ -84,12 +105,21 @@ export const bundleScenario: Scenario = {
           tti.push(await page.evaluate(() => new Promise<number>((res) => setTimeout(() => res(performance.now()), 0))));
           await context.close();
         }
-      } finally { await srv.close(); }
+      } finally {
+        await srv.close();
+      }
       ctx.progress(`time to interactive p50 ${round(summarize(tti).p50)} ms`);
-      rows.push(row({
-        scenario: 'bundle', name: 'PWA time to interactive (Chromium, loopback, cold cache)', unit: 'ms', check: { kind: 'info' },
-        ours: summarize(tti), baseline: null, details: { reps: TTI_REPS, measured: 'navigation start → #root rendered and a queued task ran; static server, no registry' },
-      }));
+      rows.push(
+        row({
+          scenario: 'bundle',
+          name: 'PWA time to interactive (Chromium, loopback, cold cache)',
+          unit: 'ms',
+          check: { kind: 'info' },
+          ours: summarize(tti),
+          baseline: null,
+          details: { reps: TTI_REPS, measured: 'navigation start → #root rendered and a queued task ran; static server, no registry' },
+        }),
+      );
       return rows;
     } finally {
       await rm(tmp, { recursive: true, force: true });

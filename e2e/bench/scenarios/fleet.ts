@@ -29,7 +29,9 @@ export interface Fleet {
 export class BareFleet implements Fleet {
   label = 'bare node-datachannel';
   private constructor(private net: BareNet) {}
-  static async start(): Promise<BareFleet> { return new BareFleet(await BareNet.start()); }
+  static async start(): Promise<BareFleet> {
+    return new BareFleet(await BareNet.start());
+  }
 
   private pages: Page[] = [];
 
@@ -37,9 +39,11 @@ export class BareFleet implements Fleet {
     const srv = ids.some(isTab) ? await benchServer() : null;
     const t0 = wallNow();
     const retries0 = this.net.retries;
-    const tabs = Promise.all(ids.filter(isTab).map(async (id) => {
-      this.pages.push(await openPage(`${srv!.url}/bare.html?relay=${encodeURIComponent(this.net.url)}&id=${id}`));
-    }));
+    const tabs = Promise.all(
+      ids.filter(isTab).map(async (id) => {
+        this.pages.push(await openPage(`${srv!.url}/bare.html?relay=${encodeURIComponent(this.net.url)}&id=${id}`));
+      }),
+    );
     for (const id of ids) if (!isTab(id)) this.net.spawnNodePeer(id);
     await tabs;
     const all = [...already, ...ids];
@@ -54,5 +58,7 @@ export class BareFleet implements Fleet {
     this.pages = [];
     await this.net.stopPeers();
   }
-  async close() { await this.net.close(); }
+  async close() {
+    await this.net.close();
+  }
 }

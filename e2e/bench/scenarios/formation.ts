@@ -5,13 +5,19 @@ import { summarize } from '../lib/stats.ts';
 import { BareFleet, type Fleet } from './fleet.ts';
 import { startSidecarFleet, oursMissing } from './ours.ts';
 
-const SIZES: Array<[n: number, reps: number]> = [[2, 3], [5, 3], [10, 3], [20, 2]];
-const JOIN_MESH = 10, JOIN_REPS = 3;
+const SIZES: Array<[n: number, reps: number]> = [
+  [2, 3],
+  [5, 3],
+  [10, 3],
+  [20, 2],
+];
+const JOIN_MESH = 10,
+  JOIN_REPS = 3;
 let round = 0;
 /** n peer ids; at N ≥ 5 two of them are browser tabs. */
 const ids = (n: number, tag: string, tabs = n >= 5 ? 2 : 0) => {
   round++;
-  return Array.from({ length: n }, (_, i) => i >= n - tabs ? `${tag}${round}-tab${i}` : `${tag}${round}-${i}`);
+  return Array.from({ length: n }, (_, i) => (i >= n - tabs ? `${tag}${round}-tab${i}` : `${tag}${round}-${i}`));
 };
 
 /** Runs baseline and ours alternately (the order flips each repetition) so drift hits both. */
@@ -45,19 +51,28 @@ export const formation: Scenario = {
           ctx.progress(`N=${n} ${f.label}: ${out.total.toFixed(0)} ms (connect phase ${out.connect?.toFixed(0) ?? '?'} ms)`);
           await f.stopAll();
         });
-        const b = res.get(bare)!, o = ours ? res.get(ours)! : null;
+        const b = res.get(bare)!,
+          o = ours ? res.get(ours)! : null;
         const base = {
-          scenario: 'formation', name: `mesh formation N=${n}${n >= 5 ? ' (incl. 2 tabs)' : ''}`, unit: 'ms', check: { kind: 'ratio-max', max: 1.5 } as const,
+          scenario: 'formation',
+          name: `mesh formation N=${n}${n >= 5 ? ' (incl. 2 tabs)' : ''}`,
+          unit: 'ms',
+          check: { kind: 'ratio-max', max: 1.5 } as const,
           baseline: summarize(b.total),
         };
         const details = {
-          reps, baseline_connect_phase_ms: summarize(b.connect), baseline_retries: b.retries,
+          reps,
+          baseline_connect_phase_ms: summarize(b.connect),
+          baseline_retries: b.retries,
           ...(o ? { ours_connect_phase_ms: summarize(o.connect), ours_retries: o.retries } : {}),
         };
         rows.push(o ? row({ ...base, ours: summarize(o.total), details }) : notMeasured({ ...base, details }, missing!));
         // the part the mesh itself controls: from the last peer's registration to the full mesh
         const phase = {
-          scenario: 'formation', name: `  connect phase N=${n} (last registered → full mesh)`, unit: 'ms', check: { kind: 'info' } as const,
+          scenario: 'formation',
+          name: `  connect phase N=${n} (last registered → full mesh)`,
+          unit: 'ms',
+          check: { kind: 'info' } as const,
           baseline: summarize(b.connect),
         };
         rows.push(o ? row({ ...phase, ours: summarize(o.connect) }) : notMeasured(phase, missing!));
@@ -79,8 +94,12 @@ export const formation: Scenario = {
         await f.stopAll();
       }
       const jb = {
-        scenario: 'formation', name: `peer joins mesh of ${JOIN_MESH}`, unit: 'ms', check: { kind: 'abs-max', max: 1000 } as const,
-        baseline: summarize(join.get(bare)!), details: { reps: JOIN_REPS, measured_from: 'joiner registered with signaling' },
+        scenario: 'formation',
+        name: `peer joins mesh of ${JOIN_MESH}`,
+        unit: 'ms',
+        check: { kind: 'abs-max', max: 1000 } as const,
+        baseline: summarize(join.get(bare)!),
+        details: { reps: JOIN_REPS, measured_from: 'joiner registered with signaling' },
       };
       rows.push(ours ? row({ ...jb, ours: summarize(join.get(ours)!) }) : notMeasured(jb, missing!));
     } finally {

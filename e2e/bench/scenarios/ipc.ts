@@ -9,7 +9,8 @@ import { spawnReady } from '../lib/proc.ts';
 import { LineClient } from '../lib/line-client.ts';
 import { oursIpc } from './ours.ts';
 
-const BLOCKS = 10, BLOCK = 200;
+const BLOCKS = 10,
+  BLOCK = 200;
 
 async function timeLines(c: LineClient, n: number, line: unknown, isReply: (m: any) => boolean): Promise<number[]> {
   const out: number[] = [];
@@ -35,7 +36,8 @@ export const ipc: Scenario = {
       const line = { type: 'list_peers', payload: {} };
       await timeLines(echo, 200, line, () => true);
       if (ours.ok) await timeLines(ours.client, 200, ours.line, ours.isReply);
-      const b: number[] = [], o: number[] = [];
+      const b: number[] = [],
+        o: number[] = [];
       for (let blk = 0; blk < BLOCKS; blk++) {
         if (blk % 2 === 0) b.push(...(await timeLines(echo, BLOCK, line, () => true)));
         if (ours.ok) o.push(...(await timeLines(ours.client, BLOCK, ours.line, ours.isReply)));
@@ -44,8 +46,12 @@ export const ipc: Scenario = {
       const bs = summarize(b);
       ctx.progress(`bare echo p50 ${round(bs.p50)} ms p99 ${round(bs.p99)} ms${ours.ok ? `; ours p50 ${round(summarize(o).p50)} ms` : ''}`);
       const base = {
-        scenario: 'ipc', name: 'IPC hop (Unix socket round trip)', unit: 'ms', check: { kind: 'diff-max', max: 0.2 } as const,
-        baseline: bs, details: { samples: b.length, ...(ours.ok ? { ours_request: ours.describe } : {}) },
+        scenario: 'ipc',
+        name: 'IPC hop (Unix socket round trip)',
+        unit: 'ms',
+        check: { kind: 'diff-max', max: 0.2 } as const,
+        baseline: bs,
+        details: { samples: b.length, ...(ours.ok ? { ours_request: ours.describe } : {}) },
       };
       return [ours.ok ? row({ ...base, ours: summarize(o) }) : notMeasured(base, ours.reason)];
     } finally {

@@ -35,7 +35,9 @@ self.onmessage = async (ev: MessageEvent<PageToWorker>) => {
   } else if (m.ctl === 'stall') {
     // A busy agent: its thread does not come back to the event loop, so it reads nothing.
     const end = performance.now() + m.ms;
-    while (performance.now() < end) { /* spin */ }
+    while (performance.now() < end) {
+      /* spin */
+    }
     post({ ev: 'stalled' });
   }
 };

@@ -36,7 +36,11 @@ function guarded(name: string, limitMs: number, fn: (args: unknown, call: SkillC
 function addCustom(s: CustomSkill): void {
   const fn = compileSkill(s.code);
   summaries.set(s.name, { name: s.name, description: `custom skill (limit ${s.timeoutMs} ms)`, custom: true });
-  client!.skill(s.name, guarded(s.name, s.timeoutMs, (args) => fn(args)), `custom skill (limit ${s.timeoutMs} ms)`);
+  client!.skill(
+    s.name,
+    guarded(s.name, s.timeoutMs, (args) => fn(args)),
+    `custom skill (limit ${s.timeoutMs} ms)`,
+  );
 }
 
 self.onmessage = async (ev: MessageEvent<HostToWorker & { port?: MessagePort }>) => {
@@ -51,7 +55,11 @@ self.onmessage = async (ev: MessageEvent<HostToWorker & { port?: MessagePort }>)
     const skills: Record<string, SkillDefinition> = {};
     for (const s of def.skills) {
       summaries.set(s.name, { name: s.name, description: s.description, custom: false, args_schema: s.args_schema });
-      skills[s.name] = { description: s.description, ...(s.args_schema && { args_schema: s.args_schema }), handler: guarded(s.name, BUILTIN_LIMIT_MS, (args) => s.run(args)) };
+      skills[s.name] = {
+        description: s.description,
+        ...(s.args_schema && { args_schema: s.args_schema }),
+        handler: guarded(s.name, BUILTIN_LIMIT_MS, (args) => s.run(args)),
+      };
     }
     client = new AgentClient(portTransport(port), {
       name: m.id,
@@ -61,7 +69,15 @@ self.onmessage = async (ev: MessageEvent<HostToWorker & { port?: MessagePort }>)
         const q: string[] = [];
         let done = false;
         let wake: (() => void) | null = null;
-        void def.chat(text, (c) => { q.push(c); wake?.(); }).finally(() => { done = true; wake?.(); });
+        void def
+          .chat(text, (c) => {
+            q.push(c);
+            wake?.();
+          })
+          .finally(() => {
+            done = true;
+            wake?.();
+          });
         return (async function* () {
           for (;;) {
             while (q.length) yield q.shift()!;
@@ -73,7 +89,11 @@ self.onmessage = async (ev: MessageEvent<HostToWorker & { port?: MessagePort }>)
       },
     });
     for (const s of m.custom) {
-      try { addCustom(s); } catch (e) { post({ ctl: 'skill_error', name: s.name, message: (e as Error).message }); }
+      try {
+        addCustom(s);
+      } catch (e) {
+        post({ ctl: 'skill_error', name: s.name, message: (e as Error).message });
+      }
     }
     await client.register();
     post({ ctl: 'ready', skills: [...summaries.values()] });
@@ -109,7 +129,9 @@ async function startLlm(m: Extract<HostToWorker, { ctl: 'init' }>, port: Message
       memoryStore: { load: () => idb.get(memoryKey), save: (snapshot) => idb.set(memoryKey, snapshot) },
       warn: (message) => console.warn(`LLM agent ${m.id}: ${message}`),
     });
-    const skills = [def.skill, def.serve_as_gateway].filter((x): x is string => !!x).map((name) => ({ name, description: name === def.skill ? 'asks this agent' : 'provider gateway', custom: false }));
+    const skills = [def.skill, def.serve_as_gateway]
+      .filter((x): x is string => !!x)
+      .map((name) => ({ name, description: name === def.skill ? 'asks this agent' : 'provider gateway', custom: false }));
     post({ ctl: 'ready', skills });
   } catch (e) {
     post({ ctl: 'fatal', message: (e as Error).message });

@@ -2,7 +2,12 @@
  * The agents that ship with the app. Each runs in its own worker; `chat` streams its answer in
  * pieces through `emit` (sent as agent_stream_chunk).
  */
-export interface BuiltinSkill { name: string; description: string; args_schema?: Record<string, unknown>; run: (args: unknown) => unknown }
+export interface BuiltinSkill {
+  name: string;
+  description: string;
+  args_schema?: Record<string, unknown>;
+  run: (args: unknown) => unknown;
+}
 export interface BuiltinAgent {
   description: string;
   skills: BuiltinSkill[];

@@ -5,13 +5,21 @@
  */
 import type { LlmAgentDefinition } from '../../../mesh/llm/definition.ts';
 
-export interface CustomSkill { name: string; code: string; timeoutMs: number }
-export interface SkillSummary { name: string; description: string; custom: boolean; args_schema?: Record<string, unknown> | undefined }
+export interface CustomSkill {
+  name: string;
+  code: string;
+  timeoutMs: number;
+}
+export interface SkillSummary {
+  name: string;
+  description: string;
+  custom: boolean;
+  args_schema?: Record<string, unknown> | undefined;
+}
 
 export type HostToWorker =
   /** `llm`: the definition of an LLM agent (kind "llm"); its key is read from IndexedDB by the worker itself. */
-  | { ctl: 'init'; id: string; kind: string; custom: CustomSkill[]; llm?: LlmAgentDefinition | undefined }
-  | { ctl: 'add_skill'; skill: CustomSkill };
+  { ctl: 'init'; id: string; kind: string; custom: CustomSkill[]; llm?: LlmAgentDefinition | undefined } | { ctl: 'add_skill'; skill: CustomSkill };
 
 export type WorkerToHost =
   | { ctl: 'ready'; skills: SkillSummary[] }
@@ -19,7 +27,13 @@ export type WorkerToHost =
   | { ctl: 'skill_added'; name: string }
   | { ctl: 'skill_error'; name: string; message: string }
   /** A skill started running; the host terminates the worker if `idle` does not follow in time. */
-  | { ctl: 'busy'; run: number; skill: string; limitMs: number; reply?: { peer: string; request_id?: string | undefined; source_agent?: string | undefined } | undefined }
+  | {
+      ctl: 'busy';
+      run: number;
+      skill: string;
+      limitMs: number;
+      reply?: { peer: string; request_id?: string | undefined; source_agent?: string | undefined } | undefined;
+    }
   | { ctl: 'idle'; run: number }
   /** The agent cannot start (e.g. no key for its provider): not restarted until the person fixes it. */
   | { ctl: 'fatal'; message: string };

@@ -21,7 +21,9 @@ export async function runWithLimit<T>(fn: () => T | Promise<T>, limitMs: number,
   try {
     return await Promise.race([
       Promise.resolve().then(fn),
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`skill ${name} exceeded its time limit of ${limitMs} ms`)), limitMs); }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`skill ${name} exceeded its time limit of ${limitMs} ms`)), limitMs);
+      }),
     ]);
   } finally {
     clearTimeout(timer);

@@ -12,7 +12,9 @@ export function Audit({ feed }: { feed: AdminFeed }) {
       <ol className="audit-list">
         {feed.audit.slice(0, 100).map((a) => (
           <li key={a.id} data-testid="audit-entry" data-action={a.action}>
-            <time className="muted small" dateTime={new Date(a.at * 1000).toISOString()}>{new Date(a.at * 1000).toLocaleString()}</time>{' '}
+            <time className="muted small" dateTime={new Date(a.at * 1000).toISOString()}>
+              {new Date(a.at * 1000).toLocaleString()}
+            </time>{' '}
             <strong>{a.action}</strong> {a.target && <span>→ {a.target}</span>} <span className="muted small">by {a.actor}</span>
             {Object.keys(a.detail ?? {}).length > 0 && <div className="muted small audit-detail">{JSON.stringify(a.detail).slice(0, 300)}</div>}
           </li>

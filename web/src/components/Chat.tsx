@@ -6,13 +6,16 @@ import type { ToolView } from '../state/views.ts';
 const EMPTY: never[] = [];
 
 /** Chat with any agent: agent_prompt out, agent_stream_chunk / agent_response streamed in. */
-export function Chat({ target, onTarget }: {
+export function Chat({
+  target,
+  onTarget,
+}: {
   target: { agent: string; peerId: string } | null;
   onTarget: (t: { agent: string; peerId: string } | null) => void;
 }) {
   const agents = useStore((s) => s.registry.agents);
   const self = useStore((s) => s.session.peerId);
-  const messages = useStore((s) => (target ? s.chats[chatKey(target.agent, target.peerId)] ?? EMPTY : EMPTY));
+  const messages = useStore((s) => (target ? (s.chats[chatKey(target.agent, target.peerId)] ?? EMPTY) : EMPTY));
   const sendPrompt = useStore((s) => s.sendPrompt);
   const stopPrompt = useStore((s) => s.stopPrompt);
   const answering = messages.some((m) => (m.from === 'agent' || m.from === 'tool') && !m.done);
@@ -41,15 +44,24 @@ export function Chat({ target, onTarget }: {
         <h2 id="chat-title">Chat</h2>
         <label className="inline">
           <span className="sr-only">Agent</span>
-          <select value={value} data-testid="chat-target" onChange={(e) => {
-            const a = choices.find((x) => `${x.agent_id}@${x.peer_id}` === e.target.value);
-            onTarget(a ? { agent: a.agent_id, peerId: a.peer_id } : null);
-          }}>
+          <select
+            value={value}
+            data-testid="chat-target"
+            onChange={(e) => {
+              const a = choices.find((x) => `${x.agent_id}@${x.peer_id}` === e.target.value);
+              onTarget(a ? { agent: a.agent_id, peerId: a.peer_id } : null);
+            }}
+          >
             <option value="">Choose an agent…</option>
-            {gone && <option value={value} disabled>{target.agent} (gone)</option>}
+            {gone && (
+              <option value={value} disabled>
+                {target.agent} (gone)
+              </option>
+            )}
             {choices.map((a) => (
               <option key={`${a.agent_id}@${a.peer_id}`} value={`${a.agent_id}@${a.peer_id}`}>
-                {a.agent_id} on {a.peer_id}{a.peer_id === self ? ' (this browser)' : ''}
+                {a.agent_id} on {a.peer_id}
+                {a.peer_id === self ? ' (this browser)' : ''}
               </option>
             ))}
           </select>
@@ -57,20 +69,42 @@ export function Chat({ target, onTarget }: {
       </div>
       <ol className="chat-log" ref={logRef} aria-live="polite" aria-label="Messages" data-testid="chat-log">
         {!target && <li className="muted empty">Pick an agent to talk to. Replies stream in as the agent writes them.</li>}
-        {messages.map((m) => m.tool ? <ToolLine key={m.id} tool={m.tool} /> : m.from === 'agent' && m.done && !m.text ? null : (
-          <li key={m.id} className={`msg msg-${m.from}${m.done ? '' : ' msg-streaming'}`} data-testid={`msg-${m.from}`}>
-            {m.text}
-          </li>
-        ))}
+        {messages.map((m) =>
+          m.tool ? (
+            <ToolLine key={m.id} tool={m.tool} />
+          ) : m.from === 'agent' && m.done && !m.text ? null : (
+            <li key={m.id} className={`msg msg-${m.from}${m.done ? '' : ' msg-streaming'}`} data-testid={`msg-${m.from}`}>
+              {m.text}
+            </li>
+          ),
+        )}
       </ol>
-      {gone && <p className="muted small" data-testid="chat-gone">{target.agent} is no longer in the mesh: messages to it cannot be delivered. Choose another agent.</p>}
+      {gone && (
+        <p className="muted small" data-testid="chat-gone">
+          {target.agent} is no longer in the mesh: messages to it cannot be delivered. Choose another agent.
+        </p>
+      )}
       <form className="chat-form" onSubmit={submit}>
-        <label htmlFor="chat-input" className="sr-only">Message</label>
-        <input id="chat-input" value={text} onChange={(e) => setText(e.target.value)} placeholder={target ? `Message ${target.agent}` : 'Choose an agent first'}
-          disabled={!target || gone} autoComplete="off" />
-        {answering && target
-          ? <button type="button" className="ghost" data-testid="chat-stop" onClick={() => void stopPrompt(target.agent, target.peerId)}>Stop</button>
-          : <button type="submit" className="primary" disabled={!target || gone || !text.trim()}>Send</button>}
+        <label htmlFor="chat-input" className="sr-only">
+          Message
+        </label>
+        <input
+          id="chat-input"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          placeholder={target ? `Message ${target.agent}` : 'Choose an agent first'}
+          disabled={!target || gone}
+          autoComplete="off"
+        />
+        {answering && target ? (
+          <button type="button" className="ghost" data-testid="chat-stop" onClick={() => void stopPrompt(target.agent, target.peerId)}>
+            Stop
+          </button>
+        ) : (
+          <button type="submit" className="primary" disabled={!target || gone || !text.trim()}>
+            Send
+          </button>
+        )}
       </form>
     </section>
   );
@@ -80,10 +114,18 @@ export function Chat({ target, onTarget }: {
 function ToolLine({ tool }: { tool: ToolView }) {
   const where = [tool.agent_id, tool.peer_id && `on ${tool.peer_id}`, tool.tier, tool.ms !== undefined && `${tool.ms} ms`].filter(Boolean).join(' · ');
   return (
-    <li className={`msg msg-tool tool-${tool.state}`} data-testid="msg-tool" data-skill={tool.skill} data-state={tool.state}
-      data-agent={tool.agent_id ?? ''} data-peer={tool.peer_id ?? ''} data-tier={tool.tier ?? ''}>
+    <li
+      className={`msg msg-tool tool-${tool.state}`}
+      data-testid="msg-tool"
+      data-skill={tool.skill}
+      data-state={tool.state}
+      data-agent={tool.agent_id ?? ''}
+      data-peer={tool.peer_id ?? ''}
+      data-tier={tool.tier ?? ''}
+    >
       <span className="tool-head">
-        <span aria-hidden="true">⚙ </span><strong>{tool.skill}</strong>
+        <span aria-hidden="true">⚙ </span>
+        <strong>{tool.skill}</strong>
         {tool.args && tool.args !== '{}' && <span className="mono muted"> {tool.args}</span>}
         {tool.state === 'running' && <span className="muted"> — running…</span>}
       </span>

@@ -2,7 +2,10 @@ import { useStore } from '../state/store.ts';
 import { InstallButton } from './InstallButton.tsx';
 
 const SIGNAL_LABEL: Record<string, string> = {
-  idle: 'not joined', connecting: 'joining…', open: 'in the mesh', closed: 'reconnecting…',
+  idle: 'not joined',
+  connecting: 'joining…',
+  open: 'in the mesh',
+  closed: 'reconnecting…',
   replaced: 'taken over by another window',
 };
 
@@ -24,16 +27,25 @@ export function Header() {
           <>
             <span className={`dot dot-${state}`} aria-hidden="true" />
             <span className="who-text">
-              <span className="peer-id" data-testid="self-peer-id">{session.peerId}</span>
-              <span className="muted"> · {!online ? 'offline' : SIGNAL_LABEL[signaling] ?? signaling}
-                {role === 'follower' ? ' · mirrored from another tab' : ''}</span>
+              <span className="peer-id" data-testid="self-peer-id">
+                {session.peerId}
+              </span>
+              <span className="muted">
+                {' '}
+                · {!online ? 'offline' : (SIGNAL_LABEL[signaling] ?? signaling)}
+                {role === 'follower' ? ' · mirrored from another tab' : ''}
+              </span>
             </span>
           </>
         )}
       </div>
       <div className="actions">
         <InstallButton />
-        {session.phase === 'signed_in' && <button type="button" className="ghost small" onClick={() => void logout()}>Sign out</button>}
+        {session.phase === 'signed_in' && (
+          <button type="button" className="ghost small" onClick={() => void logout()}>
+            Sign out
+          </button>
+        )}
       </div>
     </header>
   );

@@ -5,5 +5,9 @@ import { promptInstall } from '../lib/install.ts';
 export function InstallButton() {
   const canInstall = useStore((s) => s.tab.canInstall);
   if (!canInstall) return null;
-  return <button type="button" className="primary" onClick={() => void promptInstall()}>Install app</button>;
+  return (
+    <button type="button" className="primary" onClick={() => void promptInstall()}>
+      Install app
+    </button>
+  );
 }

@@ -26,8 +26,14 @@ export function Tasks() {
       setError('Arguments must be JSON, for example {"text": "hi"}');
       return;
     }
-    if (!skill.trim()) { setError('Name a skill'); return; }
-    if (mode === 'agent' && !agent) { setError('Choose an agent'); return; }
+    if (!skill.trim()) {
+      setError('Name a skill');
+      return;
+    }
+    if (mode === 'agent' && !agent) {
+      setError('Choose an agent');
+      return;
+    }
     setError('');
     const target: DispatchTarget = mode === 'skill' ? { kind: 'skill', skill: skill.trim() } : { kind: 'agent', agent, skill: skill.trim() };
     void dispatch(target, parsed);
@@ -35,30 +41,53 @@ export function Tasks() {
 
   return (
     <section className="card" aria-labelledby="tasks-title" id="tasks">
-      <div className="card-head"><h2 id="tasks-title">Tasks</h2></div>
+      <div className="card-head">
+        <h2 id="tasks-title">Tasks</h2>
+      </div>
       <form className="task-form" onSubmit={submit}>
         <fieldset className="seg">
           <legend className="sr-only">Send to</legend>
-          <label><input type="radio" name="mode" checked={mode === 'skill'} onChange={() => setMode('skill')} /> best agent for a skill</label>
-          <label><input type="radio" name="mode" checked={mode === 'agent'} onChange={() => setMode('agent')} /> a chosen agent</label>
+          <label>
+            <input type="radio" name="mode" checked={mode === 'skill'} onChange={() => setMode('skill')} /> best agent for a skill
+          </label>
+          <label>
+            <input type="radio" name="mode" checked={mode === 'agent'} onChange={() => setMode('agent')} /> a chosen agent
+          </label>
         </fieldset>
         {mode === 'agent' && (
-          <label>Agent
+          <label>
+            Agent
             <select value={agent} onChange={(e) => setAgent(e.target.value)} data-testid="task-agent">
               <option value="">Choose…</option>
-              {agents.map((a) => <option key={`${a.agent_id}@${a.peer_id}`} value={a.agent_id}>{a.agent_id} on {a.peer_id}</option>)}
+              {agents.map((a) => (
+                <option key={`${a.agent_id}@${a.peer_id}`} value={a.agent_id}>
+                  {a.agent_id} on {a.peer_id}
+                </option>
+              ))}
             </select>
           </label>
         )}
-        <label>Skill
+        <label>
+          Skill
           <input value={skill} onChange={(e) => setSkill(e.target.value)} list="skill-names" placeholder="echo" data-testid="task-skill" autoComplete="off" />
-          <datalist id="skill-names">{skills.map((s) => <option key={s} value={s} />)}</datalist>
+          <datalist id="skill-names">
+            {skills.map((s) => (
+              <option key={s} value={s} />
+            ))}
+          </datalist>
         </label>
-        <label>Arguments (JSON)
+        <label>
+          Arguments (JSON)
           <textarea value={args} onChange={(e) => setArgs(e.target.value)} rows={2} spellCheck={false} data-testid="task-args" />
         </label>
-        {error && <p className="error" role="alert">{error}</p>}
-        <button type="submit" className="primary">Dispatch</button>
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" className="primary">
+          Dispatch
+        </button>
       </form>
 
       {dispatches.length > 0 && <h3>Sent from this browser</h3>}
@@ -70,7 +99,11 @@ export function Tasks() {
               <span className="task-label">{d.label}</span>
               {d.tier && <span className={`chip tier tier-${d.tier}`}>{d.local ? 'in this browser' : `via ${TIER_LABEL[d.tier] ?? d.tier}`}</span>}
             </div>
-            {d.result !== undefined && <pre className="result" data-testid="dispatch-result">{d.result}</pre>}
+            {d.result !== undefined && (
+              <pre className="result" data-testid="dispatch-result">
+                {d.result}
+              </pre>
+            )}
             {d.error && <p className="error">{d.error}</p>}
           </li>
         ))}
@@ -83,7 +116,9 @@ export function Tasks() {
           <li key={t.id} className="task" data-testid="queue-task">
             <div className="task-top">
               <span className={`chip state-${t.state}`}>{t.state}</span>
-              <span className="task-label"><span className="mono">{t.id}</span> {t.skill || t.target_agent_id}</span>
+              <span className="task-label">
+                <span className="mono">{t.id}</span> {t.skill || t.target_agent_id}
+              </span>
               {t.assigned_agent_id && <span className="muted">→ {t.assigned_agent_id}</span>}
             </div>
             {t.result && <pre className="result">{t.result}</pre>}

@@ -6,7 +6,10 @@ import { targetName } from '../../../mesh/agent-records.ts';
 test('topology graph: our own live links replace what the registry last heard about us', () => {
   const g = buildGraph({
     self: 'web-a',
-    registryPeers: [{ peer_id: 'sc-1', health: 'active' }, { peer_id: 'sc-2', health: 'offline' }],
+    registryPeers: [
+      { peer_id: 'sc-1', health: 'active' },
+      { peer_id: 'sc-2', health: 'offline' },
+    ],
     signalingPeers: ['web-b'],
     agents: [{ agent_id: 'x@sc-1', peer_id: 'sc-1', hostname: 'pi', health: 'active', skills: [] }],
     edges: [
@@ -15,12 +18,20 @@ test('topology graph: our own live links replace what the registry last heard ab
     ],
     links: { 'sc-1': { peer_id: 'sc-1', state: 'open', path: 'srflx', rtt_ms: 3 }, 'sc-2': { peer_id: 'sc-2', state: 'connecting', path: 'unknown' } },
   });
-  assert.deepEqual(g.nodes.map((n) => [n.id, n.health, n.self]), [
-    ['web-a', 'active', true], ['sc-1', 'active', false], ['sc-2', 'offline', false], ['web-b', 'active', false],
-  ]);
+  assert.deepEqual(
+    g.nodes.map((n) => [n.id, n.health, n.self]),
+    [
+      ['web-a', 'active', true],
+      ['sc-1', 'active', false],
+      ['sc-2', 'offline', false],
+      ['web-b', 'active', false],
+    ],
+  );
   // web-b is active but has no DataChannel to us: reached over HTTP (the registry's task queue)
   assert.deepEqual(g.edges.map((e) => [e.a, e.b, e.path, e.mine]).sort(), [
-    ['sc-1', 'web-b', 'relay', false], ['web-a', 'sc-1', 'srflx', true], ['web-a', 'web-b', 'http', true],
+    ['sc-1', 'web-b', 'relay', false],
+    ['web-a', 'sc-1', 'srflx', true],
+    ['web-a', 'web-b', 'http', true],
   ]);
   assert.equal(g.nodes.find((n) => n.id === 'sc-1')!.agents.length, 1);
 });

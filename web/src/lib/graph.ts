@@ -5,8 +5,21 @@
  */
 import type { AgentView, EdgeView, LinkView, PathType } from '../state/views.ts';
 
-export interface GraphNode { id: string; health: string; agents: string[]; self: boolean; x: number; y: number }
-export interface GraphEdge { a: string; b: string; path: PathType; rtt_ms?: number | undefined; mine: boolean }
+export interface GraphNode {
+  id: string;
+  health: string;
+  agents: string[];
+  self: boolean;
+  x: number;
+  y: number;
+}
+export interface GraphEdge {
+  a: string;
+  b: string;
+  path: PathType;
+  rtt_ms?: number | undefined;
+  mine: boolean;
+}
 
 const RANK: Record<string, number> = { active: 3, stale: 2, offline: 1 };
 
@@ -68,8 +81,12 @@ export function buildGraph(input: {
     const angle = -Math.PI / 2 + (2 * Math.PI * i) / Math.max(n, 1);
     const r = n <= 1 ? 0 : 0.36;
     return {
-      id, health: health.get(id)!, agents: agents.get(id) ?? [], self: id === input.self,
-      x: 0.5 + r * Math.cos(angle), y: 0.5 + r * Math.sin(angle),
+      id,
+      health: health.get(id)!,
+      agents: agents.get(id) ?? [],
+      self: id === input.self,
+      x: 0.5 + r * Math.cos(angle),
+      y: 0.5 + r * Math.sin(angle),
     };
   });
   return { nodes, edges: [...edges.values()] };

@@ -19,19 +19,25 @@ function open(): Promise<IDBDatabase> {
       if (!db.objectStoreNames.contains('outbox')) db.createObjectStore('outbox', { keyPath: 'id', autoIncrement: true });
     };
     req.onsuccess = () => resolve(req.result);
-    req.onerror = () => { opening = null; reject(req.error); };
+    req.onerror = () => {
+      opening = null;
+      reject(req.error);
+    };
   });
   return opening;
 }
 
 function run<T>(store: StoreName, mode: IDBTransactionMode, fn: (s: IDBObjectStore) => IDBRequest): Promise<T> {
-  return open().then((db) => new Promise<T>((resolve, reject) => {
-    const tx = db.transaction(store, mode);
-    const req = fn(tx.objectStore(store));
-    tx.oncomplete = () => resolve(req.result as T);
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error);
-  }));
+  return open().then(
+    (db) =>
+      new Promise<T>((resolve, reject) => {
+        const tx = db.transaction(store, mode);
+        const req = fn(tx.objectStore(store));
+        tx.oncomplete = () => resolve(req.result as T);
+        tx.onerror = () => reject(tx.error);
+        tx.onabort = () => reject(tx.error);
+      }),
+  );
 }
 
 export const idb = {

@@ -6,7 +6,12 @@ import { idb } from './idb.ts';
 import { useStore } from '../state/store.ts';
 import type { Action } from '../state/actions.ts';
 
-interface Entry { id?: number; action: Action; label: string; at: number }
+interface Entry {
+  id?: number;
+  action: Action;
+  label: string;
+  at: number;
+}
 
 export function describeAction(a: Action): string {
   if (a.type === 'prompt') return `message to ${a.agent}: “${a.text.length > 40 ? a.text.slice(0, 40) + '…' : a.text}”`;

@@ -76,37 +76,71 @@ export function PairPage() {
         <h1>Pair this device</h1>
         {phase.step === 'form' || phase.step === 'sending' ? (
           <form onSubmit={(e) => void submit(e)} aria-labelledby="pair-title">
-            <p className="muted" id="pair-title">Enter the 6-digit code an admin created under <strong>Devices → Add a device</strong>.</p>
+            <p className="muted" id="pair-title">
+              Enter the 6-digit code an admin created under <strong>Devices → Add a device</strong>.
+            </p>
             <label htmlFor="pair-code">Pairing code</label>
-            <input id="pair-code" inputMode="numeric" autoComplete="one-time-code" pattern="\d{6}" maxLength={6} value={code}
-              onChange={(e) => setCode(e.target.value.replace(/\D/g, '').slice(0, 6))} disabled={phase.step === 'sending'} />
+            <input
+              id="pair-code"
+              inputMode="numeric"
+              autoComplete="one-time-code"
+              pattern="\d{6}"
+              maxLength={6}
+              value={code}
+              onChange={(e) => setCode(e.target.value.replace(/\D/g, '').slice(0, 6))}
+              disabled={phase.step === 'sending'}
+            />
             <label htmlFor="pair-name">Name of this device</label>
             <input id="pair-name" maxLength={64} value={name} onChange={(e) => setName(e.target.value)} disabled={phase.step === 'sending'} />
-            {error && <p className="error" role="alert" data-testid="pair-error">{error}</p>}
+            {error && (
+              <p className="error" role="alert" data-testid="pair-error">
+                {error}
+              </p>
+            )}
             {caConflict && (
               <div className="error" role="alert" data-testid="pair-ca-conflict">
-                <p>This browser already trusts a different registry. If this registry was reinstalled on purpose,
-                  forget the old one and pair again; otherwise someone may be impersonating your registry.</p>
-                <button type="button" className="ghost" onClick={() => {
-                  if (!confirm('Forget the registry this browser trusted before? Only do this if you reinstalled it.')) return;
-                  void new KnownPeers(new IndexedDbTrustRecords()).forgetCa().then(() => setCaConflict(false));
-                }}>Forget the old registry</button>
+                <p>
+                  This browser already trusts a different registry. If this registry was reinstalled on purpose, forget the old one and pair again; otherwise
+                  someone may be impersonating your registry.
+                </p>
+                <button
+                  type="button"
+                  className="ghost"
+                  onClick={() => {
+                    if (!confirm('Forget the registry this browser trusted before? Only do this if you reinstalled it.')) return;
+                    void new KnownPeers(new IndexedDbTrustRecords()).forgetCa().then(() => setCaConflict(false));
+                  }}
+                >
+                  Forget the old registry
+                </button>
               </div>
             )}
-            <button type="submit" className="primary" disabled={phase.step === 'sending' || code.length !== 6}>{phase.step === 'sending' ? 'Sending…' : 'Pair'}</button>
-            <p className="muted small"><a href="/">Sign in with a key instead</a></p>
+            <button type="submit" className="primary" disabled={phase.step === 'sending' || code.length !== 6}>
+              {phase.step === 'sending' ? 'Sending…' : 'Pair'}
+            </button>
+            <p className="muted small">
+              <a href="/">Sign in with a key instead</a>
+            </p>
           </form>
         ) : phase.step === 'waiting' ? (
           <div role="status" data-testid="pair-waiting">
-            <p><strong>Waiting for approval…</strong></p>
-            <p className="muted">Ask the admin to approve <strong>{name}</strong> ({phase.peerId}) in the dashboard. This page continues by itself.</p>
+            <p>
+              <strong>Waiting for approval…</strong>
+            </p>
+            <p className="muted">
+              Ask the admin to approve <strong>{name}</strong> ({phase.peerId}) in the dashboard. This page continues by itself.
+            </p>
           </div>
         ) : phase.step === 'joining' ? (
-          <p role="status" data-testid="pair-joining">Approved. Joining the mesh as {phase.peerId}…{session.error ? ` ${session.error}` : ''}</p>
+          <p role="status" data-testid="pair-joining">
+            Approved. Joining the mesh as {phase.peerId}…{session.error ? ` ${session.error}` : ''}
+          </p>
         ) : (
           <div role="alert" data-testid="pair-refused">
             <p className="error">{phase.text}</p>
-            <button type="button" className="ghost" onClick={() => setPhase({ step: 'form' })}>Try another code</button>
+            <button type="button" className="ghost" onClick={() => setPhase({ step: 'form' })}>
+              Try another code
+            </button>
           </div>
         )}
       </div>

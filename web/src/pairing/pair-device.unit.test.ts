@@ -40,15 +40,25 @@ async function registry(answers: Answer[]) {
 
 const pending: Answer = () => ({ id: 'p1', status: 'pending_approval', peer_id: 'phone-1' });
 const approved: Answer = async (req, ca) => ({
-  id: 'p1', status: 'approved', peer_id: 'phone-1', device_token: 'tok',
+  id: 'p1',
+  status: 'approved',
+  peer_id: 'phone-1',
+  device_token: 'tok',
   certificate: await issueDeviceCertificate(ca, { peer_id: 'phone-1', public_key_jwk: req.public_key!, role: 'agent', expires_at: Date.now() + 3600_000 }),
   registry_ca: { kid: ca.kid, public_key_jwk: ca.publicJwk },
 });
 
 function options(client: PairDeviceOptions['client'], extra: Partial<PairDeviceOptions> = {}) {
   return {
-    code: '123456', name: 'Phone', client, keyStore: new MemoryKeyStore(), known: new KnownPeers(new MemoryTrustRecords()),
-    onWaiting: () => {}, signal: new AbortController().signal, pollMs: 1, ...extra,
+    code: '123456',
+    name: 'Phone',
+    client,
+    keyStore: new MemoryKeyStore(),
+    known: new KnownPeers(new MemoryTrustRecords()),
+    onWaiting: () => {},
+    signal: new AbortController().signal,
+    pollMs: 1,
+    ...extra,
   } satisfies PairDeviceOptions;
 }
 
@@ -90,14 +100,19 @@ test('a different pinned CA stops before the code is used up', async () => {
 });
 
 test('a certificate for another key is refused, not stored', async () => {
-  const reg = await registry([async (_req, ca) => {
-    const stranger = (await createRegistryCa()).ca.publicJwk; // a public key that is not this device's
-    return {
-      id: 'p1', status: 'approved', peer_id: 'phone-1', device_token: 'tok',
-      certificate: await issueDeviceCertificate(ca, { peer_id: 'phone-1', public_key_jwk: stranger, role: 'agent', expires_at: Date.now() + 3600_000 }),
-      registry_ca: { kid: ca.kid, public_key_jwk: ca.publicJwk },
-    };
-  }]);
+  const reg = await registry([
+    async (_req, ca) => {
+      const stranger = (await createRegistryCa()).ca.publicJwk; // a public key that is not this device's
+      return {
+        id: 'p1',
+        status: 'approved',
+        peer_id: 'phone-1',
+        device_token: 'tok',
+        certificate: await issueDeviceCertificate(ca, { peer_id: 'phone-1', public_key_jwk: stranger, role: 'agent', expires_at: Date.now() + 3600_000 }),
+        registry_ca: { kid: ca.kid, public_key_jwk: ca.publicJwk },
+      };
+    },
+  ]);
   const o = options(reg.client);
   await assert.rejects(pairDevice(o), /certificate does not fit this device/);
   assert.equal(await o.keyStore.loadCertificate(), undefined);

@@ -46,10 +46,17 @@ export async function startLeader(): Promise<Runtime> {
   };
 
   /** Back to a blank app: nothing of the last session stays on screen. */
-  const reset = (session: ReturnType<typeof store>['session']) => useStore.setState({
-    session, registry: { agents: [], tasks: [], edges: [], peers: [], live: false, updatedAt: null },
-    mesh: { signaling: 'idle', peers: [], links: {} }, chats: {}, localAgents: [], dispatches: [], stale: false, savedAt: null,
-  });
+  const reset = (session: ReturnType<typeof store>['session']) =>
+    useStore.setState({
+      session,
+      registry: { agents: [], tasks: [], edges: [], peers: [], live: false, updatedAt: null },
+      mesh: { signaling: 'idle', peers: [], links: {} },
+      chats: {},
+      localAgents: [],
+      dispatches: [],
+      stale: false,
+      savedAt: null,
+    });
 
   /**
    * An admin revoked this browser. Everything stops at once — links, signaling, heartbeats, event
@@ -68,17 +75,28 @@ export async function startLeader(): Promise<Runtime> {
   const open = (client: Parameters<typeof openTabPeer>[0], peerId: string, role: string | undefined) =>
     openTabPeer(client, peerId, role, (m) => void revoked(m));
 
-  const stopProbing = () => { if (probeTimer) { clearTimeout(probeTimer); probeTimer = null; } };
+  const stopProbing = () => {
+    if (probeTimer) {
+      clearTimeout(probeTimer);
+      probeTimer = null;
+    }
+  };
   /** Waits for the registry to answer /healthz, then joins. */
   const probe = () => {
     stopProbing();
-    probeTimer = setTimeout(async () => {
-      probeTimer = null;
-      if (!credential || peer?.joined) return;
-      const up = await fetch('/healthz', { cache: 'no-store' }).then((r) => r.ok, () => false);
-      if (up) void connect(false).catch(() => {});
-      else probe();
-    }, PROBE_MS + Math.random() * PROBE_MS);
+    probeTimer = setTimeout(
+      async () => {
+        probeTimer = null;
+        if (!credential || peer?.joined) return;
+        const up = await fetch('/healthz', { cache: 'no-store' }).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (up) void connect(false).catch(() => {});
+        else probe();
+      },
+      PROBE_MS + Math.random() * PROBE_MS,
+    );
   };
 
   /** Signs in (opening this browser's peer first when it is not open yet) and joins the mesh. */
@@ -121,7 +139,9 @@ export async function startLeader(): Promise<Runtime> {
         store().setNet({ stale: true });
         probe();
       }
-    })().finally(() => { connecting = null; });
+    })().finally(() => {
+      connecting = null;
+    });
     return connecting;
   };
 
@@ -140,7 +160,10 @@ export async function startLeader(): Promise<Runtime> {
 
   const runtime: Runtime = {
     do: async (a) => {
-      if (a.type === 'login') { credential = a.credential; return connect(true); }
+      if (a.type === 'login') {
+        credential = a.credential;
+        return connect(true);
+      }
       if (a.type === 'logout') {
         const p = peer;
         peer = null;
@@ -172,13 +195,18 @@ export async function startLeader(): Promise<Runtime> {
 
   const setOnline = () => {
     store().setNet({ online: navigator.onLine });
-    if (!navigator.onLine) { store().setNet({ stale: true }); return; }
+    if (!navigator.onLine) {
+      store().setNet({ stale: true });
+      return;
+    }
     if (peer?.joined) void flush(run);
     reconnectNow();
   };
   addEventListener('online', setOnline);
   addEventListener('offline', setOnline);
-  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') reconnectNow(); });
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') reconnectNow();
+  });
   setOnline();
 
   credential = await idb.get<string>(CREDENTIAL).catch(() => undefined);

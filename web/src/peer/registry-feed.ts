@@ -13,17 +13,28 @@ import { settleDispatch } from './dispatch.ts';
 const MAX_TASKS = 100;
 
 export const toAgentView = (a: AgentRecord): AgentView => ({
-  agent_id: a.agent_id, peer_id: a.peer_id || a.sidecar_peer_id, hostname: a.hostname, health: a.health,
-  skills: a.capabilities?.skills ?? [], mode: a.mode,
+  agent_id: a.agent_id,
+  peer_id: a.peer_id || a.sidecar_peer_id,
+  hostname: a.hostname,
+  health: a.health,
+  skills: a.capabilities?.skills ?? [],
+  mode: a.mode,
   ...(a.capabilities?.backed_by && { backedBy: a.capabilities.backed_by }),
   ...(a.capabilities?.skill_specs?.length && { specs: Object.fromEntries(a.capabilities.skill_specs.map(({ name, ...about }) => [name, about])) }),
 });
 
 const text = (v: unknown) => (v === undefined || v === null || v === '' ? '' : typeof v === 'string' ? v : JSON.stringify(v));
 export const toTaskView = (t: Task): TaskView => ({
-  id: t.id, skill: t.skill, target_agent_id: t.target_agent_id, source_agent_id: t.source_agent_id,
-  assigned_agent_id: t.assigned_agent_id, state: t.state, result: text(t.result), error: t.error,
-  created_at: t.created_at, updated_at: t.updated_at,
+  id: t.id,
+  skill: t.skill,
+  target_agent_id: t.target_agent_id,
+  source_agent_id: t.source_agent_id,
+  assigned_agent_id: t.assigned_agent_id,
+  state: t.state,
+  result: text(t.result),
+  error: t.error,
+  created_at: t.created_at,
+  updated_at: t.updated_at,
 });
 
 function topologyView(t: Topology): { edges: EdgeView[]; peers: Array<{ peer_id: string; health: string }> } {
@@ -72,7 +83,12 @@ export class RegistryFeed {
           }
           let first = true;
           await this.#client.events((e) => {
-            if (first) { first = false; backoff.reset(); store().setRegistry({ live: true }); store().setNet({ stale: false }); }
+            if (first) {
+              first = false;
+              backoff.reset();
+              store().setRegistry({ live: true });
+              store().setNet({ stale: false });
+            }
             this.#apply(e);
           }, abort.signal);
         } catch (e) {
@@ -84,7 +100,10 @@ export class RegistryFeed {
         store().setNet({ stale: true });
         await new Promise<void>((r) => {
           const t = setTimeout(r, backoff.next());
-          this.#wake = () => { clearTimeout(t); r(); };
+          this.#wake = () => {
+            clearTimeout(t);
+            r();
+          };
         });
         this.#wake = null;
       }
@@ -106,8 +125,15 @@ export class RegistryFeed {
     const done = this.#finished.get(id);
     if (done) return Promise.resolve(done);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => { this.#taskWaiters.delete(id); reject(new Error(`task ${id} did not finish within ${Math.round(timeoutMs / 1000)} s`)); }, timeoutMs);
-      this.#taskWaiters.set(id, (task) => { clearTimeout(t); this.#taskWaiters.delete(id); resolve(task); });
+      const t = setTimeout(() => {
+        this.#taskWaiters.delete(id);
+        reject(new Error(`task ${id} did not finish within ${Math.round(timeoutMs / 1000)} s`));
+      }, timeoutMs);
+      this.#taskWaiters.set(id, (task) => {
+        clearTimeout(t);
+        this.#taskWaiters.delete(id);
+        resolve(task);
+      });
     });
   }
 

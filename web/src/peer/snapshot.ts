@@ -21,8 +21,9 @@ export async function restoreSnapshot(): Promise<boolean> {
     localAgents: rest.localAgents.map((a) => ({ ...a, status: 'stopped' as const })),
     // The page that waited for a dispatch is gone: one the registry queued ends with its task (the
     // feed settles it); any other was lost with the page.
-    dispatches: rest.dispatches.map((d) => (d.state !== 'running' || d.taskId ? d
-      : { ...d, state: 'failed' as const, error: 'Interrupted: the page was reloaded while it ran. Dispatch it again.' })),
+    dispatches: rest.dispatches.map((d) =>
+      d.state !== 'running' || d.taskId ? d : { ...d, state: 'failed' as const, error: 'Interrupted: the page was reloaded while it ran. Dispatch it again.' },
+    ),
     registry: { ...rest.registry, live: false },
     // The certificate is in IndexedDB with the key: the last known description stays true offline.
     session: { ...useStore.getState().session, peerId: session.peerId, role: session.role, identity: session.identity },
@@ -41,7 +42,10 @@ export function keepSnapshot(): void {
     if (s.stale || s.session.phase !== 'signed_in') return;
     const { notices: _n, outbox: _o, online: _on, stale: _s, ...state } = pickMirrored(s);
     const at = Date.now();
-    void idb.set(KEY, { state, at }).then(() => useStore.getState().setNet({ savedAt: at })).catch(() => {});
+    void idb
+      .set(KEY, { state, at })
+      .then(() => useStore.getState().setNet({ savedAt: at }))
+      .catch(() => {});
   };
   useStore.subscribe((s, prev) => {
     if (s.savedAt !== prev.savedAt) return; // our own write

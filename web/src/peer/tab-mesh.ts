@@ -29,7 +29,10 @@ export interface TabMeshOptions {
 function currentLinkAuth(joined: () => JoinedIdentity | null): LinkAuth {
   const auth = () => joined()?.linkAuth;
   return {
-    required: (p) => { const a = auth(); return a ? a.required?.(p) ?? true : false; },
+    required: (p) => {
+      const a = auth();
+      return a ? (a.required?.(p) ?? true) : false;
+    },
     proofFrame: (p, conn) => auth()!.proofFrame(p, conn),
     check: (p, conn, text) => auth()!.check(p, conn, text),
     refusal: (c) => auth()!.refusal(c),

@@ -101,7 +101,12 @@ async function proveIdentity(client: RegistryClient, peerId: string): Promise<Jo
     return joined;
   } catch (e) {
     if (e instanceof CaChangedError) {
-      throw Object.assign(new Error(`This registry's certificate authority is not the one this browser trusted before (${e.message}). Not joining: if the registry was reinstalled on purpose, clear this site's data and sign in again.`), { status: 403, code: 'ca_changed' });
+      throw Object.assign(
+        new Error(
+          `This registry's certificate authority is not the one this browser trusted before (${e.message}). Not joining: if the registry was reinstalled on purpose, clear this site's data and sign in again.`,
+        ),
+        { status: 403, code: 'ca_changed' },
+      );
     }
     // Without a certificate, links to peers that require proofs are refused (and reported); the rest works.
     store().setSession({ identity: undefined });
@@ -135,7 +140,10 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
   const timers: Array<ReturnType<typeof setInterval>> = [];
   const setPeers = () => store().setMesh({ peers: [...signaling.present].sort() });
   offs.push(
-    signaling.on('connected', () => { store().setMesh({ signaling: 'open' }); setPeers(); }),
+    signaling.on('connected', () => {
+      store().setMesh({ signaling: 'open' });
+      setPeers();
+    }),
     signaling.on('peers', setPeers),
     signaling.on('peer_joined', setPeers),
     signaling.on('peer_left', setPeers),
@@ -143,10 +151,10 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
     signaling.on('stopped', (why) => {
       if (why === 'replaced') {
         store().setMesh({ signaling: 'replaced' });
-        store().notify('error', 'Another window opened this browser\'s peer and took it over. Reload this page to take it back.');
+        store().notify('error', "Another window opened this browser's peer and took it over. Reload this page to take it back.");
       } else if (why === 'refused') {
         store().setMesh({ signaling: 'idle' });
-        store().notify('error', 'The registry refused this browser\'s credential. Sign out and sign in again.');
+        store().notify('error', "The registry refused this browser's credential. Sign out and sign in again.");
       }
     }),
     // Revoked (any channel, once): the leader stops this peer and says so; nothing retries.
@@ -173,15 +181,33 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
 
   // Kept in the registry the way a sidecar is: a record for this peer and one per worker agent.
   const presence = new RegistryPresence({
-    registry: client, mesh, hub, hostname: browserName(), mode: 'browser', intervalMs: HEARTBEAT_MS,
-    agents: () => workers.list().map((w) => ({ name: w.id, skills: w.skills.map((s) => skillSpec({ name: s.name, description: s.description, args_schema: s.args_schema })), description: w.description })),
+    registry: client,
+    mesh,
+    hub,
+    hostname: browserName(),
+    mode: 'browser',
+    intervalMs: HEARTBEAT_MS,
+    agents: () =>
+      workers.list().map((w) => ({
+        name: w.id,
+        skills: w.skills.map((s) => skillSpec({ name: s.name, description: s.description, args_schema: s.args_schema })),
+        description: w.description,
+      })),
     watchTasks: false, // the dashboard's feed reads the event stream and forwards task and policy events
     policy: () => ice.skill_policy,
   });
-  const workers = new WorkerAgents(hub, mesh, () => { if (isJoined) presence.kick(); });
+  const workers = new WorkerAgents(hub, mesh, () => {
+    if (isJoined) presence.kick();
+  });
   // What this browser's LLM agents use: their tools (list_skills) and how to run them (delegate), for its own agents only.
   registerLlmSupport(hub, { hub, mesh, registry: client, policy: () => ice.skill_policy, role: () => role ?? 'agent' }, { delegate: true });
-  const feed = new RegistryFeed(client, (t) => presence.taskAnnounced(t), (p) => { ice = { ...ice, skill_policy: p }; });
+  const feed = new RegistryFeed(
+    client,
+    (t) => presence.taskAnnounced(t),
+    (p) => {
+      ice = { ...ice, skill_policy: p };
+    },
+  );
 
   store().setMesh({ signaling: 'idle', links: {}, peers: [] });
   const agentsReady = (async () => {
@@ -203,9 +229,25 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
     started = true;
     timers.push(
       setInterval(() => void refreshStats(), STATS_EVERY_MS),
-      setInterval(() => void client.config().then((c) => { ice = c; }).catch(() => {}), ICE_REFRESH_MS),
+      setInterval(
+        () =>
+          void client
+            .config()
+            .then((c) => {
+              ice = c;
+            })
+            .catch(() => {}),
+        ICE_REFRESH_MS,
+      ),
       // An installed app may stay open for months: its certificate is renewed before it lapses.
-      setInterval(() => void joined?.renewIfDue().then((c) => c && store().setSession({ identity: describeCertificate(c) })).catch(() => {}), RENEW_CHECK_MS),
+      setInterval(
+        () =>
+          void joined
+            ?.renewIfDue()
+            .then((c) => c && store().setSession({ identity: describeCertificate(c) }))
+            .catch(() => {}),
+        RENEW_CHECK_MS,
+      ),
     );
     store().setMesh({ signaling: 'connecting' });
     signaling.start();
@@ -235,26 +277,33 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
     try {
       // Sent right after joining (a message queued offline), the link may still be forming: wait for it.
       if (a.peerId !== peerId && isJoined && !mesh.isConnected(a.peerId)) await mesh.connect(a.peerId, LINK_WAIT_MS).catch(() => {});
-      const r = await dash.request(a.peerId === peerId ? 'local' : a.peerId, {
-        type: 'agent_prompt', request_id: rid, ...withTarget(targetName(a.agent, a.peerId)), payload: { text: a.text, session_id: `${peerId}:${a.agent}` },
-      }, {
-        timeoutMs: 300_000,
-        signal: abort.signal,
-        onChunk: (m) => {
-          const chunk = payloadOf(m, 'agent_stream_chunk');
-          const tool = chunk?.tool;
-          const text = (chunk ?? payloadOf(m, 'task_stream_chunk'))?.text;
-          if (tool) {
-            if (segText || seg === 0) store().chatAppend(key, segId, 'agent', '', true);
-            store().chatTool(key, `${rid}-tool-${tool.call_id}`, tool);
-            segId = `${rid}-agent-${++seg}`;
-            segText = false;
-          } else if (text) {
-            streamed = segText = true;
-            store().chatAppend(key, segId, 'agent', text, false);
-          }
+      const r = await dash.request(
+        a.peerId === peerId ? 'local' : a.peerId,
+        {
+          type: 'agent_prompt',
+          request_id: rid,
+          ...withTarget(targetName(a.agent, a.peerId)),
+          payload: { text: a.text, session_id: `${peerId}:${a.agent}` },
         },
-      });
+        {
+          timeoutMs: 300_000,
+          signal: abort.signal,
+          onChunk: (m) => {
+            const chunk = payloadOf(m, 'agent_stream_chunk');
+            const tool = chunk?.tool;
+            const text = (chunk ?? payloadOf(m, 'task_stream_chunk'))?.text;
+            if (tool) {
+              if (segText || seg === 0) store().chatAppend(key, segId, 'agent', '', true);
+              store().chatTool(key, `${rid}-tool-${tool.call_id}`, tool);
+              segId = `${rid}-agent-${++seg}`;
+              segText = false;
+            } else if (text) {
+              streamed = segText = true;
+              store().chatAppend(key, segId, 'agent', text, false);
+            }
+          },
+        },
+      );
       const p = payloadOf(r, 'agent_response');
       if (p?.error) throw new Error(p.error);
       const text = p ? p.text : JSON.stringify(r.payload);
@@ -272,26 +321,56 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
 
   return {
     peerId,
-    get role() { return role; },
-    get joined() { return isJoined; },
+    get role() {
+      return role;
+    },
+    get joined() {
+      return isJoined;
+    },
     agentsReady,
-    runsHere: (a) => (a.type === 'prompt' && a.peerId === peerId) || (a.type === 'dispatch' && hub.hasSkill(a.target.skill)
-      && (a.target.kind === 'skill' || a.target.agent.endsWith(`@${peerId}`))),
+    runsHere: (a) =>
+      (a.type === 'prompt' && a.peerId === peerId) ||
+      (a.type === 'dispatch' && hub.hasSkill(a.target.skill) && (a.target.kind === 'skill' || a.target.agent.endsWith(`@${peerId}`))),
     join,
     retryNow: () => feed.retryNow(),
     do: async (a) => {
       switch (a.type) {
-        case 'start_agent': await workers.start(a.kind); return;
-        case 'add_llm_agent': await workers.startLlm(a.definition); return;
-        case 'stop_prompt': streaming.get(chatKey(a.agent, a.peerId))?.abort(); return;
-        case 'stop_agent': await workers.stop(a.id); presence.kick(); return;
-        case 'restart_agent': await workers.restart(a.id); return;
-        case 'remove_agent': await workers.remove(a.id); presence.kick(); return;
-        case 'add_skill': await workers.addSkill(a.agentId, { name: a.name, code: a.code, timeoutMs: a.timeoutMs }); presence.kick(); return;
-        case 'remove_skill': await workers.removeSkill(a.agentId, a.name); presence.kick(); return;
-        case 'prompt': await prompt(a); return;
-        case 'dispatch': await dispatchTask({ hub, mesh, registry: client, feed }, a); return;
-        default: throw new Error(`unexpected action ${a.type}`);
+        case 'start_agent':
+          await workers.start(a.kind);
+          return;
+        case 'add_llm_agent':
+          await workers.startLlm(a.definition);
+          return;
+        case 'stop_prompt':
+          streaming.get(chatKey(a.agent, a.peerId))?.abort();
+          return;
+        case 'stop_agent':
+          await workers.stop(a.id);
+          presence.kick();
+          return;
+        case 'restart_agent':
+          await workers.restart(a.id);
+          return;
+        case 'remove_agent':
+          await workers.remove(a.id);
+          presence.kick();
+          return;
+        case 'add_skill':
+          await workers.addSkill(a.agentId, { name: a.name, code: a.code, timeoutMs: a.timeoutMs });
+          presence.kick();
+          return;
+        case 'remove_skill':
+          await workers.removeSkill(a.agentId, a.name);
+          presence.kick();
+          return;
+        case 'prompt':
+          await prompt(a);
+          return;
+        case 'dispatch':
+          await dispatchTask({ hub, mesh, registry: client, feed }, a);
+          return;
+        default:
+          throw new Error(`unexpected action ${a.type}`);
       }
     },
     stop: async (revoked = false) => {

@@ -29,16 +29,17 @@ export function startTabs({ becomeLeader }: TabsOptions): void {
   let leader: Runtime | null = null;
 
   const follower: Runtime = {
-    do: (action) => new Promise<void>((resolve, reject) => {
-      if (!bc) return reject(new Error('this browser cannot share one peer between tabs'));
-      const id = crypto.randomUUID();
-      const timer = setTimeout(() => {
-        pending.delete(id);
-        reject(new Error('the tab that holds this browser\'s peer did not answer'));
-      }, ACTION_TIMEOUT_MS);
-      pending.set(id, { resolve, reject, timer });
-      bc.postMessage({ kind: 'action', id, action } satisfies TabMsg);
-    }),
+    do: (action) =>
+      new Promise<void>((resolve, reject) => {
+        if (!bc) return reject(new Error('this browser cannot share one peer between tabs'));
+        const id = crypto.randomUUID();
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error("the tab that holds this browser's peer did not answer"));
+        }, ACTION_TIMEOUT_MS);
+        pending.set(id, { resolve, reject, timer });
+        bc.postMessage({ kind: 'action', id, action } satisfies TabMsg);
+      }),
   };
 
   const onMessage = async (ev: MessageEvent<TabMsg>) => {
@@ -48,7 +49,11 @@ export function startTabs({ becomeLeader }: TabsOptions): void {
       if (m.kind === 'hello') broadcastNow();
       else if (m.kind === 'action') {
         let error: string | undefined;
-        try { await leader.do(m.action); } catch (e) { error = (e as Error).message; }
+        try {
+          await leader.do(m.action);
+        } catch (e) {
+          error = (e as Error).message;
+        }
         bc?.postMessage({ kind: 'action_done', id: m.id, ...(error ? { error } : {}) } satisfies TabMsg);
       }
       return;
@@ -59,21 +64,30 @@ export function startTabs({ becomeLeader }: TabsOptions): void {
       if (!p) return;
       pending.delete(m.id);
       clearTimeout(p.timer);
-      if (m.error) p.reject(new Error(m.error)); else p.resolve();
+      if (m.error) p.reject(new Error(m.error));
+      else p.resolve();
     }
   };
   bc?.addEventListener('message', (ev) => void onMessage(ev as MessageEvent<TabMsg>));
 
   let timer: ReturnType<typeof setTimeout> | null = null;
   const broadcastNow = () => {
-    if (timer) { clearTimeout(timer); timer = null; }
+    if (timer) {
+      clearTimeout(timer);
+      timer = null;
+    }
     bc?.postMessage({ kind: 'state', state: pickMirrored(useStore.getState()) } satisfies TabMsg);
   };
-  const scheduleBroadcast = () => { timer ??= setTimeout(broadcastNow, MIRROR_EVERY_MS); };
+  const scheduleBroadcast = () => {
+    timer ??= setTimeout(broadcastNow, MIRROR_EVERY_MS);
+  };
 
   const lead = async () => {
     useStore.getState().setTab({ role: 'leader' });
-    for (const p of pending.values()) { clearTimeout(p.timer); p.reject(new Error('this tab took over the peer; try again')); }
+    for (const p of pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new Error('this tab took over the peer; try again'));
+    }
     pending.clear();
     leader = await becomeLeader();
     setRuntime(leader);

@@ -11,13 +11,28 @@ import { useStore } from '../state/store.ts';
 import type { LocalAgentView } from '../state/views.ts';
 import type { BuiltinAgentKind } from '../state/actions.ts';
 import { BUILTIN_AGENTS } from '../agents/builtins.ts';
-import { MAX_SKILL_MS, WATCHDOG_SLACK_MS, llmKeyName, llmMemoryName, type CustomSkill, type HostToWorker, type SkillSummary, type WorkerToHost } from '../agents/control.ts';
+import {
+  MAX_SKILL_MS,
+  WATCHDOG_SLACK_MS,
+  llmKeyName,
+  llmMemoryName,
+  type CustomSkill,
+  type HostToWorker,
+  type SkillSummary,
+  type WorkerToHost,
+} from '../agents/control.ts';
 import { parseDefinition, type LlmAgentDefinition, type LlmAgentDefinitionInput } from '../../../mesh/llm/definition.ts';
 
 const CONFIG_KEY = 'worker-agents';
 const MAX_QUICK_RESTARTS = 5;
 
-interface AgentConfig { id: string; kind: BuiltinAgentKind | 'llm'; custom: CustomSkill[]; running: boolean; llm?: LlmAgentDefinition | undefined }
+interface AgentConfig {
+  id: string;
+  kind: BuiltinAgentKind | 'llm';
+  custom: CustomSkill[];
+  running: boolean;
+  llm?: LlmAgentDefinition | undefined;
+}
 
 interface Running {
   worker: Worker;
@@ -67,7 +82,9 @@ export class WorkerAgents {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       Promise.all([...this.#running.values()].map((r) => r.settled)),
-      new Promise((r) => { timer = setTimeout(r, timeoutMs); }),
+      new Promise((r) => {
+        timer = setTimeout(r, timeoutMs);
+      }),
     ]);
     clearTimeout(timer);
   }
@@ -78,9 +95,7 @@ export class WorkerAgents {
 
   /** Names and skills of running agents (for registry heartbeats). */
   list(): Array<{ id: string; skills: SkillSummary[]; description: string }> {
-    return [...this.#running.entries()]
-      .filter(([, r]) => r.ready)
-      .map(([id, r]) => ({ id, skills: r.skills, description: describe(this.#configs.get(id)!) }));
+    return [...this.#running.entries()].filter(([, r]) => r.ready).map(([id, r]) => ({ id, skills: r.skills, description: describe(this.#configs.get(id)!) }));
   }
 
   /**
@@ -149,7 +164,9 @@ export class WorkerAgents {
       r.pendingSkill = { name: s.name, resolve, reject };
       post(r.worker, { ctl: 'add_skill', skill: s });
       setTimeout(() => reject(new Error('the agent did not answer')), 5000);
-    }).finally(() => { r.pendingSkill = undefined; });
+    }).finally(() => {
+      r.pendingSkill = undefined;
+    });
     c.custom = [...c.custom.filter((x) => x.name !== s.name), s];
     await this.#save();
   }
@@ -176,7 +193,9 @@ export class WorkerAgents {
     ipc.port1.start();
     const { agent: attached, detach } = attachPort(this.#hub, ipc.port1, () => worker.terminate());
     let settle = () => {};
-    const settled = new Promise<void>((resolve) => { settle = resolve; });
+    const settled = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
     const r: Running = { worker, attached, detach, runs: new Map(), skills: [], ready: false, settled, settle };
     this.#running.set(id, r);
     worker.onmessage = (ev: MessageEvent<WorkerToHost>) => this.#fromWorker(id, r, ev.data);
@@ -211,7 +230,10 @@ export class WorkerAgents {
         return;
       case 'busy': {
         const limit = Math.min(MAX_SKILL_MS, m.limitMs) + WATCHDOG_SLACK_MS;
-        r.runs.set(m.run, setTimeout(() => this.#runaway(id, r, m), limit));
+        r.runs.set(
+          m.run,
+          setTimeout(() => this.#runaway(id, r, m), limit),
+        );
         return;
       }
       case 'idle': {
@@ -232,8 +254,11 @@ export class WorkerAgents {
     const why = `skill ${m.skill} ran past its time limit of ${m.limitMs} ms and was terminated; agent ${id} restarted`;
     if (m.reply) {
       const msg = {
-        type: 'task_response', request_id: m.reply.request_id, source_agent: id,
-        ...(m.reply.source_agent ? { target_agent: m.reply.source_agent } : {}), payload: { error: why },
+        type: 'task_response',
+        request_id: m.reply.request_id,
+        source_agent: id,
+        ...(m.reply.source_agent ? { target_agent: m.reply.source_agent } : {}),
+        payload: { error: why },
       };
       // A reply to a local requester (or runTask) goes back through the hub; a remote one over the mesh.
       if (m.reply.peer === this.#mesh.peerId) r.attached.receive({ type: 'send', payload: { target_peer: m.reply.peer, message: msg } });

@@ -33,6 +33,12 @@ export interface Runtime {
   do(action: Action): Promise<void>;
 }
 
-let current: Runtime = { do: async () => { throw new Error('the app is still starting'); } };
+let current: Runtime = {
+  do: async () => {
+    throw new Error('the app is still starting');
+  },
+};
 export const runtime = (): Runtime => current;
-export function setRuntime(r: Runtime): void { current = r; }
+export function setRuntime(r: Runtime): void {
+  current = r;
+}

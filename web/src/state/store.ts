@@ -20,7 +20,17 @@ export const useStore = create<Store>()((...a) => ({
 
 /** The data the leader tab mirrors to its followers and saves for offline use (no functions, no per-tab state). */
 export const MIRRORED_KEYS = [
-  'session', 'online', 'stale', 'savedAt', 'notices', 'outbox', 'registry', 'mesh', 'chats', 'localAgents', 'dispatches',
+  'session',
+  'online',
+  'stale',
+  'savedAt',
+  'notices',
+  'outbox',
+  'registry',
+  'mesh',
+  'chats',
+  'localAgents',
+  'dispatches',
 ] as const satisfies ReadonlyArray<keyof Store>;
 export type Mirrored = Pick<Store, (typeof MIRRORED_KEYS)[number]>;
 

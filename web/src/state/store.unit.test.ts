@@ -16,7 +16,10 @@ test('chat: streamed chunks append to one message, `done` sticks, a replace rewr
   s().chatAppend(key, 'm1', 'agent', 'Hel', false);
   s().chatAppend(key, 'm1', 'agent', 'lo', true);
   s().chatAppend(key, 'm1', 'agent', '', false);
-  assert.deepEqual(s().chats[key]!.map((m) => [m.text, m.done]), [['Hello', true]]);
+  assert.deepEqual(
+    s().chats[key]!.map((m) => [m.text, m.done]),
+    [['Hello', true]],
+  );
   s().chatAppend(key, 'm1', 'agent', 'Bye', true, true);
   assert.equal(s().chats[key]![0]!.text, 'Bye');
 });
@@ -48,7 +51,10 @@ test('dispatches: upsert merges by id, newest first, at most 50', () => {
   reset();
   s().upsertDispatch({ id: 'd1', label: 'upper' });
   s().upsertDispatch({ id: 'd1', state: 'completed' });
-  assert.deepEqual(s().dispatches.map((d) => [d.id, d.label, d.state]), [['d1', 'upper', 'completed']]);
+  assert.deepEqual(
+    s().dispatches.map((d) => [d.id, d.label, d.state]),
+    [['d1', 'upper', 'completed']],
+  );
   for (let i = 2; i <= 60; i++) s().upsertDispatch({ id: `d${i}` });
   assert.equal(s().dispatches.length, 50);
   assert.equal(s().dispatches[0]!.id, 'd60');
@@ -57,11 +63,22 @@ test('dispatches: upsert merges by id, newest first, at most 50', () => {
 test('a failed action becomes a notice (never a silent drop); notices keep the last 6', async () => {
   reset();
   const seen: Action[] = [];
-  setRuntime({ do: async (a) => { seen.push(a); throw new Error('registry said no'); } });
+  setRuntime({
+    do: async (a) => {
+      seen.push(a);
+      throw new Error('registry said no');
+    },
+  });
   await s().dispatch({ kind: 'skill', skill: 'upper' }, { text: 'x' });
   await s().stopAgent('a1');
-  assert.deepEqual(seen.map((a) => a.type), ['dispatch', 'stop_agent']);
-  assert.deepEqual(s().notices.map((n) => n.text), ['Task not dispatched: registry said no', 'Could not stop the agent: registry said no']);
+  assert.deepEqual(
+    seen.map((a) => a.type),
+    ['dispatch', 'stop_agent'],
+  );
+  assert.deepEqual(
+    s().notices.map((n) => n.text),
+    ['Task not dispatched: registry said no', 'Could not stop the agent: registry said no'],
+  );
   for (let i = 0; i < 10; i++) s().notify('info', `n${i}`);
   assert.equal(s().notices.length, 6);
   s().dismiss(s().notices[0]!.id);
@@ -71,7 +88,12 @@ test('a failed action becomes a notice (never a silent drop); notices keep the l
 test('login: the credential is trimmed; a refusal signs out with the reason', async () => {
   reset();
   let sent = '';
-  setRuntime({ do: async (a) => { if (a.type === 'login') sent = a.credential; throw new Error('The registry refused this key'); } });
+  setRuntime({
+    do: async (a) => {
+      if (a.type === 'login') sent = a.credential;
+      throw new Error('The registry refused this key');
+    },
+  });
   const pending = s().login('  key-1  ');
   assert.equal(s().session.phase, 'signing_in');
   await pending;

@@ -30,10 +30,25 @@ export interface TaskView {
   updated_at: number;
 }
 
-export interface EdgeView { from: string; to: string; path: PathType; rtt_ms?: number | undefined }
-export interface NodeView { peer_id: string; health: Health | string; agents: string[]; self: boolean }
+export interface EdgeView {
+  from: string;
+  to: string;
+  path: PathType;
+  rtt_ms?: number | undefined;
+}
+export interface NodeView {
+  peer_id: string;
+  health: Health | string;
+  agents: string[];
+  self: boolean;
+}
 
-export interface LinkView { peer_id: string; state: string; path: PathType; rtt_ms?: number | undefined }
+export interface LinkView {
+  peer_id: string;
+  state: string;
+  path: PathType;
+  rtt_ms?: number | undefined;
+}
 
 /** A tool call of an LLM agent, as the chat shows it (mesh/protocol ToolEvent). */
 export interface ToolView {
@@ -57,7 +72,13 @@ export interface ChatMessage {
   tool?: ToolView | undefined;
 }
 
-export interface LocalSkill { name: string; description: string; custom: boolean; code?: string; timeoutMs?: number }
+export interface LocalSkill {
+  name: string;
+  description: string;
+  custom: boolean;
+  code?: string;
+  timeoutMs?: number;
+}
 export interface LocalAgentView {
   id: string;
   kind: string;
@@ -81,5 +102,14 @@ export interface DispatchView {
   at: number;
 }
 
-export interface Notice { id: string; level: 'info' | 'error'; text: string; at: number }
-export interface OutboxView { id: number; label: string; at: number }
+export interface Notice {
+  id: string;
+  level: 'info' | 'error';
+  text: string;
+  at: number;
+}
+export interface OutboxView {
+  id: number;
+  label: string;
+  at: number;
+}
