@@ -114,7 +114,10 @@ test('an LLM agent in a tab streams its answer, calls a skill on a sidecar peer,
   assert.deepEqual(ran, [{ args: { text: 'from the tab' }, from: peerId, agent: 'assistant' }], "the skill ran on the sidecar, asked by the tab's agent");
   await screenshot(page, 'llm-chat');
 
-  // 3. Stop: the provider's stream ends (the stand-in sees the client go away).
+  // 3. Stop: the provider's stream ends (the stand-in sees the client go away). The previous turn
+  // must be over first: a new prompt in the same chat stops one still running (on a loaded machine
+  // its final answer can come after its text is shown).
+  await page.getByTestId('chat-stop').waitFor({ state: 'hidden', timeout: 30_000 });
   stand.setChunkDelay(150);
   const n = stand.requests.length;
   await say(page, 'count to 300');
