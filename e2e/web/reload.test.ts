@@ -26,24 +26,26 @@ async function dispatch(page: Page, skill: string, args: unknown): Promise<void>
 
 const running = (page: Page, id: string) => page.locator(`[data-testid=local-agent][data-agent="${id}"][data-status=running]`).waitFor({ timeout: 30_000 });
 
-/** Waits until the saved snapshot (IndexedDB) satisfies `check` on its state. */
+/** Waits until the saved snapshot (IndexedDB) satisfies `check` on its state (checked here: the page's CSP allows no eval). */
 async function snapshotSaved(page: Page, check: string) {
+  const holds = new Function('s', `return ${check}`) as (state: unknown) => boolean;
   await until(
     `a saved snapshot where ${check}`,
-    () =>
-      page.evaluate(
-        (src) =>
-          new Promise<boolean>((resolve) => {
+    async () => {
+      const state = await page.evaluate(
+        () =>
+          new Promise<unknown>((resolve) => {
             const req = indexedDB.open('chatixia');
             req.onsuccess = () => {
               const get = req.result.transaction('kv').objectStore('kv').get('snapshot');
-              get.onsuccess = () => resolve(Boolean(get.result && new Function('s', `return ${src}`)(get.result.state)));
-              get.onerror = () => resolve(false);
+              get.onsuccess = () => resolve(get.result?.state ?? null);
+              get.onerror = () => resolve(null);
             };
-            req.onerror = () => resolve(false);
+            req.onerror = () => resolve(null);
           }),
-        check,
-      ),
+      );
+      return state !== null && holds(state);
+    },
     20_000,
     250,
   );
