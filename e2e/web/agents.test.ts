@@ -24,6 +24,8 @@ async function addSkill(page: Page, agentId: string, name: string, code: string,
   await card.getByTestId('skill-code').fill(code);
   await card.getByRole('button', { name: 'Add skill' }).last().click();
   await card.locator('.chip.custom', { hasText: name }).waitFor({ timeout: 15_000 });
+  // The form closes once the skill is added (it stays open only on an error).
+  await card.getByRole('form').waitFor({ state: 'hidden', timeout: 15_000 });
 }
 
 async function dispatch(page: Page, skill: string, args: unknown): Promise<{ state: string; tier: string; text: string }> {
