@@ -182,9 +182,10 @@ const ROWS: Row[] = [
     call: async (w) => as(w, 'POST', `/api/hub/tasks/${await ownerTask()}`, { state: 'failed', error: 'cancelled' }),
   },
   // A streamed piece of the answer: from the peer holding the task only (owner claims it here; admin submitted it).
+  // The submitter (admin) may see the task, so it is told 403; to a peer that may not see it the task does not exist (404).
   {
     route: 'POST /api/hub/tasks/:id/chunks',
-    expect: { none: 401, admin: 403, owner: 'ok', other: 403, device: 403, revoked: 401, expired: 401 },
+    expect: { none: 401, admin: 403, owner: 'ok', other: 404, device: 404, revoked: 401, expired: 401 },
     call: async (w) => {
       const skill = fresh('chunky');
       const id = (await as('admin', 'POST', '/api/hub/tasks', { skill, payload: {} })).body.task_id;
