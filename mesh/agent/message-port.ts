@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { approxSize, type AgentConnection, type AgentHub, type AttachedAgent, type IpcLine } from '../agent-hub.ts';
 import type { AgentTransport } from './transport.ts';
 
@@ -17,11 +16,14 @@ export interface PortLike {
  * The worker's first frame is `{ credit: 0 }` (hello): only then does the tab hold lines back, so
  * a worker that speaks raw lines and never returns credit works as before (unbounded).
  */
-const CreditFrameSchema = z.strictObject({ credit: z.number().int().min(0) });
-export type CreditFrame = z.infer<typeof CreditFrameSchema>;
+export interface CreditFrame {
+  credit: number;
+}
 
+/** Checked by hand, not by a schema: it runs for every line a worker posts. */
 export function isCreditFrame(d: unknown): d is CreditFrame {
-  return CreditFrameSchema.safeParse(d).success;
+  if (!(d instanceof Object) || 'type' in d || !('credit' in d)) return false;
+  return typeof d.credit === 'number' && Number.isInteger(d.credit) && d.credit >= 0;
 }
 
 /** Credit goes back at least every this many lines, else once the current burst of messages is handled. */

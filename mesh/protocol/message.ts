@@ -93,12 +93,11 @@ export function payloadOf<T extends KnownMeshType>(msg: MeshMessage, type: T): M
   return r.ok ? (r.value as MeshPayload<T>) : undefined;
 }
 
-const StreamTail = z.looseObject({ done: z.unknown().optional() });
-/** A `*_stream_chunk` that more chunks follow (no `done: true`): it does not end the request it answers. */
+/** A `*_stream_chunk` that more chunks follow (no `done: true`): it does not end the request it answers. Per message: no schema. */
 export function isOpenStreamChunk(msg: MeshMessage): boolean {
   if (!msg.type.endsWith('_stream_chunk')) return false;
-  const r = StreamTail.safeParse(msg.payload ?? {});
-  return !r.success || r.data.done !== true;
+  const p = msg.payload;
+  return !(p instanceof Object && 'done' in p && p.done === true);
 }
 
 /** An `error` message's payload, as peers send it; both fields may be missing or odd from another implementation. */
