@@ -7,6 +7,7 @@
  */
 import { startRegistry } from '../server/testing.ts';
 import { startSidecarProcess } from '../sidecar-node/test-support.ts';
+import { upperSkill } from '../mesh/test-support/upper-skill.ts';
 import { socketTransport } from '../sidecar-node/agent-socket.ts';
 import { startLlmAgent } from '../mesh/llm/agent.ts';
 import { parseDefinition } from '../mesh/llm/definition.ts';
@@ -37,13 +38,7 @@ try {
   const upper = await tools.agent({
     name: 'upper',
     registerTimeoutMs: 30_000,
-    skills: {
-      upper: {
-        description: 'Upper-cases a text',
-        args_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
-        handler: (a: { text: string }) => a.text.toUpperCase(),
-      },
-    },
+    skills: { upper: upperSkill() },
   });
   const def = parseDefinition({
     name: 'assistant',

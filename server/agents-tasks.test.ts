@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startRegistry, type RegistryProcess } from './testing.ts';
 import { api, waitFor } from './test-support.ts';
 import { RegistryClient } from '../mesh/registry-client.ts';
+import { UPPER_SPEC } from '../mesh/test-support/upper-skill.ts';
 
 let r: RegistryProcess;
 let admin: string;
@@ -49,19 +50,14 @@ test('register, list, get; update by the owner; delete by self or admin only', a
 
 test('skill specs: the record keeps a description and args schema per skill beside capabilities.skills', async () => {
   const a = new RegistryClient({ baseUrl: r.url, apiKey: keyA });
-  const upper = {
-    name: 'upper',
-    description: 'Upper-cases text',
-    args_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
-  };
-  await a.registerAgent({ agent_id: 'spec-1', capabilities: { skills: ['upper', 'plain'], skill_specs: [upper] } });
+  await a.registerAgent({ agent_id: 'spec-1', capabilities: { skills: ['upper', 'plain'], skill_specs: [UPPER_SPEC] } });
   const rec = (await a.listAgents()).find((x) => x.agent_id === 'spec-1')!;
   assert.deepEqual(rec.capabilities.skills, ['upper', 'plain'], 'the Rust/Python list is unchanged');
-  assert.deepEqual(rec.capabilities.skill_specs, [upper]);
+  assert.deepEqual(rec.capabilities.skill_specs, [UPPER_SPEC]);
   // A spec for a skill the agent does not list, or a schema that is not an object schema: 400 with the path.
   for (const [specs, why] of [
     [[{ name: 'ghost' }], /skill_specs\.0\.name.*not in capabilities\.skills/],
-    [[{ ...upper, args_schema: { type: 'array' } }], /args_schema\.type.*object/],
+    [[{ ...UPPER_SPEC, args_schema: { type: 'array' } }], /args_schema\.type.*object/],
   ] as const) {
     const res = await api(r.url, 'POST', '/api/registry/agents', {
       token: admin,

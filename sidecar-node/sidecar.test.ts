@@ -10,6 +10,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRegistry, type RegistryProcess } from '../server/testing.ts';
 import { SIDECAR_BIN, rawClient, startSidecarProcess, waitFor, type SidecarProcess } from './test-support.ts';
+import { upperSkill } from '../mesh/test-support/upper-skill.ts';
 import type { AgentClient } from '../mesh/agent/client.ts';
 import type { MeshMessage } from '../mesh/protocol/index.ts';
 
@@ -21,7 +22,7 @@ const clients: AgentClient[] = [];
 before(async () => {
   reg = await startRegistry();
   [a, b, c] = await Promise.all([startSidecarProcess(reg, 'sc-a'), startSidecarProcess(reg, 'sc-b'), startSidecarProcess(reg, 'sc-c')]);
-  alpha = await a.agent({ name: 'alpha', skills: { upper: (x: { text: string }) => x.text.toUpperCase() } });
+  alpha = await a.agent({ name: 'alpha', skills: { upper: upperSkill() } });
   beta = await b.agent({
     name: 'beta',
     skills: {

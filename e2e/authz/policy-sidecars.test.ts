@@ -9,13 +9,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRegistry, type RegistryProcess } from '../../server/testing.ts';
 import { startSidecarProcess, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
+import { upperSkill } from '../../mesh/test-support/upper-skill.ts';
 import type { AgentClient } from '../../mesh/agent/client.ts';
 import { RegistryClient } from '../../mesh/registry-client.ts';
 
 let r: RegistryProcess;
 let admin: RegistryClient;
 const running: Array<{ stop(): Promise<unknown> } | { close(): void }> = [];
-const upper = { upper: { description: 'upper-cases args.text', handler: (a: { text?: string }) => String(a?.text ?? '').toUpperCase() } };
+const upper = { upper: upperSkill() };
 
 before(async () => {
   r = await startRegistry();

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { startRegistry, type RegistryProcess } from '../../server/testing.ts';
 import { api } from '../../server/test-support.ts';
 import { startSidecarProcess, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
+import { upperSkill } from '../../mesh/test-support/upper-skill.ts';
 import type { AgentClient } from '../../mesh/agent/client.ts';
 import { RegistryClient } from '../../mesh/registry-client.ts';
 
@@ -43,7 +44,7 @@ test("another peer cannot take B's agent id (name@B, or B itself) before or afte
   b = await startSidecarProcess(r, 'sq-b', { apiKey: keyB });
   upperAgent = await b.agent({
     name: 'upper',
-    skills: { upper: { description: 'upper', handler: (a: { text?: string }) => String(a?.text ?? '').toUpperCase() } },
+    skills: { upper: upperSkill() },
   });
   const requester = new RegistryClient({ baseUrl: r.url, apiKey: await r.issueApiKey('sq-req') });
   await waitFor(async () => (await requester.listAgents()).some((a) => a.agent_id === 'upper@sq-b' && a.peer_id === 'sq-b'), "B's record");

@@ -12,6 +12,7 @@ import { AgentCard, Role, TaskState, type Message, type Part, type SendMessageRe
 import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
 import { startWebStack, openSignedIn, type WebStack } from '../web/helpers.ts';
 import { startSidecarProcess, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
+import { upperSkill } from '../../mesh/test-support/upper-skill.ts';
 import { api } from '../../server/test-support.ts';
 import type { AgentClient } from '../../mesh/agent/client.ts';
 import type { AgentRecord } from '../../mesh/protocol/index.ts';
@@ -69,11 +70,7 @@ before(async () => {
     name: 'texter',
     registerTimeoutMs: 30_000,
     skills: {
-      upper: {
-        description: 'Upper-cases a text',
-        args_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
-        handler: (a: { text: string }) => a.text.toUpperCase(),
-      },
+      upper: upperSkill(),
       count: {
         description: 'Streams 1..n',
         handler: async (a: { n: number }, call) => {

@@ -14,6 +14,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startRegistry, type RegistryProcess } from '../../server/testing.ts';
 import { api } from '../../server/test-support.ts';
 import { SIDECAR_BIN, startSidecarProcess, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
+import { UPPER_ARGS_SCHEMA, upperSkill } from '../../mesh/test-support/upper-skill.ts';
 import type { AgentClient } from '../../mesh/agent/client.ts';
 
 let reg: RegistryProcess;
@@ -42,11 +43,7 @@ before(async () => {
     name: 'texter',
     registerTimeoutMs: 30_000,
     skills: {
-      upper: {
-        description: 'Upper-cases a text',
-        args_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
-        handler: (a: { text: string }) => a.text.toUpperCase(),
-      },
+      upper: upperSkill(),
       count: {
         description: 'Streams the numbers 1..n, then answers "done"',
         args_schema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
@@ -84,7 +81,7 @@ test('Streamable HTTP /mcp: the tools are the skills the caller may use, with th
   try {
     const { tools: list } = await c.listTools();
     const byName = new Map(list.map((t) => [t.name, t]));
-    assert.deepEqual(byName.get('upper')?.inputSchema, { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] });
+    assert.deepEqual(byName.get('upper')?.inputSchema, UPPER_ARGS_SCHEMA);
     assert.match(byName.get('upper')!.description!, /Upper-cases a text \(runs on texter@mcp-tools\)/);
     assert.ok(byName.has('count') && byName.has('wait'));
     assert.ok(!byName.has('secret'), "the policy keeps admin-only skills out of an agent-role caller's tools");

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { startRegistry, type RegistryProcess } from '../../server/testing.ts';
 import { SIDECAR_BIN, startSidecarProcess, tempDir, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
 import { startStandInProvider, type StandInProvider } from '../../mesh/test-support/stand-in-provider.ts';
+import { UPPER_ARGS_SCHEMA, upperSkill } from '../../mesh/test-support/upper-skill.ts';
 import type { AgentClient } from '../../mesh/agent/client.ts';
 import type { MeshMessage, ToolEvent } from '../../mesh/protocol/index.ts';
 import { readDefinition } from '../../sidecar-node/llm-agent.ts';
@@ -70,16 +71,7 @@ before(async () => {
   upperAgent = await toolsPi.agent({
     name: 'upper',
     registerTimeoutMs: 30_000,
-    skills: {
-      upper: {
-        description: 'Upper-cases a text',
-        args_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
-        handler: (a: { text: string }, call) => {
-          ran.push({ args: a, from: call.fromPeer, agent: call.sourceAgent });
-          return a.text.toUpperCase();
-        },
-      },
-    },
+    skills: { upper: upperSkill((args, call) => ran.push({ args, from: call.fromPeer, agent: call.sourceAgent })) },
   });
   upperAgent.on('message', (m) => seenByTools.push(m));
   const keyFile = join(dir, 'provider.key');
@@ -156,7 +148,7 @@ test("a Python agent asks the Pi's LLM agent over IPC; its tool call runs a skil
   const offered = last.tools?.map((t) => (t.type === 'function' ? t.function : undefined));
   assert.equal(offered?.length, 1, 'only the allowed skill is offered');
   assert.match(offered![0]!.description ?? '', /Upper-cases a text \(runs on upper@pi-tools\)/);
-  assert.deepEqual(offered![0]!.parameters, { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] });
+  assert.deepEqual(offered![0]!.parameters, UPPER_ARGS_SCHEMA);
   assert.deepEqual(last.messages.at(-1), {
     role: 'tool',
     tool_call_id: last.messages.at(-2)!.role === 'assistant' ? (last.messages.at(-2) as { tool_calls: { id: string }[] }).tool_calls[0]!.id : '',

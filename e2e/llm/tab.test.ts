@@ -15,6 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SIDECAR_BIN, startSidecarProcess, tempDir, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
 import { startStandInProvider, type StandInProvider } from '../../mesh/test-support/stand-in-provider.ts';
+import { upperSkill } from '../../mesh/test-support/upper-skill.ts';
 import type { AgentClient } from '../../mesh/agent/client.ts';
 import type { MeshMessage } from '../../mesh/protocol/index.ts';
 import { findInRegistryData } from './support.ts';
@@ -38,16 +39,7 @@ before(async () => {
   upper = await pi.agent({
     name: 'upper',
     registerTimeoutMs: 30_000,
-    skills: {
-      upper: {
-        description: 'Upper-cases a text',
-        args_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
-        handler: (a: { text: string }, call) => {
-          ran.push({ args: a, from: call.fromPeer, agent: call.sourceAgent });
-          return a.text.toUpperCase();
-        },
-      },
-    },
+    skills: { upper: upperSkill((args, call) => ran.push({ args, from: call.fromPeer, agent: call.sourceAgent })) },
   });
   upper.on('message', (m) => seenByPi.push(m));
 });

@@ -1,18 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AgentCapabilities, ArgsSchema, SKILL_LIMITS, check, decodeAgentCommand } from './index.ts';
+import { UPPER_ARGS_SCHEMA, UPPER_SPEC } from '../test-support/upper-skill.ts';
 
-const TEXT = { type: 'object', properties: { text: { type: 'string', description: 'what to upper-case' } }, required: ['text'] };
+// With a description inside the schema too: kept as sent.
+const UPPER = { ...UPPER_SPEC, args_schema: { ...UPPER_ARGS_SCHEMA, properties: { text: { type: 'string', description: 'what to upper-case' } } } };
 
 test('skill specs: register_agent takes names and {name, description, args_schema}; extra fields are dropped', () => {
   const d = decodeAgentCommand({
     type: 'register_agent',
-    payload: { name: 'up', skills: ['plain', { name: 'upper', description: 'Upper-cases text', args_schema: TEXT, colour: 'red' }] },
+    payload: { name: 'up', skills: ['plain', { ...UPPER, colour: 'red' }] },
   });
   assert.ok(d.ok, JSON.stringify(d));
   assert.equal(d.value.type, 'register_agent');
   if (d.value.type !== 'register_agent') return;
-  assert.deepEqual(d.value.payload.skills, ['plain', { name: 'upper', description: 'Upper-cases text', args_schema: TEXT }]);
+  assert.deepEqual(d.value.payload.skills, ['plain', UPPER]);
 });
 
 test('skill specs: bad schemas are refused with a readable message and a path', () => {
@@ -40,7 +42,7 @@ test('skill specs: bad schemas are refused with a readable message and a path', 
 });
 
 test('skill specs: the registry record keeps them beside capabilities.skills, names must match', () => {
-  const ok = check(AgentCapabilities, { skills: ['upper', 'spell'], skill_specs: [{ name: 'upper', description: 'Upper-cases text', args_schema: TEXT }] });
+  const ok = check(AgentCapabilities, { skills: ['upper', 'spell'], skill_specs: [UPPER] });
   assert.ok(ok.ok);
   assert.deepEqual(ok.value.skills, ['upper', 'spell']);
   const stray = check(AgentCapabilities, { skills: ['upper'], skill_specs: [{ name: 'other' }] });
