@@ -9,7 +9,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startWebStack, openSignedIn, watchErrors, until, topologyOf, screenshot, PHONE, type WebStack } from '../web/helpers.ts';
+import { startWebStack, openSignedIn, watchErrors, until, topologyOf, screenshot, storedValue, PHONE, type WebStack } from '../web/helpers.ts';
 import { RegistryClient, type RegistryError } from '../../mesh/registry-client.ts';
 
 let stack: WebStack;
@@ -69,18 +69,7 @@ test('pair a browser by the QR link: waiting → admin approves live → token w
   await phone.page.getByTestId('self-peer-id').waitFor({ timeout: 30_000 });
   assert.equal((await phone.page.getByTestId('self-peer-id').textContent())?.trim(), phonePeer);
   assert.equal(await phone.page.evaluate(() => (window as unknown as { __marker?: number }).__marker), 42, 'no reload');
-  const stored = await phone.page.evaluate(
-    () =>
-      new Promise<string>((resolve, reject) => {
-        const req = indexedDB.open('chatixia');
-        req.onsuccess = () => {
-          const get = req.result.transaction('kv').objectStore('kv').get('credential');
-          get.onsuccess = () => resolve(String(get.result));
-          get.onerror = () => reject(get.error);
-        };
-        req.onerror = () => reject(req.error);
-      }),
-  );
+  const stored = String(await storedValue<string>(phone.page, 'credential'));
   assert.match(stored, /^dt_/, 'the device token is kept in IndexedDB');
   await until("the phone's device identity", async () => /Device identity: peer /.test((await phone.page.getByTestId('identity').textContent()) ?? ''), 20_000);
 

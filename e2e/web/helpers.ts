@@ -1,6 +1,7 @@
 /**
  * Shared pieces of the PWA tests: a real registry serving a fresh build of the app, Debian's
- * Chromium, signing in through the login form, condition waits and screenshots.
+ * Chromium, signing in through the login form, condition waits, screenshots, the tab's saved
+ * snapshot and its service worker.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../browser.ts';
 import { startRegistry, type RegistryProcess } from '../../server/testing.ts';
 import { ensureBuilt, REPO } from './build.ts';
+import type { Mirrored } from '../../web/src/state/store.ts';
 
 export const SCREENSHOTS = join(REPO, 'e2e', 'screenshots');
 export const PHONE = { width: 390, height: 844 };
@@ -106,4 +108,59 @@ export async function topologyOf(page: Page): Promise<{ nodes: string[]; edges: 
       path: e.getAttribute('data-path') ?? '',
     })),
   }));
+}
+
+/** What the tab saves for offline use (web/src/peer/snapshot.ts): the mirrored state less what is per tab. */
+export type SavedState = Omit<Mirrored, 'notices' | 'outbox' | 'online' | 'stale'>;
+
+/** A value the app keeps in its IndexedDB key-value store (web/src/lib/idb.ts); undefined when there is none. */
+export function storedValue<T>(page: Page, key: string): Promise<T | undefined> {
+  return page.evaluate(
+    (k) =>
+      new Promise<T | undefined>((resolve, reject) => {
+        const req = indexedDB.open('chatixia');
+        req.onsuccess = () => {
+          try {
+            const get = req.result.transaction('kv').objectStore('kv').get(k);
+            get.onsuccess = () => resolve(get.result);
+            get.onerror = () => reject(get.error);
+          } catch (err) {
+            reject(err); // no kv store yet: the app has not opened its database
+          }
+        };
+        req.onerror = () => reject(req.error);
+      }),
+    key,
+  );
+}
+
+/** The state the tab last saved, or null before its first save. */
+export async function savedState(page: Page): Promise<SavedState | null> {
+  return (await storedValue<{ state: SavedState }>(page, 'snapshot'))?.state ?? null;
+}
+
+/** Waits until the saved state satisfies `holds`, checked here (the page's CSP allows no eval). */
+export function untilSaved(page: Page, what: string, holds: (state: SavedState) => boolean): Promise<SavedState> {
+  return until(
+    `a saved snapshot where ${what}`,
+    async () => {
+      const state = await savedState(page);
+      return state !== null && holds(state) ? state : undefined;
+    },
+    20_000,
+    250,
+  );
+}
+
+/** Reloads until the service worker controls the page (the load that installed it is not controlled). */
+export async function untilServiceWorkerControls(page: Page): Promise<void> {
+  await until(
+    'the page to be controlled by the service worker',
+    async () => {
+      await page.reload();
+      return page.evaluate(() => Boolean(navigator.serviceWorker.controller));
+    },
+    20_000,
+    500,
+  );
 }

@@ -6,7 +6,18 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWebStack, openSignedIn, screenshot, until, PHONE, DESKTOP, watchErrors, type WebStack } from './helpers.ts';
+import {
+  startWebStack,
+  openSignedIn,
+  screenshot,
+  until,
+  untilSaved,
+  untilServiceWorkerControls,
+  PHONE,
+  DESKTOP,
+  watchErrors,
+  type WebStack,
+} from './helpers.ts';
 
 let stack: WebStack;
 before(async () => {
@@ -98,36 +109,12 @@ test('the service worker activates, and offline the app opens from cache with th
   const state = await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state);
   assert.equal(state, 'activated');
   // the last known state is saved (IndexedDB) within a couple of seconds
-  await until('a saved snapshot that includes the agent', () =>
-    page.evaluate(
-      (id) =>
-        new Promise<boolean>((resolve) => {
-          const req = indexedDB.open('chatixia');
-          req.onsuccess = () => {
-            const get = req.result.transaction('kv').objectStore('kv').get('snapshot');
-            get.onsuccess = () =>
-              resolve(
-                Boolean(
-                  get.result?.state?.registry?.agents?.filter((a: { agent_id: string }) => a.agent_id.startsWith('echo@')).length === 2 &&
-                    get.result.state.registry.agents.some((a: { agent_id: string }) => a.agent_id === id),
-                ),
-              );
-            get.onerror = () => resolve(false);
-          };
-          req.onerror = () => resolve(false);
-        }),
-      agentId,
-    ),
+  await untilSaved(
+    page,
+    'both echo agents are listed',
+    (s) => s.registry.agents.filter((a) => a.agent_id.startsWith('echo@')).length === 2 && s.registry.agents.some((a) => a.agent_id === agentId),
   );
-  await until(
-    'the page to be controlled by the service worker',
-    async () => {
-      await page.reload();
-      return page.evaluate(() => Boolean(navigator.serviceWorker.controller));
-    },
-    20_000,
-    500,
-  );
+  await untilServiceWorkerControls(page);
 
   await context.setOffline(true);
   const resp = await page.reload();

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startWebStack, openSignedIn, screenshot, until, PHONE, type WebStack } from './helpers.ts';
+import { startWebStack, openSignedIn, screenshot, until, untilSaved, untilServiceWorkerControls, PHONE, type WebStack } from './helpers.ts';
 
 let stack: WebStack;
 before(async () => {
@@ -26,31 +26,6 @@ async function dispatch(page: Page, skill: string, args: unknown): Promise<void>
 
 const running = (page: Page, id: string) => page.locator(`[data-testid=local-agent][data-agent="${id}"][data-status=running]`).waitFor({ timeout: 30_000 });
 
-/** Waits until the saved snapshot (IndexedDB) satisfies `check` on its state (checked here: the page's CSP allows no eval). */
-async function snapshotSaved(page: Page, check: string) {
-  const holds = new Function('s', `return ${check}`) as (state: unknown) => boolean;
-  await until(
-    `a saved snapshot where ${check}`,
-    async () => {
-      const state = await page.evaluate(
-        () =>
-          new Promise<unknown>((resolve) => {
-            const req = indexedDB.open('chatixia');
-            req.onsuccess = () => {
-              const get = req.result.transaction('kv').objectStore('kv').get('snapshot');
-              get.onsuccess = () => resolve(get.result?.state ?? null);
-              get.onerror = () => resolve(null);
-            };
-            req.onerror = () => resolve(null);
-          }),
-      );
-      return state !== null && holds(state);
-    },
-    20_000,
-    250,
-  );
-}
-
 test('a dispatch in flight during a reload ends as interrupted, not "running" forever', async () => {
   const { context, page, errors } = await openSignedIn(stack, stack.registry.adminKey);
   await running(page, 'echo');
@@ -63,7 +38,7 @@ test('a dispatch in flight during a reload ends as interrupted, not "running" fo
   await echo.locator('.chip.skill', { hasText: 'slow' }).waitFor({ timeout: 15_000 });
   await dispatch(page, 'slow', {});
   await page.locator('[data-testid=dispatch][data-state=running]').waitFor({ timeout: 10_000 });
-  await snapshotSaved(page, "s.dispatches.some((d) => d.state === 'running')");
+  await untilSaved(page, 'a dispatch is running', (s) => s.dispatches.some((d) => d.state === 'running'));
   await page.reload();
   await page.getByTestId('self-peer-id').waitFor({ timeout: 30_000 });
   const row = page.getByTestId('dispatch').first();
@@ -80,7 +55,7 @@ test("a task queued for this browser's own agent runs after a reload, once its w
   const { context, page, errors } = await openSignedIn(stack, stack.registry.adminKey);
   await page.getByRole('button', { name: '+ math agent' }).click();
   await running(page, 'math');
-  await snapshotSaved(page, "s.localAgents.some((a) => a.id === 'math')");
+  await untilSaved(page, 'the math agent is kept', (s) => s.localAgents.some((a) => a.id === 'math'));
   // What the outbox holds after "Dispatch" was pressed offline (web/src/lib/outbox.ts).
   await page.evaluate(
     () =>
@@ -113,16 +88,8 @@ test('phone, registry down, reload: own agents run, identity stays true, own ski
   await page.getByRole('button', { name: '+ math agent' }).click();
   await running(page, 'math');
   await until('the device identity line', async () => /Device identity: /.test((await page.getByTestId('identity').textContent()) ?? ''), 20_000);
-  await snapshotSaved(page, "s.localAgents.some((a) => a.id === 'math') && s.session.identity");
-  await until(
-    'the page to be controlled by the service worker',
-    async () => {
-      await page.reload();
-      return page.evaluate(() => Boolean(navigator.serviceWorker.controller));
-    },
-    20_000,
-    500,
-  );
+  await untilSaved(page, 'the math agent and the identity are kept', (s) => s.localAgents.some((a) => a.id === 'math') && Boolean(s.session.identity));
+  await untilServiceWorkerControls(page);
   await page.locator('.who-text', { hasText: 'in the mesh' }).waitFor({ timeout: 30_000 });
 
   await stack.registry.stop();
