@@ -45,9 +45,39 @@ async function serve(js: string): Promise<{ server: Server; url: string }> {
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
 }
 
+/** Loads the page and waits until its module has run (the `identity` global) and the document is complete. */
 async function openPage(page: Page, url: string) {
-  await page.goto(url);
-  await page.waitForFunction(() => 'identity' in globalThis, undefined, { timeout: 20_000 });
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForFunction(() => 'identity' in globalThis && document.readyState === 'complete', undefined, { timeout: 20_000 });
+}
+
+/** What `fn` threw, named: a DOMException or an IndexedDB error event would otherwise arrive as `{}`. Runs in the page. */
+function describeThrown(err: unknown): string {
+  if (!(err instanceof Object)) return String(err);
+  const get = (o: object, k: string): unknown => (k in o ? Reflect.get(o, k) : undefined);
+  const name = get(err, 'name') ?? get(err, 'type') ?? err.constructor.name;
+  const target = get(err, 'target');
+  const inner = target instanceof Object ? get(target, 'error') : undefined;
+  const cause = inner instanceof Object ? ` (${String(get(inner, 'name'))}: ${String(get(inner, 'message'))})` : '';
+  return `${Object.prototype.toString.call(err)} ${String(name)}: ${String(get(err, 'message') ?? '')}${cause}`;
+}
+
+type Outcome<R> = { ok: true; value: R } | { ok: false; error: string };
+
+/** Runs `fn(arg)` in the page (its source, as page.evaluate sends it); what it throws becomes an Error naming the step. */
+async function inPage<A, R>(page: Page, step: string, fn: (arg: A) => R | Promise<R>, arg: A): Promise<R> {
+  // tsx keeps function names with an __name(fn, name) wrapper, which the page does not have.
+  const out = await page.evaluate<Outcome<R>>(`(async () => {
+    const __name = (fn) => fn;
+    const describeThrown = ${describeThrown.toString()};
+    try {
+      return { ok: true, value: await (${fn.toString()})(${JSON.stringify(arg)}) };
+    } catch (err) {
+      return { ok: false, error: describeThrown(err) };
+    }
+  })()`);
+  if (!out.ok) throw new Error(`${step}: the page threw ${out.error}`);
+  return out.value;
 }
 
 async function until(cond: () => boolean, what: string, ms = 20_000) {
@@ -71,29 +101,39 @@ test('a tab keeps a non-extractable key in IndexedDB and its link proofs verify 
   await openPage(page, url);
 
   // 1. The tab creates its key; the private half cannot be exported, and it survives a reload.
-  const created = await page.evaluate(async () => {
-    const id = (globalThis as any).identity;
-    const me = await id.loadOrCreateIdentity(new id.IndexedDbKeyStore());
-    let exported = 'exported';
-    try {
-      await crypto.subtle.exportKey('jwk', me.privateKey);
-    } catch (err) {
-      exported = (err as Error).name;
-    }
-    return { secure: isSecureContext, extractable: me.privateKey.extractable, exported, keyId: me.keyId, publicJwk: me.publicJwk };
-  });
+  const created = await inPage(
+    page,
+    'creating the key',
+    async () => {
+      const id = (globalThis as any).identity;
+      const me = await id.loadOrCreateIdentity(new id.IndexedDbKeyStore());
+      let exported = 'exported';
+      try {
+        await crypto.subtle.exportKey('jwk', me.privateKey);
+      } catch (err) {
+        exported = (err as Error).name;
+      }
+      return { secure: isSecureContext, extractable: me.privateKey.extractable, exported, keyId: me.keyId, publicJwk: me.publicJwk };
+    },
+    undefined,
+  );
   assert.equal(created.secure, true, 'http://127.0.0.1 is a secure context');
   assert.equal(created.extractable, false);
   assert.equal(created.exported, 'InvalidAccessError');
   await openPage(page, url);
-  const reloaded = await page.evaluate(async () => {
-    const id = (globalThis as any).identity;
-    const store = new id.IndexedDbKeyStore();
-    const stored = await store.load();
-    await store.saveCertificate('aaa.bbb.ccc');
-    const certificate = await new id.IndexedDbKeyStore().loadCertificate();
-    return stored ? { keyId: (await id.identityOf(stored)).keyId, extractable: stored.privateKey.extractable, certificate } : undefined;
-  });
+  const reloaded = await inPage(
+    page,
+    'loading the key after a reload',
+    async () => {
+      const id = (globalThis as any).identity;
+      const store = new id.IndexedDbKeyStore();
+      const stored = await store.load();
+      await store.saveCertificate('aaa.bbb.ccc');
+      const certificate = await new id.IndexedDbKeyStore().loadCertificate();
+      return stored ? { keyId: (await id.identityOf(stored)).keyId, extractable: stored.privateKey.extractable, certificate } : undefined;
+    },
+    undefined,
+  );
   assert.deepEqual(reloaded, { keyId: created.keyId, extractable: false, certificate: 'aaa.bbb.ccc' }, 'the same key came back from IndexedDB');
 
   // 2. The registry CA certifies the tab (web-1) and the Node peer (node-1).
@@ -118,24 +158,29 @@ test('a tab keeps a non-extractable key in IndexedDB and its link proofs verify 
   };
   await nodePc.setLocalDescription(await nodePc.createOffer());
   await until(() => nodePc.iceGatheringState === 'complete', 'Node ICE gathering');
-  const answer = await page.evaluate(async (offer) => {
-    const w = globalThis as any;
-    const pc = new RTCPeerConnection();
-    w.pc = pc;
-    w.inbox = [];
-    w.channel = new Promise((resolve) => {
-      pc.ondatachannel = (e) => {
-        e.channel.onmessage = (m) => w.inbox.push(m.data);
-        resolve(e.channel);
-      };
-    });
-    await pc.setRemoteDescription({ type: 'offer', sdp: offer });
-    await pc.setLocalDescription(await pc.createAnswer());
-    if (pc.iceGatheringState !== 'complete') {
-      await new Promise<void>((r) => pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && r()));
-    }
-    return pc.localDescription!.sdp;
-  }, nodePc.localDescription!.sdp);
+  const answer = await inPage(
+    page,
+    'answering the offer',
+    async (offer: string) => {
+      const w = globalThis as any;
+      const pc = new RTCPeerConnection();
+      w.pc = pc;
+      w.inbox = [];
+      w.channel = new Promise((resolve) => {
+        pc.ondatachannel = (e) => {
+          e.channel.onmessage = (m) => w.inbox.push(m.data);
+          resolve(e.channel);
+        };
+      });
+      await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+      await pc.setLocalDescription(await pc.createAnswer());
+      if (pc.iceGatheringState !== 'complete') {
+        await new Promise<void>((r) => pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && r()));
+      }
+      return pc.localDescription!.sdp;
+    },
+    nodePc.localDescription!.sdp,
+  );
   // Apply the answer the way the mesh does (trickle): the description first, then its candidates.
   // node-datachannel intermittently refused a full answer with embedded candidates ("Got a remote
   // candidate without ICE transport").
@@ -151,7 +196,9 @@ test('a tab keeps a non-extractable key in IndexedDB and its link proofs verify 
   const nodeProof = await createLinkProof(nodeDev.identity, nodeDev.certificate, nodeEnds);
 
   // 4. The tab pins the CA, sends its proof over the channel, and verifies Node's proof (and a tampered copy).
-  const atBrowser = await page.evaluate(
+  const atBrowser = await inPage(
+    page,
+    'proving and verifying in the tab',
     async ({ caJwk, cert, nodeProof }) => {
       const w = globalThis as any;
       const id = w.identity;
