@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { startWebStack, openSignedIn, screenshot, until, type WebStack } from '../web/helpers.ts';
+import { addLlmAgent, chatText, say } from '../web/dashboard.ts';
 import { startSidecarProcess, tempDir, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
 import { startStandInProvider, type StandInProvider } from '../../mesh/test-support/stand-in-provider.ts';
 import { api } from '../../server/test-support.ts';
@@ -66,27 +67,17 @@ test("a mounted MCP server's tools are skills of an MCP-backed agent, with their
 test("an LLM agent in a Chromium tab calls the Pi's MCP tool across the mesh and gets the real file", async () => {
   const { context, page, peerId, errors } = await openSignedIn(stack, stack.registry.adminKey);
   try {
-    await page.getByRole('button', { name: '+ LLM agent' }).click();
-    const form = page.getByTestId('llm-form');
-    await form.getByTestId('llm-name').fill('reader');
-    await form.getByTestId('llm-kind').selectOption('compatible');
-    await form.getByTestId('llm-base-url').fill(stand.baseUrl);
-    await form.getByTestId('llm-model').fill('stand-in-1');
-    await form.getByTestId('llm-key').fill(KEY);
-    await form.getByTestId('llm-skills').fill('files.*');
-    await form.getByRole('button', { name: 'Add LLM agent' }).click();
-    await page.locator('[data-testid=local-agent][data-agent="reader"][data-status=running]').waitFor({ timeout: 60_000 });
+    await addLlmAgent(page, { name: 'reader', baseUrl: stand.baseUrl, model: 'stand-in-1', key: KEY, skills: 'files.*' });
     const row = page.locator('[data-testid=agent-row][data-agent="files@pi-files"]');
     await row.waitFor({ timeout: 60_000 });
     assert.equal(await row.getAttribute('data-backed-by'), 'mcp', 'the dashboard marks the MCP-backed agent');
     await page.getByTestId('chat-target').selectOption({ label: `reader@${peerId} on ${peerId} (this browser)` });
-    await page.locator('#chat-input').fill(`use files_read_text_file with ${JSON.stringify({ path: join(share, 'note.txt') })}`);
-    await page.locator('#chat-input').press('Enter');
+    await say(page, `use files_read_text_file with ${JSON.stringify({ path: join(share, 'note.txt') })}`);
     const tool = page.locator('[data-testid=msg-tool][data-skill="files.read_text_file"][data-state=done]');
     await tool.waitFor({ timeout: 60_000 });
     assert.equal(await tool.getAttribute('data-agent'), 'files@pi-files');
     assert.equal(await tool.getAttribute('data-peer'), 'pi-files');
-    await until('the answer with the file', async () => ((await page.getByTestId('chat-log').textContent()) ?? '').includes(NOTE), 60_000);
+    await until('the answer with the file', async () => (await chatText(page)).includes(NOTE), 60_000);
     const offered = stand.requests.find((r) => r.body.tools?.some((t) => t.type === 'function' && t.function.name === 'files_read_text_file'));
     assert.ok(offered, 'the model was offered the MCP tool');
     await row.scrollIntoViewIfNeeded();

@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startWebStack, openSignedIn, until, type WebStack } from './helpers.ts';
+import { chatText, dispatch, recordReplySteps, say } from './dashboard.ts';
 
 let stack: WebStack;
 before(async () => {
@@ -28,11 +29,10 @@ async function addSkill(page: Page, agentId: string, name: string, code: string,
   await card.getByRole('form').waitFor({ state: 'hidden', timeout: 15_000 });
 }
 
-async function dispatch(page: Page, skill: string, args: unknown): Promise<{ state: string; tier: string; text: string }> {
+/** Dispatches from the task form and waits for the new row to finish. */
+async function dispatchAndWait(page: Page, skill: string, args: unknown): Promise<{ state: string; tier: string; text: string }> {
   const before = await page.getByTestId('dispatch').count();
-  await page.getByTestId('task-skill').fill(skill);
-  await page.getByTestId('task-args').fill(JSON.stringify(args));
-  await page.getByRole('button', { name: 'Dispatch' }).click();
+  await dispatch(page, skill, args);
   const row = page.getByTestId('dispatch').first();
   await until(
     'the dispatch to finish',
@@ -55,7 +55,7 @@ test('a typed skill runs in the worker; a runaway skill is terminated, the page 
   // wait until the registry lists the new skills (routing by skill goes through it)
   await page.locator(`[data-testid=agent-row][data-agent="${agentId}@${peerId}"] .chip.skill`, { hasText: 'spin' }).waitFor({ timeout: 30_000 });
 
-  const ok = await dispatch(page, 'add', { a: 2, b: 3 });
+  const ok = await dispatchAndWait(page, 'add', { a: 2, b: 3 });
   assert.equal(ok.state, 'completed');
   assert.equal(ok.tier, 'direct');
   assert.match(ok.text, /\b5\b/);
@@ -73,7 +73,7 @@ test('a typed skill runs in the worker; a runaway skill is terminated, the page 
     }
     setTimeout(tick, 10);
   })`) as Promise<number>;
-  const spun = await dispatch(page, 'spin', {});
+  const spun = await dispatchAndWait(page, 'spin', {});
   const worstGap = await gaps;
   assert.equal(spun.state, 'failed');
   assert.match(spun.text, /time limit/);
@@ -88,7 +88,7 @@ test('a typed skill runs in the worker; a runaway skill is terminated, the page 
     20_000,
   );
   assert.match((await card.getByTestId('agent-error').textContent()) ?? '', /spin ran past its time limit/);
-  const again = await dispatch(page, 'add', { a: 20, b: 22 });
+  const again = await dispatchAndWait(page, 'add', { a: 20, b: 22 });
   assert.equal(again.state, 'completed');
   assert.match(again.text, /\b42\b/);
 
@@ -112,18 +112,10 @@ test('chat with a browser agent streams the answer in pieces', async () => {
   await page.locator(`[data-testid=agent-row][data-agent="${agentId}"]`).waitFor({ timeout: 30_000 });
   await page.getByTestId('chat-target').selectOption({ label: `${agentId} on ${peerId} (this browser)` });
   // Record every distinct text the reply bubble shows: a streamed answer grows in several steps.
-  await page.evaluate(() => {
-    const seen: string[] = [];
-    (window as unknown as { __seen: string[] }).__seen = seen;
-    new MutationObserver(() => {
-      const last = [...document.querySelectorAll('[data-testid=msg-agent]')].pop()?.textContent ?? '';
-      if (last && seen[seen.length - 1] !== last) seen.push(last);
-    }).observe(document.querySelector('[data-testid=chat-log]')!, { subtree: true, childList: true, characterData: true });
-  });
-  await page.locator('#chat-input').fill('stream please');
-  await page.locator('#chat-input').press('Enter');
-  await until('the full answer', async () => /You said: stream please\..*Web Worker/.test((await page.getByTestId('chat-log').textContent()) ?? ''), 20_000);
-  const seen = await page.evaluate(() => (window as unknown as { __seen: string[] }).__seen);
+  const replySteps = await recordReplySteps(page);
+  await say(page, 'stream please');
+  await until('the full answer', async () => /You said: stream please\..*Web Worker/.test(await chatText(page)), 20_000);
+  const seen = await replySteps();
   assert.ok(seen.length >= 4, `the answer arrived in ${seen.length} step(s), expected a stream`);
   await context.close();
 });

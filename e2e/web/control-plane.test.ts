@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startWebStack, openSignedIn, until, topologyOf, type WebStack } from './helpers.ts';
+import { chatText, say } from './dashboard.ts';
 
 let stack: WebStack;
 before(async () => {
@@ -30,13 +31,8 @@ test('a registry restart leaves the browsers linked and the dashboard recovers b
   // The DataChannel does not depend on the registry: still drawn, still carrying chat.
   assert.ok(await linked(a.page, a.peerId, b.peerId), 'the link was torn down with the control plane');
   await a.page.getByTestId('chat-target').selectOption({ label: `echo@${b.peerId} on ${b.peerId}` });
-  await a.page.locator('#chat-input').fill('registry is down');
-  await a.page.locator('#chat-input').press('Enter');
-  await until(
-    'an answer over the DataChannel',
-    async () => /You said: registry is down/.test((await a.page.getByTestId('chat-log').textContent()) ?? ''),
-    20_000,
-  );
+  await say(a.page, 'registry is down');
+  await until('an answer over the DataChannel', async () => /You said: registry is down/.test(await chatText(a.page)), 20_000);
 
   await stack.registry.restart();
   const up = Date.now();

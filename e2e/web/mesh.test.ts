@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startWebStack, openSignedIn, signIn, screenshot, until, topologyOf, PHONE, DESKTOP, type WebStack } from './helpers.ts';
+import { chatText, dispatch, recordReplySteps, say } from './dashboard.ts';
 import { launchChromium } from '../browser.ts';
 import { startSidecarProcess, type SidecarProcess } from '../../sidecar-node/test-support.ts';
 import type { AgentClient } from '../../mesh/agent/client.ts';
@@ -90,9 +91,7 @@ test('two browsers and a sidecar form one mesh; tasks and chat cross it both way
 
   // A browser dispatches to the sidecar agent's skill from the dashboard.
   await a.page.locator(`[data-testid=agent-row][data-agent="weather@${SIDECAR}"]`).waitFor({ timeout: 30_000 });
-  await a.page.getByTestId('task-skill').fill('reverse');
-  await a.page.getByTestId('task-args').fill('{"text": "mesh"}');
-  await a.page.getByRole('button', { name: 'Dispatch' }).click();
+  await dispatch(a.page, 'reverse', { text: 'mesh' });
   const row = a.page.getByTestId('dispatch').first();
   await until('the dispatch to complete', async () => (await row.getAttribute('data-state')) === 'completed', 30_000);
   assert.equal(await row.getAttribute('data-tier'), 'direct');
@@ -100,34 +99,17 @@ test('two browsers and a sidecar form one mesh; tasks and chat cross it both way
 
   // Chat from the phone-sized browser to the sidecar agent streams in.
   await b.page.getByTestId('chat-target').selectOption({ label: `weather@${SIDECAR} on ${SIDECAR}` });
-  await b.page.evaluate(`(() => {
-    const seen = (window.__seen = []);
-    new MutationObserver(() => {
-      const all = document.querySelectorAll('[data-testid=msg-agent]');
-      const last = all.length ? all[all.length - 1].textContent : '';
-      if (last && seen[seen.length - 1] !== last) seen.push(last);
-    }).observe(document.querySelector('[data-testid=chat-log]'), { subtree: true, childList: true, characterData: true });
-  })()`);
-  await b.page.locator('#chat-input').fill('will it <b>rain</b>?');
-  await b.page.locator('#chat-input').press('Enter');
-  await until(
-    'the streamed answer',
-    async () => /Sunny in the kitchen\. You asked: will it <b>rain<\/b>\?/.test((await b.page.getByTestId('chat-log').textContent()) ?? ''),
-    20_000,
-  );
+  const replySteps = await recordReplySteps(b.page);
+  await say(b.page, 'will it <b>rain</b>?');
+  await until('the streamed answer', async () => /Sunny in the kitchen\. You asked: will it <b>rain<\/b>\?/.test(await chatText(b.page)), 20_000);
   assert.equal(await b.page.locator('[data-testid=chat-log] b').count(), 0, 'peer-provided text must be shown as text, never as HTML');
-  const steps = (await b.page.evaluate('window.__seen')) as string[];
+  const steps = await replySteps();
   assert.ok(steps.length >= 4, `the answer arrived in ${steps.length} step(s), expected a stream`);
 
   // Screenshots for people: desktop dashboard (browser A, after a chat of its own) and phone (browser B).
   await a.page.getByTestId('chat-target').selectOption({ label: `weather@${SIDECAR} on ${SIDECAR}` });
-  await a.page.locator('#chat-input').fill('how is the kitchen?');
-  await a.page.locator('#chat-input').press('Enter');
-  await until(
-    'the answer in browser A',
-    async () => /You asked: how is the kitchen\?/.test((await a.page.getByTestId('chat-log').textContent()) ?? ''),
-    20_000,
-  );
+  await say(a.page, 'how is the kitchen?');
+  await until('the answer in browser A', async () => /You asked: how is the kitchen\?/.test(await chatText(a.page)), 20_000);
   await a.page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(a.page, 'dashboard-desktop');
   await screenshot(b.page, 'chat-phone');
@@ -166,9 +148,7 @@ test('with no DataChannel to the agent, the task goes through the registry queue
   try {
     const a = await openSignedIn(stack, stack.registry.adminKey, DESKTOP);
     await a.page.locator('[data-testid=agent-row][data-agent="thermo"]').waitFor({ timeout: 30_000 });
-    await a.page.getByTestId('task-skill').fill('temperature');
-    await a.page.getByTestId('task-args').fill('{}');
-    await a.page.getByRole('button', { name: 'Dispatch' }).click();
+    await dispatch(a.page, 'temperature', {});
     const row = a.page.getByTestId('dispatch').first();
     await until('the queued task to complete', async () => (await row.getAttribute('data-state')) === 'completed', 45_000);
     assert.equal(await row.getAttribute('data-tier'), 'task_queue');

@@ -18,6 +18,7 @@ import {
   watchErrors,
   type WebStack,
 } from './helpers.ts';
+import { chatText, say } from './dashboard.ts';
 
 let stack: WebStack;
 before(async () => {
@@ -128,19 +129,13 @@ test('the service worker activates, and offline the app opens from cache with th
 
   // This browser's own agent answers offline at once: it runs here.
   await page.getByTestId('chat-target').selectOption({ label: `${agentId} on ${peerId} (this browser)` });
-  await page.locator('#chat-input').fill('hello from here');
-  await page.locator('#chat-input').press('Enter');
-  await until(
-    'the own agent to answer offline',
-    async () => /You said: hello from here/.test((await page.getByTestId('chat-log').textContent()) ?? ''),
-    20_000,
-  );
+  await say(page, 'hello from here');
+  await until('the own agent to answer offline', async () => /You said: hello from here/.test(await chatText(page)), 20_000);
   assert.equal(await page.getByTestId('outbox').count(), 0);
 
   // A message for another browser's agent is queued (visibly), then delivered when the network returns.
   await page.getByTestId('chat-target').selectOption({ label: `${otherAgent} on ${other.peerId}` });
-  await page.locator('#chat-input').fill('hello while offline');
-  await page.locator('#chat-input').press('Enter');
+  await say(page, 'hello while offline');
   await page.getByTestId('outbox').waitFor({ timeout: 10_000 });
   assert.match((await page.getByTestId('outbox').textContent()) ?? '', /1 action/);
   assert.match((await page.getByTestId('msg-me').last().textContent()) ?? '', /hello while offline/);
@@ -149,11 +144,7 @@ test('the service worker activates, and offline the app opens from cache with th
 
   await context.setOffline(false);
   await page.getByTestId('outbox').waitFor({ state: 'detached', timeout: 30_000 });
-  await until(
-    'the queued message to be answered',
-    async () => /You said: hello while offline/.test((await page.getByTestId('chat-log').textContent()) ?? ''),
-    30_000,
-  );
+  await until('the queued message to be answered', async () => /You said: hello while offline/.test(await chatText(page)), 30_000);
   assert.deepEqual([...errors, ...other.errors], []);
   await other.context.close();
   await context.close();

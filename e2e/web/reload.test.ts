@@ -9,6 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startWebStack, openSignedIn, screenshot, until, untilSaved, untilServiceWorkerControls, PHONE, type WebStack } from './helpers.ts';
+import { dispatch } from './dashboard.ts';
 
 let stack: WebStack;
 before(async () => {
@@ -17,12 +18,6 @@ before(async () => {
 after(async () => {
   await stack?.close();
 });
-
-async function dispatch(page: Page, skill: string, args: unknown): Promise<void> {
-  await page.getByTestId('task-skill').fill(skill);
-  await page.getByTestId('task-args').fill(JSON.stringify(args));
-  await page.getByRole('button', { name: 'Dispatch' }).click();
-}
 
 const running = (page: Page, id: string) => page.locator(`[data-testid=local-agent][data-agent="${id}"][data-status=running]`).waitFor({ timeout: 30_000 });
 
