@@ -1,19 +1,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SignJWT } from 'jose';
 import { startRegistry, type RegistryProcess } from './testing.ts';
-import { api } from './test-support.ts';
+import { api, forgeToken } from './test-support.ts';
 
 let r: RegistryProcess;
 before(async () => {
   r = await startRegistry();
 });
 after(async () => r?.stop());
-
-const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
 test('first start: admin.key and signing.key are 0600; the admin key gets an admin token', async () => {
   for (const f of ['admin.key', 'signing.key']) assert.equal(statSync(join(r.dataDir, f)).mode & 0o777, 0o600, f);
@@ -76,27 +73,10 @@ test('keys: create, list without secrets, delete; agents cannot manage keys', as
 test('JWT refusals: none, bad signature, expired, alg none, wrong role, malformed header', async () => {
   const path = '/api/registry/agents';
   assert.equal((await api(r.url, 'GET', path)).status, 401);
-  const secret = new TextEncoder().encode(readFileSync(join(r.dataDir, 'signing.key'), 'utf8').trim());
-  const expired = await new SignJWT({ role: 'admin' })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject('admin')
-    .setIssuer('chatixia-registry')
-    .setIssuedAt(1000)
-    .setExpirationTime(2000)
-    .sign(secret);
-  const forged = await new SignJWT({ role: 'admin' })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject('admin')
-    .setIssuer('chatixia-registry')
-    .setExpirationTime('5m')
-    .sign(new TextEncoder().encode('another-secret-of-32-characters!!'));
-  const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'admin', role: 'admin', iss: 'chatixia-registry', exp: 9999999999 })}.`;
-  const badRole = await new SignJWT({ role: 'root' })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject('admin')
-    .setIssuer('chatixia-registry')
-    .setExpirationTime('5m')
-    .sign(secret);
+  const expired = await forgeToken(r, { sub: 'admin', role: 'admin', iat: 1000, exp: 2000 });
+  const forged = await forgeToken(r, { sub: 'admin', role: 'admin', exp: '5m' }, { key: 'another-secret-of-32-characters!!' });
+  const none = await forgeToken(r, { sub: 'admin', role: 'admin', exp: 9999999999 }, { unsigned: true });
+  const badRole = await forgeToken(r, { sub: 'admin', role: 'root', exp: '5m' });
   for (const [name, tok] of Object.entries({ expired, forged, none, badRole, junk: 'a.b.c' })) {
     const res = await api(r.url, 'GET', path, { token: tok });
     assert.equal(res.status, 401, name);

@@ -6,13 +6,12 @@
  */
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { startRegistry, type RegistryProcess } from './testing.ts';
-import { api, TestSocket, type ApiAnswer } from './test-support.ts';
+import { api, forgeToken, TestSocket, type ApiAnswer } from './test-support.ts';
 import { buildApp } from './app.ts';
 import type { RegistryState } from './state.ts';
 import { RegistryClient } from '../mesh/registry-client.ts';
@@ -60,18 +59,8 @@ before(async () => {
   P.revoked = await keyed('m-revoked');
   assert.equal((await as('admin', 'DELETE', '/api/keys/m-revoked')).status, 200);
   // A token of the owner that expired a minute ago, signed with the registry's own key.
-  const key = new TextEncoder().encode(readFileSync(join(r.dataDir, 'signing.key'), 'utf8').trim());
   const t = Math.floor(Date.now() / 1000);
-  P.expired = {
-    token: await new SignJWT({ role: 'agent' })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject('m-owner')
-      .setIssuer('chatixia-registry')
-      .setIssuedAt(t - 120)
-      .setExpirationTime(t - 60)
-      .sign(key),
-    peer: 'm-owner',
-  };
+  P.expired = { token: await forgeToken(r, { sub: 'm-owner', role: 'agent', iat: t - 120, exp: t - 60 }), peer: 'm-owner' };
   // Objects the rows act on.
   await as('owner', 'POST', '/api/hub/heartbeat', { agent_id: 'card@m-owner', skill_names: ['matrix-skill'] });
 });

@@ -1,11 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { SignJWT } from 'jose';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { startRegistry, type RegistryProcess } from './testing.ts';
-import { TestSocket, registeredPeer, waitFor } from './test-support.ts';
+import { TestSocket, forgeToken, registeredPeer, waitFor } from './test-support.ts';
 import { LIMITS } from '../mesh/protocol/index.ts';
 
 let r: RegistryProcess;
@@ -47,22 +44,9 @@ test('auth by ?token= and by a first auth frame both work', async () => {
 });
 
 test('a refused token (bad signature, alg none, expired, missing) ends with close 4003', async () => {
-  const secret = new TextEncoder().encode(readFileSync(join(r.dataDir, 'signing.key'), 'utf8').trim());
-  const wrongKey = await new SignJWT({ role: 'admin' })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject('sa')
-    .setIssuer('chatixia-registry')
-    .setExpirationTime('5m')
-    .sign(new TextEncoder().encode('x'.repeat(32)));
-  const expired = await new SignJWT({ role: 'agent' })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject('sa')
-    .setIssuer('chatixia-registry')
-    .setIssuedAt(1000)
-    .setExpirationTime(2000)
-    .sign(secret);
-  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'sa', role: 'admin', iss: 'chatixia-registry', exp: 9999999999 })}.`;
+  const wrongKey = await forgeToken(r, { sub: 'sa', role: 'admin', exp: '5m' }, { key: 'x'.repeat(32) });
+  const expired = await forgeToken(r, { sub: 'sa', role: 'agent', iat: 1000, exp: 2000 });
+  const none = await forgeToken(r, { sub: 'sa', role: 'admin', exp: 9999999999 }, { unsigned: true });
   for (const bad of [wrongKey, expired, none]) {
     const s = await TestSocket.open(r.wsUrl, { token: bad });
     const closed = await s.closed;

@@ -1,4 +1,7 @@
 /** Small helpers for the registry's own tests (real HTTP and WebSocket against a real registry). */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 
 export interface ApiAnswer {
@@ -194,4 +197,24 @@ export class TestEventStream {
   close(): void {
     this.ctl.abort();
   }
+}
+
+const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+
+/**
+ * A registry JWT made by the test, not the registry, for the refusal tests: HS256 with the
+ * registry's own key (from its data dir) unless `key` names another, or `unsigned` (alg none).
+ * `exp`/`iat` as jose takes them (epoch seconds, or a span like '5m').
+ */
+export async function forgeToken(
+  registry: { dataDir: string },
+  claims: { sub: string; role: string; exp: number | string; iat?: number },
+  how: { key?: string; unsigned?: boolean } = {},
+): Promise<string> {
+  const { sub, role, exp, iat } = claims;
+  if (how.unsigned) return `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub, role, iss: 'chatixia-registry', exp })}.`;
+  const key = new TextEncoder().encode(how.key ?? readFileSync(join(registry.dataDir, 'signing.key'), 'utf8').trim());
+  const jwt = new SignJWT({ role }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(sub).setIssuer('chatixia-registry');
+  if (iat !== undefined) jwt.setIssuedAt(iat);
+  return jwt.setExpirationTime(exp).sign(key);
 }
