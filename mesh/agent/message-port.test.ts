@@ -25,13 +25,19 @@ function hubWith(maxQueuedLines: number): AgentHub {
   return hub;
 }
 
+/** A MessageChannel whose ports are closed after the tests. */
+function channel(): MessageChannel {
+  const c = new MessageChannel();
+  cleanup.push(
+    () => c.port1.close(),
+    () => c.port2.close(),
+  );
+  return c;
+}
+
 /** A worker agent in this thread: the SDK over portTransport on the other end of a MessageChannel. */
 async function localAgent(hub: AgentHub, window: number, opts: AgentOptions) {
-  const { port1, port2 } = new MessageChannel();
-  cleanup.push(
-    () => port1.close(),
-    () => port2.close(),
-  );
+  const { port1, port2 } = channel();
   const tab = attachPort(hub, port1 as unknown as PortLike, undefined, { maxInFlightLines: window });
   const transport = portTransport(port2 as unknown as PortLike & { close(): void });
   const client = await connect(transport, opts);
@@ -153,11 +159,7 @@ test('maxConcurrent: a slow async skill runs at most maxConcurrent at once; the 
 
 test('a worker that never says hello (raw lines, no credit) gets every line as before', async () => {
   const hub = hubWith(1000);
-  const { port1, port2 } = new MessageChannel();
-  cleanup.push(
-    () => port1.close(),
-    () => port2.close(),
-  );
+  const { port1, port2 } = channel();
   const old = attachPort(hub, port1 as unknown as PortLike, undefined, { maxInFlightLines: 4 });
   const got: unknown[] = [];
   port2.on('message', (m) => got.push(m));
@@ -170,11 +172,7 @@ test('a worker that never says hello (raw lines, no credit) gets every line as b
 
 test('the byte window: big lines fill it before the line window', async () => {
   const hub = hubWith(100);
-  const { port1, port2 } = new MessageChannel();
-  cleanup.push(
-    () => port1.close(),
-    () => port2.close(),
-  );
+  const { port1, port2 } = channel();
   const tab = attachPort(hub, port1 as unknown as PortLike, undefined, { maxInFlightBytes: 250_000 });
   // a worker that said hello, registered, and then returns no credit (busy)
   port2.postMessage({ credit: 0 });
