@@ -20,7 +20,7 @@ import { readDefinition } from '../../sidecar-node/llm-agent.ts';
 import { socketTransport } from '../../sidecar-node/agent-socket.ts';
 import { startLlmAgent } from '../../mesh/llm/agent.ts';
 import { parseDefinition } from '../../mesh/llm/definition.ts';
-import { findInRegistryData, pythonAgent } from './support.ts';
+import { findInRegistryData, pythonAgent, runAgentFile, writeAgentDefinition } from './support.ts';
 
 const KEY = `sk-pi-secret-${process.pid}-7f3a9c`;
 let reg: RegistryProcess;
@@ -36,13 +36,6 @@ const dir = tempDir('chatixia-llm-pi-');
 const agentFile = join(dir, 'agent.yaml');
 /** Where `agent run agent.yaml` keeps its conversations: beside the definition. */
 const memoryFile = join(dir, 'agent.memory.json');
-
-function runAgentFile(file: string, socket: string, env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, [SIDECAR_BIN, 'agent', 'run', file, '--ipc-socket', socket], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
 
 /** Runs agent.yaml next to the LLM agent's sidecar until it says it is ready (its log goes to runnerLog). */
 async function startRunner(): Promise<void> {
@@ -74,22 +67,13 @@ before(async () => {
     skills: { upper: upperSkill((args, call) => ran.push({ args, from: call.fromPeer, agent: call.sourceAgent })) },
   });
   upperAgent.on('message', (m) => seenByTools.push(m));
-  const keyFile = join(dir, 'provider.key');
-  writeFileSync(keyFile, KEY + '\n', { mode: 0o600 });
-  writeFileSync(
-    agentFile,
-    [
-      'name: assistant',
-      'provider:',
-      '  kind: compatible',
-      `  base_url: ${stand.baseUrl}`,
-      '  model: stand-in-1',
-      `  api_key_file: ${keyFile}`,
-      'skills: [upper]',
-      'timeout_s: 20',
-      'serve_as_gateway: llm_gateway',
-    ].join('\n'),
-  );
+  writeAgentDefinition(dir, {
+    name: 'assistant',
+    baseUrl: stand.baseUrl,
+    key: KEY,
+    skills: ['upper'],
+    more: ['timeout_s: 20', 'serve_as_gateway: llm_gateway'],
+  });
   await startRunner();
   // Both records, with the skill's spec, are in the registry before the model is asked.
   await waitFor(

@@ -1,9 +1,10 @@
-/** Shared pieces of the LLM agent tests: a Python agent on a socket, and the key-leak scan. */
+/** Shared pieces of the LLM agent tests: agent definitions and their runner, a Python agent on a socket, and the key-leak scan. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDb } from '../../server/storage/db.ts';
 import { REPO } from '../web/build.ts';
+import { SIDECAR_BIN } from '../../sidecar-node/test-support.ts';
 
 export const PY_AGENT = join(REPO, 'sidecar-node', 'test-fixtures', 'py_agent.py');
 
@@ -11,6 +12,38 @@ export interface PyEvent {
   event: string;
   payload?: Record<string, unknown>;
   [k: string]: unknown;
+}
+
+/**
+ * Writes `agent.yaml` into `dir` for an OpenAI-compatible provider (the stand-in), its key in
+ * `provider.key` beside it (mode 0600, as `agent run` demands); `more` adds YAML lines. Returns the definition's path.
+ */
+export function writeAgentDefinition(dir: string, o: { name: string; baseUrl: string; key: string; skills: string[]; more?: string[] }): string {
+  const keyFile = join(dir, 'provider.key');
+  writeFileSync(keyFile, `${o.key}\n`, { mode: 0o600 });
+  const file = join(dir, 'agent.yaml');
+  writeFileSync(
+    file,
+    [
+      `name: ${o.name}`,
+      'provider:',
+      '  kind: compatible',
+      `  base_url: ${o.baseUrl}`,
+      '  model: stand-in-1',
+      `  api_key_file: ${keyFile}`,
+      `skills: [${o.skills.join(', ')}]`,
+      ...(o.more ?? []),
+    ].join('\n'),
+  );
+  return file;
+}
+
+/** `chatixia-sidecar agent run <file>` beside the sidecar listening on `socket`; its stdout and stderr are piped. */
+export function runAgentFile(file: string, socket: string, env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, [SIDECAR_BIN, 'agent', 'run', file, '--ipc-socket', socket], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Runs the stdlib Python agent; its JSON-line events are collected as they come. */

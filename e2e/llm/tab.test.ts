@@ -8,17 +8,14 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Page } from 'playwright-core';
 import { startWebStack, openSignedIn, screenshot, until, type WebStack } from '../web/helpers.ts';
-import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { SIDECAR_BIN, startSidecarProcess, tempDir, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
+import { addLlmAgent, chatText, recordReplySteps, say } from '../web/dashboard.ts';
+import { startSidecarProcess, tempDir, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
 import { startStandInProvider, type StandInProvider } from '../../mesh/test-support/stand-in-provider.ts';
 import { upperSkill } from '../../mesh/test-support/upper-skill.ts';
 import type { AgentClient } from '../../mesh/agent/client.ts';
 import type { MeshMessage } from '../../mesh/protocol/index.ts';
-import { findInRegistryData } from './support.ts';
+import { findInRegistryData, runAgentFile, writeAgentDefinition } from './support.ts';
 
 const KEY = `sk-tab-secret-${process.pid}-c0ffee`;
 let stack: WebStack;
@@ -51,45 +48,19 @@ after(async () => {
   await stack?.close();
 });
 
-async function addLlmAgent(page: Page, o: { name: string; baseUrl: string; key: string; skills: string }) {
-  await page.getByRole('button', { name: '+ LLM agent' }).click();
-  const form = page.getByTestId('llm-form');
-  await form.getByTestId('llm-name').fill(o.name);
-  await form.getByTestId('llm-kind').selectOption('compatible');
-  await form.getByTestId('llm-base-url').fill(o.baseUrl);
-  await form.getByTestId('llm-model').fill('stand-in-1');
-  await form.getByTestId('llm-key').fill(o.key);
-  await form.getByTestId('llm-skills').fill(o.skills);
-  await form.getByRole('button', { name: 'Add LLM agent' }).click();
-  await page.locator(`[data-testid=local-agent][data-agent="${o.name}"][data-status=running]`).waitFor({ timeout: 60_000 });
-}
-
-async function say(page: Page, text: string) {
-  await page.locator('#chat-input').fill(text);
-  await page.locator('#chat-input').press('Enter');
-}
-const chatText = async (page: Page) => (await page.getByTestId('chat-log').textContent()) ?? '';
-
 test('an LLM agent in a tab streams its answer, calls a skill on a sidecar peer, stops on Stop, survives a reload with its conversation', async () => {
   const { context, page, peerId, errors } = await openSignedIn(stack, stack.registry.adminKey);
   page.on('console', (m) => consoleLines.push(m.text()));
-  await addLlmAgent(page, { name: 'assistant', baseUrl: stand.baseUrl, key: KEY, skills: 'upper' });
+  await addLlmAgent(page, { name: 'assistant', baseUrl: stand.baseUrl, model: 'stand-in-1', key: KEY, skills: 'upper' });
   await page.locator(`[data-testid=agent-row][data-agent="assistant@${peerId}"]`).waitFor({ timeout: 60_000 });
   await page.locator('[data-testid=agent-row][data-agent="upper@pi-tools"] .chip.skill[data-skill=upper]', { hasText: '(text)' }).waitFor({ timeout: 60_000 });
   await page.getByTestId('chat-target').selectOption({ label: `assistant@${peerId} on ${peerId} (this browser)` });
 
   // 1. Streaming: the reply bubble grows in several steps.
-  await page.evaluate(() => {
-    const seen: string[] = [];
-    (window as unknown as { __seen: string[] }).__seen = seen;
-    new MutationObserver(() => {
-      const last = [...document.querySelectorAll('[data-testid=msg-agent]')].pop()?.textContent ?? '';
-      if (last && seen[seen.length - 1] !== last) seen.push(last);
-    }).observe(document.querySelector('[data-testid=chat-log]')!, { subtree: true, childList: true, characterData: true });
-  });
+  const replySteps = await recordReplySteps(page);
   await say(page, 'hello there, model');
   await until('the streamed answer', async () => (await chatText(page)).includes('Hello! You said: hello there, model'), 60_000);
-  const seen = await page.evaluate(() => (window as unknown as { __seen: string[] }).__seen);
+  const seen = await replySteps();
   assert.ok(seen.length >= 4, `the answer arrived in ${seen.length} step(s)`);
   assert.equal(stand.requests.at(-1)!.authorization, `Bearer ${KEY}`, 'the worker called the provider with the key');
   assert.match(stand.requests.at(-1)!.origin ?? '', /^http:\/\/127\.0\.0\.1:/, 'a browser call (with an Origin)');
@@ -149,7 +120,7 @@ test('an LLM agent in a tab streams its answer, calls a skill on a sidecar peer,
 test('a provider that refuses browser calls (no CORS) gives a readable error in the chat', async () => {
   const { context, page, peerId } = await openSignedIn(stack, stack.registry.adminKey);
   page.on('console', (m) => consoleLines.push(m.text()));
-  await addLlmAgent(page, { name: 'closed', baseUrl: noCors.baseUrl, key: 'not-needed', skills: '' });
+  await addLlmAgent(page, { name: 'closed', baseUrl: noCors.baseUrl, model: 'stand-in-1', key: 'not-needed', skills: '' });
   await page.locator(`[data-testid=agent-row][data-agent="closed@${peerId}"]`).waitFor({ timeout: 60_000 });
   await page.getByTestId('chat-target').selectOption({ label: `closed@${peerId} on ${peerId} (this browser)` });
   await say(page, 'anyone there?');
@@ -161,21 +132,7 @@ test('a provider that refuses browser calls (no CORS) gives a readable error in 
 
 test('the same kind of definition on a Pi (agent run agent.yaml), chatted with from the dashboard: streamed, its tool call shown', async () => {
   const dir = tempDir('chatixia-llm-tab-pi-');
-  const keyFile = join(dir, 'provider.key');
-  writeFileSync(keyFile, KEY, { mode: 0o600 });
-  const file = join(dir, 'agent.yaml');
-  writeFileSync(
-    file,
-    [
-      'name: pi-assistant',
-      'provider:',
-      '  kind: compatible',
-      `  base_url: ${stand.baseUrl}`,
-      '  model: stand-in-1',
-      `  api_key_file: ${keyFile}`,
-      'skills: [reverse]',
-    ].join('\n'),
-  );
+  const file = writeAgentDefinition(dir, { name: 'pi-assistant', baseUrl: stand.baseUrl, key: KEY, skills: ['reverse'] });
   // A skill only the Pi has (tabs have a built-in `upper` too): the tool call must run on the Pi.
   const reverse = await pi.agent({
     name: 'reverse',
@@ -188,7 +145,7 @@ test('the same kind of definition on a Pi (agent run agent.yaml), chatted with f
       },
     },
   });
-  const runner = spawn(process.execPath, [SIDECAR_BIN, 'agent', 'run', file, '--ipc-socket', pi.socket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const runner = runAgentFile(file, pi.socket);
   let log = '';
   runner.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   try {
