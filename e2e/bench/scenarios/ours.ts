@@ -219,15 +219,9 @@ export class SidecarPair {
 }
 
 /** Our peers for round trip and throughput. */
-export interface OursPairs {
-  supports(kind: PairKind): boolean;
-  whyNot(kind: PairKind): string;
-  describe(kind: PairKind): string;
-  ping(kind: PairKind, n: number): Promise<number[]>;
-  throughput(kind: PairKind, bytes: number): Promise<number>;
+export interface OursPairs extends KindPeers {
   /** node↔node Mesh.request round trips between two mesh cores, no IPC (to split the whole-stack cost) */
   meshPing(n: number): Promise<number[]>;
-  close(): Promise<void>;
 }
 
 /** Two of our mesh cores in Node processes (no IPC socket): what `Mesh.send` / `Mesh.request` cost. */
@@ -434,8 +428,8 @@ export async function oursBrowserPair(): Promise<{ ok: true; pair: OursBrowserPa
   };
 }
 
-/** Our tabs (mesh core + AgentHub + worker agent in Chromium) for the browser kinds of round trip and throughput. */
-export interface BrowserPeers {
+/** Peers that run round trip and throughput for the pair kinds they support. */
+export interface KindPeers {
   supports(kind: PairKind): boolean;
   whyNot(kind: PairKind): string;
   describe(kind: PairKind): string;
@@ -443,6 +437,9 @@ export interface BrowserPeers {
   throughput(kind: PairKind, bytes: number): Promise<number>;
   close(): Promise<void>;
 }
+
+/** Our tabs (mesh core + AgentHub + worker agent in Chromium) for the browser kinds of round trip and throughput. */
+export type BrowserPeers = KindPeers;
 
 export async function oursBrowserPeers(reg: RegistryProcess, kinds: PairKind[]): Promise<{ ok: true; peers: BrowserPeers } | { ok: false; reason: string }> {
   const missing = await oursMissing('mesh');
