@@ -3,18 +3,8 @@
  * sidecar (Node 20) and the web app use the same code. It exchanges an API key or a device
  * token for a JWT, renews it before it expires, and retries once after a 401.
  */
-import {
-  REVOKED,
-  REVOKED_SSE_EVENT,
-  ROUTES,
-  RevokedNotice,
-  isRevokedBody,
-  routePath,
-  type RouteAnswer,
-  type RouteBody,
-  type RouteName,
-  type RouteParams,
-} from './protocol/index.ts';
+import { REVOKED, ROUTES, isRevokedBody, routePath, type RouteAnswer, type RouteBody, type RouteName, type RouteParams } from './protocol/index.ts';
+import { readEventStream } from './registry-events.ts';
 import type {
   AgentRecord,
   AgentRegistration,
@@ -398,57 +388,13 @@ export class RegistryClient {
       }
       throw new RegistryError(res.status, 'events', msg || 'cannot open the event stream');
     }
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    let buf = '';
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buf += decoder.decode(value, { stream: true });
-        let sep: number;
-        while ((sep = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, sep);
-          buf = buf.slice(sep + 2);
-          const lines = block.split('\n');
-          const data = lines
-            .filter((l) => l.startsWith('data:'))
-            .map((l) => l.slice(5).replace(/^ /, ''))
-            .join('\n');
-          if (lines.some((l) => /^event:\s*/.test(l) && l.replace(/^event:\s*/, '') === REVOKED_SSE_EVENT)) {
-            throw this.#revoked(revokedMessage(data));
-          }
-          if (!data) continue;
-          try {
-            onEvent(JSON.parse(data) as RegistryEvent);
-          } catch {
-            /* a bad event must not end the stream */
-          }
-        }
-      }
-    } catch (e) {
-      if ((e as Error).name === 'AbortError' || signal?.aborted) return;
-      throw e;
-    } finally {
-      reader.releaseLock();
-    }
+    return readEventStream(res.body, onEvent, (message) => this.#revoked(message), signal);
   }
 
   /** URL for `new EventSource(...)` where headers cannot be set (the token is in the query). */
   async eventsUrl(): Promise<string> {
     return `${this.baseUrl}/api/events?token=${encodeURIComponent(await this.token())}`;
   }
-}
-
-/** The message of an `event: revoked` data line (its shape checked; a bad one still means revoked). */
-function revokedMessage(data: string): string {
-  try {
-    const notice = RevokedNotice.safeParse(JSON.parse(data));
-    if (notice.success) return notice.data.message;
-  } catch {
-    /* not JSON */
-  }
-  return 'this credential was revoked';
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
