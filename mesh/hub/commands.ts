@@ -13,7 +13,7 @@ export interface CommandHost {
   stamp(a: LocalAgent, msg: MeshMessage, reportUndelivered: boolean): MeshMessage;
   /** A message that reached this peer, from `fromPeer` (and local agent `fromAgent`), to its local agents. */
   route(msg: MeshMessage, fromPeer: string, fromAgent: number | undefined): void;
-  /** An agent's message went to `toPeer`: the end of a request it was handling for that peer? */
+  /** An agent sends `msg` to `toPeer`: when it is the final reply to that peer's request, `cancel` no longer applies. */
   replied(toPeer: string, msg: MeshMessage): void;
   /** An agent registered (its name and skills changed). */
   registered(): void;
