@@ -2,33 +2,13 @@ import { Emitter } from './emitter.ts';
 import { type Mesh, MeshError, reply } from './mesh.ts';
 import { randomId } from './ids.ts';
 import { quietLogger, type Logger, type SkillCall, type SkillInfo } from './types.ts';
-import {
-  decodeAgentCommand,
-  isOpenStreamChunk,
-  payloadOf,
-  skillSpec,
-  type AgentCommand,
-  type ArgsSchema,
-  type BackedBy,
-  type MeshMessage,
-} from './protocol/index.ts';
+import { isOpenStreamChunk, payloadOf, type ArgsSchema, type BackedBy, type MeshMessage, type MeshPayload } from './protocol/index.ts';
+import { AgentCommands } from './hub/commands.ts';
+import { LocalAgent, messageLine, type AgentConnection, type IpcLine, type QueueBounds } from './hub/local-agent.ts';
+import { HubRuns, type RunOptions } from './hub/runs.ts';
 
-/** One IPC line, as an object (the socket transport adds JSON + newline). */
-export interface IpcLine {
-  type: string;
-  payload: Record<string, unknown>;
-}
-
-/**
- * A connection to one local agent, whatever carries it (Unix socket line, worker postMessage).
- * `send` returns false when the transport's own buffer is full; the hub then queues (bounded)
- * and waits for `onDrain`.
- */
-export interface AgentConnection {
-  send(line: IpcLine): boolean;
-  close(): void;
-  onDrain?(cb: () => void): void;
-}
+export { approxSize, messageLine, type AgentConnection, type IpcLine } from './hub/local-agent.ts';
+export type { RunOptions } from './hub/runs.ts';
 
 /** What the transport calls back into for one attached agent. */
 export interface AttachedAgent {
@@ -49,23 +29,8 @@ export interface BuiltinOptions {
   localOnly?: boolean;
 }
 
-/** How a run the hub starts itself (a queued task, a prompt) is done. */
-export interface RunOptions {
-  timeoutMs?: number;
-  sourceAgent?: string;
-  targetAgent?: string;
-  /** Each streamed piece of the answer, in order. */
-  onChunk?: (text: string) => void;
-  /** Aborting sends the agent a `cancel`. */
-  signal?: AbortSignal;
-}
-
-export interface AgentHubOptions {
+export interface AgentHubOptions extends QueueBounds {
   mesh: Mesh;
-  /** Lines queued per agent before overflow (default 1000). */
-  maxQueuedLines?: number;
-  /** Bytes (JSON chars) queued per agent before overflow (default 128 MiB). */
-  maxQueuedBytes?: number;
   /** Timeout for `runTask` on a local agent (default 300 s). */
   taskTimeoutMs?: number;
   /** Receiving-peer skill ACL (docs/trust.md): decides `task_request`/`agent_prompt` from remote peers before any agent sees them. */
@@ -77,24 +42,14 @@ export type AgentHubEvents = {
   agents_changed: [];
 };
 
-interface LocalAgent {
-  id: number;
-  conn: AgentConnection;
-  name?: string;
-  skills: SkillInfo[];
-  backedBy?: BackedBy;
-  queue: { line: IpcLine; size: number; onDrop?: () => void }[];
-  queuedBytes: number;
-  blocked: boolean;
-  dropped: number;
-  open: boolean;
-}
+type TaskRequest = MeshPayload<'task_request'>;
 
-const LOCAL = 'local';
 const REQUEST_TYPES = new Set(['task_request', 'skill_query', 'ping', 'agent_prompt']);
 
 /**
  * The IPC host logic (docs/sidecar.md, The IPC protocol), shared by the sidecar's Unix socket and the tab's workers.
+ * Its parts: the attached agents and their bounded queues (hub/local-agent.ts), what agents ask of
+ * the peer (hub/commands.ts), the runs the hub starts itself (hub/runs.ts); here, routing.
  *
  * Routing of a message that reaches this peer (from the mesh, or from a local agent via
  * `send` to our own peer id or to "local"):
@@ -124,8 +79,8 @@ export class AgentHub {
   readonly #requesters = new Map<string, number>();
   /** request_id → agent that sent a message with it (to report undelivered messages). */
   readonly #senders = new Map<string, number>();
-  /** request_id → hub-initiated local task (runTask). */
-  readonly #waiters = new Map<string, { resolve: (m: MeshMessage) => void; onChunk?: ((m: MeshMessage) => void) | undefined }>();
+  readonly #runs = new HubRuns();
+  readonly #commands: AgentCommands;
   readonly #offs: (() => void)[] = [];
   #nextId = 1;
   #rr = 0;
@@ -134,6 +89,16 @@ export class AgentHub {
     this.#o = opts;
     this.#mesh = opts.mesh;
     this.#log = opts.logger ?? quietLogger;
+    this.#commands = new AgentCommands({
+      mesh: this.#mesh,
+      agents: () => this.#agents.values(),
+      stamp: (a, msg, reportUndelivered) => this.#stamp(a, msg, reportUndelivered),
+      route: (msg, fromPeer, fromAgent) => this.#route(msg, fromPeer, fromAgent),
+      replied: (toPeer, msg) => {
+        if (msg.request_id && isFinalReply(msg)) this.#handling.delete(handlingKey(toPeer, msg.request_id));
+      },
+      registered: () => this.events.emit('agents_changed'),
+    });
     this.#offs.push(
       this.#mesh.on('*', (msg, from) => {
         const d = msg.type === 'task_request' || msg.type === 'agent_prompt' ? opts.authorize?.(from, msg) : undefined;
@@ -151,7 +116,7 @@ export class AgentHub {
         for (const m of msgs) {
           const id = m.request_id ? this.#senders.get(m.request_id) : undefined;
           const a = id === undefined ? undefined : this.#agents.get(id);
-          if (a) this.#error(a, 'link_lost', `not delivered to ${peer}: ${reason}`, { target_peer: peer, request_id: m.request_id });
+          if (a) a.error('link_lost', `not delivered to ${peer}: ${reason}`, { target_peer: peer, request_id: m.request_id });
         }
       }),
     );
@@ -186,12 +151,12 @@ export class AgentHub {
   }
 
   attach(conn: AgentConnection): AttachedAgent {
-    const a: LocalAgent = { id: this.#nextId++, conn, skills: [], queue: [], queuedBytes: 0, blocked: false, dropped: 0, open: true };
+    const a = new LocalAgent(this.#nextId++, conn, this.#o, this.#log);
     this.#agents.set(a.id, a);
-    conn.onDrain?.(() => this.#flush(a));
+    conn.onDrain?.(() => a.flush());
     return {
       id: a.id,
-      receive: (line) => this.#onLine(a, line),
+      receive: (line) => this.#commands.receive(a, line),
       closed: () => {
         a.open = false;
         this.#agents.delete(a.id);
@@ -225,53 +190,8 @@ export class AgentHub {
   }
 
   /** One request to this peer's agents or built-ins, with a timeout, streamed pieces and cancel. */
-  async #run(msg: MeshMessage, what: string, opts: RunOptions): Promise<MeshMessage> {
-    const requestId = msg.request_id!;
-    if (opts.sourceAgent) msg.source_agent = opts.sourceAgent;
-    if (opts.targetAgent) msg.target_agent = opts.targetAgent;
-    const timeoutMs = opts.timeoutMs ?? this.#o.taskTimeoutMs ?? 300_000;
-    if (opts.signal?.aborted) throw new MeshError('cancelled', 'cancelled before it started');
-    return new Promise<MeshMessage>((resolve, reject) => {
-      const done = () => {
-        clearTimeout(t);
-        opts.signal?.removeEventListener('abort', cancel);
-        this.#waiters.delete(requestId);
-      };
-      const t = setTimeout(() => {
-        done();
-        reject(new MeshError('timeout', `${what} did not answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      // The run's requester gave up: the agent running it is told (`cancel`) and stops its work.
-      const cancel = () => {
-        done();
-        this.#route(
-          {
-            type: 'cancel',
-            request_id: requestId,
-            ...(opts.targetAgent && { target_agent: opts.targetAgent }),
-            payload: { reason: 'the requester cancelled' },
-          },
-          this.peerId,
-          undefined,
-        );
-        reject(new MeshError('cancelled', 'the requester cancelled'));
-      };
-      opts.signal?.addEventListener('abort', cancel, { once: true });
-      const onChunk = opts.onChunk;
-      this.#waiters.set(requestId, {
-        resolve: (m) => {
-          done();
-          resolve(m);
-        },
-        ...(onChunk && {
-          onChunk: (m: MeshMessage) => {
-            const text = (payloadOf(m, 'task_stream_chunk') ?? payloadOf(m, 'agent_stream_chunk'))?.text;
-            if (text) onChunk(text);
-          },
-        }),
-      });
-      this.#route(msg, this.peerId, undefined);
-    });
+  #run(msg: MeshMessage, what: string, opts: RunOptions): Promise<MeshMessage> {
+    return this.#runs.start(msg, what, opts, this.#o.taskTimeoutMs ?? 300_000, (m) => this.#route(m, this.peerId, undefined));
   }
 
   /** Whether this peer can run a skill (a registered agent or a built-in has it). */
@@ -292,106 +212,11 @@ export class AgentHub {
     this.#agents.clear();
   }
 
-  // ─── agent → peer ───────────────────────────────────────────────────
-
-  #onLine(a: LocalAgent, line: unknown): void {
-    if (typeof line === 'string' && line.trim() === '') return;
-    const d = decodeAgentCommand(line);
-    if (!d.ok) return this.#error(a, d.error.code, d.error.message);
-    void this.#command(a, d.value).catch((err) => this.#error(a, 'internal', String(err)));
-  }
-
-  async #command(a: LocalAgent, cmd: AgentCommand): Promise<void> {
-    switch (cmd.type) {
-      case 'register_agent': {
-        const name = cmd.payload.name;
-        const taken = [...this.#agents.values()].some((o) => o !== a && o.name === name);
-        if (taken) return this.#error(a, 'name_taken', `an agent named "${name}" is already connected to this peer`);
-        a.name = name;
-        a.skills = cmd.payload.skills.map(skillSpec);
-        if (cmd.payload.backed_by) a.backedBy = cmd.payload.backed_by;
-        this.#enqueue(a, { type: 'registered', payload: { peer_id: this.peerId, name } });
-        this.events.emit('agents_changed');
-        return;
-      }
-      case 'list_peers':
-        return this.#enqueue(a, { type: 'peer_list', payload: { peers: this.#mesh.peers() } });
-      case 'connect': {
-        const target = (cmd.payload.target_peer_id ?? cmd.payload.peer_id)!;
-        try {
-          await this.#mesh.connect(target);
-        } catch (err) {
-          this.#error(a, codeOf(err), (err as Error).message, { target_peer: target });
-        }
-        return;
-      }
-      case 'send': {
-        const ackId = cmd.payload.ack_id;
-        const msg = this.#stamp(a, cmd.payload.message, ackId === undefined);
-        const target = cmd.payload.target_peer;
-        if (msg.request_id && isFinalReply(msg)) this.#handling.delete(handlingKey(target === LOCAL ? this.peerId : target, msg.request_id));
-        const names = { target_peer: target, ...(msg.request_id && { request_id: msg.request_id }), ...(ackId && { ack_id: ackId }) };
-        if (target === this.peerId || target === LOCAL) {
-          this.#route(msg, this.peerId, a.id);
-          if (ackId) this.#enqueue(a, { type: 'ack', payload: { ack_id: ackId, confirmed: 'local', ...names } });
-          return;
-        }
-        try {
-          if (ackId) {
-            // Answer only once the remote peer holds it: the resend queue dies with this process.
-            const confirmed = await this.#mesh.sendConfirmed(target, msg);
-            this.#enqueue(a, { type: 'ack', payload: { ack_id: ackId, confirmed, ...names } });
-          } else {
-            await this.#mesh.send(target, msg);
-          }
-        } catch (err) {
-          this.#error(a, codeOf(err), (err as Error).message, names);
-        }
-        return;
-      }
-      case 'broadcast': {
-        const ackId = cmd.payload.ack_id;
-        const msg = this.#stamp(a, { ...cmd.payload.message, target_agent: cmd.payload.message.target_agent || '*' }, ackId === undefined);
-        for (const o of this.#agents.values()) if (o !== a) this.#enqueue(o, messageLine(this.peerId, msg));
-        if (!ackId) {
-          const r = await this.#mesh.broadcast(msg);
-          for (const f of r.failed) this.#error(a, 'send_failed', f.error, { target_peer: f.peer_id });
-          return;
-        }
-        return this.#broadcastConfirmed(a, msg, ackId);
-      }
-    }
-  }
-
-  /** `broadcast` with an ack_id: every open link confirms (or fails) before the `ack` line. */
-  async #broadcastConfirmed(a: LocalAgent, msg: MeshMessage, ackId: string): Promise<void> {
-    const peers = this.#mesh.peers();
-    const results = await Promise.allSettled(peers.map((p) => this.#mesh.sendConfirmed(p, msg)));
-    const ok: string[] = [];
-    const failed: { peer_id: string; code: string; message: string }[] = [];
-    let confirmed: 'peer' | 'sent' | 'local' = peers.length ? 'peer' : 'local';
-    results.forEach((r, i) => {
-      const peer = peers[i]!;
-      if (r.status === 'fulfilled') {
-        ok.push(peer);
-        if (r.value === 'sent') confirmed = 'sent';
-        return;
-      }
-      const err = r.reason as Error;
-      failed.push({ peer_id: peer, code: codeOf(err), message: err.message.slice(0, 4000) });
-      this.#error(a, codeOf(err), err.message, { target_peer: peer, ack_id: ackId, ...(msg.request_id && { request_id: msg.request_id }) });
-    });
-    this.#enqueue(a, {
-      type: 'ack',
-      payload: { ack_id: ackId, confirmed, peers: ok, ...(failed.length && { failed }), ...(msg.request_id && { request_id: msg.request_id }) },
-    });
-  }
-
   /**
    * Fills source_agent with the agent's name and remembers who asked, so replies find their way
    * back. `reportUndelivered`: a later `link_lost` names the message (acked sends hear it directly).
    */
-  #stamp(a: LocalAgent, msg: MeshMessage, reportUndelivered = true): MeshMessage {
+  #stamp(a: LocalAgent, msg: MeshMessage, reportUndelivered: boolean): MeshMessage {
     const m = { ...msg };
     if (!m.source_agent && a.name) m.source_agent = a.name;
     if (m.request_id && reportUndelivered) {
@@ -412,19 +237,14 @@ export class AgentHub {
     const rid = msg.request_id;
     const isReply = !REQUEST_TYPES.has(msg.type);
     if (rid && isReply) {
-      const w = this.#waiters.get(rid);
-      if (w) {
-        if (isOpenStreamChunk(msg)) w.onChunk?.(msg);
-        else w.resolve(msg);
-        return;
-      }
+      if (this.#runs.deliver(rid, msg)) return;
       const owner = this.#requesters.get(rid);
       const agent = owner === undefined ? undefined : this.#agents.get(owner);
       if (agent) {
         if (!isOpenStreamChunk(msg)) {
           this.#requesters.delete(rid);
         }
-        return this.#enqueue(agent, messageLine(fromPeer, msg));
+        return agent.enqueue(messageLine(fromPeer, msg));
       }
     }
     const line = messageLine(fromPeer, msg);
@@ -436,32 +256,35 @@ export class AgentHub {
     // registry, never to us), which gets it whatever the skill — a built-in never answers in its place.
     const legacy = named ? others.filter((x) => !x.name) : [];
     if (legacy.length) {
-      for (const x of legacy) this.#enqueue(x, line);
+      for (const x of legacy) x.enqueue(line);
       return;
     }
     if (msg.type === 'task_request') {
-      const skill = payloadOf(msg, 'task_request')?.skill ?? '';
+      // Read once, and handed to the built-in: a local agent's request and runTask's reach here
+      // unchecked (the mesh checks only what other peers send).
+      const request = payloadOf(msg, 'task_request');
+      const skill = request?.skill ?? '';
       const withSkill = others.filter((x) => x.skills.some((s) => s.name === skill));
       if (withSkill.length) return this.#handOver(withSkill[this.#rr++ % withSkill.length]!, msg, fromPeer, fromAgent);
       const b = this.#builtins.get(skill);
       if (b?.localOnly && fromPeer !== this.peerId) {
         return this.#answer(reply(msg, 'task_response', { error: `skill "${skill}" of peer ${this.peerId} serves only its own agents` }), fromPeer, fromAgent);
       }
-      if (b) return void this.#runBuiltin(b.fn, msg, fromPeer, fromAgent);
+      if (b) return void this.#runBuiltin(b.fn, msg, request, fromPeer, fromAgent);
       const unregistered = others.filter((x) => !x.name);
       if (unregistered.length) {
-        for (const x of unregistered) this.#enqueue(x, line);
+        for (const x of unregistered) x.enqueue(line);
         return;
       }
       return this.#answer(reply(msg, 'task_response', { error: `no agent on peer ${this.peerId} has skill "${skill}"` }), fromPeer, fromAgent);
     }
-    for (const x of others) this.#enqueue(x, line);
+    for (const x of others) x.enqueue(line);
   }
 
   /** A request for one local agent: remembered (so `cancel` finds it), then queued to it. */
   #handOver(a: LocalAgent, msg: MeshMessage, fromPeer: string, fromAgent: number | undefined): void {
     if (msg.request_id && (msg.type === 'task_request' || msg.type === 'agent_prompt')) this.#remember(handlingKey(fromPeer, msg.request_id), a.id);
-    this.#enqueue(a, messageLine(fromPeer, msg), () => this.#overloaded(msg, fromPeer, fromAgent));
+    a.enqueue(messageLine(fromPeer, msg), () => this.#overloaded(msg, fromPeer, fromAgent));
   }
 
   #remember(key: string, who: number | AbortController): void {
@@ -478,11 +301,11 @@ export class AgentHub {
     this.#handling.delete(key);
     if (typeof who !== 'number') return who.abort(new MeshError('cancelled', 'the requester cancelled'));
     const a = this.#agents.get(who);
-    if (a) this.#enqueue(a, messageLine(fromPeer, msg));
+    if (a) a.enqueue(messageLine(fromPeer, msg));
   }
 
-  async #runBuiltin(fn: BuiltinSkill, msg: MeshMessage, fromPeer: string, fromAgent: number | undefined): Promise<void> {
-    const p = payloadOf(msg, 'task_request');
+  /** `request`: the payload #route read (undefined when it did not fit a task_request). */
+  async #runBuiltin(fn: BuiltinSkill, msg: MeshMessage, request: TaskRequest | undefined, fromPeer: string, fromAgent: number | undefined): Promise<void> {
     const abort = new AbortController();
     const key = msg.request_id ? handlingKey(fromPeer, msg.request_id) : undefined;
     if (key) this.#remember(key, abort);
@@ -495,7 +318,7 @@ export class AgentHub {
     };
     let out: MeshMessage;
     try {
-      out = reply(msg, 'task_response', { result: await fn(p?.args, ctx) });
+      out = reply(msg, 'task_response', { result: await fn(request?.args, ctx) });
     } catch (err) {
       out = reply(msg, 'task_response', { error: err instanceof Error ? err.message : String(err) });
     } finally {
@@ -510,9 +333,9 @@ export class AgentHub {
       this.#mesh.send(toPeer, msg).catch((err) => this.#log.warn(`[hub] reply to ${toPeer} failed: ${(err as Error).message}`));
       return;
     }
-    if (msg.request_id && this.#waiters.has(msg.request_id)) return this.#route(msg, this.peerId, undefined);
+    if (msg.request_id && this.#runs.has(msg.request_id)) return this.#route(msg, this.peerId, undefined);
     const a = toAgent === undefined ? undefined : this.#agents.get(toAgent);
-    if (a) this.#enqueue(a, messageLine(this.peerId, msg));
+    if (a) a.enqueue(messageLine(this.peerId, msg));
   }
 
   #overloaded(msg: MeshMessage, fromPeer: string, fromAgent: number | undefined): void {
@@ -525,60 +348,8 @@ export class AgentHub {
     }
   }
 
-  // ─── bounded per-agent queues ───────────────────────────────────────
-
   #toAll(line: IpcLine): void {
-    for (const a of this.#agents.values()) this.#enqueue(a, line);
-  }
-
-  #enqueue(a: LocalAgent, line: IpcLine, onDrop?: () => void): void {
-    if (!a.open) return;
-    if (!a.blocked && a.queue.length === 0) {
-      if (!this.#write(a, line)) a.blocked = true;
-      return;
-    }
-    const size = approxSize(line);
-    const maxLines = this.#o.maxQueuedLines ?? 1000;
-    const maxBytes = this.#o.maxQueuedBytes ?? 128 * 1024 * 1024;
-    if (a.queue.length >= maxLines || a.queuedBytes + size > maxBytes) {
-      a.dropped++;
-      this.#log.warn(`[hub] agent ${a.name ?? a.id} is not reading; dropped a ${line.type} line`);
-      onDrop?.();
-      return;
-    }
-    a.queue.push({ line, size, ...(onDrop && { onDrop }) });
-    a.queuedBytes += size;
-  }
-
-  #flush(a: LocalAgent): void {
-    a.blocked = false;
-    if (a.dropped > 0) {
-      const n = a.dropped;
-      a.dropped = 0;
-      const ok = this.#write(a, {
-        type: 'error',
-        payload: { code: 'queue_overflow', message: `${n} message(s) were dropped because this agent did not read fast enough` },
-      });
-      if (!ok) return void (a.blocked = true);
-    }
-    while (a.queue.length && a.open) {
-      const item = a.queue.shift()!;
-      a.queuedBytes -= item.size;
-      if (!this.#write(a, item.line)) return void (a.blocked = true);
-    }
-  }
-
-  #write(a: LocalAgent, line: IpcLine): boolean {
-    try {
-      return a.conn.send(line);
-    } catch (err) {
-      this.#log.warn(`[hub] writing to agent ${a.name ?? a.id} failed: ${String(err)}`);
-      return true;
-    }
-  }
-
-  #error(a: LocalAgent, code: string, message: string, extra: Record<string, unknown> = {}): void {
-    this.#enqueue(a, { type: 'error', payload: { code, message: message.slice(0, 4000), ...extra } });
+    for (const a of this.#agents.values()) a.enqueue(line);
   }
 }
 
@@ -588,31 +359,4 @@ const handlingKey = (peer: string, requestId: string) => `${peer}\u0000${request
 function isFinalReply(m: MeshMessage): boolean {
   if (REQUEST_TYPES.has(m.type) || m.type === 'cancel') return false;
   return !isOpenStreamChunk(m);
-}
-
-export function messageLine(fromPeer: string, message: MeshMessage): IpcLine {
-  return { type: 'message', payload: { from_peer: fromPeer, message } };
-}
-
-function codeOf(err: unknown): string {
-  return err instanceof MeshError ? err.code : 'send_failed';
-}
-
-/** Approximate size of a line (JSON chars) without serializing it: the per-agent queue bound and the worker port's in-flight window. */
-export function approxSize(line: IpcLine): number {
-  const m: unknown = line.payload.message;
-  if (m instanceof Object && 'payload' in m && typeof m.payload === 'object') {
-    // Cheap estimate without serializing: strings dominate big messages.
-    let n = 256;
-    const stack: unknown[] = [m.payload];
-    let budget = 10_000;
-    while (stack.length && budget-- > 0) {
-      const v = stack.pop();
-      if (typeof v === 'string') n += v.length;
-      else if (v && typeof v === 'object') for (const x of Object.values(v)) stack.push(x);
-      else n += 8;
-    }
-    return n;
-  }
-  return 256;
 }

@@ -3,18 +3,8 @@
  * sidecar (Node 20) and the web app use the same code. It exchanges an API key or a device
  * token for a JWT, renews it before it expires, and retries once after a 401.
  */
-import {
-  REVOKED,
-  REVOKED_SSE_EVENT,
-  ROUTES,
-  RevokedNotice,
-  isRevokedBody,
-  routePath,
-  type RouteAnswer,
-  type RouteBody,
-  type RouteName,
-  type RouteParams,
-} from './protocol/index.ts';
+import { REVOKED, ROUTES, isRevokedBody, routePath, type RouteAnswer, type RouteBody, type RouteName, type RouteParams } from './protocol/index.ts';
+import { readEventStream } from './registry-events.ts';
 import type {
   AgentRecord,
   AgentRegistration,
@@ -87,25 +77,28 @@ const RENEW_MARGIN_MS = 30_000;
 
 export class RegistryClient {
   readonly baseUrl: string;
-  private readonly fetchFn: typeof fetch;
-  private jwt: string | undefined;
-  private jwtExpiresAt = 0;
-  private identity: { peer_id: string; role: Role } | undefined;
-  private pendingToken: Promise<TokenResponse> | undefined;
-  private readonly revokedListeners = new Set<(message: string) => void>();
+  readonly #fetchFn: typeof fetch;
+  #jwt: string | undefined;
+  #jwtExpiresAt = 0;
+  #identity: { peer_id: string; role: Role } | undefined;
+  #pendingToken: Promise<TokenResponse> | undefined;
+  readonly #revokedListeners = new Set<(message: string) => void>();
 
-  constructor(private readonly opts: RegistryClientOptions) {
+  readonly #opts: RegistryClientOptions;
+
+  constructor(opts: RegistryClientOptions) {
+    this.#opts = opts;
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
-    this.fetchFn = opts.fetch ?? ((...a) => globalThis.fetch(...a));
+    this.#fetchFn = opts.fetch ?? ((...a) => globalThis.fetch(...a));
     if (opts.token) {
-      this.jwt = opts.token;
-      this.jwtExpiresAt = Number.POSITIVE_INFINITY;
+      this.#jwt = opts.token;
+      this.#jwtExpiresAt = Number.POSITIVE_INFINITY;
     }
   }
 
   /** Peer id and role of the current token (after the first token exchange). */
   get peer(): { peer_id: string; role: Role } | undefined {
-    return this.identity;
+    return this.#identity;
   }
 
   /** ws(s)://…/ws for the signaling socket. */
@@ -118,50 +111,50 @@ export class RegistryClient {
    * code `revoked`, or `event: revoked` on the event stream). mesh/revocation.ts listens here.
    */
   onRevoked(cb: (message: string) => void): () => void {
-    this.revokedListeners.add(cb);
-    return () => this.revokedListeners.delete(cb);
+    this.#revokedListeners.add(cb);
+    return () => this.#revokedListeners.delete(cb);
   }
 
   /** The error for a revocation, after telling the listeners. */
-  private revoked(message: string): RegistryError {
-    for (const cb of [...this.revokedListeners]) cb(message);
+  #revoked(message: string): RegistryError {
+    for (const cb of [...this.#revokedListeners]) cb(message);
     return new RegistryError(401, REVOKED, message);
   }
 
-  private canExchange(): boolean {
-    return Boolean(this.opts.apiKey || this.opts.deviceToken);
+  #canExchange(): boolean {
+    return Boolean(this.#opts.apiKey || this.#opts.deviceToken);
   }
 
   /** POST /api/token: exchanges the key or device token for a JWT (cached until shortly before expiry). */
   async token(force = false): Promise<string> {
-    if (!force && this.jwt && Date.now() < this.jwtExpiresAt - RENEW_MARGIN_MS) return this.jwt;
-    if (!this.canExchange()) {
-      if (this.jwt) return this.jwt;
+    if (!force && this.#jwt && Date.now() < this.#jwtExpiresAt - RENEW_MARGIN_MS) return this.#jwt;
+    if (!this.#canExchange()) {
+      if (this.#jwt) return this.#jwt;
       throw new RegistryError(401, 'unauthorized', 'no API key, device token or token configured');
     }
-    this.pendingToken ??= this.exchange().finally(() => (this.pendingToken = undefined));
-    return (await this.pendingToken).token;
+    this.#pendingToken ??= this.#exchange().finally(() => (this.#pendingToken = undefined));
+    return (await this.#pendingToken).token;
   }
 
-  private async exchange(): Promise<TokenResponse> {
+  async #exchange(): Promise<TokenResponse> {
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-    if (this.opts.apiKey) headers['X-API-Key'] = this.opts.apiKey;
-    else if (this.opts.deviceToken) headers['X-Device-Token'] = this.opts.deviceToken;
-    const body = this.opts.peerId ? { peer_id: this.opts.peerId } : {};
-    const res = await this.raw<TokenResponse>(ROUTES.token.method, ROUTES.token.path, body, headers);
-    this.jwt = res.token;
-    this.jwtExpiresAt = Date.now() + res.expires_in * 1000;
-    this.identity = { peer_id: res.peer_id, role: res.role };
+    if (this.#opts.apiKey) headers['X-API-Key'] = this.#opts.apiKey;
+    else if (this.#opts.deviceToken) headers['X-Device-Token'] = this.#opts.deviceToken;
+    const body = this.#opts.peerId ? { peer_id: this.#opts.peerId } : {};
+    const res = await this.#raw<TokenResponse>(ROUTES.token.method, ROUTES.token.path, body, headers);
+    this.#jwt = res.token;
+    this.#jwtExpiresAt = Date.now() + res.expires_in * 1000;
+    this.#identity = { peer_id: res.peer_id, role: res.role };
     return res;
   }
 
-  private async raw<T>(method: string, path: string, body: unknown, headers: Record<string, string>, signal?: AbortSignal): Promise<T> {
-    const timeoutMs = this.opts.requestTimeoutMs ?? 20_000;
+  async #raw<T>(method: string, path: string, body: unknown, headers: Record<string, string>, signal?: AbortSignal): Promise<T> {
+    const timeoutMs = this.#opts.requestTimeoutMs ?? 20_000;
     const timeout = AbortSignal.timeout(timeoutMs);
     let res: Response;
     let text: string;
     try {
-      res = await this.fetchFn(this.baseUrl + path, {
+      res = await this.#fetchFn(this.baseUrl + path, {
         method,
         headers,
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -182,7 +175,7 @@ export class RegistryClient {
       }
     }
     if (!res.ok) {
-      if (res.status === 401 && isRevokedBody(parsed)) throw this.revoked(parsed.error);
+      if (res.status === 401 && isRevokedBody(parsed)) throw this.#revoked(parsed.error);
       const err = (parsed as ApiErrorBody | undefined)?.error;
       throw new RegistryError(res.status, err?.code ?? 'http_' + res.status, err?.message ?? (res.statusText || 'request failed'));
     }
@@ -192,7 +185,7 @@ export class RegistryClient {
   /** An authenticated request; on 401 the token is renewed once and the request retried. */
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const send = async (force: boolean) =>
-      this.raw<T>(
+      this.#raw<T>(
         method,
         path,
         body,
@@ -202,7 +195,7 @@ export class RegistryClient {
     try {
       return await send(false);
     } catch (e) {
-      if (e instanceof RegistryError && e.status === 401 && e.code !== REVOKED && this.canExchange()) return send(true);
+      if (e instanceof RegistryError && e.status === 401 && e.code !== REVOKED && this.#canExchange()) return send(true);
       throw e;
     }
   }
@@ -219,7 +212,7 @@ export class RegistryClient {
   /** A public route (no credentials; extra headers such as the pairing claim secret). */
   async callPublic<N extends RouteName>(name: N, req: CallArgs<N>, headers: Record<string, string> = {}): Promise<RouteAnswer<N>> {
     const h = req.body === undefined ? headers : { 'Content-Type': 'application/json', ...headers };
-    return this.raw(ROUTES[name].method, this.#pathOf(name, req), req.body, h);
+    return this.#raw(ROUTES[name].method, this.#pathOf(name, req), req.body, h);
   }
 
   #pathOf<N extends RouteName>(name: N, req: CallArgs<N>): string {
@@ -366,7 +359,7 @@ export class RegistryClient {
    */
   async events(onEvent: (e: RegistryEvent) => void, signal?: AbortSignal): Promise<void> {
     const open = async (force: boolean) =>
-      this.fetchFn(this.baseUrl + '/api/events', {
+      this.#fetchFn(this.baseUrl + '/api/events', {
         headers: { Authorization: `Bearer ${await this.token(force)}`, Accept: 'text/event-stream' },
         ...(signal ? { signal } : {}),
       });
@@ -381,11 +374,11 @@ export class RegistryClient {
     };
     let res = await open(false);
     const first = await revokedAnswer(res);
-    if (first !== undefined) throw this.revoked(first);
-    if (res.status === 401 && this.canExchange()) res = await open(true);
+    if (first !== undefined) throw this.#revoked(first);
+    if (res.status === 401 && this.#canExchange()) res = await open(true);
     if (!res.ok || !res.body) {
       const again = await revokedAnswer(res);
-      if (again !== undefined) throw this.revoked(again);
+      if (again !== undefined) throw this.#revoked(again);
       const text = await res.text().catch(() => '');
       let msg = res.statusText;
       try {
@@ -395,57 +388,13 @@ export class RegistryClient {
       }
       throw new RegistryError(res.status, 'events', msg || 'cannot open the event stream');
     }
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    let buf = '';
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buf += decoder.decode(value, { stream: true });
-        let sep: number;
-        while ((sep = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, sep);
-          buf = buf.slice(sep + 2);
-          const lines = block.split('\n');
-          const data = lines
-            .filter((l) => l.startsWith('data:'))
-            .map((l) => l.slice(5).replace(/^ /, ''))
-            .join('\n');
-          if (lines.some((l) => /^event:\s*/.test(l) && l.replace(/^event:\s*/, '') === REVOKED_SSE_EVENT)) {
-            throw this.revoked(revokedMessage(data));
-          }
-          if (!data) continue;
-          try {
-            onEvent(JSON.parse(data) as RegistryEvent);
-          } catch {
-            /* a bad event must not end the stream */
-          }
-        }
-      }
-    } catch (e) {
-      if ((e as Error).name === 'AbortError' || signal?.aborted) return;
-      throw e;
-    } finally {
-      reader.releaseLock();
-    }
+    return readEventStream(res.body, onEvent, (message) => this.#revoked(message), signal);
   }
 
   /** URL for `new EventSource(...)` where headers cannot be set (the token is in the query). */
   async eventsUrl(): Promise<string> {
     return `${this.baseUrl}/api/events?token=${encodeURIComponent(await this.token())}`;
   }
-}
-
-/** The message of an `event: revoked` data line (its shape checked; a bad one still means revoked). */
-function revokedMessage(data: string): string {
-  try {
-    const notice = RevokedNotice.safeParse(JSON.parse(data));
-    if (notice.success) return notice.data.message;
-  } catch {
-    /* not JSON */
-  }
-  return 'this credential was revoked';
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

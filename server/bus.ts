@@ -3,25 +3,25 @@ import type { RegistryEvent } from '../mesh/protocol/index.ts';
 
 /** In-process fan-out of live events to SSE subscribers. */
 export class EventBus {
-  private readonly emitter = new EventEmitter();
+  readonly #emitter = new EventEmitter();
   constructor() {
-    this.emitter.setMaxListeners(0);
+    this.#emitter.setMaxListeners(0);
   }
   /** Set when other registry instances should see this instance's events too. */
   forward: ((e: RegistryEvent) => void) | undefined;
 
   publish(e: RegistryEvent): void {
-    this.emitter.emit('event', e);
+    this.#emitter.emit('event', e);
     this.forward?.(e);
   }
 
   /** An event from another instance: local subscribers only. */
   deliver(e: RegistryEvent): void {
-    this.emitter.emit('event', e);
+    this.#emitter.emit('event', e);
   }
   subscribe(fn: (e: RegistryEvent) => void): () => void {
-    this.emitter.on('event', fn);
-    return () => this.emitter.off('event', fn);
+    this.#emitter.on('event', fn);
+    return () => this.#emitter.off('event', fn);
   }
 }
 

@@ -25,36 +25,38 @@ const INSTANCE_TTL_S = 10;
 
 export class RedisCluster {
   readonly instanceId = randomBytes(6).toString('hex');
-  private pub!: RedisClient;
-  private sub!: RedisClient;
-  private beat: NodeJS.Timeout | undefined;
-  private readonly peersKey: string;
-  private readonly channel: string;
+  #pub!: RedisClient;
+  #sub!: RedisClient;
+  #beat: NodeJS.Timeout | undefined;
+  readonly #peersKey: string;
+  readonly #channel: string;
+  readonly #url: string;
+  readonly #prefix: string;
+  readonly #handlers: ClusterHandlers;
 
-  constructor(
-    private readonly url: string,
-    private readonly prefix: string,
-    private readonly handlers: ClusterHandlers,
-  ) {
-    this.peersKey = `${prefix}:peers`;
-    this.channel = `${prefix}:cluster`;
+  constructor(url: string, prefix: string, handlers: ClusterHandlers) {
+    this.#url = url;
+    this.#prefix = prefix;
+    this.#handlers = handlers;
+    this.#peersKey = `${prefix}:peers`;
+    this.#channel = `${prefix}:cluster`;
   }
 
-  private instanceKey(id: string): string {
-    return `${this.prefix}:instance:${id}`;
+  #instanceKey(id: string): string {
+    return `${this.#prefix}:instance:${id}`;
   }
 
   async start(): Promise<void> {
     const { Redis } = await import('ioredis');
     const opts = { maxRetriesPerRequest: 3, lazyConnect: true } as const;
-    this.pub = new Redis(this.url, opts);
-    this.sub = new Redis(this.url, opts);
+    this.#pub = new Redis(this.#url, opts);
+    this.#sub = new Redis(this.#url, opts);
     // A Redis outage must not crash the registry; ioredis reconnects by itself.
-    this.pub.on('error', (e) => log.warn(`[CLUSTER] redis: ${e.message}`));
-    this.sub.on('error', (e) => log.warn(`[CLUSTER] redis: ${e.message}`));
-    await Promise.all([this.pub.connect(), this.sub.connect()]);
-    await this.sub.subscribe(this.channel);
-    this.sub.on('message', (_ch, raw) => {
+    this.#pub.on('error', (e) => log.warn(`[CLUSTER] redis: ${e.message}`));
+    this.#sub.on('error', (e) => log.warn(`[CLUSTER] redis: ${e.message}`));
+    await Promise.all([this.#pub.connect(), this.#sub.connect()]);
+    await this.#sub.subscribe(this.#channel);
+    this.#sub.on('message', (_ch, raw) => {
       let env: { from: string; msg: ClusterMessage };
       try {
         env = JSON.parse(raw);
@@ -63,45 +65,45 @@ export class RedisCluster {
       }
       if (env.from === this.instanceId) return;
       try {
-        this.handlers.onMessage(env.msg);
+        this.#handlers.onMessage(env.msg);
       } catch (e) {
         log.error('[CLUSTER] message handling failed', e);
       }
     });
-    await this.alive();
-    this.beat = setInterval(() => void this.alive().catch(() => undefined), 3000);
-    this.beat.unref();
+    await this.#alive();
+    this.#beat = setInterval(() => void this.#alive().catch(() => undefined), 3000);
+    this.#beat.unref();
   }
 
-  private alive(): Promise<unknown> {
-    return this.pub.set(this.instanceKey(this.instanceId), '1', 'EX', INSTANCE_TTL_S);
+  #alive(): Promise<unknown> {
+    return this.#pub.set(this.#instanceKey(this.instanceId), '1', 'EX', INSTANCE_TTL_S);
   }
 
   async publish(msg: ClusterMessage): Promise<void> {
-    await this.pub
-      .publish(this.channel, JSON.stringify({ from: this.instanceId, msg }))
+    await this.#pub
+      .publish(this.#channel, JSON.stringify({ from: this.instanceId, msg }))
       .catch((e) => log.warn(`[CLUSTER] publish failed: ${(e as Error).message}`));
   }
 
   async joined(peer: string): Promise<void> {
-    await this.pub.hset(this.peersKey, peer, this.instanceId).catch(() => undefined);
+    await this.#pub.hset(this.#peersKey, peer, this.instanceId).catch(() => undefined);
     await this.publish({ kind: 'joined', peer });
   }
 
   /** Only if the peer is still ours (a newer connection elsewhere may have taken it). */
   async left(peer: string): Promise<void> {
-    const owner = await this.pub.hget(this.peersKey, peer).catch(() => null);
+    const owner = await this.#pub.hget(this.#peersKey, peer).catch(() => null);
     if (owner !== this.instanceId) return;
-    await this.pub.hdel(this.peersKey, peer).catch(() => undefined);
+    await this.#pub.hdel(this.#peersKey, peer).catch(() => undefined);
     await this.publish({ kind: 'left', peer });
   }
 
   /** Peers registered on other instances that are still alive. */
   async remotePeers(): Promise<string[]> {
-    const all = await this.pub.hgetall(this.peersKey).catch(() => ({}) as Record<string, string>);
+    const all = await this.#pub.hgetall(this.#peersKey).catch(() => ({}) as Record<string, string>);
     const instances = [...new Set(Object.values(all))].filter((i) => i !== this.instanceId);
     if (!instances.length) return [];
-    const alive = await this.pub.mget(...instances.map((i) => this.instanceKey(i))).catch(() => [] as (string | null)[]);
+    const alive = await this.#pub.mget(...instances.map((i) => this.#instanceKey(i))).catch(() => [] as (string | null)[]);
     const live = new Set(instances.filter((_, k) => alive[k] === '1'));
     return Object.entries(all)
       .filter(([, inst]) => live.has(inst))
@@ -110,23 +112,23 @@ export class RedisCluster {
 
   /** Sends a frame to a peer on another live instance; false when no instance has it. */
   async relay(to: string, text: string): Promise<boolean> {
-    const owner = await this.pub.hget(this.peersKey, to).catch(() => null);
+    const owner = await this.#pub.hget(this.#peersKey, to).catch(() => null);
     if (!owner || owner === this.instanceId) return false;
-    if ((await this.pub.exists(this.instanceKey(owner)).catch(() => 0)) !== 1) return false;
+    if ((await this.#pub.exists(this.#instanceKey(owner)).catch(() => 0)) !== 1) return false;
     await this.publish({ kind: 'relay', to, text });
     return true;
   }
 
   /** Shutdown: forget our peers so the others do not list them. */
   async stop(localPeers: string[]): Promise<void> {
-    clearInterval(this.beat);
+    clearInterval(this.#beat);
     try {
       for (const p of localPeers) await this.left(p);
-      await this.pub.del(this.instanceKey(this.instanceId));
+      await this.#pub.del(this.#instanceKey(this.instanceId));
     } catch {
       /* best effort */
     }
-    this.sub.disconnect();
-    this.pub.disconnect();
+    this.#sub.disconnect();
+    this.#pub.disconnect();
   }
 }

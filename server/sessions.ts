@@ -7,21 +7,21 @@ type End = (notice: RevokedNotice) => void;
  * revocation ends every stream of the revoked peer on this instance.
  */
 export class LiveSessions {
-  private readonly byPeer = new Map<string, Set<End>>();
+  readonly #byPeer = new Map<string, Set<End>>();
 
   /** Registers a stream; the returned function unregisters it. */
   add(peerId: string, end: End): () => void {
-    let set = this.byPeer.get(peerId);
-    if (!set) this.byPeer.set(peerId, (set = new Set()));
+    let set = this.#byPeer.get(peerId);
+    if (!set) this.#byPeer.set(peerId, (set = new Set()));
     set.add(end);
     return () => {
       set.delete(end);
-      if (set.size === 0 && this.byPeer.get(peerId) === set) this.byPeer.delete(peerId);
+      if (set.size === 0 && this.#byPeer.get(peerId) === set) this.#byPeer.delete(peerId);
     };
   }
 
   /** Ends every stream of the peer with the notice. */
   end(peerId: string, notice: RevokedNotice): void {
-    for (const end of [...(this.byPeer.get(peerId) ?? [])]) end(notice);
+    for (const end of [...(this.#byPeer.get(peerId) ?? [])]) end(notice);
   }
 }

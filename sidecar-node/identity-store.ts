@@ -120,52 +120,52 @@ interface TrustFile {
 
 /** Pinned CA and known peers of the sidecar in a 0600 JSON file, rewritten atomically. */
 export class FileTrustRecords implements TrustRecords {
-  private cache: TrustFile | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  #cache: TrustFile | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(readonly path: string) {}
 
   async getPeer(peerId: string) {
-    return (await this.read()).peers[peerId];
+    return (await this.#read()).peers[peerId];
   }
   putPeer(record: KnownPeerRecord) {
-    return this.update((f) => {
+    return this.#update((f) => {
       f.peers[record.peer_id] = { ...record };
     });
   }
   deletePeer(peerId: string) {
-    return this.update((f) => {
+    return this.#update((f) => {
       delete f.peers[peerId];
     });
   }
   async getPinnedCa() {
-    return (await this.read()).pinned_ca;
+    return (await this.#read()).pinned_ca;
   }
   setPinnedCa(jwk: PublicKeyJwk | undefined) {
-    return this.update((f) => {
+    return this.#update((f) => {
       if (jwk) f.pinned_ca = jwk;
       else delete f.pinned_ca;
     });
   }
 
-  private async read(): Promise<TrustFile> {
-    if (this.cache) return this.cache;
-    if (!(await exists(this.path))) return (this.cache = { version: 1, peers: Object.create(null) });
+  async #read(): Promise<TrustFile> {
+    if (this.#cache) return this.#cache;
+    if (!(await exists(this.path))) return (this.#cache = { version: 1, peers: Object.create(null) });
     await assertOwnerOnlyFile(this.path);
     const doc = JSON.parse(await readFile(this.path, 'utf8')) as TrustFile;
     if (doc?.version !== 1 || typeof doc.peers !== 'object') throw new Error(`${this.path} is not a trust records file`);
-    return (this.cache = { version: 1, peers: Object.assign(Object.create(null), doc.peers), ...(doc.pinned_ca ? { pinned_ca: doc.pinned_ca } : {}) });
+    return (this.#cache = { version: 1, peers: Object.assign(Object.create(null), doc.peers), ...(doc.pinned_ca ? { pinned_ca: doc.pinned_ca } : {}) });
   }
 
   /** Writes are serialised so two updates never race on the temp file and rename. */
-  private update(change: (f: TrustFile) => void): Promise<void> {
-    const next = this.queue.then(async () => {
-      const file = await this.read();
+  #update(change: (f: TrustFile) => void): Promise<void> {
+    const next = this.#queue.then(async () => {
+      const file = await this.#read();
       change(file);
       const tmp = await writeTemp(this.path, JSON.stringify(file, null, 2) + '\n');
       await rename(tmp, this.path);
     });
-    this.queue = next.catch(() => {});
+    this.#queue = next.catch(() => {});
     return next;
   }
 }

@@ -41,7 +41,10 @@ class Answer {
   readonly artifacts = new Map<string, Part[]>();
   reply: Part[] = [];
   failure = '';
-  constructor(private readonly onText: (t: string) => void) {}
+  readonly #onText: (t: string) => void;
+  constructor(onText: (t: string) => void) {
+    this.#onText = onText;
+  }
   add(ev: StreamResponse): void {
     const p = ev.payload;
     if (!p) return;
@@ -58,7 +61,7 @@ class Answer {
       const { artifactId, parts } = p.value.artifact;
       this.artifacts.set(artifactId, [...(p.value.append ? (this.artifacts.get(artifactId) ?? []) : []), ...parts]);
       const t = textOf(parts);
-      if (t) this.onText(t);
+      if (t) this.#onText(t);
     }
   }
   #status(state: TaskState | undefined, parts: Part[]): void {

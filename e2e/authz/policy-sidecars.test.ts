@@ -73,7 +73,7 @@ test('over a DataChannel: task_request and the built-in delegate are checked; a 
   const rule = { default: 'allow' as const, rules: [{ skill: 'upper', peers: ['pol-a'] }] };
   const t0 = Date.now();
   await admin.setPolicy(rule);
-  // The sidecar polls the policy every 15 s; the registry's policy event must apply it at once.
+  // The sidecar learns the policy from the registry's event stream (and on each config refresh): it must apply it at once.
   const refusedAfter = await waitFor(
     async () => {
       const err = await c.task('upper', { text: 'after' }, { peer: 'pol-b2', timeoutMs: 5000 }).then(

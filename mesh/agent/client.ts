@@ -1,35 +1,14 @@
 import { Emitter } from '../emitter.ts';
 import { randomId } from '../ids.ts';
-import { z } from 'zod';
-import {
-  ArgsSchema,
-  describe,
-  decodePeerEvent,
-  isOpenStreamChunk,
-  meshErrorOf,
-  payloadOf,
-  skillSpec,
-  type BackedBy,
-  type MeshMessage,
-  type PeerEvent,
-  type ToolEvent,
-} from '../protocol/index.ts';
-import type { SkillCall, SkillInfo } from '../types.ts';
+import { decodePeerEvent, isOpenStreamChunk, meshErrorOf, payloadOf, type BackedBy, type MeshMessage, type PeerEvent } from '../protocol/index.ts';
+import type { SkillCall } from '../types.ts';
+import { AgentError } from './agent-error.ts';
+import { SkillRunner, type PromptHandler, type SkillDefinition, type SkillHandler } from './skill-runner.ts';
 import type { AgentTransport } from './transport.ts';
 
 export type { SkillCall };
-// biome-ignore lint/suspicious/noExplicitAny: a handler declares its own args type (checked by its args schema at run time)
-export type SkillHandler = (args: any, call: SkillCall) => unknown | Promise<unknown>;
-/** A skill with what it tells others about itself (docs/skills.md): offered to LLMs as a tool. */
-export interface SkillDefinition {
-  description?: string;
-  /** JSON Schema of the args (an object schema); args that do not match are refused before the handler runs. */
-  args_schema?: Record<string, unknown>;
-  handler: SkillHandler;
-}
-/** A piece of a streamed answer: text, or a step shown to the requester (an LLM agent's tool call). */
-export type PromptPiece = string | { tool: ToolEvent };
-export type PromptHandler = (text: string, call: SkillCall & { sessionId?: string | undefined }) => string | Promise<string> | AsyncIterable<PromptPiece>;
+export { AgentError } from './agent-error.ts';
+export type { PromptHandler, PromptPiece, SkillDefinition, SkillHandler } from './skill-runner.ts';
 
 export interface AgentOptions {
   /** Registers the agent under this name (needed to get task_requests for its skills routed to it). */
@@ -75,18 +54,6 @@ export type AgentClientEvents = {
   close: [];
 };
 
-export class AgentError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    /** What the failure names: `ack_id`, `request_id`, `target_peer` (acknowledged sends). */
-    readonly details: { ack_id?: string; request_id?: string; target_peer?: string } = {},
-  ) {
-    super(message);
-    this.name = 'AgentError';
-  }
-}
-
 /** A send waiting for the peer's `ack` line. */
 interface AckWait {
   resolve: (ack: SendAck) => void;
@@ -104,14 +71,15 @@ interface Pending {
 
 /**
  * The agent SDK: the same in a sidecar agent process (socket transport) and in a worker agent
- * (postMessage transport). Speaks the IPC protocol (docs/sidecar.md).
+ * (postMessage transport). Speaks the IPC protocol (docs/sidecar.md): registration, sends (with
+ * acknowledgements when asked), requests and their replies; the requests to this agent are run by
+ * its SkillRunner (skill-runner.ts).
  */
 export class AgentClient extends Emitter<AgentClientEvents> {
   readonly #t: AgentTransport;
-  readonly #skills = new Map<string, { info: SkillInfo; handler: SkillHandler; args?: z.ZodType | undefined }>();
+  readonly #runner: SkillRunner;
   readonly #pending = new Map<string, Pending>();
   readonly #peerListWaiters: ((peers: string[]) => void)[] = [];
-  #onPrompt: PromptHandler | undefined;
   #name: string | undefined;
   readonly #backedBy: BackedBy | undefined;
   #peerId: string | undefined;
@@ -121,10 +89,6 @@ export class AgentClient extends Emitter<AgentClientEvents> {
   readonly #ackWaits = new Map<string, AckWait>();
   readonly #ackPrefix = randomId(3);
   #ackSeq = 0;
-  readonly #maxConcurrent: number;
-  #running = 0;
-  /** `${fromPeer}\0${request_id}` of the skill/prompt runs in progress → their abort (for `cancel`). */
-  readonly #runs = new Map<string, AbortController>();
   /** Peers with an open link, as the peer reported them. */
   readonly peers = new Set<string>();
 
@@ -133,10 +97,13 @@ export class AgentClient extends Emitter<AgentClientEvents> {
     this.#t = transport;
     this.#name = opts.name;
     this.#backedBy = opts.backedBy;
-    for (const [name, s] of Object.entries(opts.skills ?? {})) this.#addSkill(name, s);
-    this.#onPrompt = opts.onPrompt;
+    this.#runner = new SkillRunner(
+      { name: () => this.#name, send: (to, msg) => this.send(to, msg), unhandled: (msg, from) => this.emit('message', msg, from) },
+      Math.max(1, opts.maxConcurrent ?? 64),
+    );
+    for (const [name, s] of Object.entries(opts.skills ?? {})) this.#runner.add(name, s);
+    this.#runner.setPromptHandler(opts.onPrompt);
     this.#acks = opts.acks ?? false;
-    this.#maxConcurrent = Math.max(1, opts.maxConcurrent ?? 64);
     transport.onLine((line) => this.#onLine(line));
     transport.onClose(() => {
       this.#closed = true;
@@ -190,35 +157,18 @@ export class AgentClient extends Emitter<AgentClientEvents> {
 
   /** Adds a skill (re-announces when registered). */
   skill(name: string, handler: SkillHandler, about?: string | Omit<SkillDefinition, 'handler'>): void {
-    this.#addSkill(name, { ...(typeof about === 'string' ? { description: about } : about), handler });
+    this.#runner.add(name, { ...(typeof about === 'string' ? { description: about } : about), handler });
     if (this.#peerId && this.#name) {
       this.#t.send({ type: 'register_agent', payload: this.#registration() });
     }
   }
 
   #registration() {
-    return { name: this.#name!, skills: [...this.#skills.values()].map((s) => s.info), ...(this.#backedBy && { backed_by: this.#backedBy }) };
-  }
-
-  /** Checks the spec as the peer will (a bad schema fails here, not at registration) and compiles the args schema. */
-  #addSkill(name: string, s: SkillHandler | SkillDefinition): void {
-    const def = typeof s === 'function' ? { handler: s } : s;
-    let args: z.ZodType | undefined;
-    if (def.args_schema) {
-      const checked = ArgsSchema.safeParse(def.args_schema);
-      if (!checked.success) throw new AgentError('invalid', `skill ${name}: ${describe(checked.error)}`);
-      try {
-        args = z.fromJSONSchema(def.args_schema as z.core.JSONSchema.JSONSchema);
-      } catch (err) {
-        throw new AgentError('invalid', `skill ${name}: args_schema is not a usable JSON Schema: ${(err as Error).message}`);
-      }
-    }
-    const info = skillSpec({ name, ...(def.description && { description: def.description }), ...(def.args_schema && { args_schema: def.args_schema }) });
-    this.#skills.set(name, { info, handler: def.handler, args });
+    return { name: this.#name!, skills: this.#runner.infos(), ...(this.#backedBy && { backed_by: this.#backedBy }) };
   }
 
   onPrompt(handler: PromptHandler): void {
-    this.#onPrompt = handler;
+    this.#runner.setPromptHandler(handler);
   }
 
   /** Sends a message (with `acks`, a failure is reported as an `error` event naming it). */
@@ -411,8 +361,7 @@ export class AgentClient extends Emitter<AgentClientEvents> {
   #onMessage(msg: MeshMessage, from: string): void {
     const rid = msg.request_id;
     if (msg.type === 'cancel') {
-      const run = rid ? this.#runs.get(`${from}\u0000${rid}`) : undefined;
-      if (run) return run.abort(new AgentError('cancelled', 'the requester cancelled'));
+      if (rid && this.#runner.cancel(from, rid)) return;
       return void this.emit('message', msg, from);
     }
     if (rid && msg.type !== 'task_request' && msg.type !== 'agent_prompt') {
@@ -426,108 +375,9 @@ export class AgentClient extends Emitter<AgentClientEvents> {
         return;
       }
     }
-    if (msg.type === 'task_request') return void this.#runSkill(msg, from);
-    if (msg.type === 'agent_prompt' && this.#onPrompt) return void this.#runPrompt(msg, from);
+    if (msg.type === 'task_request') return void this.#runner.runSkill(msg, from);
+    if (msg.type === 'agent_prompt' && this.#runner.answersPrompts) return void this.#runner.runPrompt(msg, from);
     this.emit('message', msg, from);
-  }
-
-  #reply(to: string, req: MeshMessage, type: string, payload: unknown): void {
-    const m: MeshMessage = { type, payload };
-    if (req.request_id) m.request_id = req.request_id;
-    if (req.source_agent) m.target_agent = req.source_agent;
-    this.send(to, m);
-  }
-
-  async #runSkill(msg: MeshMessage, from: string): Promise<void> {
-    const p = payloadOf(msg, 'task_request');
-    const s = p ? this.#skills.get(p.skill) : undefined;
-    if (!p || !s) {
-      const why = p ? `has no skill "${p.skill}"` : 'got a task_request without a valid skill name';
-      if (this.#name) this.#reply(from, msg, 'task_response', { error: `agent ${this.#name} ${why}` });
-      else this.emit('message', msg, from);
-      return;
-    }
-    if (s.args) {
-      const ok = s.args.safeParse(p.args ?? {});
-      if (!ok.success) return this.#reply(from, msg, 'task_response', { error: `invalid args for skill ${p.skill}: ${describe(ok.error)}` });
-    }
-    if (!this.#runStarted(from, msg, 'task_response')) return;
-    const run = this.#track(from, msg);
-    const call: SkillCall = {
-      fromPeer: from,
-      sourceAgent: msg.source_agent,
-      requestId: msg.request_id,
-      stream: (text) => this.#reply(from, msg, 'task_stream_chunk', { text, done: false }),
-      signal: run.signal,
-    };
-    try {
-      const result = await s.handler(p.args, call);
-      this.#reply(from, msg, 'task_response', { result: result === undefined ? null : result });
-    } catch (err) {
-      this.#reply(from, msg, 'task_response', { error: err instanceof Error ? err.message : String(err) });
-    } finally {
-      this.#running--;
-      run.end();
-    }
-  }
-
-  /** An abort the requester can trigger with `cancel` while the run lasts. */
-  #track(from: string, msg: MeshMessage): { signal: AbortSignal; end: () => void } {
-    const ac = new AbortController();
-    const key = msg.request_id ? `${from}\u0000${msg.request_id}` : undefined;
-    if (key) this.#runs.set(key, ac);
-    return {
-      signal: ac.signal,
-      end: () => {
-        if (key && this.#runs.get(key) === ac) this.#runs.delete(key);
-      },
-    };
-  }
-
-  /** Counts a run in; false (and the requester told `overloaded`) when maxConcurrent are running. */
-  #runStarted(from: string, msg: MeshMessage, replyType: string): boolean {
-    if (this.#running >= this.#maxConcurrent) {
-      const error = `agent ${this.#name ?? ''} is overloaded (${this.#running} runs in progress)`.replace('  ', ' ');
-      this.#reply(from, msg, replyType, replyType === 'agent_response' ? { text: '', error } : { error });
-      return false;
-    }
-    this.#running++;
-    return true;
-  }
-
-  async #runPrompt(msg: MeshMessage, from: string): Promise<void> {
-    const p = payloadOf(msg, 'agent_prompt');
-    if (!p) return this.#reply(from, msg, 'agent_response', { text: '', error: 'an agent_prompt needs a text' });
-    if (!this.#runStarted(from, msg, 'agent_response')) return;
-    const run = this.#track(from, msg);
-    const call = {
-      fromPeer: from,
-      sourceAgent: msg.source_agent,
-      requestId: msg.request_id,
-      sessionId: p.session_id,
-      stream: (text: string) => this.#reply(from, msg, 'agent_stream_chunk', { text, done: false }),
-      signal: run.signal,
-    };
-    let full = '';
-    try {
-      const out = await this.#onPrompt!(p.text, call);
-      if (typeof out === 'string') return this.#reply(from, msg, 'agent_response', { text: out });
-      for await (const piece of out) {
-        if (typeof piece === 'string') {
-          full += piece;
-          call.stream(piece);
-        } else {
-          this.#reply(from, msg, 'agent_stream_chunk', { text: '', done: false, tool: piece.tool });
-        }
-      }
-      this.#reply(from, msg, 'agent_response', { text: full });
-    } catch (err) {
-      // What was streamed stays the answer so far; the error says why it stopped.
-      this.#reply(from, msg, 'agent_response', { text: full, error: err instanceof Error ? err.message : String(err) });
-    } finally {
-      this.#running--;
-      run.end();
-    }
   }
 }
 

@@ -54,28 +54,30 @@ async function run<T>(dbName: string, store: string, mode: IDBTransactionMode, o
 
 /** The tab's device key pair, created on first use; the private key is non-extractable. */
 export class IndexedDbKeyStore implements IdentityKeyStore, CertificateStore {
-  constructor(
-    private readonly dbName: string = IDENTITY_DB_NAME,
-    private readonly name = 'device',
-  ) {}
+  readonly #dbName: string;
+  readonly #name: string;
+  constructor(dbName: string = IDENTITY_DB_NAME, name = 'device') {
+    this.#dbName = dbName;
+    this.#name = name;
+  }
 
   loadCertificate(): Promise<string | undefined> {
-    return run<string | undefined>(this.dbName, KEYS, 'readonly', (s) => s.get(`${this.name}:certificate`));
+    return run<string | undefined>(this.#dbName, KEYS, 'readonly', (s) => s.get(`${this.#name}:certificate`));
   }
 
   async saveCertificate(certificate: string): Promise<void> {
-    await run(this.dbName, KEYS, 'readwrite', (s) => s.put(certificate, `${this.name}:certificate`));
+    await run(this.#dbName, KEYS, 'readwrite', (s) => s.put(certificate, `${this.#name}:certificate`));
   }
 
   async load(): Promise<CryptoKeyPair | undefined> {
-    const pair = await run<CryptoKeyPair | undefined>(this.dbName, KEYS, 'readonly', (s) => s.get(this.name));
+    const pair = await run<CryptoKeyPair | undefined>(this.#dbName, KEYS, 'readonly', (s) => s.get(this.#name));
     return pair?.privateKey && pair.publicKey ? pair : undefined;
   }
 
   async create(): Promise<CryptoKeyPair> {
     const pair = await generateKeyPair(false);
     try {
-      await run(this.dbName, KEYS, 'readwrite', (s) => s.add({ privateKey: pair.privateKey, publicKey: pair.publicKey }, this.name));
+      await run(this.#dbName, KEYS, 'readwrite', (s) => s.add({ privateKey: pair.privateKey, publicKey: pair.publicKey }, this.#name));
       return pair;
     } catch (err) {
       // Another tab created the key first: use that one, so the device keeps one identity.
@@ -88,20 +90,23 @@ export class IndexedDbKeyStore implements IdentityKeyStore, CertificateStore {
 
 /** Pinned CA and known peers of this browser profile. */
 export class IndexedDbTrustRecords implements TrustRecords {
-  constructor(private readonly dbName: string = IDENTITY_DB_NAME) {}
+  readonly #dbName: string;
+  constructor(dbName: string = IDENTITY_DB_NAME) {
+    this.#dbName = dbName;
+  }
   getPeer(peerId: string) {
-    return run<KnownPeerRecord | undefined>(this.dbName, PEERS, 'readonly', (s) => s.get(peerId));
+    return run<KnownPeerRecord | undefined>(this.#dbName, PEERS, 'readonly', (s) => s.get(peerId));
   }
   async putPeer(record: KnownPeerRecord) {
-    await run(this.dbName, PEERS, 'readwrite', (s) => s.put(record));
+    await run(this.#dbName, PEERS, 'readwrite', (s) => s.put(record));
   }
   async deletePeer(peerId: string) {
-    await run(this.dbName, PEERS, 'readwrite', (s) => s.delete(peerId));
+    await run(this.#dbName, PEERS, 'readwrite', (s) => s.delete(peerId));
   }
   getPinnedCa() {
-    return run<PublicKeyJwk | undefined>(this.dbName, META, 'readonly', (s) => s.get('pinned_ca'));
+    return run<PublicKeyJwk | undefined>(this.#dbName, META, 'readonly', (s) => s.get('pinned_ca'));
   }
   async setPinnedCa(jwk: PublicKeyJwk | undefined) {
-    await run(this.dbName, META, 'readwrite', (s) => (jwk ? s.put(jwk, 'pinned_ca') : s.delete('pinned_ca')));
+    await run(this.#dbName, META, 'readwrite', (s) => (jwk ? s.put(jwk, 'pinned_ca') : s.delete('pinned_ca')));
   }
 }

@@ -52,20 +52,20 @@ export interface CertificateStore {
 
 /** Keeps a key pair for the life of the process (tests, throwaway peers). */
 export class MemoryKeyStore implements IdentityKeyStore, CertificateStore {
-  private pair: CryptoKeyPair | undefined;
-  private certificate: string | undefined;
+  #pair: CryptoKeyPair | undefined;
+  #certificate: string | undefined;
   async loadCertificate(): Promise<string | undefined> {
-    return this.certificate;
+    return this.#certificate;
   }
   async saveCertificate(certificate: string): Promise<void> {
-    this.certificate = certificate;
+    this.#certificate = certificate;
   }
   async load(): Promise<CryptoKeyPair | undefined> {
-    return this.pair;
+    return this.#pair;
   }
   async create(): Promise<CryptoKeyPair> {
-    this.pair = await generateKeyPair(false);
-    return this.pair;
+    this.#pair = await generateKeyPair(false);
+    return this.#pair;
   }
 }
 

@@ -29,22 +29,22 @@ export interface TrustRecords {
 }
 
 export class MemoryTrustRecords implements TrustRecords {
-  private peers = new Map<string, KnownPeerRecord>();
-  private ca: PublicKeyJwk | undefined;
+  #peers = new Map<string, KnownPeerRecord>();
+  #ca: PublicKeyJwk | undefined;
   async getPeer(peerId: string) {
-    return this.peers.get(peerId);
+    return this.#peers.get(peerId);
   }
   async putPeer(record: KnownPeerRecord) {
-    this.peers.set(record.peer_id, { ...record });
+    this.#peers.set(record.peer_id, { ...record });
   }
   async deletePeer(peerId: string) {
-    this.peers.delete(peerId);
+    this.#peers.delete(peerId);
   }
   async getPinnedCa() {
-    return this.ca;
+    return this.#ca;
   }
   async setPinnedCa(jwk: PublicKeyJwk | undefined) {
-    this.ca = jwk;
+    this.#ca = jwk;
   }
 }
 
@@ -54,14 +54,17 @@ export type PeerCheck =
   | { ok: false; reason: LinkProofFailureReason | TrustFailureReason; message: string };
 
 export class KnownPeers {
-  constructor(private readonly records: TrustRecords) {}
+  readonly #records: TrustRecords;
+  constructor(records: TrustRecords) {
+    this.#records = records;
+  }
 
   /** Pins the registry CA on first use (e.g. from /api/config); refuses a different one later. */
   async pinCa(jwk: PublicKeyJwk): Promise<{ ok: true; firstUse: boolean } | { ok: false; reason: 'ca_changed'; message: string }> {
     const offered = PublicKeyJwkSchema.parse(jwk);
-    const pinned = await this.records.getPinnedCa();
+    const pinned = await this.#records.getPinnedCa();
     if (!pinned) {
-      await this.records.setPinnedCa(offered);
+      await this.#records.setPinnedCa(offered);
       return { ok: true, firstUse: true };
     }
     const [a, b] = await Promise.all([jwkThumbprint(pinned), jwkThumbprint(offered)]);
@@ -74,31 +77,31 @@ export class KnownPeers {
   }
 
   pinnedCa(): Promise<PublicKeyJwk | undefined> {
-    return this.records.getPinnedCa();
+    return this.#records.getPinnedCa();
   }
 
   /** Deliberate reset by the user (registry re-installed): forgets the CA and every remembered key. */
   async forgetCa(): Promise<void> {
-    await this.records.setPinnedCa(undefined);
+    await this.#records.setPinnedCa(undefined);
   }
 
   forgetPeer(peerId: string): Promise<void> {
-    return this.records.deletePeer(peerId);
+    return this.#records.deletePeer(peerId);
   }
 
   /** Applies the TOFU rule to claims already verified against the pinned CA, and remembers them. */
   async accept(claims: DeviceCertificateClaims, now: number = Date.now()): Promise<PeerCheck> {
-    const known = await this.records.getPeer(claims.peer_id);
+    const known = await this.#records.getPeer(claims.peer_id);
     if (!known) {
-      await this.records.putPeer({ peer_id: claims.peer_id, key_id: claims.key_id, issued_at: claims.issued_at, first_seen: now });
+      await this.#records.putPeer({ peer_id: claims.peer_id, key_id: claims.key_id, issued_at: claims.issued_at, first_seen: now });
       return { ok: true, claims, firstUse: true, keyChanged: false };
     }
     if (known.key_id === claims.key_id) {
-      if (claims.issued_at > known.issued_at) await this.records.putPeer({ ...known, issued_at: claims.issued_at });
+      if (claims.issued_at > known.issued_at) await this.#records.putPeer({ ...known, issued_at: claims.issued_at });
       return { ok: true, claims, firstUse: false, keyChanged: false };
     }
     if (claims.issued_at > known.issued_at) {
-      await this.records.putPeer({ ...known, key_id: claims.key_id, issued_at: claims.issued_at });
+      await this.#records.putPeer({ ...known, key_id: claims.key_id, issued_at: claims.issued_at });
       return { ok: true, claims, firstUse: false, keyChanged: true };
     }
     return {
@@ -110,7 +113,7 @@ export class KnownPeers {
 
   /** One call for a new link: verify the other side's proof with the pinned CA, then apply TOFU. */
   async verifyPeer(proof: unknown, ends: LinkEnds, now: number = Date.now()): Promise<PeerCheck> {
-    const caPublicJwk = await this.records.getPinnedCa();
+    const caPublicJwk = await this.#records.getPinnedCa();
     if (!caPublicJwk) return { ok: false, reason: 'no_pinned_ca', message: 'no registry CA is pinned yet: fetch /api/config and call pinCa first' };
     const checked = await verifyLinkProof(proof, { ...ends, caPublicJwk, now });
     if (!checked.ok) return checked;

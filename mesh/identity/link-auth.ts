@@ -13,27 +13,30 @@ export interface DescribedConnection {
  * What the mesh core needs per link, with local/remote taken from the connection itself so a
  * caller cannot mix them up: `proofFrame` on DataChannel open, `check` on the first text frame.
  */
+interface LinkAuthOptions {
+  localPeerId: string;
+  identity: DeviceIdentity;
+  /** The current certificate of this device (it may be renewed while running). */
+  certificate: () => string | undefined;
+  knownPeers: KnownPeers;
+}
+
 export class LinkAuthenticator {
-  constructor(
-    private readonly o: {
-      localPeerId: string;
-      identity: DeviceIdentity;
-      /** The current certificate of this device (it may be renewed while running). */
-      certificate: () => string | undefined;
-      knownPeers: KnownPeers;
-    },
-  ) {}
+  readonly #o: LinkAuthOptions;
+  constructor(o: LinkAuthOptions) {
+    this.#o = o;
+  }
 
   /** Text frame to send as the first message on a newly opened DataChannel. */
   async proofFrame(remotePeerId: string, pc: DescribedConnection): Promise<string> {
-    const certificate = this.o.certificate();
+    const certificate = this.#o.certificate();
     if (!certificate) throw new Error('this device has no certificate yet: pair it or request one from the registry');
-    return JSON.stringify(await createLinkProof(this.o.identity, certificate, this.ends(remotePeerId, pc)));
+    return JSON.stringify(await createLinkProof(this.#o.identity, certificate, this.#ends(remotePeerId, pc)));
   }
 
   /** Verifies the remote's first text frame (pinned CA, channel binding, TOFU). */
   check(remotePeerId: string, pc: DescribedConnection, text: string): Promise<PeerCheck> {
-    return this.o.knownPeers.verifyPeer(text, this.ends(remotePeerId, pc));
+    return this.#o.knownPeers.verifyPeer(text, this.#ends(remotePeerId, pc));
   }
 
   /**
@@ -55,9 +58,9 @@ export class LinkAuthenticator {
     return JSON.stringify(frame);
   }
 
-  private ends(remotePeerId: string, pc: DescribedConnection): LinkEnds {
+  #ends(remotePeerId: string, pc: DescribedConnection): LinkEnds {
     return {
-      localPeerId: this.o.localPeerId,
+      localPeerId: this.#o.localPeerId,
       remotePeerId,
       localSdp: pc.localDescription?.sdp ?? '',
       remoteSdp: pc.remoteDescription?.sdp ?? '',

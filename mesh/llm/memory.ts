@@ -52,26 +52,31 @@ export class ChatMemory {
   readonly #chats = new Map<string, ChatMessage[]>();
   #saving: Promise<void> = Promise.resolve();
 
-  constructor(
-    private readonly maxMessages: number,
-    private readonly maxChats: number,
-    private readonly store?: MemoryStore,
-    /** Told when the store could not be read or written (the agent goes on with what it has). */
-    private readonly onStoreError: (message: string) => void = () => {},
-  ) {}
+  readonly #maxMessages: number;
+  readonly #maxChats: number;
+  readonly #store: MemoryStore | undefined;
+  /** Told when the store could not be read or written (the agent goes on with what it has). */
+  readonly #onStoreError: (message: string) => void;
+
+  constructor(maxMessages: number, maxChats: number, store?: MemoryStore, onStoreError: (message: string) => void = () => {}) {
+    this.#maxMessages = maxMessages;
+    this.#maxChats = maxChats;
+    this.#store = store;
+    this.#onStoreError = onStoreError;
+  }
 
   /** Reads the store back: a snapshot that does not check out is reported and ignored. */
   async load(): Promise<void> {
-    if (!this.store || this.maxMessages === 0) return;
+    if (!this.#store || this.#maxMessages === 0) return;
     let raw: unknown;
     try {
-      raw = await this.store.load();
+      raw = await this.#store.load();
     } catch (err) {
-      return this.onStoreError(`could not read the saved conversations: ${(err as Error).message}`);
+      return this.#onStoreError(`could not read the saved conversations: ${(err as Error).message}`);
     }
     if (raw === undefined) return;
     const r = MemorySnapshot.safeParse(raw);
-    if (!r.success) return this.onStoreError(`the saved conversations are not readable (${describe(r.error)}); starting without them`);
+    if (!r.success) return this.#onStoreError(`the saved conversations are not readable (${describe(r.error)}); starting without them`);
     for (const [chat, messages] of r.data.chats) this.#put(chat, messages);
   }
 
@@ -81,14 +86,14 @@ export class ChatMemory {
 
   /** Appends one finished exchange (the user message and everything the agent added). */
   commit(chat: string, added: ChatMessage[]): void {
-    if (this.maxMessages === 0) return;
+    if (this.#maxMessages === 0) return;
     this.#put(chat, [...(this.#chats.get(chat) ?? []), ...added]);
-    const store = this.store;
+    const store = this.#store;
     if (!store) return;
     // One write at a time, in order: the last one holds the last exchange.
     this.#saving = this.#saving
       .then(() => store.save(this.#snapshot()))
-      .catch((err: Error) => this.onStoreError(`could not save the conversations: ${err.message}`));
+      .catch((err: Error) => this.#onStoreError(`could not save the conversations: ${err.message}`));
   }
 
   /** Resolves when every save so far has been written. */
@@ -102,14 +107,14 @@ export class ChatMemory {
 
   #put(chat: string, messages: ChatMessage[]): void {
     let all = messages;
-    if (all.length > this.maxMessages) {
-      all = all.slice(all.length - this.maxMessages);
+    if (all.length > this.#maxMessages) {
+      all = all.slice(all.length - this.#maxMessages);
       const firstUser = all.findIndex((m) => m.role === 'user');
       all = firstUser < 0 ? [] : all.slice(firstUser);
     }
     this.#chats.delete(chat);
     this.#chats.set(chat, all);
-    while (this.#chats.size > this.maxChats) this.#chats.delete(this.#chats.keys().next().value!);
+    while (this.#chats.size > this.#maxChats) this.#chats.delete(this.#chats.keys().next().value!);
   }
 
   /** The chats to save, dropping the least recently used ones until they fit MEMORY_MAX_CHARS. */

@@ -29,51 +29,59 @@ function sameText(a: string, b: string): boolean {
  * an unknown or malformed credential is answered with undefined.
  */
 export class Authenticator {
-  private readonly revoked = new Set<string>();
+  readonly #revoked = new Set<string>();
   /** Peer id → epoch s: tokens issued at or before it were issued for a key that is now deleted. */
-  private readonly notBefore = new Map<string, number>();
+  readonly #notBefore = new Map<string, number>();
   devices: DeviceTokenLookup | undefined;
+
+  readonly #adminKey: string;
+  readonly #staticKeys: StaticKeys;
+  readonly #keys: KeyStore;
 
   constructor(
     readonly signer: TokenSigner,
-    private readonly adminKey: string,
-    private readonly staticKeys: StaticKeys,
-    private readonly keys: KeyStore,
-  ) {}
+    adminKey: string,
+    staticKeys: StaticKeys,
+    keys: KeyStore,
+  ) {
+    this.#adminKey = adminKey;
+    this.#staticKeys = staticKeys;
+    this.#keys = keys;
+  }
 
   setRevoked(peerIds: Iterable<string>): void {
-    for (const p of peerIds) this.revoked.add(p);
+    for (const p of peerIds) this.#revoked.add(p);
   }
   isRevoked(peerId: string): boolean {
-    return this.revoked.has(peerId);
+    return this.#revoked.has(peerId);
   }
   unrevoke(peerId: string): void {
-    this.revoked.delete(peerId);
+    this.#revoked.delete(peerId);
   }
 
   /** A deleted key's outstanding JWTs stop working too (not only new exchanges). */
   invalidateTokens(peerId: string, nowS = Math.floor(Date.now() / 1000)): void {
-    this.notBefore.set(peerId, nowS);
+    this.#notBefore.set(peerId, nowS);
   }
 
-  private refuseRevoked(peerId: string): void {
-    if (this.revoked.has(peerId)) throw new RevokedError(revokedDeviceText(peerId));
+  #refuseRevoked(peerId: string): void {
+    if (this.#revoked.has(peerId)) throw new RevokedError(revokedDeviceText(peerId));
   }
 
   async apiKey(key: string): Promise<Principal | undefined> {
     if (key.length < 8 || key.length > 256) return undefined;
     let found: Principal | undefined;
-    if (sameText(key, this.adminKey)) found = { peerId: ADMIN_PEER_ID, role: 'admin' };
+    if (sameText(key, this.#adminKey)) found = { peerId: ADMIN_PEER_ID, role: 'admin' };
     else {
-      const s = this.staticKeys.get(key);
+      const s = this.#staticKeys.get(key);
       if (s) found = { peerId: s.peer_id, role: s.role };
       else {
-        const stored = await this.keys.find(hashSecret(key));
+        const stored = await this.#keys.find(hashSecret(key));
         if (stored?.deleted_at != null) throw new RevokedError(deletedKeyText(stored.peer_id));
         if (stored) found = { peerId: stored.peer_id, role: stored.role as Role };
       }
     }
-    if (found) this.refuseRevoked(found.peerId);
+    if (found) this.#refuseRevoked(found.peerId);
     return found;
   }
 
@@ -82,7 +90,7 @@ export class Authenticator {
     const p = await this.devices.lookupDeviceToken(token);
     if (!p) return undefined;
     if (p.revoked) throw new RevokedError(revokedDeviceText(p.peerId));
-    this.refuseRevoked(p.peerId);
+    this.#refuseRevoked(p.peerId);
     return { peerId: p.peerId, role: p.role };
   }
 
@@ -90,18 +98,18 @@ export class Authenticator {
   async jwt(token: string): Promise<(Principal & { exp: number }) | undefined> {
     const p = await this.signer.verify(token);
     if (!p) return undefined;
-    this.refuseRevoked(p.peerId);
-    const nb = this.notBefore.get(p.peerId);
+    this.#refuseRevoked(p.peerId);
+    const nb = this.#notBefore.get(p.peerId);
     if (nb !== undefined && p.iat <= nb) throw new RevokedError(deletedKeyText(p.peerId));
     return { peerId: p.peerId, role: p.role, exp: p.exp };
   }
 
   /** Peer ids of the keys from the environment and files (listed by GET /api/keys). */
   staticKeyList(): { peer_id: string; role: Role }[] {
-    return [...this.staticKeys.values()].map((v) => ({ peer_id: v.peer_id, role: v.role }));
+    return [...this.#staticKeys.values()].map((v) => ({ peer_id: v.peer_id, role: v.role }));
   }
 
   staticPeerIds(): Set<string> {
-    return new Set([ADMIN_PEER_ID, ...[...this.staticKeys.values()].map((v) => v.peer_id)]);
+    return new Set([ADMIN_PEER_ID, ...[...this.#staticKeys.values()].map((v) => v.peer_id)]);
   }
 }

@@ -12,10 +12,13 @@ export interface Principal {
 
 /** HS256 JWTs: `sub` = peer id, `role`. Verification pins the algorithm, so `alg: none` and RS/HS confusion fail. */
 export class TokenSigner {
+  readonly #key: Uint8Array;
   constructor(
-    private readonly key: Uint8Array,
+    key: Uint8Array,
     readonly ttlS: number,
-  ) {}
+  ) {
+    this.#key = key;
+  }
 
   async sign(p: Principal): Promise<string> {
     return new SignJWT({ role: p.role })
@@ -24,14 +27,14 @@ export class TokenSigner {
       .setIssuer(ISSUER)
       .setIssuedAt()
       .setExpirationTime(`${this.ttlS}s`)
-      .sign(this.key);
+      .sign(this.#key);
   }
 
   /** The principal of a valid token, or undefined (bad signature, expired, wrong alg, malformed). */
   async verify(token: string): Promise<(Principal & { exp: number; iat: number }) | undefined> {
     if (token.length > 8192) return undefined;
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER });
+      const { payload } = await jwtVerify(token, this.#key, { algorithms: ['HS256'], issuer: ISSUER });
       const role = payload.role;
       if (typeof payload.sub !== 'string' || (role !== 'agent' && role !== 'admin') || typeof payload.exp !== 'number') return undefined;
       return { peerId: payload.sub, role, exp: payload.exp, iat: typeof payload.iat === 'number' ? payload.iat : 0 };

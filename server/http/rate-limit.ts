@@ -3,24 +3,29 @@
  * continuously. Bounded memory: the oldest idle buckets go when the map grows past `maxKeys`.
  */
 export class RateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
 
-  constructor(
-    private readonly perWindow: number,
-    private readonly windowMs = 60_000,
-    private readonly burst = perWindow,
-    private readonly maxKeys = 50_000,
-  ) {}
+  readonly #perWindow: number;
+  readonly #windowMs: number;
+  readonly #burst: number;
+  readonly #maxKeys: number;
+
+  constructor(perWindow: number, windowMs = 60_000, burst = perWindow, maxKeys = 50_000) {
+    this.#perWindow = perWindow;
+    this.#windowMs = windowMs;
+    this.#burst = burst;
+    this.#maxKeys = maxKeys;
+  }
 
   /** True when the call may go ahead (and counts it). */
   take(key: string, now = Date.now()): boolean {
-    let b = this.buckets.get(key);
+    let b = this.#buckets.get(key);
     if (!b) {
-      if (this.buckets.size >= this.maxKeys) this.evict(now);
-      b = { tokens: this.burst, at: now };
-      this.buckets.set(key, b);
+      if (this.#buckets.size >= this.#maxKeys) this.#evict(now);
+      b = { tokens: this.#burst, at: now };
+      this.#buckets.set(key, b);
     } else {
-      b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) * this.perWindow) / this.windowMs);
+      b.tokens = Math.min(this.#burst, b.tokens + ((now - b.at) * this.#perWindow) / this.#windowMs);
       b.at = now;
     }
     if (b.tokens < 1) return false;
@@ -30,20 +35,20 @@ export class RateLimiter {
 
   /** True when a call would go ahead now (counts nothing). */
   allows(key: string, now = Date.now()): boolean {
-    const b = this.buckets.get(key);
-    return !b || Math.min(this.burst, b.tokens + ((now - b.at) * this.perWindow) / this.windowMs) >= 1;
+    const b = this.#buckets.get(key);
+    return !b || Math.min(this.#burst, b.tokens + ((now - b.at) * this.#perWindow) / this.#windowMs) >= 1;
   }
 
-  private evict(now: number): void {
-    for (const [k, b] of this.buckets) {
-      if (now - b.at > this.windowMs) this.buckets.delete(k);
+  #evict(now: number): void {
+    for (const [k, b] of this.#buckets) {
+      if (now - b.at > this.#windowMs) this.#buckets.delete(k);
     }
     // Still full: drop the oldest half (Map iterates in insertion order).
-    if (this.buckets.size >= this.maxKeys) {
-      let n = Math.floor(this.maxKeys / 2);
-      for (const k of this.buckets.keys()) {
+    if (this.#buckets.size >= this.#maxKeys) {
+      let n = Math.floor(this.#maxKeys / 2);
+      for (const k of this.#buckets.keys()) {
         if (n-- <= 0) break;
-        this.buckets.delete(k);
+        this.#buckets.delete(k);
       }
     }
   }

@@ -15,12 +15,15 @@ const RUN_TIMEOUT_MS = 10 * 60_000;
  */
 export class MeshAgentExecutor implements AgentExecutor {
   readonly #running = new Map<string, AbortController>();
-  constructor(private readonly reg: RegistryState) {}
+  readonly #reg: RegistryState;
+  constructor(reg: RegistryState) {
+    this.#reg = reg;
+  }
 
   execute = async (ctx: RequestContext, bus: ExecutionEventBus): Promise<void> => {
     const { principal, agentId } = callerOf(ctx.context);
     const { taskId, contextId } = ctx;
-    const rec = agentId ? await this.reg.agents.get(agentId, Date.now() / 1000) : undefined;
+    const rec = agentId ? await this.#reg.agents.get(agentId, Date.now() / 1000) : undefined;
     const { skill, args } = skillCall(ctx.userMessage, rec?.record.capabilities.skills);
     const now = () => new Date().toISOString();
     const status = (state: TaskState, text?: string) =>
@@ -49,7 +52,7 @@ export class MeshAgentExecutor implements AgentExecutor {
     this.#running.set(taskId, abort);
     let pieces = 0;
     try {
-      const r = await runSkill(this.reg, principal, {
+      const r = await runSkill(this.#reg, principal, {
         skill,
         args,
         agentId: agentId || undefined,

@@ -18,11 +18,14 @@ const MAX_PAGE = 100;
  * to: another caller, or the same id asked at another agent's URL, finds nothing (an admin sees all).
  */
 export class A2aTaskStore implements TaskStore {
-  constructor(private readonly db: Db) {}
+  readonly #db: Db;
+  constructor(db: Db) {
+    this.#db = db;
+  }
 
   async save(task: Task, ctx: ServerCallContext): Promise<void> {
     const { principal, agentId } = callerOf(ctx);
-    await this.db.query(
+    await this.#db.query(
       `INSERT INTO a2a_tasks (id, owner, agent_id, context_id, state, updated_at, task) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
        ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at, task = EXCLUDED.task
        WHERE a2a_tasks.owner = EXCLUDED.owner AND a2a_tasks.agent_id = EXCLUDED.agent_id`,
@@ -39,7 +42,7 @@ export class A2aTaskStore implements TaskStore {
   }
 
   async load(taskId: string, ctx: ServerCallContext): Promise<Task | undefined> {
-    const rows = await this.db.query<Row>('SELECT id, owner, agent_id, task FROM a2a_tasks WHERE id = $1', [taskId]);
+    const rows = await this.#db.query<Row>('SELECT id, owner, agent_id, task FROM a2a_tasks WHERE id = $1', [taskId]);
     const r = rows[0];
     return r && this.#visible(r, ctx) ? Task.fromJSON(parse(r.task)) : undefined;
   }
@@ -52,8 +55,8 @@ export class A2aTaskStore implements TaskStore {
     const args: unknown[] = [agentId, principal.role === 'admin', principal.peerId];
     if (params.contextId) where.push(`context_id = $${args.push(params.contextId)}`);
     if (params.status) where.push(`state = $${args.push(params.status)}`);
-    const total = await this.db.query<{ n: number }>(`SELECT count(*)::integer AS n FROM a2a_tasks WHERE ${where.join(' AND ')}`, args);
-    const rows = await this.db.query<Row>(
+    const total = await this.#db.query<{ n: number }>(`SELECT count(*)::integer AS n FROM a2a_tasks WHERE ${where.join(' AND ')}`, args);
+    const rows = await this.#db.query<Row>(
       `SELECT id, owner, agent_id, task FROM a2a_tasks WHERE ${where.join(' AND ')} ORDER BY updated_at DESC, id LIMIT ${size} OFFSET ${offset}`,
       args,
     );

@@ -13,7 +13,11 @@ export const CERT_LIFETIME_MS = 90 * 24 * 3600 * 1000;
  * created on first start; with PostgreSQL it lives in the database so every instance shares it.
  */
 export class CertificateAuthority {
-  private constructor(private readonly ca: RegistryCa) {}
+  readonly #ca: RegistryCa;
+  // TypeScript `private`: ECMAScript has no private constructors; callers go through open().
+  private constructor(ca: RegistryCa) {
+    this.#ca = ca;
+  }
 
   static async open(dataDir: string, db?: Db): Promise<CertificateAuthority> {
     if (db?.kind === 'postgres') {
@@ -33,10 +37,10 @@ export class CertificateAuthority {
   }
 
   info(): RegistryCaInfo {
-    return { kid: this.ca.kid, public_key_jwk: this.ca.publicJwk };
+    return { kid: this.#ca.kid, public_key_jwk: this.#ca.publicJwk };
   }
 
   issue(peerId: string, role: string, publicKey: PublicKeyJwk, nowMs = Date.now()): Promise<string> {
-    return issueDeviceCertificate(this.ca, { peer_id: peerId, role, public_key_jwk: publicKey, issued_at: nowMs, expires_at: nowMs + CERT_LIFETIME_MS });
+    return issueDeviceCertificate(this.#ca, { peer_id: peerId, role, public_key_jwk: publicKey, issued_at: nowMs, expires_at: nowMs + CERT_LIFETIME_MS });
   }
 }

@@ -32,34 +32,37 @@ export interface HubOptions {
 export class SignalConn {
   principal: Principal | undefined;
   peerId: string | undefined;
-  private readonly limiter: RateLimiter;
-  private authTimer: NodeJS.Timeout | undefined;
+  readonly #limiter: RateLimiter;
+  #authTimer: NodeJS.Timeout | undefined;
   /** Ends the session when its token expires, unless an `auth` frame renewed it. */
-  private expiryTimer: NodeJS.Timeout | undefined;
-  private alive = true;
+  #expiryTimer: NodeJS.Timeout | undefined;
+  #alive = true;
   closed = false;
   /** Frames waiting for this turn's flush; a frame goes out only after every frame queued before it. */
-  private outbox: (string | Broadcast)[] = [];
+  #outbox: (string | Broadcast)[] = [];
+
+  readonly #hub: SignalingHub;
 
   constructor(
     readonly ws: WebSocket,
-    private readonly hub: SignalingHub,
+    hub: SignalingHub,
     principal: Principal | undefined,
   ) {
-    if (principal) this.authenticated(principal);
+    this.#hub = hub;
+    if (principal) this.#authenticated(principal);
     // Burst of 2 s worth of frames (an ICE gathering burst), refilled at signalPerS.
-    this.limiter = new RateLimiter(hub.opts.signalPerS, 1000, hub.opts.signalPerS * 2);
+    this.#limiter = new RateLimiter(hub.opts.signalPerS, 1000, hub.opts.signalPerS * 2);
     if (!principal) {
-      this.authTimer = setTimeout(() => this.refuse('no auth frame within 10 s'), AUTH_DEADLINE_MS);
-      this.authTimer.unref?.();
+      this.#authTimer = setTimeout(() => this.refuse('no auth frame within 10 s'), AUTH_DEADLINE_MS);
+      this.#authTimer.unref?.();
     }
-    ws.on('pong', () => (this.alive = true));
+    ws.on('pong', () => (this.#alive = true));
   }
 
   /** Queues a text frame; the hub flushes it this turn. */
   send(text: string | Broadcast): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    if (this.outbox.push(text) === 1) this.hub.scheduleFlush(this);
+    if (this.#outbox.push(text) === 1) this.#hub.scheduleFlush(this);
   }
 
   /**
@@ -67,9 +70,9 @@ export class SignalConn {
    * of one syscall per frame: registering N peers otherwise makes N² small writes.
    */
   flush(): void {
-    const frames = this.outbox;
+    const frames = this.#outbox;
     if (frames.length === 0) return;
-    this.outbox = [];
+    this.#outbox = [];
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > MAX_BUFFERED) {
       this.close(CLOSE.limit, 'too slow: send buffer full');
@@ -125,30 +128,30 @@ export class SignalConn {
   /** Counted among its peer's unregistered sockets (until it registers or closes). */
   unregisteredOf: string | undefined;
 
-  private authenticated(p: Principal): void {
+  #authenticated(p: Principal): void {
     const first = !this.principal;
     this.principal = p;
-    if (first && !this.hub.admitUnregistered(this, p.peerId)) {
+    if (first && !this.#hub.admitUnregistered(this, p.peerId)) {
       return this.busy(`${p.peerId} already has ${MAX_UNREGISTERED_PER_PEER} sockets that did not register; register them or close them`);
     }
-    clearTimeout(this.expiryTimer);
+    clearTimeout(this.#expiryTimer);
     if (p.exp === undefined) return;
-    this.expiryTimer = setTimeout(
+    this.#expiryTimer = setTimeout(
       () => {
         if (this.principal !== p) return;
-        if (p.exp! * 1000 > Date.now()) return this.authenticated(p); // beyond one timer's reach
+        if (p.exp! * 1000 > Date.now()) return this.#authenticated(p); // beyond one timer's reach
         this.error('token_expired', 'the token of this session expired; send an auth frame with a fresh token before it does, or reconnect');
         this.close(CLOSE.refused, 'token expired');
       },
       Math.min(MAX_TIMER_MS, Math.max(0, p.exp * 1000 - Date.now())),
     );
-    this.expiryTimer.unref?.();
+    this.#expiryTimer.unref?.();
   }
 
   /** A token check: undefined when refused (this socket was told why). Revoked closes it. */
-  private async verify(token: string): Promise<Principal | undefined> {
+  async #verify(token: string): Promise<Principal | undefined> {
     try {
-      return await this.hub.opts.verifyToken(token);
+      return await this.#hub.opts.verifyToken(token);
     } catch (e) {
       if (!(e instanceof RevokedError)) throw e;
       this.revoked(e.message);
@@ -163,11 +166,11 @@ export class SignalConn {
 
   /** Keepalive tick: a socket that missed the last pong is gone. */
   ping(): void {
-    if (!this.alive) {
+    if (!this.#alive) {
       this.ws.terminate();
       return;
     }
-    this.alive = false;
+    this.#alive = false;
     try {
       this.ws.ping();
     } catch {
@@ -175,22 +178,22 @@ export class SignalConn {
     }
   }
 
-  private chain: Promise<void> = Promise.resolve();
+  #chain: Promise<void> = Promise.resolve();
 
   /** Frames are handled one after another: an auth frame's check finishes before the next frame runs. */
   onMessage(data: unknown): void {
-    this.chain = this.chain.then(() => this.handle(data)).catch((err) => log.error('[SIG] frame handling failed', err));
+    this.#chain = this.#chain.then(() => this.#handle(data)).catch((err) => log.error('[SIG] frame handling failed', err));
   }
 
-  private async handle(data: unknown): Promise<void> {
+  async #handle(data: unknown): Promise<void> {
     if (this.closed) return;
     if (typeof data !== 'string') return this.error('bad_frame', 'binary frames are not accepted; send JSON text');
     if (data.length > LIMITS.signalFrameBytes) {
       this.error('too_large', `frame of ${data.length} bytes exceeds ${LIMITS.signalFrameBytes}`);
       return this.close(CLOSE.limit, 'frame too large');
     }
-    if (!this.limiter.take('conn')) {
-      this.error('rate_limited', `more than ${this.hub.opts.signalPerS} frames per second`);
+    if (!this.#limiter.take('conn')) {
+      this.error('rate_limited', `more than ${this.#hub.opts.signalPerS} frames per second`);
       return this.close(CLOSE.limit, 'rate limit');
     }
     const decoded = decodeSignal(data);
@@ -202,97 +205,97 @@ export class SignalConn {
     const msg = decoded.value;
     if (!this.principal) {
       if (msg.type !== 'auth') return this.refuse('authenticate first: Sec-WebSocket-Protocol, ?token= or an auth frame');
-      const p = await this.verify(msg.payload.token);
+      const p = await this.#verify(msg.payload.token);
       if (this.closed || this.principal) return;
       if (!p) return this.refuse('token is invalid, expired or revoked');
-      clearTimeout(this.authTimer);
-      this.authenticated(p);
-      this.hub.waitingForAuth--;
+      clearTimeout(this.#authTimer);
+      this.#authenticated(p);
+      this.#hub.waitingForAuth--;
       return;
     }
     if (REGISTRY_ONLY.has(msg.type)) return this.error('invalid', `"${msg.type}" is sent by the registry only`);
     switch (msg.type) {
       case 'auth':
-        return await this.renew(msg.payload.token);
+        return await this.#renew(msg.payload.token);
       case 'heartbeat':
         return;
       case 'register':
         if (msg.peer_id && msg.peer_id !== this.principal.peerId) {
           return this.error('forbidden', `you are authenticated as ${this.principal.peerId}, not ${msg.peer_id}`);
         }
-        return await this.hub.register(this);
+        return await this.#hub.register(this);
       case 'offer':
       case 'answer':
       case 'ice_candidate':
-        return await this.relay(msg);
+        return await this.#relay(msg);
       default:
         return this.error('unknown_type', `unhandled type "${msg.type}"`);
     }
   }
 
   /** An `auth` frame on an authenticated socket renews the session with a fresh token of the same peer. */
-  private async renew(token: string): Promise<void> {
-    const p = await this.verify(token);
+  async #renew(token: string): Promise<void> {
+    const p = await this.#verify(token);
     if (this.closed) return;
     if (!p) return this.error('unauthorized', 'token is invalid or expired; the session keeps its current token');
     if (p.peerId !== this.principal!.peerId) return this.error('forbidden', `this session belongs to ${this.principal!.peerId}, not ${p.peerId}`);
-    this.authenticated(p);
+    this.#authenticated(p);
   }
 
-  private async relay(msg: SignalMessage): Promise<void> {
+  async #relay(msg: SignalMessage): Promise<void> {
     if (!this.peerId) return this.error('not_registered', 'send register before offers, answers or candidates');
     if (msg.peer_id !== this.peerId) {
       return this.error('forbidden', `peer_id must be your authenticated id ${this.peerId}`);
     }
     if (!msg.target_id) return this.error('invalid', `${msg.type} needs a target_id`);
     const text = JSON.stringify({ type: msg.type, peer_id: msg.peer_id, target_id: msg.target_id, payload: msg.payload });
-    const target = this.hub.get(msg.target_id);
+    const target = this.#hub.get(msg.target_id);
     if (target) return target.send(text);
     // Not here: maybe on another registry instance.
-    if (this.hub.cluster && (await this.hub.cluster.relay(msg.target_id, text))) return;
+    if (this.#hub.cluster && (await this.#hub.cluster.relay(msg.target_id, text))) return;
     this.error('unknown_target', `peer ${msg.target_id} is not connected`);
   }
 
   onClose(): void {
     if (this.closed) return;
-    if (!this.principal) this.hub.waitingForAuth--;
-    this.hub.registeredOrGone(this);
+    if (!this.principal) this.#hub.waitingForAuth--;
+    this.#hub.registeredOrGone(this);
     this.closed = true;
-    this.outbox = [];
-    clearTimeout(this.authTimer);
-    clearTimeout(this.expiryTimer);
-    this.hub.unregister(this);
+    this.#outbox = [];
+    clearTimeout(this.#authTimer);
+    clearTimeout(this.#expiryTimer);
+    this.#hub.unregister(this);
   }
 }
 
 /** Registered peers by id; relays frames and tells peers who came and went. */
 export class SignalingHub {
-  private readonly peers = new Map<string, SignalConn>();
+  readonly #peers = new Map<string, SignalConn>();
   /** The keys of `peers`, kept sorted on insert/delete: sorting all of them per registration was O(n log n) each. */
-  private readonly sortedIds: string[] = [];
+  readonly #sortedIds: string[] = [];
   /** Sockets with queued frames, flushed together once per event-loop turn. */
-  private readonly pending = new Set<SignalConn>();
-  private flushScheduled = false;
-  private readonly all = new Set<SignalConn>();
+  readonly #pending = new Set<SignalConn>();
+  #flushScheduled = false;
+  readonly #all = new Set<SignalConn>();
   /** Open sockets that have not authenticated yet (each is closed after 10 s). */
   waitingForAuth = 0;
-  private readonly keepalive: NodeJS.Timeout;
+  readonly #keepalive: NodeJS.Timeout;
   /** Set when REDIS_URL joins this instance to others. */
   cluster: RedisCluster | undefined;
 
   constructor(readonly opts: HubOptions) {
-    this.keepalive = setInterval(() => this.all.forEach((c) => c.ping()), 30_000);
-    this.keepalive.unref?.();
+    this.#keepalive = setInterval(() => this.#all.forEach((c) => c.ping()), 30_000);
+    this.#keepalive.unref?.();
   }
 
   /** Sockets per peer id that authenticated and did not register. */
-  private readonly unregistered = new Map<string, number>();
+  readonly #unregistered = new Map<string, number>();
 
   /** Counts a newly authenticated socket; false when its peer already has too many unregistered. */
   admitUnregistered(conn: SignalConn, peerId: string): boolean {
-    const n = this.unregistered.get(peerId) ?? 0;
+    const n = this.#unregistered.get(peerId) ?? 0;
     if (n >= MAX_UNREGISTERED_PER_PEER) return false;
-    this.unregistered.set(peerId, n + 1);
+    this.#unregistered.set(peerId, n + 1);
     conn.unregisteredOf = peerId;
     return true;
   }
@@ -302,69 +305,69 @@ export class SignalingHub {
     const id = conn.unregisteredOf;
     if (id === undefined) return;
     conn.unregisteredOf = undefined;
-    const n = (this.unregistered.get(id) ?? 1) - 1;
-    if (n > 0) this.unregistered.set(id, n);
-    else this.unregistered.delete(id);
+    const n = (this.#unregistered.get(id) ?? 1) - 1;
+    if (n > 0) this.#unregistered.set(id, n);
+    else this.#unregistered.delete(id);
   }
 
   accept(ws: WebSocket, principal: Principal | undefined): SignalConn {
     const conn = new SignalConn(ws, this, principal);
-    this.all.add(conn);
+    this.#all.add(conn);
     if (!principal) this.waitingForAuth++;
     return conn;
   }
 
   get(peerId: string): SignalConn | undefined {
-    return this.peers.get(peerId);
+    return this.#peers.get(peerId);
   }
 
   peerIds(): string[] {
-    return this.sortedIds.slice();
+    return this.#sortedIds.slice();
   }
 
   scheduleFlush(conn: SignalConn): void {
-    this.pending.add(conn);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
+    this.#pending.add(conn);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
     // setImmediate runs after this turn's I/O callbacks: every frame they queued shares one flush.
-    setImmediate(() => this.flushAll());
+    setImmediate(() => this.#flushAll());
   }
 
-  private flushAll(): void {
-    this.flushScheduled = false;
-    const conns = [...this.pending];
-    this.pending.clear();
+  #flushAll(): void {
+    this.#flushScheduled = false;
+    const conns = [...this.#pending];
+    this.#pending.clear();
     for (const c of conns) c.flush();
   }
 
-  private setPeer(id: string, conn: SignalConn): void {
-    if (!this.peers.has(id)) this.sortedIds.splice(this.sortedIndex(id), 0, id);
-    this.peers.set(id, conn);
+  #setPeer(id: string, conn: SignalConn): void {
+    if (!this.#peers.has(id)) this.#sortedIds.splice(this.#sortedIndex(id), 0, id);
+    this.#peers.set(id, conn);
   }
 
-  private deletePeer(id: string): void {
-    if (!this.peers.delete(id)) return;
-    const i = this.sortedIndex(id);
-    if (this.sortedIds[i] === id) this.sortedIds.splice(i, 1);
+  #deletePeer(id: string): void {
+    if (!this.#peers.delete(id)) return;
+    const i = this.#sortedIndex(id);
+    if (this.#sortedIds[i] === id) this.#sortedIds.splice(i, 1);
   }
 
   /** First index whose id is not below `id` (same order as Array.prototype.sort on strings). */
-  private sortedIndex(id: string): number {
+  #sortedIndex(id: string): number {
     let lo = 0;
-    let hi = this.sortedIds.length;
+    let hi = this.#sortedIds.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.sortedIds[mid]! < id) lo = mid + 1;
+      if (this.#sortedIds[mid]! < id) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
   /** A refresh or reconnect: the newer socket wins, the old one is told not to come back. */
-  private replaceLocal(id: string, keep?: SignalConn): void {
-    const old = this.peers.get(id);
+  #replaceLocal(id: string, keep?: SignalConn): void {
+    const old = this.#peers.get(id);
     if (!old || old === keep) return;
-    this.deletePeer(id);
+    this.#deletePeer(id);
     old.peerId = undefined;
     old.close(CLOSE.replaced, 'replaced by a newer connection of the same peer id');
   }
@@ -373,26 +376,26 @@ export class SignalingHub {
     const id = conn.principal!.peerId;
     if (this.opts.isRevoked(id)) return conn.revoked(revokedDeviceText(id));
     this.registeredOrGone(conn);
-    this.replaceLocal(id, conn);
+    this.#replaceLocal(id, conn);
     conn.peerId = id;
-    this.setPeer(id, conn);
+    this.#setPeer(id, conn);
     const remote = this.cluster ? (await this.cluster.joined(id), await this.cluster.remotePeers()) : [];
-    const others = remote.length ? [...new Set([...this.sortedIds, ...remote])].filter((p) => p !== id).sort() : this.sortedIds.filter((p) => p !== id);
+    const others = remote.length ? [...new Set([...this.#sortedIds, ...remote])].filter((p) => p !== id).sort() : this.#sortedIds.filter((p) => p !== id);
     conn.send(JSON.stringify({ type: 'peer_list', peer_id: 'registry', payload: { peers: others } }));
     this.broadcast(encodeSignal('peer_joined', 'registry', { peer_id: id }), id);
     // Not per peer at info: with thousands of peers the log line itself became a measurable cost.
-    if (this.peers.size % 1000 === 0) log.info(`[SIG] ${this.peers.size} peers registered`);
+    if (this.#peers.size % 1000 === 0) log.info(`[SIG] ${this.#peers.size} peers registered`);
     this.opts.onPeersChanged();
   }
 
   unregister(conn: SignalConn): void {
-    this.all.delete(conn);
+    this.#all.delete(conn);
     const id = conn.peerId;
-    if (!id || this.peers.get(id) !== conn) return;
-    this.deletePeer(id);
+    if (!id || this.#peers.get(id) !== conn) return;
+    this.#deletePeer(id);
     this.broadcast(encodeSignal('peer_left', 'registry', { peer_id: id }), id);
     void this.cluster?.left(id);
-    log.info(`[SIG] peer left: ${id} (total ${this.peers.size})`);
+    log.info(`[SIG] peer left: ${id} (total ${this.#peers.size})`);
     this.opts.onPeersChanged();
   }
 
@@ -401,7 +404,7 @@ export class SignalingHub {
    * sockets as the revocation contract says and tell every other peer to drop its links to it.
    */
   revoke(peerId: string, message: string): void {
-    for (const c of this.all) if (c.principal?.peerId === peerId) c.revoked(message);
+    for (const c of this.#all) if (c.principal?.peerId === peerId) c.revoked(message);
     this.broadcast(encodeSignal('peer_revoked', 'registry', { peer_id: peerId }), peerId);
   }
 
@@ -409,16 +412,16 @@ export class SignalingHub {
   onCluster(msg: ClusterMessage): void {
     switch (msg.kind) {
       case 'joined':
-        this.replaceLocal(msg.peer);
+        this.#replaceLocal(msg.peer);
         this.broadcast(encodeSignal('peer_joined', 'registry', { peer_id: msg.peer }), msg.peer);
         this.opts.onPeersChanged();
         return;
       case 'left':
-        if (!this.peers.has(msg.peer)) this.broadcast(encodeSignal('peer_left', 'registry', { peer_id: msg.peer }), msg.peer);
+        if (!this.#peers.has(msg.peer)) this.broadcast(encodeSignal('peer_left', 'registry', { peer_id: msg.peer }), msg.peer);
         this.opts.onPeersChanged();
         return;
       case 'relay':
-        this.peers.get(msg.to)?.send(msg.text);
+        this.#peers.get(msg.to)?.send(msg.text);
         return;
       default:
         return;
@@ -428,11 +431,11 @@ export class SignalingHub {
   /** One frame to every registered peer but `except`; encoded and framed once, not once per recipient. */
   broadcast(text: string, except?: string): void {
     const notice = new Broadcast(text);
-    for (const [id, c] of this.peers) if (id !== except) c.send(notice);
+    for (const [id, c] of this.#peers) if (id !== except) c.send(notice);
   }
 
   closeAll(): void {
-    clearInterval(this.keepalive);
-    for (const c of this.all) c.close(1001, 'registry shutting down');
+    clearInterval(this.#keepalive);
+    for (const c of this.#all) c.close(1001, 'registry shutting down');
   }
 }

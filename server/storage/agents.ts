@@ -45,19 +45,22 @@ export interface StoredAgent {
 
 /** Agents and their heartbeat times; health is derived from the time at read. */
 export class AgentStore {
-  constructor(
-    private readonly db: Db,
-    private readonly timers: HealthTimers,
-  ) {}
+  readonly #db: Db;
+  readonly #timers: HealthTimers;
 
-  private toStored(row: AgentRow, now: number): StoredAgent {
+  constructor(db: Db, timers: HealthTimers) {
+    this.#db = db;
+    this.#timers = timers;
+  }
+
+  #toStored(row: AgentRow, now: number): StoredAgent {
     const info = typeof row.info === 'string' ? (JSON.parse(row.info) as AgentInfo) : row.info;
     return {
       owner: row.owner,
       record: {
         ...info,
         peer_id: row.peer_id,
-        health: healthOf(row.last_heartbeat, now, this.timers),
+        health: healthOf(row.last_heartbeat, now, this.#timers),
         registered_at: iso(row.registered_at),
         last_heartbeat: iso(row.last_heartbeat),
       },
@@ -66,33 +69,33 @@ export class AgentStore {
 
   /** Inserts or replaces an agent with its owner (the caller decides it: server/routes/agents.ts ownAgentId). */
   async upsert(info: AgentInfo, peerId: string, owner: string, now: number): Promise<StoredAgent> {
-    const rows = await this.db.query<AgentRow>(
+    const rows = await this.#db.query<AgentRow>(
       `INSERT INTO agents (agent_id, peer_id, owner, info, registered_at, last_heartbeat)
        VALUES ($1, $2, $3, $4::jsonb, $5, $5)
        ON CONFLICT (agent_id) DO UPDATE SET peer_id = EXCLUDED.peer_id, owner = EXCLUDED.owner, info = EXCLUDED.info, last_heartbeat = EXCLUDED.last_heartbeat
        RETURNING *`,
       [info.agent_id, peerId, owner, JSON.stringify(info), now],
     );
-    return this.toStored(rows[0]!, now);
+    return this.#toStored(rows[0]!, now);
   }
 
   async get(agentId: string, now: number): Promise<StoredAgent | undefined> {
-    const rows = await this.db.query<AgentRow>('SELECT * FROM agents WHERE agent_id = $1', [agentId]);
-    return rows[0] && this.toStored(rows[0], now);
+    const rows = await this.#db.query<AgentRow>('SELECT * FROM agents WHERE agent_id = $1', [agentId]);
+    return rows[0] && this.#toStored(rows[0], now);
   }
 
   async list(now: number): Promise<StoredAgent[]> {
-    const rows = await this.db.query<AgentRow>('SELECT * FROM agents ORDER BY agent_id');
-    return rows.map((r) => this.toStored(r, now));
+    const rows = await this.#db.query<AgentRow>('SELECT * FROM agents ORDER BY agent_id');
+    return rows.map((r) => this.#toStored(r, now));
   }
 
   async delete(agentId: string): Promise<boolean> {
-    return (await this.db.query('DELETE FROM agents WHERE agent_id = $1 RETURNING agent_id', [agentId])).length > 0;
+    return (await this.#db.query('DELETE FROM agents WHERE agent_id = $1 RETURNING agent_id', [agentId])).length > 0;
   }
 
   /** A revoked peer's agents leave the registry at once; answers their ids. */
   async deleteByPeer(peerId: string): Promise<string[]> {
-    const rows = await this.db.query<{ agent_id: string }>('DELETE FROM agents WHERE peer_id = $1 OR owner = $1 RETURNING agent_id', [peerId]);
+    const rows = await this.#db.query<{ agent_id: string }>('DELETE FROM agents WHERE peer_id = $1 OR owner = $1 RETURNING agent_id', [peerId]);
     return rows.map((r) => r.agent_id);
   }
 
@@ -102,24 +105,24 @@ export class AgentStore {
    * Marks it routed so the next call picks another one.
    */
   async route(skill: string, now: number): Promise<StoredAgent | undefined> {
-    const rows = await this.db.query<AgentRow>(
+    const rows = await this.#db.query<AgentRow>(
       `UPDATE agents SET last_routed = $3 WHERE agent_id = (
          SELECT agent_id FROM agents
          WHERE last_heartbeat >= $2 AND (info->'capabilities'->'skills') @> jsonb_build_array($1::text)
          ORDER BY last_routed ASC, last_heartbeat DESC, agent_id ASC LIMIT 1)
        RETURNING *`,
-      [skill, now - this.timers.staleS, now],
+      [skill, now - this.#timers.staleS, now],
     );
-    return rows[0] && this.toStored(rows[0], now);
+    return rows[0] && this.#toStored(rows[0], now);
   }
 
   /** Agent ids whose health differs between two instants (for change notifications). */
   async healthChangedBetween(before: number, now: number): Promise<boolean> {
-    const rows = await this.db.query<{ n: number }>(
+    const rows = await this.#db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM agents WHERE
          (last_heartbeat < $2::float8 - $3::float8 AND last_heartbeat >= $1::float8 - $3::float8) OR
          (last_heartbeat < $2::float8 - $4::float8 AND last_heartbeat >= $1::float8 - $4::float8)`,
-      [before, now, this.timers.staleS, this.timers.offlineS],
+      [before, now, this.#timers.staleS, this.#timers.offlineS],
     );
     return (rows[0]?.n ?? 0) > 0;
   }

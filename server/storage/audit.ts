@@ -3,10 +3,13 @@ import type { AuditEntry } from '../../mesh/protocol/index.ts';
 
 /** The append-only log of admin, key and pairing actions (no update or delete exists here). */
 export class AuditLog {
-  constructor(private readonly db: Db) {}
+  readonly #db: Db;
+  constructor(db: Db) {
+    this.#db = db;
+  }
 
   async append(actor: string, action: string, target: string, detail: Record<string, unknown>, now: number): Promise<AuditEntry> {
-    const rows = await this.db.query<AuditEntry>('INSERT INTO audit (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING *', [
+    const rows = await this.#db.query<AuditEntry>('INSERT INTO audit (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING *', [
       now,
       actor,
       action,
@@ -20,8 +23,8 @@ export class AuditLog {
   /** Newest first. */
   async list(limit: number, beforeId?: number): Promise<AuditEntry[]> {
     const rows = beforeId
-      ? await this.db.query<AuditEntry>('SELECT * FROM audit WHERE id < $1 ORDER BY id DESC LIMIT $2', [beforeId, limit])
-      : await this.db.query<AuditEntry>('SELECT * FROM audit ORDER BY id DESC LIMIT $1', [limit]);
+      ? await this.#db.query<AuditEntry>('SELECT * FROM audit WHERE id < $1 ORDER BY id DESC LIMIT $2', [beforeId, limit])
+      : await this.#db.query<AuditEntry>('SELECT * FROM audit ORDER BY id DESC LIMIT $1', [limit]);
     return rows.map((r) => ({ ...r, detail: typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail }));
   }
 }

@@ -11,16 +11,19 @@ interface LinkRow {
 
 /** Open DataChannels as peers report them in heartbeats: the edges of the topology. */
 export class LinkStore {
-  constructor(private readonly db: Db) {}
+  readonly #db: Db;
+  constructor(db: Db) {
+    this.#db = db;
+  }
 
   /** A report is the reporting peer's full set of open links: it replaces the previous one. */
   async replace(fromPeer: string, links: LinkReport[], now: number): Promise<void> {
-    await this.db.query('DELETE FROM links WHERE from_peer = $1', [fromPeer]);
+    await this.#db.query('DELETE FROM links WHERE from_peer = $1', [fromPeer]);
     const seen = new Set<string>();
     for (const l of links) {
       if (l.peer_id === fromPeer || seen.has(l.peer_id)) continue;
       seen.add(l.peer_id);
-      await this.db.query('INSERT INTO links (from_peer, to_peer, path, rtt_ms, updated_at) VALUES ($1, $2, $3, $4, $5)', [
+      await this.#db.query('INSERT INTO links (from_peer, to_peer, path, rtt_ms, updated_at) VALUES ($1, $2, $3, $4, $5)', [
         fromPeer,
         l.peer_id,
         l.path,
@@ -32,12 +35,12 @@ export class LinkStore {
 
   /** A revoked peer's links leave the topology, both directions. */
   async deletePeer(peerId: string): Promise<void> {
-    await this.db.query('DELETE FROM links WHERE from_peer = $1 OR to_peer = $1', [peerId]);
+    await this.#db.query('DELETE FROM links WHERE from_peer = $1 OR to_peer = $1', [peerId]);
   }
 
   /** Edges reported since `since`, one per pair of peers (the freshest report wins). */
   async edges(since: number): Promise<MeshEdge[]> {
-    const rows = await this.db.query<LinkRow>('SELECT * FROM links WHERE updated_at >= $1 ORDER BY updated_at DESC', [since]);
+    const rows = await this.#db.query<LinkRow>('SELECT * FROM links WHERE updated_at >= $1 ORDER BY updated_at DESC', [since]);
     const byPair = new Map<string, MeshEdge>();
     for (const r of rows) {
       const pair = [r.from_peer, r.to_peer].sort().join('\n');

@@ -123,31 +123,34 @@ RETURNING *`;
  * assigned tasks: a task stays with its agent only while that agent keeps heartbeating.
  */
 export class TaskStore {
-  constructor(private readonly db: Db) {}
+  readonly #db: Db;
+  constructor(db: Db) {
+    this.#db = db;
+  }
 
   /** Queues a task; with an idempotency key a repeat answers the first task (created=false). */
   async submit(t: NewTask, owner: string, now: number, ownerRole: Role = 'agent'): Promise<{ stored: StoredTask; created: boolean }> {
     const id = randomBytes(6).toString('hex');
     const key = t.idempotency_key === undefined ? null : `${owner}\n${t.idempotency_key}`;
-    const rows = await this.db.query<TaskRow>(
+    const rows = await this.#db.query<TaskRow>(
       `INSERT INTO tasks (id, idempotency_key, owner, owner_role, skill, target_agent_id, source_agent_id, payload, state, created_at, updated_at, ttl)
        VALUES ($1, $2, $3, $10, $4, $5, $6, $7::jsonb, 'pending', $8, $8, $9)
        ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
       [id, key, owner, t.skill, t.target_agent_id, t.source_agent_id, JSON.stringify(t.payload ?? {}), now, t.ttl, ownerRole],
     );
     if (rows[0]) return { stored: toStored(rows[0]), created: true };
-    const existing = await this.db.query<TaskRow>('SELECT * FROM tasks WHERE idempotency_key = $1', [key]);
+    const existing = await this.#db.query<TaskRow>('SELECT * FROM tasks WHERE idempotency_key = $1', [key]);
     return { stored: toStored(existing[0]!), created: false };
   }
 
   async get(id: string): Promise<StoredTask | undefined> {
-    const rows = await this.db.query<TaskRow>('SELECT * FROM tasks WHERE id = $1', [id]);
+    const rows = await this.#db.query<TaskRow>('SELECT * FROM tasks WHERE id = $1', [id]);
     return rows[0] && toStored(rows[0]);
   }
 
   /** Newest first; `peer`: only the tasks it submitted or holds (or held) — admins pass none. */
   async list(limit: number, state?: TaskState, peer?: string): Promise<Task[]> {
-    const rows = await this.db.query<TaskRow>(
+    const rows = await this.#db.query<TaskRow>(
       `SELECT * FROM tasks WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR owner = $2 OR holder_peer = $2)
        ORDER BY created_at DESC LIMIT $3`,
       [state ?? null, peer ?? null, limit],
@@ -161,7 +164,7 @@ export class TaskStore {
    * task it changed (state pending = re-queued).
    */
   async expire(now: number, maxAttempts = DEFAULT_MAX_ATTEMPTS): Promise<Task[]> {
-    const rows = await this.db.query<TaskRow>(SWEEP_SQL, [now, maxAttempts]);
+    const rows = await this.#db.query<TaskRow>(SWEEP_SQL, [now, maxAttempts]);
     return rows.map((r) => toStored(r).task);
   }
 
@@ -172,7 +175,7 @@ export class TaskStore {
    */
   async graceLeases(now: number, leaseS = DEFAULT_LEASE_S): Promise<number> {
     const until = now + leaseS;
-    const rows = await this.db.query(
+    const rows = await this.#db.query(
       `UPDATE tasks SET lease_until = $1
        WHERE state = 'assigned' AND assigned_agent_id <> '' AND (lease_until IS NULL OR lease_until < $1) RETURNING id`,
       [until],
@@ -188,7 +191,7 @@ export class TaskStore {
    * are recognised by it once its lease is lost).
    */
   async claimFor(agentId: string, skills: string[], now: number, leaseS = DEFAULT_LEASE_S, peerId = ''): Promise<Task[]> {
-    const rows = await this.db.query<TaskRow>(
+    const rows = await this.#db.query<TaskRow>(
       `WITH renewed AS (
          UPDATE tasks SET lease_until = $4 WHERE state = 'assigned' AND assigned_agent_id = $1 RETURNING id
        )
@@ -208,7 +211,7 @@ export class TaskStore {
    * that it submitted, fails now with `error`, so nobody waits for the TTL.
    */
   async failForPeer(peerId: string, agentIds: string[], error: string, now: number): Promise<Task[]> {
-    const rows = await this.db.query<TaskRow>(
+    const rows = await this.#db.query<TaskRow>(
       `UPDATE tasks SET state = 'failed', error = $3, updated_at = $4, lease_until = NULL
        WHERE state IN ('pending', 'assigned') AND (
          owner = $1 OR (state = 'assigned' AND holder_peer = $1) OR
@@ -234,7 +237,7 @@ export class TaskStore {
     now: number,
     attempts?: number,
   ): Promise<StoredTask | undefined> {
-    const rows = await this.db.query<TaskRow>(
+    const rows = await this.#db.query<TaskRow>(
       `UPDATE tasks SET state = $2, result = COALESCE($3::jsonb, result), error = COALESCE($4, error), updated_at = $5,
          lease_until = CASE WHEN $2 = 'assigned' THEN lease_until ELSE NULL END
        WHERE id = $1 AND state IN (SELECT jsonb_array_elements_text($6::jsonb)) AND ($7::integer IS NULL OR attempts = $7)

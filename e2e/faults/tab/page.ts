@@ -1,5 +1,5 @@
 /**
- * The fault tests' browser peer: the tab's own mesh wiring (web/src/peer/tab-mesh.ts) on a page
+ * The fault tests' browser peer: the tab's own peer runtime (web/src/peer/tab-runtime.ts) on a page
  * the registry serves, signed in with an API key, with one worker agent attached to its AgentHub
  * through attachPort — as the PWA does — so the fault tests exercise what a browser runs.
  * Driven by the test through `window.faultTab` (e2e/faults/tab.ts).
@@ -8,10 +8,10 @@ import { attachPort } from '../../../mesh/agent/index.ts';
 import { RegistryClient } from '../../../mesh/registry-client.ts';
 import { IndexedDbKeyStore, IndexedDbTrustRecords } from '../../../mesh/identity/index.ts';
 import { joinWithIdentity } from '../../../mesh/identity/join.ts';
-import { createTabMesh } from '../../../web/src/peer/tab-mesh.ts';
+import { createTabRuntime } from '../../../web/src/peer/tab-runtime.ts';
+import type { Mesh } from '../../../mesh/mesh.ts';
 import type { PageToWorker, WorkerToPage } from './messages.ts';
 
-type Mesh = ReturnType<typeof createTabMesh>['mesh'];
 let mesh: Mesh | undefined;
 let worker: Worker | undefined;
 let events: WorkerToPage[] = [];
@@ -21,10 +21,13 @@ const api = {
   /** Joins as `peerId`; resolves once the worker agent is registered and signaling is open. */
   async start(peerId: string, apiKey: string, probeType: string): Promise<void> {
     const client = new RegistryClient({ baseUrl: location.origin, apiKey, peerId });
-    await client.token();
-    const ice = await client.config();
-    const joined = await joinWithIdentity({ registry: client, peerId, keyStore: new IndexedDbKeyStore(), records: new IndexedDbTrustRecords() });
-    const tab = createTabMesh({ client, peerId, ice: () => ice, joined: () => joined });
+    const tab = createTabRuntime({
+      registry: client,
+      peerId,
+      proveIdentity: () => joinWithIdentity({ registry: client, peerId, keyStore: new IndexedDbKeyStore(), records: new IndexedDbTrustRecords() }),
+      presence: { hostname: 'fault-tab' },
+      onRevoked: () => {},
+    });
     mesh = tab.mesh;
     mesh.events.on('link_state', (peer, state) => linkEvents.push({ peer, state, at: Date.now() }));
     worker = new Worker('/tab-worker.js', { name: 'fault-agent' });
@@ -39,8 +42,7 @@ const api = {
     });
     worker.postMessage({ ctl: 'init', name: 'tab-agent', probeType } satisfies PageToWorker, [ipc.port2]);
     const open = new Promise<void>((resolve) => tab.signaling.on('connected', () => resolve()));
-    tab.signaling.start();
-    await Promise.all([ready, open]);
+    await Promise.all([ready, open, tab.join()]);
   },
   /** Passes a command to the worker agent (send, stall). */
   tell(m: PageToWorker): void {

@@ -1,25 +1,22 @@
 /**
- * This tab as a mesh peer: the mesh core as every tab wires it (tab-mesh.ts), the registry through
+ * This tab as a mesh peer: the peer runtime as every tab runs it (tab-runtime.ts), the registry through
  * RegistryClient, the worker agents, and the live dashboard feeds (registry events over SSE, mesh
  * link events). No WebRTC logic here.
  */
 import { AgentClient, attachPort, portTransport } from '../../../mesh/index.ts';
 import { RegistryClient, RegistryError } from '../../../mesh/registry-client.ts';
 import { IndexedDbKeyStore, IndexedDbTrustRecords } from '../../../mesh/identity/index.ts';
-import { CaChangedError, RENEW_CHECK_MS, describeCertificate, joinWithIdentity, type JoinedIdentity } from '../../../mesh/identity/join.ts';
-import { payloadOf, skillSpec, type IceConfig } from '../../../mesh/protocol/index.ts';
-import { registerLlmSupport } from '../../../mesh/llm/catalog.ts';
+import { CaChangedError, describeCertificate, joinWithIdentity, type JoinedIdentity } from '../../../mesh/identity/join.ts';
+import { payloadOf, skillSpec } from '../../../mesh/protocol/index.ts';
 import { useStore } from '../state/store.ts';
 import type { Action } from '../state/actions.ts';
 import { chatKey } from '../state/chat-slice.ts';
 import { WorkerAgents } from './worker-agents.ts';
-import { createTabMesh } from './tab-mesh.ts';
+import { createTabRuntime } from './tab-runtime.ts';
 import { RegistryFeed } from './registry-feed.ts';
-import { RegistryPresence } from '../../../mesh/registry-presence.ts';
 import { dispatchTask } from './dispatch.ts';
 import { targetName } from '../../../mesh/agent-records.ts';
 import { browserName } from '../lib/browser-name.ts';
-import { watchRevocation } from '../../../mesh/revocation.ts';
 import { errorCode } from '../../../mesh/error-fields.ts';
 
 const withTarget = (name: string | undefined) => (name ? { target_agent: name } : {});
@@ -49,8 +46,6 @@ export function isAuthError(e: unknown): boolean {
 }
 
 const STATS_EVERY_MS = 2000;
-const ICE_REFRESH_MS = 10 * 60_000;
-const HEARTBEAT_MS = 15_000;
 const LINK_WAIT_MS = 20_000;
 
 /** Device tokens from pairing carry this prefix (server/auth/secrets.ts); anything else is an API key. */
@@ -122,12 +117,29 @@ async function proveIdentity(client: RegistryClient, peerId: string): Promise<Jo
  */
 export function openTabPeer(client: RegistryClient, peerId: string, knownRole: string | undefined, onRevoked: (message: string) => void): TabPeer {
   const store = useStore.getState;
-  let role = knownRole;
-  let ice: IceConfig = { iceServers: [] };
-  let joined: JoinedIdentity | null = null;
-  let isJoined = false;
-
-  const { signaling, mesh, hub } = createTabMesh({ client, peerId, ice: () => ice, joined: () => joined });
+  const runtime = createTabRuntime({
+    registry: client,
+    peerId,
+    ...(knownRole ? { role: knownRole } : {}),
+    proveIdentity: () => proveIdentity(client, peerId),
+    presence: {
+      hostname: browserName(),
+      // Kept in the registry the way a sidecar is: a record for this peer and one per worker agent.
+      agents: () =>
+        workers.list().map((w) => ({
+          name: w.id,
+          skills: w.skills.map((s) => skillSpec({ name: s.name, description: s.description, args_schema: s.args_schema })),
+          description: w.description,
+        })),
+      watchTasks: false, // the dashboard's feed reads the event stream and forwards task and policy events
+    },
+    // Queued work is sent after join() resolves: the agents saved here must be back first.
+    agentsReady: () => agentsReady.catch((e: Error) => store().notify('error', `This browser's agents did not all start: ${e.message}`)),
+    // Revoked (any channel, once): the leader stops this peer and says so; nothing retries.
+    onRevoked,
+    onCertificateRenewed: (c) => store().setSession({ identity: describeCertificate(c) }),
+  });
+  const { signaling, mesh, hub, presence } = runtime;
 
   // The dashboard talks to agents as an agent itself (chat, tasks), through the same hub.
   const dashPort = new MessageChannel();
@@ -157,8 +169,6 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
         store().notify('error', "The registry refused this browser's credential. Sign out and sign in again.");
       }
     }),
-    // Revoked (any channel, once): the leader stops this peer and says so; nothing retries.
-    watchRevocation({ registry: client, signaling }, onRevoked),
     mesh.events.on('link_refused', (p, reason, message) => {
       store().notify('error', `The link to ${p} was refused (${reason}): ${message}`);
     }),
@@ -179,34 +189,13 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
   };
   offs.push(mesh.events.on('peer_connected', () => void refreshStats()));
 
-  // Kept in the registry the way a sidecar is: a record for this peer and one per worker agent.
-  const presence = new RegistryPresence({
-    registry: client,
-    mesh,
-    hub,
-    hostname: browserName(),
-    mode: 'browser',
-    intervalMs: HEARTBEAT_MS,
-    agents: () =>
-      workers.list().map((w) => ({
-        name: w.id,
-        skills: w.skills.map((s) => skillSpec({ name: s.name, description: s.description, args_schema: s.args_schema })),
-        description: w.description,
-      })),
-    watchTasks: false, // the dashboard's feed reads the event stream and forwards task and policy events
-    policy: () => ice.skill_policy,
-  });
   const workers = new WorkerAgents(hub, mesh, () => {
-    if (isJoined) presence.kick();
+    if (runtime.joined) presence.kick();
   });
-  // What this browser's LLM agents use: their tools (list_skills) and how to run them (delegate), for its own agents only.
-  registerLlmSupport(hub, { hub, mesh, registry: client, policy: () => ice.skill_policy, role: () => role ?? 'agent' }, { delegate: true });
   const feed = new RegistryFeed(
     client,
     (t) => presence.taskAnnounced(t),
-    (p) => {
-      ice = { ...ice, skill_policy: p };
-    },
+    (p) => runtime.setPolicy(p),
   );
 
   store().setMesh({ signaling: 'idle', links: {}, peers: [] });
@@ -219,43 +208,13 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
 
   let started = false;
   const join = async () => {
-    if (isJoined) return;
-    // What may fail while the registry is away comes first; nothing below runs twice.
-    await client.token();
-    role = client.peer!.role;
-    ice = await client.config().catch(() => ice);
-    joined = await proveIdentity(client, peerId);
+    await runtime.join();
     if (started) return;
     started = true;
-    timers.push(
-      setInterval(() => void refreshStats(), STATS_EVERY_MS),
-      setInterval(
-        () =>
-          void client
-            .config()
-            .then((c) => {
-              ice = c;
-            })
-            .catch(() => {}),
-        ICE_REFRESH_MS,
-      ),
-      // An installed app may stay open for months: its certificate is renewed before it lapses.
-      setInterval(
-        () =>
-          void joined
-            ?.renewIfDue()
-            .then((c) => c && store().setSession({ identity: describeCertificate(c) }))
-            .catch(() => {}),
-        RENEW_CHECK_MS,
-      ),
-    );
-    store().setMesh({ signaling: 'connecting' });
-    signaling.start();
+    // Signaling started inside join() and may be open already.
+    if (store().mesh.signaling === 'idle') store().setMesh({ signaling: 'connecting' });
+    timers.push(setInterval(() => void refreshStats(), STATS_EVERY_MS));
     feed.start();
-    // Queued work is sent after this resolves: the agents saved here must be back first.
-    await agentsReady.catch((e: Error) => store().notify('error', `This browser's agents did not all start: ${e.message}`));
-    presence.start();
-    isJoined = true;
   };
 
   /** Answers being streamed, per chat: Stop aborts the request, which sends `cancel` to the agent. */
@@ -276,7 +235,7 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
     streaming.set(key, abort);
     try {
       // Sent right after joining (a message queued offline), the link may still be forming: wait for it.
-      if (a.peerId !== peerId && isJoined && !mesh.isConnected(a.peerId)) await mesh.connect(a.peerId, LINK_WAIT_MS).catch(() => {});
+      if (a.peerId !== peerId && runtime.joined && !mesh.isConnected(a.peerId)) await mesh.connect(a.peerId, LINK_WAIT_MS).catch(() => {});
       const r = await dash.request(
         a.peerId === peerId ? 'local' : a.peerId,
         {
@@ -322,10 +281,10 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
   return {
     peerId,
     get role() {
-      return role;
+      return client.peer?.role ?? knownRole;
     },
     get joined() {
-      return isJoined;
+      return runtime.joined;
     },
     agentsReady,
     runsHere: (a) =>
@@ -376,14 +335,10 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
     stop: async (revoked = false) => {
       for (const t of timers) clearInterval(t);
       for (const off of offs) off();
-      const gone = isJoined ? presence.stop(!revoked) : Promise.resolve(); // removes this browser's records once the last heartbeat is done
       feed.stop();
       workers.stopAll();
       dashAttach.detach();
-      hub.close();
-      mesh.close();
-      signaling.stop();
-      await gone.catch(() => {});
+      await runtime.stop(!revoked); // removes this browser's records once the last heartbeat is done
     },
   };
 }
