@@ -1,4 +1,4 @@
-import { REVOKED_SSE_EVENT, RevokedNotice, type RegistryEvent } from './protocol/index.ts';
+import { REVOKED_SSE_EVENT, RevokedNotice, decodeRegistryEvent, type RegistryEvent } from './protocol/index.ts';
 
 /**
  * Reads the registry's event stream (GET /api/events, server-sent events) until it ends or
@@ -32,10 +32,12 @@ export async function readEventStream(
           throw revoked(revokedMessage(data));
         }
         if (!data) continue;
+        // A bad event, or a listener that throws, must not end the stream.
+        const event = decodeRegistryEvent(data);
         try {
-          onEvent(JSON.parse(data) as RegistryEvent);
+          if (event) onEvent(event);
         } catch {
-          /* a bad event must not end the stream */
+          /* the listener's business */
         }
       }
     }

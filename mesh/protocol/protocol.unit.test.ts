@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeSignal, decodeMeshMessage, checkMeshPayload, decodeAgentCommand, LIMITS, encodeSignal } from './index.ts';
+import { decodeSignal, decodeMeshMessage, checkMeshPayload, decodeAgentCommand, decodeRegistryEvent, LIMITS, encodeSignal } from './index.ts';
 
 test('signaling: a valid offer parses and round-trips through encodeSignal', () => {
   const r = decodeSignal(encodeSignal('offer', 'peer-a', { sdp: 'v=0' }, 'peer-b'));
@@ -43,4 +43,16 @@ test('ipc: connect accepts target_peer_id or peer_id; unknown types are named', 
   assert.equal(decodeAgentCommand('{"type":"connect","payload":{}}').ok, false);
   const u = decodeAgentCommand('{"type":"explode","payload":{}}');
   assert.ok(!u.ok && u.error.code === 'unknown_type' && u.error.message.includes('send'));
+});
+
+test('registry events: a policy event is checked in full before a peer enforces it; bad lines are null', () => {
+  assert.deepEqual(decodeRegistryEvent('{"type":"policy","data":{"default":"deny","rules":[{"skill":"upper","peers":["a"]}]}}'), {
+    type: 'policy',
+    data: { default: 'deny', rules: [{ skill: 'upper', peers: ['a'], roles: [] }] },
+  });
+  assert.equal(decodeRegistryEvent('{"type":"policy","data":{"default":"maybe"}}'), null, 'a policy that does not parse is not applied');
+  assert.equal(decodeRegistryEvent('{"type":"policy","data":{"rules":[{"skill":"bad name!"}]}}'), null);
+  assert.equal(decodeRegistryEvent('{"type":"weather","data":{}}'), null, 'unknown type');
+  assert.equal(decodeRegistryEvent('not json'), null);
+  assert.equal(decodeRegistryEvent('{"type":"tasks","data":{"id":"t1","state":"pending"}}')?.type, 'tasks');
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Id } from './common.ts';
 import { LIMITS } from './limits.ts';
-import { PublicKeyJwkSchema, type PublicKeyJwk, type SkillPolicy } from './identity.ts';
+import { PublicKeyJwkSchema, SkillPolicySchema, type PublicKeyJwk, type SkillPolicy } from './identity.ts';
 import { BackedBy, SkillSpecs } from './skills.ts';
 
 /**
@@ -395,6 +395,27 @@ export type RegistryEvent =
   | { type: 'audit'; data: AuditEntry }
   | { type: 'policy'; data: SkillPolicy };
 export type RegistryEventType = RegistryEvent['type'];
+
+const RegistryEventEnvelope = z.object({ type: z.enum(['agents', 'tasks', 'topology', 'pairing', 'audit', 'policy']), data: z.unknown() });
+
+/**
+ * One `data:` line of the event stream, or null when it is not JSON or not an event. A `policy`
+ * event is checked in full, because the peer enforces it; the others are shown, and typed as the
+ * registry sends them, like its REST answers.
+ */
+export function decodeRegistryEvent(text: string): RegistryEvent | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const event = RegistryEventEnvelope.safeParse(json);
+  if (!event.success) return null;
+  if (event.data.type !== 'policy') return event.data as RegistryEvent;
+  const policy = SkillPolicySchema.safeParse(event.data.data);
+  return policy.success ? { type: 'policy', data: policy.data } : null;
+}
 
 export interface HealthzResponse {
   status: 'ok';
