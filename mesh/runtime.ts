@@ -52,8 +52,12 @@ export interface PeerRuntimeOptions {
   presence: Pick<RegistryPresenceOptions, 'hostname' | 'mode' | 'intervalMs' | 'agents' | 'watchTasks'>;
   /** Offer the `delegate` skill to this peer's own agents (a tab's LLM agents use it to call skills). */
   delegate: boolean;
-  /** Presence (records, queued tasks) starts once this resolves: the agents saved here must be back first. */
-  agentsReady?: () => Promise<unknown>;
+  /**
+   * Called once, right after signaling started; presence (records, queued tasks) starts when it
+   * resolves. A tab opens its dashboard feed here, so the feed sees this peer's first records, and
+   * waits for the agents saved in the browser.
+   */
+  beforePresence?: () => Promise<unknown>;
   /** Said once, with the registry's words, when any channel says this peer was revoked. Nothing retries. */
   onRevoked(message: string): void;
   onCertificateRenewed?(certificate: string): void;
@@ -185,7 +189,7 @@ export class PeerRuntime {
       setInterval(() => void this.#renewCertificate(), RENEW_CHECK_MS),
     );
     this.signaling.start();
-    await this.#o.agentsReady?.().catch(() => {});
+    await this.#o.beforePresence?.().catch(() => {});
     this.presence.start();
     this.#joined = true;
   }
@@ -198,7 +202,9 @@ export class PeerRuntime {
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
     for (const off of this.#offs) off();
-    if (this.#joined) await Promise.race([this.presence.stop(removeRecords).catch(() => {}), sleep(STOP_WAIT_MS)]);
+    // Presence stops now; what the caller stops right after this call (its agents) sends no heartbeat.
+    const gone = this.#joined ? this.presence.stop(removeRecords).catch(() => {}) : undefined;
+    await Promise.race([gone, sleep(STOP_WAIT_MS)]);
     this.hub.close();
     this.mesh.close();
     this.signaling.stop();

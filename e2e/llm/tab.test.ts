@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWebStack, openSignedIn, screenshot, until, type WebStack } from '../web/helpers.ts';
-import { addLlmAgent, chatText, recordReplySteps, say } from '../web/dashboard.ts';
+import { addLlmAgent, chatText, recordReplySteps, say, untilTurnOver } from '../web/dashboard.ts';
 import { startSidecarProcess, tempDir, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
 import { startStandInProvider, type StandInProvider } from '../../mesh/test-support/stand-in-provider.ts';
 import { upperSkill } from '../../mesh/test-support/upper-skill.ts';
@@ -64,6 +64,7 @@ test('an LLM agent in a tab streams its answer, calls a skill on a sidecar peer,
   assert.ok(seen.length >= 4, `the answer arrived in ${seen.length} step(s)`);
   assert.equal(stand.requests.at(-1)!.authorization, `Bearer ${KEY}`, 'the worker called the provider with the key');
   assert.match(stand.requests.at(-1)!.origin ?? '', /^http:\/\/127\.0\.0\.1:/, 'a browser call (with an Origin)');
+  await untilTurnOver(page);
 
   // 2. A tool call: the model asks for `upper`, which runs on the sidecar's agent on another peer.
   await say(page, 'use upper with {"text":"from the tab"}');
@@ -77,10 +78,8 @@ test('an LLM agent in a tab streams its answer, calls a skill on a sidecar peer,
   assert.deepEqual(ran, [{ args: { text: 'from the tab' }, from: peerId, agent: 'assistant' }], "the skill ran on the sidecar, asked by the tab's agent");
   await screenshot(page, 'llm-chat');
 
-  // 3. Stop: the provider's stream ends (the stand-in sees the client go away). The previous turn
-  // must be over first: a new prompt in the same chat stops one still running (on a loaded machine
-  // its final answer can come after its text is shown).
-  await page.getByTestId('chat-stop').waitFor({ state: 'hidden', timeout: 30_000 });
+  // 3. Stop: the provider's stream ends (the stand-in sees the client go away).
+  await untilTurnOver(page);
   stand.setChunkDelay(150);
   const n = stand.requests.length;
   await say(page, 'count to 300');

@@ -7,6 +7,14 @@ export async function say(page: Page, text: string): Promise<void> {
   await page.locator('#chat-input').press('Enter');
 }
 
+/**
+ * Waits until the chat's current turn is over (its Stop button gone). The answer's text can show
+ * before the turn ends on a loaded machine, and a new prompt in the same chat stops a running turn.
+ */
+export async function untilTurnOver(page: Page): Promise<void> {
+  await page.getByTestId('chat-stop').waitFor({ state: 'hidden', timeout: 30_000 });
+}
+
 /** Everything the chat log shows, as text. */
 export async function chatText(page: Page): Promise<string> {
   return (await page.getByTestId('chat-log').textContent()) ?? '';

@@ -133,8 +133,13 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
         })),
       watchTasks: false, // the dashboard's feed reads the event stream and forwards task and policy events
     },
-    // Queued work is sent after join() resolves: the agents saved here must be back first.
-    agentsReady: () => agentsReady.catch((e: Error) => store().notify('error', `This browser's agents did not all start: ${e.message}`)),
+    beforePresence: async () => {
+      if (store().mesh.signaling === 'idle') store().setMesh({ signaling: 'connecting' });
+      timers.push(setInterval(() => void refreshStats(), STATS_EVERY_MS));
+      feed.start();
+      // Queued work is sent after join() resolves: the agents saved here must be back first.
+      await agentsReady.catch((e: Error) => store().notify('error', `This browser's agents did not all start: ${e.message}`));
+    },
     // Revoked (any channel, once): the leader stops this peer and says so; nothing retries.
     onRevoked,
     onCertificateRenewed: (c) => store().setSession({ identity: describeCertificate(c) }),
@@ -205,17 +210,6 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
     if (store().localAgents.length === 0 && !(await workers.hasSaved())) await workers.start('echo');
     await workers.started();
   })();
-
-  let started = false;
-  const join = async () => {
-    await runtime.join();
-    if (started) return;
-    started = true;
-    // Signaling started inside join() and may be open already.
-    if (store().mesh.signaling === 'idle') store().setMesh({ signaling: 'connecting' });
-    timers.push(setInterval(() => void refreshStats(), STATS_EVERY_MS));
-    feed.start();
-  };
 
   /** Answers being streamed, per chat: Stop aborts the request, which sends `cancel` to the agent. */
   const streaming = new Map<string, AbortController>();
@@ -290,7 +284,7 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
     runsHere: (a) =>
       (a.type === 'prompt' && a.peerId === peerId) ||
       (a.type === 'dispatch' && hub.hasSkill(a.target.skill) && (a.target.kind === 'skill' || a.target.agent.endsWith(`@${peerId}`))),
-    join,
+    join: () => runtime.join(),
     retryNow: () => feed.retryNow(),
     do: async (a) => {
       switch (a.type) {
@@ -335,10 +329,13 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
     stop: async (revoked = false) => {
       for (const t of timers) clearInterval(t);
       for (const off of offs) off();
+      // Presence stops first (it removes this browser's records once the last heartbeat is done), so
+      // stopping the agents below sends no heartbeat that could land after the next page's first one.
+      const stopped = runtime.stop(!revoked);
       feed.stop();
       workers.stopAll();
       dashAttach.detach();
-      await runtime.stop(!revoked); // removes this browser's records once the last heartbeat is done
+      await stopped;
     },
   };
 }
