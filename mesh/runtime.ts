@@ -21,7 +21,7 @@ import type { IceConfig, SkillPolicy } from './protocol/index.ts';
 import { silentLogger, type Logger, type RTCPeerConnectionCtor, type WebSocketCtor } from './types.ts';
 
 /** How often the registry's configuration is fetched again (TURN credentials are ephemeral). */
-export const CONFIG_REFRESH_MS = 10 * 60_000;
+const CONFIG_REFRESH_MS = 10 * 60_000;
 /** How long `stop()` waits for the last heartbeat and the records' removal. */
 const STOP_WAIT_MS = 3000;
 
@@ -73,6 +73,8 @@ export class PeerRuntime {
   readonly #log: Logger;
   #config: IceConfig = { iceServers: [] };
   #identity: JoinedIdentity | null = null;
+  /** The skill check for requests from other peers, made when the identity is proven (not per request). */
+  #guard: ReturnType<typeof skillGuard> | undefined;
   #started = false;
   #joined = false;
   #stopped = false;
@@ -111,10 +113,7 @@ export class PeerRuntime {
     this.hub = new AgentHub({
       mesh: this.mesh,
       ...(o.maxQueuedBytes ? { maxQueuedBytes: o.maxQueuedBytes } : {}),
-      authorize: (from, msg) => {
-        const id = this.#identity;
-        return id ? skillGuard(id.linkAuth, () => this.policy)(from, msg) : { allowed: true, reason: 'no device certificate' };
-      },
+      authorize: (from, msg) => this.#guard?.(from, msg) ?? { allowed: true, reason: 'no device certificate' },
       logger: log,
     });
     this.presence = new RegistryPresence({
@@ -180,6 +179,7 @@ export class PeerRuntime {
     await this.#o.registry.token();
     await this.#refreshConfig();
     this.#identity = await this.#o.proveIdentity();
+    this.#guard = this.#identity ? skillGuard(this.#identity.linkAuth, () => this.policy) : undefined;
     if (this.#stopped) throw new Error('stopped');
     if (this.#started) return;
     this.#started = true;
@@ -190,6 +190,7 @@ export class PeerRuntime {
     );
     this.signaling.start();
     await this.#o.beforePresence?.().catch(() => {});
+    if (this.#stopped) return; // stopped meanwhile: no heartbeat after stop()
     this.presence.start();
     this.#joined = true;
   }
