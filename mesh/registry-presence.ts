@@ -55,7 +55,7 @@ interface RecordSpec {
 export class RegistryPresence {
   readonly #o: RegistryPresenceOptions;
   readonly #log: Logger;
-  readonly #started = Date.now();
+  readonly #createdAt = Date.now();
   /** agent_id → the skill specs last registered; a change re-registers (the dashboard sees it at once). */
   readonly #known = new Map<string, string>();
   /** Queued tasks running here → their abort (the registry marks a task failed when its requester cancels). */
@@ -66,6 +66,7 @@ export class RegistryPresence {
   #busy = false;
   #again = false;
   #cleaned = false;
+  #started = false;
   #stopped = false;
 
   constructor(opts: RegistryPresenceOptions) {
@@ -75,13 +76,17 @@ export class RegistryPresence {
   }
 
   start(): void {
+    this.#started = true;
     void this.#loop();
     if (this.#o.watchTasks !== false) void this.#watchTasks();
   }
 
-  /** Heartbeat now (agents changed, signaling back); a burst during a beat adds one more. */
+  /**
+   * Heartbeat now (agents changed, signaling back); a burst during a beat adds one more. Before
+   * start() it does nothing: a first beat then would drop the records of agents still starting.
+   */
   kick(): void {
-    if (this.#stopped) return;
+    if (!this.#started || this.#stopped) return;
     if (this.#busy) {
       this.#again = true;
       return;
@@ -204,7 +209,7 @@ export class RegistryPresence {
         mode,
         skills_count: r.skills.length,
         skill_names: r.skills,
-        uptime_seconds: Math.round((Date.now() - this.#started) / 1000),
+        uptime_seconds: Math.round((Date.now() - this.#createdAt) / 1000),
         sidecar_peer_id: me,
         peer_id: me,
         links,

@@ -14,7 +14,7 @@ import { startSidecarProcess, tempDir, waitFor, type SidecarProcess } from '../.
 import { startStandInProvider, type StandInProvider } from '../../mesh/test-support/stand-in-provider.ts';
 import { upperSkill } from '../../mesh/test-support/upper-skill.ts';
 import type { AgentClient } from '../../mesh/agent/client.ts';
-import type { MeshMessage } from '../../mesh/protocol/index.ts';
+import type { AgentRecord, MeshMessage } from '../../mesh/protocol/index.ts';
 import { findInRegistryData, runAgentFile, writeAgentDefinition } from './support.ts';
 
 const KEY = `sk-tab-secret-${process.pid}-c0ffee`;
@@ -47,6 +47,36 @@ after(async () => {
   await noCors?.close();
   await stack?.close();
 });
+
+/** Reads the registry's agent list every 50 ms: when the record was missing (ms since the watch began), and its heartbeats. */
+async function watchRecord(agentId: string) {
+  const token = await stack.registry.token(stack.registry.adminKey);
+  const t0 = Date.now();
+  const missingAt: number[] = [];
+  let beats = 0;
+  let last: string | undefined;
+  let watching = true;
+  const done = (async () => {
+    while (watching) {
+      const res = await fetch(`${stack.registry.url}/api/registry/agents`, { headers: { authorization: `Bearer ${token}` } });
+      const record = ((await res.json()) as AgentRecord[]).find((x) => x.agent_id === agentId);
+      if (!record) missingAt.push(Date.now() - t0);
+      else if (last !== undefined && record.last_heartbeat !== last) beats++;
+      last = record?.last_heartbeat ?? last;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  return {
+    get beats() {
+      return beats;
+    },
+    async stop() {
+      watching = false;
+      await done;
+      return missingAt;
+    },
+  };
+}
 
 test('an LLM agent in a tab streams its answer, calls a skill on a sidecar peer, stops on Stop, survives a reload with its conversation', async () => {
   const { context, page, peerId, errors } = await openSignedIn(stack, stack.registry.adminKey);
@@ -92,8 +122,13 @@ test('an LLM agent in a tab streams its answer, calls a skill on a sidecar peer,
   stand.setChunkDelay(30);
 
   // 4. It survives a reload (definition and key in IndexedDB) and answers again, remembering the chat.
+  // Its registry record stays all along: the new page's first heartbeat waits for its saved agents
+  // (it once ran earlier, dropped the record as gone and left it missing until the next beat, 15 s).
+  const record = await watchRecord(`assistant@${peerId}`);
   await page.reload();
   await page.locator('[data-testid=local-agent][data-agent="assistant"][data-status=running]').waitFor({ timeout: 60_000 });
+  await until('a heartbeat from the reloaded page', () => record.beats > 0);
+  assert.deepEqual(await record.stop(), [], 'the record was missing from the registry (ms after the reload)');
   await page.getByTestId('chat-target').selectOption({ label: `assistant@${peerId} on ${peerId} (this browser)` });
   await say(page, 'back again');
   await until(

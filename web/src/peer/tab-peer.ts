@@ -194,9 +194,7 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
   };
   offs.push(mesh.events.on('peer_connected', () => void refreshStats()));
 
-  const workers = new WorkerAgents(hub, mesh, () => {
-    if (runtime.joined) presence.kick();
-  });
+  const workers = new WorkerAgents(hub, mesh, () => presence.kick());
   const feed = new RegistryFeed(
     client,
     (t) => presence.taskAnnounced(t),
