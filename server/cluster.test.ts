@@ -1,6 +1,7 @@
 /**
  * Two registry instances on one PostgreSQL and one Redis (both real servers): a peer on each,
- * signaling across instances, shared state, live events and revocation across instances.
+ * signaling across instances, shared state, live events and revocation across instances, the
+ * streamed pieces of a task for a caller on the other instance.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,10 @@ import { api, registeredPeer, TestEventStream, TestSocket, waitFor } from './tes
 import { isRevokedBody, isRevokedClose } from '../mesh/protocol/index.ts';
 import { withUser } from './storage/db.ts';
 import { RegistryClient } from '../mesh/registry-client.ts';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { startSidecarProcess } from '../sidecar-node/test-support.ts';
 
 const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://127.0.0.1:5432/test';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -153,4 +158,35 @@ test("revocation on one instance ends the peer's sockets and event streams on bo
   await adminTwo.revokePairing(dev.id);
   await allEnd(d, t1, 'device revoked');
   assert.ok(isRevokedBody((await api(one.url, 'GET', '/api/registry/agents', { token: devTok })).body));
+});
+
+test('a task streamed by an agent on instance one reaches an MCP caller on instance two piece by piece, in order', async (t) => {
+  // The sidecar posts its pieces and the result to instance one; the official MCP client calls through two.
+  const sidecar = await startSidecarProcess(one, 'cl-tools');
+  t.after(() => sidecar.stop());
+  const agent = await sidecar.agent({
+    name: 'counter',
+    registerTimeoutMs: 30_000,
+    skills: {
+      count_cl: {
+        description: 'Streams the numbers 1..n, then answers "done"',
+        args_schema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
+        handler: async (a: { n: number }, call) => {
+          for (let i = 1; i <= a.n; i++) call.stream(`${i} `);
+          return 'done';
+        },
+      },
+    },
+  });
+  t.after(() => agent.close());
+  const mcp = new Client({ name: 'cluster-test', version: '1.0.0' });
+  const token = await two.token(await two.issueApiKey('cl-mcp'));
+  await mcp.connect(new StreamableHTTPClientTransport(new URL(`${two.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+  t.after(() => mcp.close());
+  await waitFor('count_cl among the tools on instance two', async () => (await mcp.listTools()).tools.some((x) => x.name === 'count_cl'));
+  const pieces: string[] = [];
+  const r = (await mcp.callTool({ name: 'count_cl', arguments: { n: 5 } }, undefined, { onprogress: (p) => pieces.push(p.message ?? '') })) as CallToolResult;
+  assert.deepEqual(r.content[0], { type: 'text', text: 'done' });
+  assert.equal(r._meta?.['chatixia/tier'], 'task_queue', 'it ran as a queued task');
+  assert.deepEqual(pieces, ['1 ', '2 ', '3 ', '4 ', '5 ']);
 });

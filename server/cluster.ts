@@ -6,14 +6,16 @@ import { log } from './log.ts';
 /**
  * Several registry instances behind a load balancer (docs/registry.md, Several instances): state is in the shared
  * PostgreSQL; what lives in memory — who is connected where, signaling frames for a peer on
- * another instance, live events, revocations — goes over Redis pub/sub (REDIS_URL).
+ * another instance, live events, revocations, the streamed pieces of a queued task — goes over
+ * Redis pub/sub (REDIS_URL).
  */
 export type ClusterMessage =
   | { kind: 'joined'; peer: string }
   | { kind: 'left'; peer: string }
   | { kind: 'relay'; to: string; text: string }
   | { kind: 'revoke'; revocation: Revocation }
-  | { kind: 'event'; event: RegistryEvent };
+  | { kind: 'event'; event: RegistryEvent }
+  | { kind: 'chunk'; task: string; text: string };
 
 export interface ClusterHandlers {
   onMessage(msg: ClusterMessage): void;

@@ -90,6 +90,7 @@ async function main(): Promise<void> {
     cluster = new RedisCluster(process.env.REDIS_URL, process.env.REDIS_PREFIX || 'chatixia', {
       onMessage(msg) {
         if (msg.kind === 'revoke') return applyRevocation(reg, msg.revocation);
+        if (msg.kind === 'chunk') return reg.taskChunks.emit('chunk', msg.task, msg.text);
         if (msg.kind === 'event') {
           if (msg.event.type === 'policy') reg.skillPolicy = msg.event.data;
           reg.bus.deliver(msg.event);

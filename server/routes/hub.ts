@@ -165,6 +165,8 @@ export function hubRoutes(reg: RegistryState) {
     if (s.holderPeer !== p.peerId) throw forbidden('only the peer holding the task streams its answer');
     if (s.task.state !== 'assigned') throw conflict(`task is ${s.task.state}; chunks are for a task being worked on`);
     reg.taskChunks.emit('chunk', id, text);
+    // The A2A or MCP caller waiting for it may be on another instance.
+    await reg.hub.cluster?.publish({ kind: 'chunk', task: id, text });
     return c.json({ status: 'ok' });
   });
 
