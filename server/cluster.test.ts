@@ -16,6 +16,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startSidecarProcess } from '../sidecar-node/test-support.ts';
+import { countSkill } from '../mesh/test-support/count-skill.ts';
 
 const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://127.0.0.1:5432/test';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -167,16 +168,7 @@ test('a task streamed by an agent on instance one reaches an MCP caller on insta
   const agent = await sidecar.agent({
     name: 'counter',
     registerTimeoutMs: 30_000,
-    skills: {
-      count_cl: {
-        description: 'Streams the numbers 1..n, then answers "done"',
-        args_schema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
-        handler: async (a: { n: number }, call) => {
-          for (let i = 1; i <= a.n; i++) call.stream(`${i} `);
-          return 'done';
-        },
-      },
-    },
+    skills: { count_cl: countSkill() },
   });
   t.after(() => agent.close());
   const mcp = new Client({ name: 'cluster-test', version: '1.0.0' });

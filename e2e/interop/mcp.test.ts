@@ -15,6 +15,7 @@ import { startRegistry, type RegistryProcess } from '../../server/testing.ts';
 import { api } from '../../server/test-support.ts';
 import { SIDECAR_BIN, startSidecarProcess, waitFor, type SidecarProcess } from '../../sidecar-node/test-support.ts';
 import { UPPER_ARGS_SCHEMA, upperSkill } from '../../mesh/test-support/upper-skill.ts';
+import { countSkill } from '../../mesh/test-support/count-skill.ts';
 import type { AgentClient } from '../../mesh/agent/client.ts';
 
 let reg: RegistryProcess;
@@ -44,14 +45,7 @@ before(async () => {
     registerTimeoutMs: 30_000,
     skills: {
       upper: upperSkill(),
-      count: {
-        description: 'Streams the numbers 1..n, then answers "done"',
-        args_schema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
-        handler: async (a: { n: number }, call) => {
-          for (let i = 1; i <= a.n; i++) call.stream(`${i} `);
-          return 'done';
-        },
-      },
+      count: countSkill(),
       wait: {
         description: 'Waits until cancelled',
         handler: (_a: unknown, call) =>
