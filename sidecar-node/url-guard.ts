@@ -57,7 +57,7 @@ function refuse(addresses: readonly string[], host: string, allow: readonly stri
   const bad = addresses.find(isInternal);
   if (bad)
     throw new UrlRefused(
-      `${what} at ${host} points at ${bad}, a loopback or private address; refused (SSRF guard). If that is meant, add "${host}" to allowPrivateNetworks`,
+      `${what}: ${host} points at ${bad}, a loopback or private address; refused (SSRF guard). If that is meant, add "${host}" to allowPrivateNetworks`,
     );
 }
 
