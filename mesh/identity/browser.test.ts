@@ -150,9 +150,9 @@ test('a tab keeps a non-extractable key in IndexedDB and its link proofs verify 
   const nodeDev = await newDevice(ca, 'node-1');
 
   // 3. A real link: the tab offers with its candidates gathered (no trickle), Node answers, the
-  // channel opens. Node's connection is made only now and used at once: in CI, one made early and
-  // left waiting for an answer had lost its ICE transport by then ("Got a remote candidate without
-  // ICE transport"), which a tab-side offer leaves no time for.
+  // channel opens. Node's connection is made only now and answers at once. When Node offered and
+  // then waited for the tab's answer, CI once saw node-datachannel refuse every candidate of it
+  // ("Got a remote candidate without ICE transport"); not reproduced here, so the cause is a guess.
   const offer = await inPage(
     page,
     'making the offer',

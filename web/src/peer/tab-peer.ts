@@ -194,6 +194,7 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
   };
   offs.push(mesh.events.on('peer_connected', () => void refreshStats()));
 
+  // Every change of this browser's agents (started, ready, new skills, stopped) re-announces them.
   const workers = new WorkerAgents(hub, mesh, () => presence.kick());
   const feed = new RegistryFeed(
     client,
@@ -297,22 +298,18 @@ export function openTabPeer(client: RegistryClient, peerId: string, knownRole: s
           return;
         case 'stop_agent':
           await workers.stop(a.id);
-          presence.kick();
           return;
         case 'restart_agent':
           await workers.restart(a.id);
           return;
         case 'remove_agent':
           await workers.remove(a.id);
-          presence.kick();
           return;
         case 'add_skill':
           await workers.addSkill(a.agentId, { name: a.name, code: a.code, timeoutMs: a.timeoutMs });
-          presence.kick();
           return;
         case 'remove_skill':
           await workers.removeSkill(a.agentId, a.name);
-          presence.kick();
           return;
         case 'prompt':
           await prompt(a);
