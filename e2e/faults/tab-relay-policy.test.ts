@@ -3,7 +3,7 @@
 // hosts is open. (A tab used to read the policy only when its mesh was built, before it had one.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { FaultWorld, explained, type Tab } from './world.ts';
+import { FaultWorld, explained, knownPaths, type Tab } from './world.ts';
 
 let world: FaultWorld;
 let A: Tab, B: Tab;
@@ -19,13 +19,7 @@ after(async () => {
 
 test('the registry forces TURN: two tabs with open UDP between them link through the relay', () =>
   explained(world, async () => {
-    const deadline = Date.now() + 60_000;
-    let paths: Record<string, string> = {};
-    while (Date.now() < deadline) {
-      paths = { ...(await A.probe.paths()), ...(await B.probe.paths()) };
-      if ([A.peerId, B.peerId].every((p) => paths[p] && paths[p] !== 'unknown')) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const paths = await knownPaths([A, B], [A.peerId, B.peerId], 60_000);
     assert.deepEqual(paths, { [A.peerId]: 'relay', [B.peerId]: 'relay' }, 'both ends of the tab-to-tab link are relayed');
     assert.match(await world.turn.log(), /ALLOCATE processed, success/, 'coturn allocated a relay');
   }));

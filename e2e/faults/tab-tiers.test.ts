@@ -3,7 +3,7 @@
 // its own. (The task-queue tier for tabs is in e2e/web/mesh.test.ts.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { FaultWorld, explained, waitLinked, type Sidecar, type Tab } from './world.ts';
+import { FaultWorld, explained, knownPaths, waitLinked, type Sidecar, type Tab } from './world.ts';
 import { Ledger } from './ledger.ts';
 import type { IpcProbe } from './ipc-probe.ts';
 
@@ -27,7 +27,7 @@ after(async () => {
 test('UDP between a tab and a sidecar blocked: the link forms through TURN and carries messages both ways', () =>
   explained(world, async () => {
     await waitLinked(ps, [T.peerId], 60_000);
-    const paths = await T.probe.paths();
+    const paths = await knownPaths([T], [S.peerId], 10_000);
     assert.equal(paths[S.peerId], 'relay', `the tab's link to the sidecar is relayed (${JSON.stringify(paths)})`);
     const ids: string[] = [];
     for (let i = 0; i < 50; i++) ids.push(ledger.send(ps, S.peerId, T.peerId, `to tab ${i}`), ledger.send(T.probe, T.peerId, S.peerId, `to sidecar ${i}`));

@@ -206,6 +206,19 @@ export async function waitLinked(probe: IpcProbe, peers: string[], timeoutMs: nu
   }
 }
 
+/**
+ * The paths (direct, relay…) the tabs report for their links, once every named peer's path is known:
+ * a link can be open a moment before its selected ICE pair shows in the stats ('unknown').
+ */
+export async function knownPaths(tabs: Tab[], peers: string[], timeoutMs: number): Promise<Record<string, string>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const paths: Record<string, string> = Object.assign({}, ...(await Promise.all(tabs.map((t) => t.probe.paths()))));
+    if (peers.every((p) => paths[p] && paths[p] !== 'unknown') || Date.now() > deadline) return paths;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** Runs a test body; on failure the sidecars' output is attached to the error. */
 export async function explained(world: FaultWorld | undefined, fn: () => Promise<void>): Promise<void> {
   try {
